@@ -1,0 +1,160 @@
+"""The library API: read, write and convert through the format registry.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> import picsellia_formats as pf
+    >>> ds = pf.read("fixtures/picsellia_coco_det/annotations.json")
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "copy.json"
+    >>> report = pf.write(ds, out, "coco")
+    >>> pf.read(out).num_annotations
+    330
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from . import formats
+from .errors import FormatError, LossyConversionError
+from .io_utils import atomic_dir, atomic_path
+from .model import Dataset
+from .report import Report
+
+
+def read(
+    path: str | os.PathLike[str],
+    format: str | None = None,  # noqa: A002
+    *,
+    images: str | os.PathLike[str] | None = None,
+    report: Report | None = None,
+    **options: Any,
+) -> Dataset:
+    """Read `path` into a `Dataset`, detecting the format when `format` is None.
+
+    `images` is the folder of the image files, for formats that need it (sizes, unannotated
+    images). Format options (e.g. ``ground_truth=`` for COCO results) pass through.
+    Raises FormatError (bad content), DetectionError (unknown format) or FileNotFoundError.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FormatError("no such file or folder", file=path)
+    name = format or formats.detect(path)
+    spec = formats.get(name)
+    _check_options(spec.name, spec.read_options, options, "read")
+    return spec.read(path, images=Path(images) if images else None,
+                     report=report if report is not None else Report(), **options)
+
+
+def write(
+    dataset: Dataset,
+    path: str | os.PathLike[str],
+    format: str,  # noqa: A002
+    *,
+    images: str | os.PathLike[str] | None = None,
+    report: Report | None = None,
+    strict: bool = False,
+    **options: Any,
+) -> Report:
+    """Write `dataset` to `path` in `format`, atomically; return the fidelity report.
+
+    A file format given an existing folder writes ``<folder>/<default file name>``. The output
+    appears only once complete; with `strict`, a lossy conversion raises LossyConversionError and
+    writes nothing.
+    """
+    spec = formats.get(format)
+    if spec.write is None:
+        raise FormatError(f"format {spec.name} cannot be written")
+    _check_options(spec.name, spec.write_options, options, "write")
+    report = report if report is not None else Report()
+    path = Path(path)
+    image_dir = Path(images) if images else None
+    if spec.output == "file":
+        if path.is_dir():
+            path = path / spec.default_file_name
+        with atomic_path(path) as tmp:
+            spec.write(dataset, tmp, images=image_dir, report=report, **options)
+            if strict and report.lossy:
+                raise LossyConversionError(report)
+    else:
+        _write_folder(spec, dataset, path, image_dir, report, strict, options)
+    return report
+
+
+def _write_folder(spec: formats.FormatSpec, dataset: Dataset, path: Path, images: Path | None,
+                  report: Report, strict: bool, options: dict[str, Any]) -> None:
+    """Write into a fresh temporary folder; then it becomes `path` (new or empty) or its files are
+    moved into `path` (an existing folder with other content, which is kept)."""
+    if path.exists() and any(path.iterdir()):
+        path.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
+        try:
+            spec.write(dataset, tmp, images=images, report=report, **options)
+            if strict and report.lossy:
+                raise LossyConversionError(report)
+            for entry in sorted(tmp.rglob("*")):
+                if entry.is_file():
+                    target = path / entry.relative_to(tmp)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(entry, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    with atomic_dir(path) as tmp:
+        spec.write(dataset, tmp, images=images, report=report, **options)
+        if strict and report.lossy:
+            raise LossyConversionError(report)
+
+
+def convert(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    to: str,
+    *,
+    from_: str | None = None,
+    images: str | os.PathLike[str] | None = None,
+    strict: bool = False,
+    read_options: dict[str, Any] | None = None,
+    write_options: dict[str, Any] | None = None,
+) -> Report:
+    """Read `src` (format detected unless `from_`), write it to `dst` as `to`; return the report.
+
+    The report's ``stats`` hold ``source_format``, ``assets``, ``annotations``, ``labels`` and
+    ``seconds``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.json"
+        >>> r = convert("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON", out, "coco")
+        >>> r.stats["assets"], r.stats["annotations"], r.lossy
+        (10, 12, False)
+    """
+    t0 = time.perf_counter()
+    report = Report()
+    src_path = Path(src)
+    name = from_ or formats.detect(src_path)
+    dataset = read(src_path, name, images=images, report=report, **(read_options or {}))
+    write(dataset, dst, to, images=images, report=report, strict=strict, **(write_options or {}))
+    report.stats.update(
+        source_format=formats.get(name).name,
+        target_format=formats.get(to).name,
+        assets=len(dataset.assets),
+        annotations=dataset.num_annotations,
+        labels=len(dataset.labels),
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+    return report
+
+
+def _check_options(fmt: str, allowed: tuple[formats.Option, ...], given: dict[str, Any], what: str) -> None:
+    names = {o.name for o in allowed}
+    unknown = [k for k in given if k not in names]
+    if unknown:
+        raise TypeError(
+            f"{fmt} {what} takes no option {', '.join(map(repr, unknown))}"
+            + (f"; it takes {', '.join(sorted(names))}" if names else "")
+        )

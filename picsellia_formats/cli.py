@@ -1,0 +1,84 @@
+"""Command-line entry point: ``python -m picsellia_formats <command> ...``.
+
+Each sub-command is a module of `picsellia_formats.commands` with ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``; listing it in `COMMAND_MODULES` adds it.
+Exit codes: 0 success, 1 findings or a refused lossy conversion, 2 bad input, 3 internal error.
+
+Example:
+    >>> main(["--version"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
+
+COMMAND_MODULES: tuple[str, ...] = ("convert", "detect")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="picsellia-formats",
+        description="Convert, check and sync computer-vision annotations (COCO, Pascal VOC, YOLO, "
+        "Picsellia JSON) through one canonical model.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__package__}.commands.{module_name}")
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def _print_error_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except LossyConversionError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FINDINGS
+    except FormatError as exc:
+        _print_error_lines(exc.lines())
+        return EXIT_BAD_INPUT
+    except (DetectionError, PicselliaFormatsError) as exc:
+        _print_error_lines(str(exc).splitlines())
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as exc:
+        _print_error_lines([f"{exc.filename or ''}: no such file or folder".lstrip(": ")])
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError, TypeError) as exc:
+        if os.environ.get("PF_DEBUG"):
+            raise
+        _print_error_lines([f"{type(exc).__name__}: {exc}"])
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: say so in one line, keep the traceback behind a switch
+        if os.environ.get("PF_DEBUG"):
+            raise
+        _print_error_lines([f"internal error ({type(exc).__name__}: {exc}); "
+                            "set PF_DEBUG=1 for the traceback and please report it"])
+        return EXIT_INTERNAL
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Shared CLI plumbing: format-specific options gathered from the registry.
+
+Every `Option` a format declares becomes one flag on the commands that read or write; after
+parsing, `split_format_options` hands each reader/writer the options that are its own and
+refuses flags that neither the source nor the target format takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import formats
+from ..errors import PicselliaFormatsError
+
+
+def _dest(flag: str) -> str:
+    return "fmt_" + flag.lstrip("-").replace("-", "_")
+
+
+def add_format_options(parser: argparse.ArgumentParser, read: bool = True, write: bool = True) -> None:
+    """Add one flag per distinct format option (grouped under 'format options')."""
+    group = parser.add_argument_group("format options")
+    seen: dict[str, formats.Option] = {}
+    for spec in formats.specs():
+        options = (spec.read_options if read else ()) + (spec.write_options if write else ())
+        for opt in options:
+            if opt.flag in seen:
+                continue
+            seen[opt.flag] = opt
+            owners = sorted({s.name for s in formats.specs() for o in s.read_options + s.write_options
+                             if o.flag == opt.flag})
+            help_text = f"{opt.help} [{', '.join(owners)}]"
+            if opt.type is None:
+                group.add_argument(opt.flag, dest=_dest(opt.flag), action="store_const", const=True,
+                                   default=None, help=help_text)
+            else:
+                group.add_argument(opt.flag, dest=_dest(opt.flag), type=opt.type, choices=opt.choices,
+                                   default=None, help=help_text)
+
+
+def split_format_options(args: argparse.Namespace, source: str | None, target: str | None
+                         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(read options of `source`, write options of `target`) from the parsed flags."""
+    given = {k: v for k, v in vars(args).items() if k.startswith("fmt_") and v is not None}
+    read_opts: dict[str, Any] = {}
+    write_opts: dict[str, Any] = {}
+    used: set[str] = set()
+    if source:
+        for opt in formats.get(source).read_options:
+            if _dest(opt.flag) in given:
+                read_opts[opt.name] = given[_dest(opt.flag)]
+                used.add(_dest(opt.flag))
+    if target:
+        for opt in formats.get(target).write_options:
+            if _dest(opt.flag) in given:
+                write_opts[opt.name] = given[_dest(opt.flag)]
+                used.add(_dest(opt.flag))
+    unused = sorted(set(given) - used)
+    if unused:
+        flags = ", ".join("--" + u[4:].replace("_", "-") for u in unused)
+        raise PicselliaFormatsError(
+            f"{flags}: not an option of the source format ({source}) nor of the target format ({target})"
+        )
+    return read_opts, write_opts

@@ -1,0 +1,124 @@
+"""The exception family: every error names the file, the record and what is wrong.
+
+Example:
+    >>> err = FormatError("problem: category_id 7 is not declared", file="a.json", record="annotation id=3")
+    >>> str(err)
+    'a.json: annotation id=3: problem: category_id 7 is not declared'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+MAX_PROBLEMS = 20
+
+
+class PicselliaFormatsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class FormatError(PicselliaFormatsError, ValueError):
+    """Input that cannot be read: names the file, the record (index, id or line) and the problem.
+
+    `problems` holds one `Problem` per defect found (a reader collects up to `MAX_PROBLEMS`
+    before raising), so a user sees every bad record at once rather than one per run.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        record: str | None = None,
+        problems: Iterable[Problem] | None = None,
+        more: int = 0,
+    ) -> None:
+        self.file = str(file) if file is not None else None
+        self.record = record
+        self.message = message
+        self.problems: list[Problem] = list(problems) if problems else [Problem(message, self.file, record)]
+        self.more = more
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = [str(p) for p in self.problems]
+        if self.more:
+            lines.append(f"... and {self.more} more problems")
+        return "\n".join(lines)
+
+    def lines(self) -> list[str]:
+        """One line per problem (for the CLI)."""
+        return self._text().splitlines()
+
+
+class Problem:
+    """One defect: where it is and what is wrong."""
+
+    __slots__ = ("file", "message", "record")
+
+    def __init__(self, message: str, file: str | None = None, record: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.record = record
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.file, self.record) if p]
+        return ": ".join([*parts, self.message])
+
+    def __repr__(self) -> str:
+        return f"Problem({str(self)!r})"
+
+
+class ProblemCollector:
+    """Collects problems while reading and raises them together.
+
+    Example:
+        >>> problems = ProblemCollector("a.json")
+        >>> problems.add("annotation[3]", "bbox has 3 values, expected 4")
+        >>> problems.raise_if_any()
+        Traceback (most recent call last):
+        ...
+        picsellia_formats.errors.FormatError: a.json: annotation[3]: bbox has 3 values, expected 4
+    """
+
+    def __init__(self, file: str | Path, limit: int = MAX_PROBLEMS) -> None:
+        self.file = str(file)
+        self.limit = limit
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def add(self, record: str | None, message: str) -> None:
+        self.count += 1
+        if len(self.problems) < self.limit:
+            self.problems.append(Problem(message, self.file, record))
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def raise_if_any(self) -> None:
+        if self.count:
+            first = self.problems[0]
+            raise FormatError(
+                first.message,
+                file=self.file,
+                record=first.record,
+                problems=self.problems,
+                more=self.count - len(self.problems),
+            )
+
+
+class DetectionError(PicselliaFormatsError, ValueError):
+    """The format of an input could not be decided; the message lists what was tried."""
+
+
+class LossyConversionError(PicselliaFormatsError):
+    """Raised in strict mode when a conversion would drop or approximate something."""
+
+    def __init__(self, report: object) -> None:
+        self.report = report
+        super().__init__("refusing a lossy conversion (--strict):\n" + str(report))
+
+
+class UnknownFormatError(PicselliaFormatsError, ValueError):
+    """A format name that the registry does not know."""

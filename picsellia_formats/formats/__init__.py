@@ -1,0 +1,135 @@
+"""The format registry: a format name maps to how to detect, read and write it.
+
+A format module defines ``FORMAT = FormatSpec(...)``; adding its module name to `FORMAT_MODULES`
+is the only change needed to make it readable, writable, detectable and usable from the CLI.
+
+Example:
+    >>> spec = get("coco")
+    >>> spec.name, spec.output
+    ('coco', 'file')
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DetectionError, UnknownFormatError
+
+#: Format modules in `picsellia_formats.formats`, in the order they are tried and listed.
+FORMAT_MODULES: tuple[str, ...] = ("coco",)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A format-specific keyword argument, also exposed as a CLI flag.
+
+    ``type=None`` makes a boolean switch; otherwise the flag takes a value converted by ``type``.
+    """
+
+    name: str
+    flag: str
+    help: str
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How sure a format is that it can read a path (0 = no), and why."""
+
+    format: str
+    confidence: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """What the registry knows of one format.
+
+    ``read(path, *, images, report, **options) -> Dataset`` and
+    ``write(dataset, path, *, images, report, **options) -> None`` where ``path`` is a file for
+    ``output == "file"`` formats and a folder otherwise. Writers may write straight to ``path``:
+    `picsellia_formats.write` hands them a temporary path and renames it at the end.
+    ``detect(path) -> (confidence, reason)``.
+    """
+
+    name: str
+    description: str
+    detect: Callable[[Path], tuple[float, str]]
+    read: Callable[..., Any]
+    write: Callable[..., None] | None
+    output: str = "file"
+    default_file_name: str = "annotations.json"
+    read_options: tuple[Option, ...] = field(default_factory=tuple)
+    write_options: tuple[Option, ...] = field(default_factory=tuple)
+
+
+_REGISTRY: dict[str, FormatSpec] = {}
+
+
+def _load() -> dict[str, FormatSpec]:
+    if not _REGISTRY:
+        for module_name in FORMAT_MODULES:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            spec: FormatSpec = module.FORMAT
+            _REGISTRY[spec.name] = spec
+    return _REGISTRY
+
+
+def names() -> list[str]:
+    """Registered format names."""
+    return list(_load())
+
+
+def specs() -> list[FormatSpec]:
+    return list(_load().values())
+
+
+def get(name: str) -> FormatSpec:
+    """The spec of format `name` (case-insensitive); UnknownFormatError lists the known ones."""
+    registry = _load()
+    spec = registry.get(name.lower().replace("-", "_")) if name else None
+    if spec is None:
+        raise UnknownFormatError(f"unknown format {name!r}; known formats: {', '.join(registry)}")
+    return spec
+
+
+def detect_all(path: str | Path) -> list[Detection]:
+    """Every format's verdict on `path`, most confident first."""
+    path = Path(path)
+    out = []
+    for spec in _load().values():
+        try:
+            confidence, reason = spec.detect(path)
+        except (OSError, ValueError) as exc:
+            confidence, reason = 0.0, f"could not inspect: {exc}"
+        out.append(Detection(spec.name, confidence, reason))
+    out.sort(key=lambda d: -d.confidence)
+    return out
+
+
+def detect(path: str | Path) -> str:
+    """The name of the format of `path`, or DetectionError explaining what was tried.
+
+    Example:
+        >>> detect("fixtures/picsellia_coco_det/annotations.json")
+        'coco'
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DetectionError(f"{path}: no such file or folder")
+    verdicts = detect_all(path)
+    tried = "; ".join(f"{d.format}: {d.reason}" for d in verdicts)
+    best = verdicts[0] if verdicts else None
+    if best is None or best.confidence <= 0:
+        raise DetectionError(f"{path}: no known format recognised it (tried {tried}); name it with --from")
+    tied = [d.format for d in verdicts if d.confidence == best.confidence]
+    if len(tied) > 1:
+        raise DetectionError(
+            f"{path}: ambiguous, could be {' or '.join(tied)} (tried {tried}); name it with --from"
+        )
+    return best.format

@@ -1,0 +1,765 @@
+"""COCO instances (and keypoints) files, and COCO results lists, read and written without loss.
+
+What is kept on COCO -> COCO: every image (with its id and extra fields), annotation (id,
+bbox, polygon parts, RLE in its encoding, ``iscrowd``, keypoints, score, extra fields),
+category (id, supercategory, keypoint names, skeleton, extra fields), ``info``, ``licenses`` and
+other top-level keys. ``area`` is recomputed from the geometry on write; the source value is kept
+where it is consistent with it (within 15 % or 16 px²). Captions are dropped, and said so.
+
+Example:
+    >>> ds = read("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON")
+    >>> len(ds), ds.num_annotations, ds.labels[0]
+    (10, 12, Label(name='cat', group='none', id=0))
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from ..errors import FormatError, ProblemCollector
+from ..geometry import annotation_bbox, polygon_area
+from ..io_utils import gc_paused
+from ..model import EMPTY, Annotation, Asset, Dataset, Label, Mask
+from ..report import Report
+from . import FormatSpec, Option
+
+_ANN_KEYS = frozenset(
+    ("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "keypoints",
+     "num_keypoints", "attributes")
+)
+_IMG_KEYS = frozenset(("id", "file_name", "width", "height"))
+_CAT_KEYS = frozenset(("id", "name", "supercategory", "keypoints", "skeleton"))
+_TOP_KEYS = ("info", "licenses", "images", "annotations", "categories")
+_isfinite = math.isfinite
+#: kinds a COCO instances file has no place for
+_NOT_IN_COCO = frozenset(("classification", "line", "point"))
+
+
+# --------------------------------------------------------------------------------------------- detect
+
+
+def _find_json(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    found: list[Path] = []
+    for folder in (path, path / "annotations"):
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json" and p.is_file())
+    return found
+
+
+def _sniff(path: Path) -> tuple[float, str]:
+    """Look at the head of a JSON file for COCO's keys (no full parse)."""
+    if path.suffix.lower() != ".json":
+        return 0.0, f"{path.name} is not a .json file"
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    text = head.lstrip()
+    if text.startswith(b"["):
+        if b'"image_id"' in head and b'"category_id"' in head:
+            return 0.8, "a list of detections with image_id and category_id (COCO results)"
+        if text[1:].lstrip().startswith(b"]"):
+            return 0.1, "an empty JSON list"
+        return 0.0, "a JSON list without image_id/category_id"
+    if not text.startswith(b"{"):
+        return 0.0, "not a JSON object"
+    if b'"external_picture_url"' in head or b'"internal_picture_id"' in head:
+        return 0.0, "has Picsellia image keys (external_picture_url)"
+    signals = sum(k in head for k in (b'"file_name"', b'"category_id"', b'"image_id"', b'"bbox"'))
+    if b'"images"' in head and signals >= 2:
+        return 0.9, "has images with file_name and annotations with image_id/category_id"
+    if b'"images"' in head and b'"categories"' in head:
+        return 0.6, "has images and categories"
+    if b'"images"' in head and signals:
+        return 0.5, "has an images list"
+    return 0.0, "no COCO keys (images, annotations, categories) in its head"
+
+
+def detect(path: Path) -> tuple[float, str]:
+    """Confidence that `path` (a .json file, or a folder holding exactly one COCO json) is COCO."""
+    if path.is_dir():
+        hits = [(p, _sniff(p)) for p in _find_json(path)]
+        hits = [(p, v) for p, v in hits if v[0] >= 0.5]
+        if len(hits) == 1:
+            p, (conf, why) = hits[0]
+            return conf * 0.9, f"folder holds one COCO file {p.name}: {why}"
+        if hits:
+            return 0.0, f"folder holds {len(hits)} COCO files; name one"
+        return 0.0, "no COCO .json file in the folder or its annotations/"
+    return _sniff(path)
+
+
+def _resolve(path: Path) -> Path:
+    if path.is_dir():
+        hits = [p for p in _find_json(path) if _sniff(p)[0] >= 0.5]
+        if len(hits) != 1:
+            raise FormatError(
+                f"expected exactly one COCO .json file in the folder, found {len(hits)}"
+                + (f" ({', '.join(p.name for p in hits)})" if hits else ""),
+                file=path,
+            )
+        return hits[0]
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- read
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file with orjson; NaN/Infinity literals (which orjson refuses) are parsed by the
+    standard library so that the reader can name the records that hold them."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    if not data.strip():
+        raise FormatError("empty file", file=path)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file=path
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not valid UTF-8 JSON: {exc.reason} at byte {exc.start}", file=path) from None
+    except RecursionError:
+        raise FormatError("not valid JSON: nested too deeply", file=path) from None
+
+
+def _is_number(v: Any) -> bool:
+    t = type(v)
+    return (t is float and _isfinite(v)) or t is int
+
+
+def _check_flat(values: Any) -> str | None:
+    """None when `values` is a list of finite numbers; else what is wrong."""
+    if type(values) is not list:
+        return f"expected a list of numbers, got {type(values).__name__}"
+    for v in values:
+        t = type(v)
+        if t is float:
+            if not _isfinite(v):
+                return f"non-finite coordinate {v!r}"
+        elif t is not int:
+            return f"expected numbers, got {v!r}"
+    return None
+
+
+def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, report: Report
+                        ) -> tuple[list[list[float]] | None, Mask | None]:
+    t = type(seg)
+    if t is list:
+        if not seg:
+            return None, None
+        if type(seg[0]) is not list:
+            # a flat polygon (non-standard, written by some tools): one part
+            why = _check_flat(seg)
+            if why is None and len(seg) % 2 == 0:
+                report.changed("flat segmentation lists read as one-part polygons", example=record)
+                return [seg], None
+            problems.add(record, f"segmentation: {why or f'odd number of coordinates ({len(seg)})'}")
+            return None, None
+        for i, part in enumerate(seg):
+            why = _check_flat(part)
+            if why is not None:
+                problems.add(record, f"segmentation part {i}: {why}")
+                return None, None
+            if len(part) % 2:
+                problems.add(record, f"segmentation part {i}: odd number of coordinates ({len(part)})")
+                return None, None
+        return seg, None
+    if t is dict:
+        size = seg.get("size")
+        counts = seg.get("counts")
+        if (type(size) is not list or len(size) != 2 or any(type(v) is not int or v < 0 for v in size)):
+            problems.add(record, f"RLE size must be [height, width] of non-negative integers, got {size!r}")
+            return None, None
+        if type(counts) is str:
+            return None, Mask(size[0], size[1], counts)
+        if type(counts) is list and all(type(v) is int and v >= 0 for v in counts):
+            if sum(counts) != size[0] * size[1]:
+                problems.add(record, f"uncompressed RLE counts sum to {sum(counts)}, expected "
+                                     f"{size[0]} x {size[1]} = {size[0] * size[1]}")
+                return None, None
+            return None, Mask(size[0], size[1], counts)
+        problems.add(record, "RLE counts must be a string or a list of non-negative integers")
+        return None, None
+    if seg is None:
+        return None, None
+    problems.add(record, f"segmentation must be a list of polygons or an RLE object, got {t.__name__}")
+    return None, None
+
+
+def _record_name(i: int, ann: Any) -> str:
+    if type(ann) is dict and "id" in ann:
+        return f"annotation[{i}] (id={ann['id']!r})"
+    return f"annotation[{i}]"
+
+
+def _parse_annotations(
+    anns: list[Any],
+    assets_by_id: dict[Any, Asset],
+    labels_by_id: dict[Any, str],
+    problems: ProblemCollector,
+    report: Report,
+) -> None:
+    """Attach every annotation of `anns` to its asset. The hot loop of the reader."""
+    KNOWN = _ANN_KEYS
+    captions = 0
+    for i, a in enumerate(anns):
+        if type(a) is not dict:
+            problems.add(f"annotation[{i}]", f"expected an object, got {type(a).__name__}")
+            continue
+        try:
+            asset = assets_by_id[a["image_id"]]
+        except KeyError:
+            if "image_id" not in a:
+                problems.add(_record_name(i, a), "lacks image_id")
+            else:
+                problems.add(_record_name(i, a), f"image_id {a['image_id']!r} is not among the images")
+            continue
+        except TypeError:
+            problems.add(_record_name(i, a), f"image_id {a['image_id']!r} is not a valid id")
+            continue
+        if "category_id" not in a and "caption" in a:
+            captions += 1
+            continue
+        try:
+            label = labels_by_id[a["category_id"]]
+        except KeyError:
+            if "category_id" not in a:
+                problems.add(_record_name(i, a), "lacks category_id")
+            else:
+                problems.add(_record_name(i, a), f"category_id {a['category_id']!r} is not among the categories")
+            continue
+        except TypeError:
+            problems.add(_record_name(i, a), f"category_id {a['category_id']!r} is not a valid id")
+            continue
+        box = a.get("bbox")
+        if box is not None:
+            if type(box) is not list or len(box) != 4:
+                problems.add(_record_name(i, a), f"bbox must be [x, y, width, height], got {box!r}")
+                continue
+            why = _check_flat(box)
+            if why is not None:
+                problems.add(_record_name(i, a), f"bbox: {why}")
+                continue
+            box = tuple(box)
+        polygon = mask = None
+        seg = a.get("segmentation")
+        if seg:
+            if type(seg) is list and type(seg[0]) is list and len(seg) == 1:
+                part = seg[0]  # fast path: the common single-part polygon
+                try:
+                    ok = _isfinite(sum(part)) and not len(part) % 2
+                except TypeError:
+                    ok = False
+                if ok:
+                    polygon = seg
+                else:
+                    before = problems.count
+                    polygon, mask = _parse_segmentation(seg, _record_name(i, a), problems, report)
+                    if problems.count > before:
+                        continue
+            else:
+                before = problems.count
+                polygon, mask = _parse_segmentation(seg, _record_name(i, a), problems, report)
+                if problems.count > before:
+                    continue
+        keypoints = a.get("keypoints")
+        if keypoints is not None:
+            why = _check_flat(keypoints)
+            if why is None and len(keypoints) % 3:
+                why = f"keypoints must be [x, y, v] triplets, got {len(keypoints)} values"
+            if why is not None:
+                problems.add(_record_name(i, a), f"keypoints: {why}")
+                continue
+            if not keypoints:
+                keypoints = None
+        iscrowd = a.get("iscrowd", 0)
+        if iscrowd not in (0, 1):
+            problems.add(_record_name(i, a), f"iscrowd must be 0 or 1, got {iscrowd!r}")
+            continue
+        score = a.get("score")
+        if score is not None and not _is_number(score):
+            problems.add(_record_name(i, a), f"score must be a number, got {score!r}")
+            continue
+        area = a.get("area")
+        if area is not None and not _is_number(area):
+            problems.add(_record_name(i, a), f"area must be a number, got {area!r}")
+            continue
+        attributes = a.get("attributes", EMPTY)
+        if type(attributes) is not dict:
+            attributes = EMPTY
+            extra_keys = True
+        else:
+            extra_keys = not (a.keys() <= KNOWN)
+        extra = EMPTY
+        if extra_keys:
+            extra = {"coco": {k: v for k, v in a.items() if k not in KNOWN or (k == "attributes" and v is not
+                                                                               attributes)}}
+        asset.annotations.append(
+            Annotation(label, box, polygon, mask, keypoints, None, None, score, int(iscrowd), area, a.get("id"),
+                       attributes or EMPTY, (), extra)
+        )
+    if captions:
+        report.dropped("captions", captions, "the model keeps no captions")
+
+
+def _parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset], dict[Any, Asset]]:
+    assets: list[Asset] = []
+    by_id: dict[Any, Asset] = {}
+    if type(images) is not list:
+        problems.add("images", f"must be a list, got {type(images).__name__}")
+        return assets, by_id
+    for i, im in enumerate(images):
+        record = f"image[{i}]"
+        if type(im) is not dict:
+            problems.add(record, f"expected an object, got {type(im).__name__}")
+            continue
+        image_id = im.get("id")
+        record = f"image[{i}] (id={image_id!r})"
+        if type(image_id) not in (int, str):
+            problems.add(record, f"id must be an integer or a string, got {image_id!r}")
+            continue
+        if image_id in by_id:
+            problems.add(record, f"duplicate image id {image_id!r}")
+            continue
+        file_name = im.get("file_name")
+        if type(file_name) is not str or not file_name:
+            problems.add(record, f"file_name must be a non-empty string, got {file_name!r}")
+            continue
+        width, height = im.get("width"), im.get("height")
+        bad = [k for k, v in (("width", width), ("height", height))
+               if v is not None and not (_is_number(v) and v >= 0)]
+        if bad:
+            problems.add(record, f"{bad[0]} must be a non-negative number, got {im.get(bad[0])!r}")
+            continue
+        extra = EMPTY
+        if not (im.keys() <= _IMG_KEYS):
+            extra = {"coco": {k: v for k, v in im.items() if k not in _IMG_KEYS}}
+        asset = Asset(file_name, width, height, [], image_id, None, None, EMPTY, (), extra)
+        assets.append(asset)
+        by_id[image_id] = asset
+    return assets, by_id
+
+
+def _parse_categories(cats: Any, problems: ProblemCollector, report: Report
+                      ) -> tuple[list[Label], dict[Any, str]]:
+    labels: list[Label] = []
+    by_id: dict[Any, str] = {}
+    by_name: dict[str, Label] = {}
+    if type(cats) is not list:
+        problems.add("categories", f"must be a list, got {type(cats).__name__}")
+        return labels, by_id
+    for i, c in enumerate(cats):
+        record = f"category[{i}]"
+        if type(c) is not dict:
+            problems.add(record, f"expected an object, got {type(c).__name__}")
+            continue
+        cid, name = c.get("id"), c.get("name")
+        record = f"category[{i}] (id={cid!r})"
+        if type(cid) not in (int, str):
+            problems.add(record, f"id must be an integer, got {cid!r}")
+            continue
+        if cid in by_id:
+            problems.add(record, f"duplicate category id {cid!r}")
+            continue
+        if type(name) is not str:
+            problems.add(record, f"name must be a string, got {name!r}")
+            continue
+        if name in by_name:
+            report.changed("categories sharing a name merged into one label", why=f"name {name!r}",
+                           example=record)
+            by_id[cid] = name
+            continue
+        extra = {k: v for k, v in c.items() if k not in _CAT_KEYS}
+        if "supercategory" in c and c["supercategory"] is None:
+            extra["supercategory"] = None
+        label = Label(name, c.get("supercategory"), cid, c.get("keypoints"), c.get("skeleton"),
+                      {"coco": extra} if extra else EMPTY)
+        labels.append(label)
+        by_id[cid] = name
+        by_name[name] = label
+    return labels, by_id
+
+
+def read(
+    path: str | Path,
+    *,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    ground_truth: str | Path | None = None,
+) -> Dataset:
+    """Read a COCO instances/keypoints file, or a COCO results list.
+
+    A results list (detections with ``score``) takes its images and categories from
+    `ground_truth` (a COCO instances file); without one, images and categories are made from the
+    ids (file name = image id; label = ``category_name`` if present, else the id) and the report
+    says so. `images` is accepted for symmetry with other formats and not needed.
+
+    Raises FormatError naming the file and the records that are wrong.
+    """
+    path = _resolve(Path(path))
+    report = report if report is not None else Report()
+    problems = ProblemCollector(path)
+    with gc_paused():
+        top = load_json(path)
+        if type(top) is list:
+            return _read_results(top, path, ground_truth, problems, report)
+        if type(top) is not dict:
+            raise FormatError(f"expected a JSON object (COCO) or list (COCO results), got {type(top).__name__}",
+                              file=path)
+        if "images" not in top:
+            raise FormatError("not a COCO file: no 'images' list", file=path)
+        assets, assets_by_id = _parse_images(top["images"], problems)
+        labels, labels_by_id = _parse_categories(top.get("categories", []), problems, report)
+        anns = top.get("annotations", [])
+        if type(anns) is not list:
+            problems.add("annotations", f"must be a list, got {type(anns).__name__}")
+        else:
+            _parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
+        problems.raise_if_any()
+        meta = {k: v for k, v in top.items() if k not in ("images", "annotations", "categories")}
+        meta["key_order"] = [k for k in top if k in _TOP_KEYS]
+        return Dataset(labels, assets, {"coco": meta})
+
+
+def _read_results(results: list[Any], path: Path, ground_truth: str | Path | None,
+                  problems: ProblemCollector, report: Report) -> Dataset:
+    if ground_truth is not None:
+        gt = read(ground_truth, report=report)
+        for asset in gt.assets:
+            asset.annotations = []
+        assets_by_id = {a.id: a for a in gt.assets}
+        labels_by_id = {label.id: label.name for label in gt.labels}
+        _parse_annotations(results, assets_by_id, labels_by_id, problems, report)
+        problems.raise_if_any()
+        gt.metadata.setdefault("coco", {})["results"] = True
+        return gt
+    assets_by_id: dict[Any, Asset] = {}
+    labels_by_id: dict[Any, str] = {}
+    labels: list[Label] = []
+    for i, r in enumerate(results):
+        if type(r) is not dict:
+            problems.add(f"result[{i}]", f"expected an object, got {type(r).__name__}")
+            continue
+        image_id, cid = r.get("image_id"), r.get("category_id")
+        if type(image_id) not in (int, str) or type(cid) not in (int, str):
+            problems.add(f"result[{i}]", f"image_id and category_id must be ids, got {image_id!r}, {cid!r}")
+            continue
+        if image_id not in assets_by_id:
+            seg = r.get("segmentation")
+            h = w = None
+            if type(seg) is dict and type(seg.get("size")) is list and len(seg["size"]) == 2:
+                h, w = seg["size"]
+            assets_by_id[image_id] = Asset(str(image_id), w, h, [], image_id)
+        if cid not in labels_by_id:
+            name = r.get("category_name")
+            name = name if type(name) is str else str(cid)
+            labels_by_id[cid] = name
+            labels.append(Label(name, None, cid))
+    problems.raise_if_any()
+    report.info("results read without a ground truth: images and categories made from their ids",
+                len(assets_by_id), why="pass ground_truth (--coco-ground-truth) for names and sizes")
+    _parse_annotations(results, assets_by_id, labels_by_id, problems, report)
+    problems.raise_if_any()
+    labels.sort(key=lambda label: (type(label.id) is str, label.id))
+    assets = sorted(assets_by_id.values(), key=lambda a: (type(a.id) is str, a.id))
+    return Dataset(labels, assets, {"coco": {"results": True, "key_order": []}})
+
+
+# ---------------------------------------------------------------------------------------------- write
+
+
+def _unique_int_ids(values: list[Any]) -> bool:
+    return all(type(v) is int for v in values) and len(set(values)) == len(values)
+
+
+def area_is_consistent(stated: float, computed: float) -> bool:
+    """Whether a source's `area` may be kept beside the one computed from the geometry."""
+    return abs(stated - computed) <= max(0.15 * computed, 16.0)
+
+
+def _category_ids(labels: list[Label], start: int, report: Report) -> dict[str, int]:
+    ids = [label.id for label in labels]
+    if _unique_int_ids(ids):
+        return {label.name: label.id for label in labels}  # type: ignore[misc]
+    taken = {i for i in ids if type(i) is int}
+    out: dict[str, int] = {}
+    seen: set[int] = set()
+    next_id = max(start, max(taken, default=start - 1) + 1) if taken else start
+    fresh = 0
+    for label in labels:
+        if type(label.id) is int and label.id not in seen:
+            out[label.name] = label.id
+            seen.add(label.id)
+        else:
+            out[label.name] = next_id
+            seen.add(next_id)
+            next_id += 1
+            fresh += 1
+    if fresh and taken:
+        report.changed("category ids assigned to labels without a usable id", fresh)
+    return out
+
+
+def _segmentation_of(ann: Annotation, mode: str, h: Any, w: Any, report: Report) -> Any:
+    if ann.mask is not None:
+        if mode == "polygon":
+            from ..masks import mask_to_polygons
+
+            report.approximated("masks written as polygons", why="--segmentation polygon")
+            return mask_to_polygons(ann.mask)
+        return ann.mask.to_coco()
+    if ann.polygon is not None:
+        if mode == "rle":
+            from ..masks import polygon_to_rle
+
+            if h is None or w is None:
+                report.dropped("polygons not turned into RLE", why="image size unknown")
+                return ann.polygon
+            return polygon_to_rle(ann.polygon, int(h), int(w)).to_coco()
+        return ann.polygon
+    return []
+
+
+def _annotation_dicts(
+    dataset: Dataset,
+    image_ids: list[Any],
+    cat_ids: dict[str, int],
+    ann_ids: Iterator[Any],
+    results: bool,
+    segmentation: str,
+    report: Report,
+) -> Iterator[dict[str, Any]]:
+    dropped_kinds: dict[str, int] = {}
+    areas_replaced = qa_dropped = 0
+    for asset, image_id in zip(dataset.assets, image_ids):
+        for ann in asset.annotations:
+            kind = ann.kind
+            if kind in _NOT_IN_COCO:
+                dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
+                continue
+            if ann.qa:
+                qa_dropped += len(ann.qa)
+            if results:
+                out: dict[str, Any] = {"image_id": image_id, "category_id": cat_ids[ann.label]}
+                if ann.polygon is not None or ann.mask is not None:
+                    out["segmentation"] = _segmentation_of(ann, segmentation, asset.height, asset.width, report)
+                if ann.box is not None:
+                    out["bbox"] = list(ann.box)
+                if ann.score is not None:
+                    out["score"] = ann.score
+                if ann.area is not None:
+                    out["area"] = ann.area
+                if ann.keypoints is not None:
+                    out["keypoints"] = ann.keypoints
+                if ann.iscrowd:
+                    out["iscrowd"] = ann.iscrowd
+            else:
+                box = ann.box if ann.box is not None else annotation_bbox(ann)
+                if ann.mask is not None:
+                    from ..masks import rle_area
+
+                    computed = float(rle_area(ann.mask))
+                elif ann.polygon is not None:
+                    computed = polygon_area(ann.polygon)
+                elif box is not None:
+                    computed = float(box[2] * box[3])
+                else:
+                    computed = 0.0
+                area = ann.area
+                if area is None or not area_is_consistent(area, computed):
+                    if area is not None:
+                        areas_replaced += 1
+                    area = computed
+                out = {
+                    "id": next(ann_ids),
+                    "image_id": image_id,
+                    "category_id": cat_ids[ann.label],
+                    "segmentation": _segmentation_of(ann, segmentation, asset.height, asset.width, report),
+                    "area": area,
+                    "bbox": list(box) if box is not None else [],
+                    "iscrowd": ann.iscrowd,
+                }
+                if ann.keypoints is not None:
+                    out["keypoints"] = ann.keypoints
+                    out["num_keypoints"] = sum(1 for v in ann.keypoints[2::3] if v > 0)
+                if ann.score is not None:
+                    out["score"] = ann.score
+            if ann.attributes:
+                out["attributes"] = dict(ann.attributes)
+            coco_extra = ann.extra.get("coco") if ann.extra else None
+            if coco_extra:
+                for k, v in coco_extra.items():
+                    out.setdefault(k, v)
+            yield out
+    for kind, n in dropped_kinds.items():
+        plural = {"classification": "image-level classifications", "line": "lines", "point": "points"}[kind]
+        report.dropped(plural, n, "COCO instances have no such shape")
+    if qa_dropped:
+        report.dropped("object Q&A answers", qa_dropped, "COCO has no Q&A")
+    if areas_replaced:
+        report.changed("annotation areas recomputed", areas_replaced,
+                       "the stated area disagreed with the geometry")
+
+
+def _image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": image_id, "file_name": asset.file_name}
+    if asset.width is not None:
+        out["width"] = asset.width
+    if asset.height is not None:
+        out["height"] = asset.height
+    coco_extra = asset.extra.get("coco") if asset.extra else None
+    if coco_extra:
+        for k, v in coco_extra.items():
+            out.setdefault(k, v)
+    return out
+
+
+def _category_dict(label: Label, cid: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": cid, "name": label.name}
+    if label.group is not None:
+        out["supercategory"] = label.group
+    if label.keypoints is not None:
+        out["keypoints"] = label.keypoints
+    if label.skeleton is not None:
+        out["skeleton"] = label.skeleton
+    coco_extra = label.extra.get("coco") if label.extra else None
+    if coco_extra:
+        for k, v in coco_extra.items():
+            out.setdefault(k, v)
+    return out
+
+
+def _write_array(f: BinaryIO, items: Iterator[dict[str, Any]], chunk: int = 20000) -> None:
+    """Stream a JSON array in chunks (bounded memory for the output side)."""
+    f.write(b"[")
+    first = True
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= chunk:
+            f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
+            first = False
+            batch = []
+    if batch:
+        f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
+    f.write(b"]")
+
+
+def write(
+    dataset: Dataset,
+    path: str | Path,
+    *,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    segmentation: str = "keep",
+    results: bool | None = None,
+    category_id_start: int = 1,
+) -> None:
+    """Write `dataset` as a COCO instances file (or a results list).
+
+    `segmentation`: ``keep`` (masks as RLE, polygons as polygons), ``rle`` (polygons rasterised
+    to compressed RLE) or ``polygon`` (masks traced to polygons). `results`: write a results list;
+    by default, when the dataset was read from one. Image, annotation and category ids are kept
+    when they are unique integers; otherwise new ids are assigned from 1 (`category_id_start`).
+    """
+    report = report if report is not None else Report()
+    if segmentation not in ("keep", "rle", "polygon"):
+        raise ValueError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
+    meta = dataset.metadata.get("coco", {})
+    if results is None:
+        results = bool(meta.get("results"))
+    labels = list(dataset.labels)
+    known = {label.name for label in labels}
+    for _, ann in dataset.annotations():
+        if ann.label not in known:
+            known.add(ann.label)
+            labels.append(Label(ann.label))
+    cat_ids = _category_ids(labels, category_id_start, report)
+
+    asset_ids = [a.id for a in dataset.assets]
+    if _unique_int_ids(asset_ids):
+        image_ids = asset_ids
+    else:
+        image_ids = list(range(1, len(asset_ids) + 1))
+        if any(i is not None for i in asset_ids):
+            report.changed("image ids renumbered", len(asset_ids), "source ids were not unique integers")
+    ann_src_ids = [ann.id for _, ann in dataset.annotations() if ann.kind not in _NOT_IN_COCO]
+    if _unique_int_ids(ann_src_ids):
+        ann_ids: Iterator[Any] = iter(ann_src_ids)
+    else:
+        ann_ids = iter(range(1, len(ann_src_ids) + 1))
+        if any(i is not None for i in ann_src_ids):
+            report.changed("annotation ids renumbered", len(ann_src_ids), "source ids were not unique integers")
+
+    qa_images = sum(len(a.qa) for a in dataset.assets)
+    if qa_images:
+        report.dropped("image Q&A answers", qa_images, "COCO has no Q&A")
+    statuses = sum(1 for a in dataset.assets if a.status)
+    if statuses:
+        report.dropped("asset statuses", statuses, "COCO has no review status")
+    tagged = sum(1 for a in dataset.assets if a.tags)
+    if tagged:
+        report.dropped("asset tags", tagged, "COCO has no tags")
+
+    with open(path, "wb") as f:
+        anns = _annotation_dicts(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
+        if results:
+            _write_array(f, anns)
+            return
+        order = [k for k in meta.get("key_order", []) if k in _TOP_KEYS]
+        order += [k for k in _TOP_KEYS if k not in order]
+        extra_top = {k: v for k, v in meta.items() if k not in ("key_order", "results") and k not in _TOP_KEYS}
+        f.write(b"{")
+        first = True
+        for key in order:
+            if key in ("info", "licenses") and key not in meta:
+                continue
+            f.write((b"" if first else b",") + orjson.dumps(key) + b":")
+            first = False
+            if key == "images":
+                _write_array(f, (_image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
+            elif key == "annotations":
+                _write_array(f, anns)
+            elif key == "categories":
+                f.write(orjson.dumps([_category_dict(label, cat_ids[label.name]) for label in labels]))
+            else:
+                f.write(orjson.dumps(meta[key]))
+        for key, value in extra_top.items():
+            f.write(b"," + orjson.dumps(key) + b":" + orjson.dumps(value))
+        f.write(b"}")
+
+
+FORMAT = FormatSpec(
+    name="coco",
+    description="COCO instances/keypoints JSON and COCO results lists",
+    detect=detect,
+    read=read,
+    write=write,
+    output="file",
+    default_file_name="annotations.json",
+    read_options=(
+        Option("ground_truth", "--coco-ground-truth", "COCO instances file giving images and categories "
+               "to a results list", type=str),
+    ),
+    write_options=(
+        Option("segmentation", "--segmentation", "COCO segmentation: keep (default), rle or polygon",
+               type=str, choices=("keep", "rle", "polygon")),
+        Option("results", "--coco-results", "write a COCO results list (detections) instead of instances"),
+        Option("category_id_start", "--category-id-start", "first category id for labels without one "
+               "(default 1)", type=int),
+    ),
+)

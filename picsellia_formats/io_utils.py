@@ -1,0 +1,123 @@
+"""Crash-safe output: write to a temporary path beside the target, rename at the end.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.json"
+    >>> with atomic_file(target) as f:
+    ...     _ = f.write(b"{}")
+    >>> target.read_bytes()
+    b'{}'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
+
+from .errors import PicselliaFormatsError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary file path beside `path`; on success rename it onto `path`.
+
+    On any exception the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open a temporary file beside `path` for binary writing; on success rename it onto `path`."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        yield f
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside `path`; on success it replaces `path`.
+
+    An existing `path` is moved aside first and deleted only once the new folder is in place,
+    so a failure at any point leaves either the old output or the new one, never a mix.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise PicselliaFormatsError(f"{path}: exists and is not a folder")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old-pf", dir=path.parent))
+            old.rmdir()
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def safe_relative_path(name: str) -> Path:
+    """A relative path from a name found in an annotation file or sent by the platform.
+
+    Refuses absolute paths, drive letters, ``..`` components and empty names, so that joining
+    the result to an output folder can never escape it.
+
+    Example:
+        >>> safe_relative_path("images/a.jpg").as_posix()
+        'images/a.jpg'
+        >>> safe_relative_path("../x.jpg")
+        Traceback (most recent call last):
+        ...
+        ValueError: unsafe file name '../x.jpg': '..' is not allowed
+    """
+    if not name or name.strip() == "":
+        raise ValueError("empty file name")
+    if "\x00" in name:
+        raise ValueError(f"unsafe file name {name!r}: NUL byte")
+    win = PureWindowsPath(name)
+    if win.drive or name.startswith(("/", "\\")):
+        raise ValueError(f"unsafe file name {name!r}: absolute paths are not allowed")
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts:
+        raise ValueError(f"unsafe file name {name!r}: '..' is not allowed")
+    parts = tuple(p for p in parts if p not in ("", "."))
+    if not parts:
+        raise ValueError(f"unsafe file name {name!r}")
+    return Path(*parts)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects (restored after).
+
+    Bulk parsing creates millions of container objects that the collector would traverse again
+    and again for nothing; pausing it is the largest single saving on big files.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -1,0 +1,121 @@
+"""The fidelity report: what a read or a write dropped, approximated, rounded or changed, with counts.
+
+Example:
+    >>> report = Report()
+    >>> report.dropped("Q&A answers", 17, "VOC has no Q&A")
+    >>> report.approximated("polygons written as boxes", 3204)
+    >>> print(report)
+    3,204 polygons written as boxes
+    17 Q&A answers dropped (VOC has no Q&A)
+    >>> report.lossy
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: kinds that lose or alter information; "info" kinds do not make a conversion lossy.
+LOSSY_KINDS = ("dropped", "approximated", "rounded")
+KINDS = (*LOSSY_KINDS, "changed", "info")
+
+
+@dataclass
+class Entry:
+    kind: str
+    what: str
+    count: int
+    why: str = ""
+    examples: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        verb = {"dropped": " dropped", "rounded": " rounded"}.get(self.kind, "")
+        text = f"{self.count:,} {self.what}{verb}"
+        if self.why:
+            text += f" ({self.why})"
+        return text
+
+
+class Report:
+    """Counts of what a conversion could not carry across unchanged, keyed by (kind, what, why)."""
+
+    MAX_EXAMPLES = 5
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str, str], Entry] = {}
+        self.stats: dict[str, Any] = {}
+
+    def add(self, kind: str, what: str, count: int = 1, why: str = "", example: str | None = None) -> None:
+        """Add `count` occurrences; `kind` is one of dropped, approximated, rounded, changed, info."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown report kind {kind!r}; expected one of {KINDS}")
+        if count <= 0:
+            return
+        key = (kind, what, why)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = Entry(kind, what, 0, why)
+        entry.count += count
+        if example is not None and len(entry.examples) < self.MAX_EXAMPLES:
+            entry.examples.append(example)
+
+    def dropped(self, what: str, count: int = 1, why: str = "", example: str | None = None) -> None:
+        self.add("dropped", what, count, why, example)
+
+    def approximated(self, what: str, count: int = 1, why: str = "", example: str | None = None) -> None:
+        self.add("approximated", what, count, why, example)
+
+    def rounded(self, what: str, count: int = 1, why: str = "", example: str | None = None) -> None:
+        self.add("rounded", what, count, why, example)
+
+    def changed(self, what: str, count: int = 1, why: str = "", example: str | None = None) -> None:
+        self.add("changed", what, count, why, example)
+
+    def info(self, what: str, count: int = 1, why: str = "", example: str | None = None) -> None:
+        self.add("info", what, count, why, example)
+
+    @property
+    def entries(self) -> list[Entry]:
+        order = {k: i for i, k in enumerate(KINDS)}
+        return sorted(self._entries.values(), key=lambda e: (order[e.kind], -e.count, e.what))
+
+    @property
+    def lossy(self) -> bool:
+        """True when anything was dropped, approximated or rounded."""
+        return any(e.kind in LOSSY_KINDS for e in self._entries.values())
+
+    def count(self, kind: str, what: str | None = None) -> int:
+        """Total count for a kind (and optionally one `what`)."""
+        return sum(e.count for e in self._entries.values() if e.kind == kind and what in (None, e.what))
+
+    def merge(self, other: Report) -> None:
+        """Add every entry and stat of `other` to this report."""
+        for key, e in other._entries.items():
+            mine = self._entries.get(key)
+            if mine is None:
+                self._entries[key] = Entry(e.kind, e.what, e.count, e.why, list(e.examples))
+            else:
+                mine.count += e.count
+                mine.examples.extend(e.examples[: max(0, self.MAX_EXAMPLES - len(mine.examples))])
+        self.stats.update(other.stats)
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.entries)
+
+    def __repr__(self) -> str:
+        return f"Report({[str(e) for e in self.entries]!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view: `{"lossy": bool, "entries": [...], "stats": {...}}`."""
+        return {
+            "lossy": self.lossy,
+            "entries": [
+                {"kind": e.kind, "what": e.what, "count": e.count, "why": e.why, "examples": e.examples}
+                for e in self.entries
+            ],
+            "stats": self.stats,
+        }
