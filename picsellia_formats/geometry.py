@@ -12,11 +12,17 @@ Example:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from itertools import chain
 from operator import mul
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .model import Annotation, Box
+    from .report import Report
+
+_isfinite = math.isfinite
 
 
 def ring_area(part: list[float]) -> float:
@@ -76,3 +82,332 @@ def annotation_bbox(ann: Annotation) -> Box | None:
     if ann.point is not None:
         return (ann.point[0], ann.point[1], 0.0, 0.0)
     return None
+
+
+# ------------------------------------------------------------------------------ any shape: box, area
+
+
+def shape_bbox(ann: Annotation) -> Box | None:
+    """The box computed from an annotation's own geometry (mask, polygon, keypoints, line, point or
+    box, by `Annotation.kind`), ignoring a stated box beside it; None for a classification."""
+    kind = ann.kind
+    if kind == "mask":
+        from .masks import rle_bbox
+
+        return rle_bbox(ann.mask)  # type: ignore[arg-type]
+    if kind == "polygon":
+        return polygon_bbox(ann.polygon)  # type: ignore[arg-type]
+    if kind == "keypoints":
+        return points_bbox(ann.keypoints, 3)  # type: ignore[arg-type]
+    if kind == "line":
+        return points_bbox(ann.line)  # type: ignore[arg-type]
+    if kind == "point":
+        return (ann.point[0], ann.point[1], 0.0, 0.0)  # type: ignore[index]
+    return ann.box
+
+
+def annotation_area(ann: Annotation) -> float:
+    """Area of an annotation's primary geometry: mask pixels, polygon area (sum of its parts),
+    box area; 0 for keypoints, lines, points and classifications."""
+    kind = ann.kind
+    if kind == "mask":
+        from .masks import rle_area
+
+        return float(rle_area(ann.mask))  # type: ignore[arg-type]
+    if kind == "polygon":
+        return polygon_area(ann.polygon)  # type: ignore[arg-type]
+    if kind == "box":
+        return float(ann.box[2] * ann.box[3])  # type: ignore[index]
+    return 0.0
+
+
+# ----------------------------------------------------------------------------------- validity codes
+
+#: Problem codes of `polygon_problems` / `box_problems`, with what each means.
+PROBLEMS: dict[str, str] = {
+    "empty": "no parts (or no coordinates)",
+    "odd_coordinates": "a part has an odd number of coordinates",
+    "non_finite": "a coordinate is NaN or infinite",
+    "too_few_points": "a part has fewer than 3 distinct points",
+    "zero_area": "a part (or the box) encloses no area",
+    "self_intersection": "a part crosses itself (the even-odd fill differs from its valid area)",
+    "negative_size": "the box has a negative width or height",
+    "outside_image": "the shape lies entirely outside the image",
+    "partly_outside_image": "the shape reaches outside the image",
+}
+_ORDER = {code: i for i, code in enumerate(PROBLEMS)}
+_ZERO_AREA = 1e-9
+_AREAL = ("Polygon", "MultiPolygon")
+
+
+def _part_basic(part: Sequence[float]) -> str | None:
+    """The first cheap problem of one part (odd length, non-finite, too few points)."""
+    n = len(part)
+    if n & 1:
+        return "odd_coordinates"
+    try:
+        if not _isfinite(sum(part)):
+            return "non_finite"
+    except TypeError:
+        return "non_finite"
+    if n < 6 or len(set(zip(part[0::2], part[1::2]))) < 3:
+        return "too_few_points"
+    return None
+
+
+def polygons_part_problems(polygons: Sequence[Sequence[Sequence[float]]]) -> list[list[tuple[int, str]]]:
+    """For each (multi-part) polygon, its ``(part index, code)`` problems; vectorised over all parts
+    (one shapely 2 call for the self-intersection test of every ring).
+
+    Part index -1 is for the whole object (``empty``). A keyhole ring (a hole joined to its outer
+    ring by a zero-width cut, as `masks.mask_to_polygons` writes) is not a self-intersection.
+
+    Example:
+        >>> polygons_part_problems([[[0, 0, 2, 2, 2, 0, 0, 2]], [[0, 0, 1, 0]], []])
+        [[(0, 'self_intersection')], [(0, 'too_few_points')], [(-1, 'empty')]]
+    """
+    import numpy as np
+    import shapely
+
+    out: list[list[tuple[int, str]]] = [[] for _ in polygons]
+    flat: list[float] = []
+    ring_sizes: list[int] = []
+    ring_ids: list[tuple[int, int]] = []
+    for i, parts in enumerate(polygons):
+        if not parts or not any(len(p) for p in parts):
+            out[i].append((-1, "empty"))
+            continue
+        for j, part in enumerate(parts):
+            why = _part_basic(part)
+            if why is not None:
+                out[i].append((j, why))
+            else:
+                flat.extend(part)
+                ring_sizes.append(len(part) >> 1)
+                ring_ids.append((i, j))
+    if ring_ids:
+        xy = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
+        indices = np.repeat(np.arange(len(ring_sizes)), ring_sizes)
+        rings = shapely.linearrings(xy, indices=indices)
+        polys = shapely.polygons(rings)
+        stated = shapely.area(polys)
+        suspect = ~shapely.is_simple(rings) | (stated <= _ZERO_AREA)
+        if suspect.any():
+            bad = np.flatnonzero(suspect)
+            valid = shapely.area(shapely.make_valid(polys[bad]))
+            for k, v in zip(bad.tolist(), valid.tolist()):
+                i, j = ring_ids[k]
+                if v <= _ZERO_AREA:
+                    out[i].append((j, "zero_area"))
+                elif abs(stated[k] - v) > 1e-9 * max(1.0, v):
+                    out[i].append((j, "self_intersection"))
+            for problems in out:
+                problems.sort()
+    return out
+
+
+def polygon_problems(parts: Sequence[Sequence[float]], width: float | None = None,
+                     height: float | None = None) -> list[str]:
+    """The problem codes of one (multi-part) polygon (see `PROBLEMS`), each once, in `PROBLEMS` order.
+
+    Given the image `width` and `height`, also ``outside_image`` / ``partly_outside_image``.
+    An empty list means valid.
+
+    Example:
+        >>> polygon_problems([[0, 0, 4, 0, 4, 4, 0, 4]], 3, 3)
+        ['partly_outside_image']
+        >>> polygon_problems([[0, 0, 2, 2, 2, 0, 0, 2], [1, 1, 1, 1, 1, 1]])
+        ['too_few_points', 'self_intersection']
+    """
+    codes = {code for _, code in polygons_part_problems([parts])[0]}
+    if width is not None and height is not None and not codes & {"non_finite", "odd_coordinates"}:
+        box = polygon_bbox([list(p) for p in parts])
+        where = _placement(box, width, height)
+        if where:
+            codes.add(where)
+    return sorted(codes, key=_ORDER.__getitem__)
+
+
+def _placement(box: Box, width: float, height: float) -> str | None:
+    x, y, w, h = box
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        return "outside_image"
+    if x < 0 or y < 0 or x + w > width or y + h > height:
+        return "partly_outside_image"
+    return None
+
+
+def box_problems(box: Sequence[float], width: float | None = None, height: float | None = None) -> list[str]:
+    """The problem codes of a box ``(x, y, w, h)``: ``non_finite``, ``negative_size``, ``zero_area``
+    and, given the image size, ``outside_image`` / ``partly_outside_image``.
+
+    Example:
+        >>> box_problems((5, 5, 10, 0)), box_problems((-2, 0, 4, 4), 10, 10)
+        (['zero_area'], ['partly_outside_image'])
+    """
+    try:
+        finite = len(box) == 4 and _isfinite(sum(box))
+    except TypeError:
+        finite = False
+    if not finite:
+        return ["non_finite"]
+    x, y, w, h = box
+    codes = []
+    if w < 0 or h < 0:
+        codes.append("negative_size")
+    elif w == 0 or h == 0:
+        codes.append("zero_area")
+    if width is not None and height is not None and w >= 0 and h >= 0:
+        where = _placement((x, y, w, h), width, height)
+        if where:
+            codes.append(where)
+    return codes
+
+
+# -------------------------------------------------------------------------------------------- clip
+
+
+def clip_box(box: Sequence[float], width: float, height: float) -> Box | None:
+    """The part of a box inside the image ``[0, width] x [0, height]``; None when nothing is left.
+
+    Example:
+        >>> clip_box((-5, 2, 10, 4), 8, 8), clip_box((9, 9, 2, 2), 8, 8)
+        ((0, 2, 5, 4), None)
+    """
+    x, y, w, h = box
+    x0 = x if x > 0 else 0
+    y0 = y if y > 0 else 0
+    x1 = x + w if x + w < width else width
+    y1 = y + h if y + h < height else height
+    if x1 <= x0 or y1 <= y0:
+        return None
+    if x0 == x and y0 == y and x1 == x + w and y1 == y + h:
+        return (x, y, w, h)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def _clip_edge(pts: list[tuple[float, float]], axis: int, bound: float, keep_below: bool
+               ) -> list[tuple[float, float]]:
+    """One Sutherland-Hodgman pass: keep the side of ``coord[axis] <= bound`` (or ``>=``)."""
+    out: list[tuple[float, float]] = []
+    if not pts:
+        return out
+    prev = pts[-1]
+    prev_in = prev[axis] <= bound if keep_below else prev[axis] >= bound
+    for cur in pts:
+        cur_in = cur[axis] <= bound if keep_below else cur[axis] >= bound
+        if cur_in != prev_in:
+            t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+            other = 1 - axis
+            cross = prev[other] + t * (cur[other] - prev[other])
+            out.append((bound, cross) if axis == 0 else (cross, bound))
+        if cur_in:
+            out.append(cur)
+        prev, prev_in = cur, cur_in
+    return out
+
+
+def clip_polygon(parts: Sequence[Sequence[float]], width: float, height: float) -> list[list[float]]:
+    """The parts of a polygon inside the image ``[0, width] x [0, height]`` (Sutherland-Hodgman per
+    part, which keeps even-odd fills exact). Parts fully inside come back unchanged (same values);
+    parts left with no area go. ``[]`` when nothing is inside.
+
+    Example:
+        >>> clip_polygon([[-2.0, 0.0, 4.0, 0.0, 4.0, 4.0, -2.0, 4.0]], 10, 10)
+        [[0, 0.0, 4.0, 0.0, 4.0, 4.0, 0, 4.0]]
+    """
+    out: list[list[float]] = []
+    for part in parts:
+        xs = part[0::2]
+        ys = part[1::2]
+        if not xs:
+            continue
+        if min(xs) >= 0 and min(ys) >= 0 and max(xs) <= width and max(ys) <= height:
+            out.append(list(part))
+            continue
+        pts = list(zip(xs, ys))
+        pts = _clip_edge(pts, 0, 0, False)
+        pts = _clip_edge(pts, 0, width, True)
+        pts = _clip_edge(pts, 1, 0, False)
+        pts = _clip_edge(pts, 1, height, True)
+        ring: list[float] = []
+        last = None
+        for p in pts:
+            if p != last:
+                ring.extend(p)
+                last = p
+        if len(ring) >= 4 and ring[0] == ring[-2] and ring[1] == ring[-1]:
+            del ring[-2:]
+        if len(ring) >= 6 and ring_area(ring) > _ZERO_AREA:
+            out.append(ring)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- repair
+
+
+def bridge_holes(outer: list[float], holes: Sequence[Sequence[float]]) -> list[float]:
+    """One flat ring walking `outer` and, through zero-width cuts there and back, every hole: a
+    "keyhole" ring that pycocotools (even-odd fill) rasterises as the outer ring minus the holes.
+
+    Example:
+        >>> bridge_holes([0, 0, 4, 0, 4, 4, 0, 4], [[1, 1, 2, 1, 2, 2]])
+        [0, 0, 1, 1, 2, 1, 2, 2, 1, 1, 0, 0, 4, 0, 4, 4, 0, 4]
+    """
+    ring = list(outer)
+    for hole in holes:
+        if len(hole) < 6:
+            continue
+        hx, hy = hole[0], hole[1]
+        best = 0
+        best_d = math.inf
+        for k in range(0, len(ring), 2):
+            d = (ring[k] - hx) ** 2 + (ring[k + 1] - hy) ** 2
+            if d < best_d:
+                best, best_d = k, d
+        ring[best + 2:best + 2] = [*hole, hx, hy, ring[best], ring[best + 1]]
+    return ring
+
+
+def repair_polygon(parts: Sequence[Sequence[float]], report: Report | None = None) -> list[list[float]]:
+    """A valid version of a polygon: parts with fewer than 3 distinct points, no area, an odd count
+    or non-finite values are dropped; self-crossing parts are rebuilt with
+    ``shapely.make_valid`` (the "linework" method, i.e. the even-odd fill pycocotools draws), each
+    resulting piece a part, its holes joined by keyhole cuts (`bridge_holes`). Valid parts come back
+    unchanged. What was done goes to `report` (``changed``/``dropped``), once per polygon.
+
+    Example:
+        >>> repair_polygon([[0, 0, 2, 2, 2, 0, 0, 2], [5, 5, 6, 6]])
+        [[0.0, 2.0, 1.0, 1.0, 0.0, 0.0], [2.0, 0.0, 1.0, 1.0, 2.0, 2.0]]
+    """
+    problems = dict(polygons_part_problems([parts])[0])
+    if not problems:
+        return [list(p) for p in parts]
+    import shapely
+
+    out: list[list[float]] = []
+    repaired = dropped = False
+    for j, part in enumerate(parts):
+        code = problems.get(j)
+        if code is None:
+            out.append(list(part))
+        elif code == "self_intersection":
+            repaired = True
+            fixed = shapely.make_valid(shapely.Polygon(list(zip(part[0::2], part[1::2]))))
+            pieces = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in _AREAL]
+            polys = [p for g in pieces for p in getattr(g, "geoms", [g])]
+            polys.sort(key=lambda p: (p.bounds[1], p.bounds[0]))
+            for poly in polys:
+                if poly.area <= _ZERO_AREA:
+                    continue
+                outer = [v for xy in poly.exterior.coords[:-1] for v in xy]
+                holes = [[v for xy in ring.coords[:-1] for v in xy] for ring in poly.interiors]
+                out.append(bridge_holes(outer, holes))
+        else:
+            dropped = True
+    if report is not None:
+        if repaired:
+            report.changed("self-intersecting polygons repaired", why="shapely.make_valid")
+        if dropped:
+            report.dropped("polygon parts without area", why="fewer than 3 distinct points or zero area")
+    return out

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pycocotools import mask as _coco_mask
 
+from .geometry import bridge_holes
 from .model import Mask
 
 if TYPE_CHECKING:
@@ -385,19 +386,6 @@ def _drop_degenerate(pts: np.ndarray) -> np.ndarray:
     return pts
 
 
-def _bridge(outer: list[float], holes: list[list[float]]) -> list[float]:
-    """One flat ring walking `outer` and, through zero-width cuts, every hole (even-odd keyholes)."""
-    ring = list(outer)
-    for hole in holes:
-        hx, hy = hole[0], hole[1]
-        xs = np.asarray(ring[0::2])
-        ys = np.asarray(ring[1::2])
-        k = int(np.argmin((xs - hx) ** 2 + (ys - hy) ** 2))
-        at = 2 * k + 2
-        ring[at:at] = [*hole, hx, hy, ring[2 * k], ring[2 * k + 1]]
-    return ring
-
-
 def mask_to_polygons(mask: Mask | np.ndarray, tolerance: float = 0.0, holes: str = "bridge"
                      ) -> list[list[float]]:
     """Trace a mask (a `Mask` or a 2-D array) into COCO polygon parts.
@@ -421,7 +409,7 @@ def mask_to_polygons(mask: Mask | np.ndarray, tolerance: float = 0.0, holes: str
     extra: list[list[float]] = []
     for outer, hole_rings in mask_to_rings(mask, tolerance):
         if holes == "bridge" and hole_rings:
-            out.append(_bridge(outer, hole_rings))
+            out.append(bridge_holes(outer, hole_rings))
         else:
             out.append(outer)
             if holes == "separate":
