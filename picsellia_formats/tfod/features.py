@@ -1,0 +1,540 @@
+"""One image <-> one OD API ``tf.train.Example`` feature map (the TfExampleDecoder's keys).
+
+Writing goes through plain, picklable job tuples (`AssetJob`, `ObjectJob`) built from the model in
+the main process; `encode_job` is a pure function of one job and read-only `EncodeOptions`, so a
+local pool (or Ray/Dask) can run it. Reading is `decode_features`, the inverse.
+
+Frames: the model's coordinates are in the *displayed* frame (after EXIF orientation); TensorFlow
+decodes the *stored* pixels and ignores EXIF orientation, so boxes and masks are turned into the
+stored frame on write and back on read. When an image's annotated size is its stored size although
+its EXIF orientation swaps the sides, the annotations were made on the stored pixels and are
+written as they are.
+
+Example:
+    >>> job = AssetJob(0, "a.png", 4, 2, "1", [ObjectJob("cat", 1, (1.0, 0.0, 2.0, 2.0))], [], None)
+    >>> features = job_features(job, b"", HeaderInfo("png", 4, 2, 1), EncodeOptions(()), {})
+    >>> features["image/object/bbox/xmin"], features["image/object/bbox/xmax"]
+    (('float', [0.25]), ('float', [0.75]))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..io_utils import safe_relative_path
+from .example import Feature, encode_example
+from .image_header import (
+    SWAPPING,
+    HeaderInfo,
+    array_to_displayed,
+    array_to_stored,
+    sniff,
+    to_displayed,
+    to_stored,
+)
+
+ENCODED = "image/encoded"
+FORMAT = "image/format"
+HEIGHT = "image/height"
+WIDTH = "image/width"
+FILENAME = "image/filename"
+SOURCE_ID = "image/source_id"
+SHA256 = "image/key/sha256"
+XMIN, XMAX = "image/object/bbox/xmin", "image/object/bbox/xmax"
+YMIN, YMAX = "image/object/bbox/ymin", "image/object/bbox/ymax"
+CLASS_TEXT = "image/object/class/text"
+CLASS_LABEL = "image/object/class/label"
+IS_CROWD = "image/object/is_crowd"
+AREA = "image/object/area"
+DIFFICULT = "image/object/difficult"
+TRUNCATED = "image/object/truncated"
+VIEW = "image/object/view"
+MASK = "image/object/mask"
+IMAGE_CLASS_TEXT = "image/class/text"
+IMAGE_CLASS_LABEL = "image/class/label"
+
+#: keys this module writes or interprets; any other key is carried through ``extra["tfod"]``
+KNOWN_KEYS = frozenset((ENCODED, FORMAT, HEIGHT, WIDTH, FILENAME, SOURCE_ID, SHA256, XMIN, XMAX, YMIN, YMAX,
+                        CLASS_TEXT, CLASS_LABEL, IS_CROWD, AREA, DIFFICULT, TRUNCATED, VIEW, MASK,
+                        IMAGE_CLASS_TEXT, IMAGE_CLASS_LABEL))
+#: types the OD API decoder is built to decode (others are passed through and reported)
+DECODABLE = frozenset(("jpeg", "png"))
+
+
+class ObjectJob(NamedTuple):
+    """One object, absolute coordinates in the annotated frame. ``segm`` is None,
+    ``("polygon", parts)`` or ``("rle", height, width, counts)``; ``extra`` per-object features."""
+
+    text: str
+    label: int
+    box: tuple[float, float, float, float]
+    iscrowd: int = 0
+    area: float = 0.0
+    difficult: int = 0
+    truncated: int = 0
+    view: str = ""
+    segm: tuple[Any, ...] | None = None
+    extra: dict[str, Feature] | None = None
+
+
+class AssetJob(NamedTuple):
+    """Everything needed to encode one image; ``classes`` are image-level ``(text, label)``."""
+
+    index: int
+    file_name: str
+    width: int | None
+    height: int | None
+    source_id: str
+    objects: list[ObjectJob]
+    classes: list[tuple[str, int]]
+    extra: dict[str, Feature] | None
+
+
+class EncodeOptions(NamedTuple):
+    """Read-only context of `encode_job` (picklable)."""
+
+    image_roots: tuple[str, ...]
+    masks: bool = False
+    pascal_fields: bool = False  # write truncated and view (when the data set has them)
+    image_classes: bool = False  # write image/class/* on every record (classification data sets)
+
+
+class Encoded(NamedTuple):
+    """The serialised Example of one job, or the problem that stopped it; counters for the report."""
+
+    index: int
+    data: bytes | None
+    problem: str | None
+    counts: dict[str, int]
+
+
+def find_image(file_name: str, roots: tuple[str, ...]) -> Path | None:
+    """The image file of `file_name` under one of `roots` (its relative path, then its base name)."""
+    rel = safe_relative_path(file_name)
+    for root in roots:
+        path = Path(root) / rel
+        if path.is_file():
+            return path
+    for root in roots:
+        path = Path(root) / rel.name
+        if path.is_file():
+            return path
+    return None
+
+
+def encode_job(job: AssetJob, options: EncodeOptions) -> Encoded:
+    """Read one image and build its serialised Example (a pure function of its arguments)."""
+    counts: dict[str, int] = {}
+    try:
+        path = find_image(job.file_name, options.image_roots)
+    except ValueError as exc:
+        return Encoded(job.index, None, str(exc), counts)
+    if path is None:
+        return Encoded(job.index, None, "image file not found", counts)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Encoded(job.index, None, f"cannot read the image: {exc.strerror or exc}", counts)
+    info = sniff(data)
+    if info is None:
+        return Encoded(job.index, None, f"{path.name} is not a readable image", counts)
+    try:
+        features = job_features(job, data, info, options, counts)
+    except ValueError as exc:
+        return Encoded(job.index, None, str(exc), counts)
+    return Encoded(job.index, encode_example(features), None, counts)
+
+
+def _bump(counts: dict[str, int], key: str, n: int = 1) -> None:
+    counts[key] = counts.get(key, 0) + n
+
+
+def job_features(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOptions,
+                 counts: dict[str, int]) -> dict[str, Feature]:
+    """The feature map of one image, given its bytes and header; updates `counts`."""
+    disp_w, disp_h = info.displayed_size
+    orientation = info.orientation
+    # the frame the annotations live in, and its size
+    if job.width is None or job.height is None:
+        frame_w, frame_h = disp_w, disp_h
+    else:
+        frame_w, frame_h = job.width, job.height
+        if orientation in SWAPPING and (frame_w, frame_h) == (info.width, info.height) != (disp_w, disp_h):
+            orientation = 1  # annotated on the stored pixels
+            _bump(counts, "exif_ignored")
+        elif (frame_w, frame_h) != (disp_w, disp_h):
+            _bump(counts, "size_mismatch")
+    if orientation != 1:
+        _bump(counts, "exif_rotated")
+    if info.format not in DECODABLE:
+        _bump(counts, f"format:{info.format}")
+    if frame_w <= 0 or frame_h <= 0:
+        if job.objects:
+            raise ValueError(f"image size {frame_w}x{frame_h} cannot normalise boxes")
+        frame_w = frame_h = 1
+
+    xmin: list[float] = []
+    xmax: list[float] = []
+    ymin: list[float] = []
+    ymax: list[float] = []
+    clamped = degenerate = 0
+    for obj in job.objects:
+        x, y, w, h = obj.box
+        x0, y0, x1, y1 = x / frame_w, y / frame_h, (x + w) / frame_w, (y + h) / frame_h
+        if not (0.0 <= x0 <= 1.0 and 0.0 <= x1 <= 1.0 and 0.0 <= y0 <= 1.0 and 0.0 <= y1 <= 1.0):
+            if not (x0 == x0 and x1 == x1 and y0 == y0 and y1 == y1):  # NaN
+                raise ValueError(f"object {obj.text!r} has a non-finite box {obj.box}")
+            x0, x1 = min(max(x0, 0.0), 1.0), min(max(x1, 0.0), 1.0)
+            y0, y1 = min(max(y0, 0.0), 1.0), min(max(y1, 0.0), 1.0)
+            clamped += 1
+        if x1 <= x0 or y1 <= y0:
+            degenerate += 1
+        if orientation != 1:
+            x0, y0, x1, y1 = to_stored((x0, y0, x1, y1), orientation)
+        xmin.append(x0)
+        xmax.append(x1)
+        ymin.append(y0)
+        ymax.append(y1)
+    if clamped:
+        _bump(counts, "clamped", clamped)
+    if degenerate:
+        _bump(counts, "degenerate", degenerate)
+
+    objects = job.objects
+    features: dict[str, Feature] = {
+        ENCODED: ("bytes", [data]),
+        FORMAT: ("bytes", [info.format.encode("ascii")]),
+        HEIGHT: ("int64", [info.height]),
+        WIDTH: ("int64", [info.width]),
+        FILENAME: ("bytes", [job.file_name.encode("utf-8")]),
+        SOURCE_ID: ("bytes", [job.source_id.encode("utf-8")]),
+        SHA256: ("bytes", [hashlib.sha256(data).hexdigest().encode("ascii")]),
+        XMIN: ("float", xmin),
+        XMAX: ("float", xmax),
+        YMIN: ("float", ymin),
+        YMAX: ("float", ymax),
+        CLASS_TEXT: ("bytes", [o.text.encode("utf-8") for o in objects]),
+        CLASS_LABEL: ("int64", [o.label for o in objects]),
+        IS_CROWD: ("int64", [o.iscrowd for o in objects]),
+        AREA: ("float", [o.area for o in objects]),
+        DIFFICULT: ("int64", [o.difficult for o in objects]),
+    }
+    if options.pascal_fields:
+        features[TRUNCATED] = ("int64", [o.truncated for o in objects])
+        features[VIEW] = ("bytes", [o.view.encode("utf-8") for o in objects])
+    if options.masks:
+        features[MASK] = ("bytes", _mask_pngs(objects, frame_w, frame_h, info, orientation, counts))
+    if options.image_classes or job.classes:
+        features[IMAGE_CLASS_TEXT] = ("bytes", [t.encode("utf-8") for t, _ in job.classes])
+        features[IMAGE_CLASS_LABEL] = ("int64", [i for _, i in job.classes])
+    if job.extra:
+        for key, value in job.extra.items():
+            features.setdefault(key, value)
+    per_object: dict[str, list[Any]] = {}
+    for i, obj in enumerate(objects):
+        if obj.extra:
+            for key, (kind, values) in obj.extra.items():
+                if key in features:
+                    continue
+                slot = per_object.setdefault(key, [kind, [], 0])
+                if slot[2] == i and slot[0] == kind:
+                    slot[1].extend(values)
+                    slot[2] += 1
+    for key, (kind, values, n) in per_object.items():
+        if n == len(objects):
+            features[key] = (kind, values)
+        else:
+            _bump(counts, f"partial:{key}")
+    return features
+
+
+# ------------------------------------------------------------------------------------------- masks
+
+
+def png_mask(array: Any) -> bytes:
+    """A single-channel 8-bit PNG of a 2-D 0/1 array (what the OD API's PNG_MASKS decode)."""
+    import numpy as np
+
+    h, w = array.shape
+    raw = np.zeros((h, w + 1), dtype=np.uint8)
+    raw[:, 1:] = array
+    idat = zlib.compress(raw.tobytes(), 6)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def _mask_pngs(objects: list[ObjectJob], frame_w: int, frame_h: int, info: HeaderInfo, orientation: int,
+               counts: dict[str, int]) -> list[bytes]:
+    import numpy as np
+
+    from ..masks import box_to_rle, polygon_to_mask, rle_to_mask
+    from ..model import Mask
+
+    # the displayed frame's size of the real image (stored when annotations ignore EXIF)
+    if orientation in SWAPPING:
+        real_w, real_h = info.height, info.width
+    else:
+        real_w, real_h = info.width, info.height
+    sx, sy = real_w / frame_w, real_h / frame_h
+    out = []
+    for obj in objects:
+        segm = obj.segm
+        if segm is None:
+            x, y, w, h = obj.box
+            array = rle_to_mask(box_to_rle((x * sx, y * sy, w * sx, h * sy), real_h, real_w))
+            _bump(counts, "box_masks")
+        elif segm[0] == "polygon":
+            parts = segm[1]
+            if sx != 1.0 or sy != 1.0:
+                parts = [[v * (sx if k % 2 == 0 else sy) for k, v in enumerate(p)] for p in parts]
+            array = polygon_to_mask(parts, real_h, real_w)
+        else:
+            _, mh, mw, mcounts = segm
+            array = rle_to_mask(Mask(mh, mw, mcounts))
+            if (mh, mw) != (real_h, real_w):
+                from PIL import Image
+
+                array = np.asarray(Image.fromarray(array).resize((real_w, real_h), Image.NEAREST))
+                _bump(counts, "mask_resized")
+        if orientation != 1:
+            array = array_to_stored(array, orientation)
+        out.append(png_mask(array))
+    return out
+
+
+def decode_mask(data: bytes, height: int, width: int) -> Any:
+    """A PNG (or any image) mask as a 2-D boolean array (values > 0), as ``decode_image(channels=1)``."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        if im.mode not in ("1", "L", "I", "I;16", "I;16B", "F"):
+            im = im.convert("L")
+        array = np.asarray(im)
+    if array.ndim != 2:
+        array = array[..., 0]
+    if array.shape != (height, width):
+        raise ValueError(f"a mask is {array.shape[1]}x{array.shape[0]}, the image {width}x{height}")
+    return array > 0
+
+
+# -------------------------------------------------------------------------------------------- read
+
+
+class DecodedObject(NamedTuple):
+    text: str | None
+    label: int | None
+    box: tuple[float, float, float, float]  # absolute (x, y, w, h) in the displayed frame
+    iscrowd: int
+    area: float | None
+    difficult: int | None
+    truncated: int | None
+    view: str | None
+    mask: Any  # 2-D bool array in the displayed frame, or None
+    extra: dict[str, Feature] | None
+
+
+class DecodedImage(NamedTuple):
+    file_name: str | None
+    source_id: str | None
+    width: int | None
+    height: int | None
+    image: bytes | None
+    image_format: str | None
+    sha256_ok: bool | None
+    orientation: int
+    objects: list[DecodedObject]
+    classes: list[tuple[str | None, int | None]]
+    extra: dict[str, Feature]
+
+
+def _text(feature: Feature | None, key: str) -> str | None:
+    if feature is None or not feature[1]:
+        return None
+    if feature[0] != "bytes":
+        raise ValueError(f"{key} must be a bytes list, got {feature[0]}")
+    try:
+        return feature[1][0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{key} is not UTF-8") from None
+
+
+def _int(feature: Feature | None, key: str) -> int | None:
+    if feature is None or not feature[1]:
+        return None
+    if feature[0] != "int64":
+        raise ValueError(f"{key} must be an int64 list, got {feature[0]}")
+    return feature[1][0]
+
+
+def _list(features: dict[str, Feature], key: str, kind: str, n: int) -> list[Any] | None:
+    feature = features.get(key)
+    if feature is None or not feature[1]:
+        return None
+    if feature[0] != kind:
+        raise ValueError(f"{key} must be a {kind} list, got {feature[0]}")
+    if len(feature[1]) != n:
+        raise ValueError(f"{key} has {len(feature[1])} values for {n} boxes")
+    return feature[1]
+
+
+def snap(value: float, size: int) -> float:
+    """The absolute coordinate behind a float32 normalised one: the integer pixel when it is the
+    one that was written (``float32(x / size) == value``), else ``value * size``."""
+    x = value * size
+    r = float(round(x))
+    if r != x and struct.pack("<f", r / size) == struct.pack("<f", value):
+        return r
+    return x
+
+
+def decode_features(features: dict[str, Feature], masks: bool = True) -> DecodedImage:
+    """Interpret one Example's feature map; ValueError names the key that is wrong."""
+    image = features.get(ENCODED)
+    data = None
+    if image is not None and image[1]:
+        if image[0] != "bytes":
+            raise ValueError(f"{ENCODED} must be a bytes list")
+        data = image[1][0] or None
+    info = sniff(data) if data else None
+    height = _int(features.get(HEIGHT), HEIGHT)
+    width = _int(features.get(WIDTH), WIDTH)
+    if (height is not None and height < 0) or (width is not None and width < 0):
+        raise ValueError(f"negative image size {width}x{height}")
+    if (not height or not width) and info is not None:
+        width, height = info.width, info.height
+    orientation = info.orientation if info is not None and (info.width, info.height) == (width, height) else 1
+    sha = _text(features.get(SHA256), SHA256)
+    sha_ok = None
+    if sha and data:
+        sha_ok = hashlib.sha256(data).hexdigest() == sha
+
+    boxes = features.get(XMIN)
+    n = len(boxes[1]) if boxes is not None else 0
+    for key in (XMIN, XMAX, YMIN, YMAX):
+        feature = features.get(key)
+        got = len(feature[1]) if feature is not None else 0
+        if got != n:
+            raise ValueError(f"{key} has {got} values, {XMIN} has {n}")
+        if feature is not None and feature[1] and feature[0] != "float":
+            raise ValueError(f"{key} must be a float list, got {feature[0]}")
+    if n and (not width or not height):
+        raise ValueError("the image size is unknown (no image/width, image/height nor image bytes): "
+                         "normalised boxes cannot be turned into pixels")
+    texts = _list(features, CLASS_TEXT, "bytes", n)
+    labels = _list(features, CLASS_LABEL, "int64", n)
+    crowd = _list(features, IS_CROWD, "int64", n)
+    area = _list(features, AREA, "float", n)
+    difficult = _list(features, DIFFICULT, "int64", n)
+    truncated = _list(features, TRUNCATED, "int64", n)
+    view = _list(features, VIEW, "bytes", n)
+    mask_list = None
+    mask_feature = features.get(MASK)
+    if masks and mask_feature is not None and mask_feature[1] and n:
+        if mask_feature[0] == "bytes":
+            mask_list = _list(features, MASK, "bytes", n)
+        elif mask_feature[0] == "float":
+            if len(mask_feature[1]) != n * width * height:  # type: ignore[operator]
+                raise ValueError(f"{MASK} has {len(mask_feature[1])} floats, "
+                                 f"expected {n} x {height} x {width}")
+            mask_list = mask_feature[1]
+    extra_per_object: list[dict[str, Feature]] = [{} for _ in range(n)]
+    extra: dict[str, Feature] = {}
+    for key, feature in features.items():
+        if key in KNOWN_KEYS or (key == MASK):
+            continue
+        values = feature[1]
+        if n and key.startswith("image/object/") and values and len(values) % n == 0:
+            k = len(values) // n
+            for i in range(n):
+                extra_per_object[i][key] = (feature[0], list(values[i * k:(i + 1) * k]))
+        else:
+            extra[key] = feature
+
+    swapped = orientation in SWAPPING
+    disp_w, disp_h = (height, width) if swapped else (width, height)
+    objects = []
+    xmin, xmax, ymin, ymax = (features[k][1] if n else [] for k in (XMIN, XMAX, YMIN, YMAX))
+    for i in range(n):
+        x0, y0, x1, y1 = xmin[i], ymin[i], xmax[i], ymax[i]
+        if orientation != 1:
+            x0, y0, x1, y1 = to_displayed((x0, y0, x1, y1), orientation)
+        ax0, ax1 = snap(x0, disp_w), snap(x1, disp_w)  # type: ignore[arg-type]
+        ay0, ay1 = snap(y0, disp_h), snap(y1, disp_h)  # type: ignore[arg-type]
+        mask = None
+        if mask_list is not None:
+            if mask_feature[0] == "bytes":  # type: ignore[index]
+                try:
+                    mask = decode_mask(mask_list[i], height, width)  # type: ignore[arg-type]
+                except ValueError as exc:
+                    raise ValueError(f"mask {i}: {exc}") from None
+                except Exception as exc:  # Pillow's many errors on a corrupt PNG
+                    raise ValueError(f"mask {i} is not a readable image ({exc})") from None
+            else:
+                import numpy as np
+
+                size = width * height  # type: ignore[operator]
+                flat = np.asarray(mask_list[i * size:(i + 1) * size], dtype=np.float32)
+                mask = flat.reshape(height, width) > 0
+            if orientation != 1:
+                mask = array_to_displayed(mask, orientation)
+        label_text = None
+        if texts is not None:
+            try:
+                label_text = texts[i].decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{CLASS_TEXT}[{i}] is not UTF-8") from None
+        view_text = None
+        if view is not None:
+            try:
+                view_text = view[i].decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{VIEW}[{i}] is not UTF-8") from None
+        objects.append(DecodedObject(
+            label_text,
+            labels[i] if labels is not None else None,
+            (ax0, ay0, ax1 - ax0, ay1 - ay0),
+            crowd[i] if crowd is not None else 0,
+            area[i] if area is not None else None,
+            difficult[i] if difficult is not None else None,
+            truncated[i] if truncated is not None else None,
+            view_text,
+            mask,
+            extra_per_object[i] or None,
+        ))
+    class_texts = features.get(IMAGE_CLASS_TEXT)
+    class_labels = features.get(IMAGE_CLASS_LABEL)
+    ct = class_texts[1] if class_texts is not None and class_texts[0] == "bytes" else []
+    cl = class_labels[1] if class_labels is not None and class_labels[0] == "int64" else []
+    if ct and cl and len(ct) != len(cl):
+        raise ValueError(f"{IMAGE_CLASS_TEXT} has {len(ct)} values, {IMAGE_CLASS_LABEL} {len(cl)}")
+    classes: list[tuple[str | None, int | None]] = []
+    for i in range(max(len(ct), len(cl))):
+        try:
+            text = ct[i].decode("utf-8") if ct else None
+        except UnicodeDecodeError:
+            raise ValueError(f"{IMAGE_CLASS_TEXT}[{i}] is not UTF-8") from None
+        classes.append((text, cl[i] if cl else None))
+    return DecodedImage(
+        _text(features.get(FILENAME), FILENAME),
+        _text(features.get(SOURCE_ID), SOURCE_ID),
+        disp_w if width else None,
+        disp_h if height else None,
+        data,
+        _text(features.get(FORMAT), FORMAT),
+        sha_ok,
+        orientation,
+        objects,
+        classes,
+        extra,
+    )
