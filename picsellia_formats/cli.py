@@ -5,7 +5,10 @@ Each sub-command is a module of `picsellia_formats.commands` with ``NAME``, ``HE
 Exit codes: 0 success, 1 findings or a refused lossy conversion, 2 bad input, 3 internal error.
 
 Example:
-    >>> main(["--version"])  # doctest: +SKIP
+    >>> main(["detect", "fixtures/picsellia_coco_det/annotations.json"])  # doctest: +ELLIPSIS
+    coco
+    ...
+    0
 """
 
 from __future__ import annotations

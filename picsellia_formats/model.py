@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 #: Shared immutable default for free dictionaries (attributes, extra): assign a dict to fill.
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -45,7 +45,7 @@ class _Value:
     """Equality and repr from ``__slots__``; subclasses list defaults in ``_defaults``."""
 
     __slots__ = ()
-    _defaults: dict[str, Any] = {}
+    _defaults: ClassVar[dict[str, Any]] = {}
 
     def _fields(self) -> tuple[Any, ...]:
         return tuple(getattr(self, s) for s in self.__slots__)
@@ -88,8 +88,8 @@ class QA(_Value):
         {'type': 'select', 'question': 'Is it raining?', 'answer': 'yes', 'choices': ['yes', 'no']}
     """
 
-    __slots__ = ("kind", "question", "answer", "choices", "min", "max", "extra")
-    _defaults = {"choices": None, "min": None, "max": None, "extra": EMPTY}
+    __slots__ = ("kind", "question", "answer", "choices", "min", "max", "extra")  # noqa: RUF023 - repr order
+    _defaults: ClassVar[dict[str, Any]] = {"choices": None, "min": None, "max": None, "extra": EMPTY}
 
     def __init__(
         self,
@@ -155,8 +155,10 @@ class Label(_Value):
     ``skeleton`` are COCO's keypoint names and 1-based edges for keypoint categories.
     """
 
-    __slots__ = ("name", "group", "id", "keypoints", "skeleton", "extra")
-    _defaults = {"group": None, "id": None, "keypoints": None, "skeleton": None, "extra": EMPTY}
+    __slots__ = ("name", "group", "id", "keypoints", "skeleton", "extra")  # noqa: RUF023 - repr order
+    _defaults: ClassVar[dict[str, Any]] = {
+        "group": None, "id": None, "keypoints": None, "skeleton": None, "extra": EMPTY,
+    }
 
     def __init__(
         self,
@@ -186,7 +188,7 @@ class Mask(_Value):
         {'size': [2, 3], 'counts': [1, 4, 1]}
     """
 
-    __slots__ = ("height", "width", "counts")
+    __slots__ = ("height", "width", "counts")  # noqa: RUF023 - repr order
 
     def __init__(self, height: int, width: int, counts: str | list[int]) -> None:
         self.height = height
@@ -225,23 +227,11 @@ class Annotation(_Value):
     name (e.g. ``{"coco": {"ignore": 0}}``) that no other format understands.
     """
 
-    __slots__ = (
-        "label",
-        "box",
-        "polygon",
-        "mask",
-        "keypoints",
-        "line",
-        "point",
-        "score",
-        "iscrowd",
-        "area",
-        "id",
-        "attributes",
-        "qa",
-        "extra",
+    __slots__ = (  # noqa: RUF023 - repr order
+        "label", "box", "polygon", "mask", "keypoints", "line", "point", "score", "iscrowd", "area", "id",
+        "attributes", "qa", "extra",
     )
-    _defaults = {
+    _defaults: ClassVar[dict[str, Any]] = {
         "box": None,
         "polygon": None,
         "mask": None,
@@ -323,8 +313,10 @@ class Asset(_Value):
     fields keyed by format name.
     """
 
-    __slots__ = ("file_name", "width", "height", "annotations", "id", "tags", "status", "metadata", "qa", "extra")
-    _defaults = {
+    __slots__ = (  # noqa: RUF023 - repr order
+        "file_name", "width", "height", "annotations", "id", "tags", "status", "metadata", "qa", "extra",
+    )
+    _defaults: ClassVar[dict[str, Any]] = {
         "annotations": None,
         "id": None,
         "tags": None,
@@ -411,7 +403,8 @@ class Dataset:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Dataset(assets={len(self.assets)}, annotations={self.num_annotations}, labels={self.label_names})"
+        return (f"Dataset(assets={len(self.assets)}, annotations={self.num_annotations}, "
+                f"labels={self.label_names})")
 
     @property
     def num_annotations(self) -> int:

@@ -5,8 +5,8 @@ Example:
     >>> report.dropped("Q&A answers", 17, "VOC has no Q&A")
     >>> report.approximated("polygons written as boxes", 3204)
     >>> print(report)
-    3,204 polygons written as boxes
     17 Q&A answers dropped (VOC has no Q&A)
+    3,204 polygons written as boxes
     >>> report.lossy
     True
 """

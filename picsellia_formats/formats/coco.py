@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..errors import FormatError, ProblemCollector
-from ..geometry import annotation_bbox, polygon_area
+from ..geometry import annotation_bbox, polygon_areas
 from ..io_utils import gc_paused
 from ..model import EMPTY, Annotation, Asset, Dataset, Label, Mask
 from ..report import Report
@@ -37,8 +37,6 @@ _IMG_KEYS = frozenset(("id", "file_name", "width", "height"))
 _CAT_KEYS = frozenset(("id", "name", "supercategory", "keypoints", "skeleton"))
 _TOP_KEYS = ("info", "licenses", "images", "annotations", "categories")
 _isfinite = math.isfinite
-#: kinds a COCO instances file has no place for
-_NOT_IN_COCO = frozenset(("classification", "line", "point"))
 
 
 # --------------------------------------------------------------------------------------------- detect
@@ -185,6 +183,12 @@ def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, repor
             problems.add(record, f"RLE size must be [height, width] of non-negative integers, got {size!r}")
             return None, None
         if type(counts) is str:
+            runs = decode_rle_string(counts)
+            total = sum(runs) if runs is not None else -1
+            if total != size[0] * size[1]:
+                problems.add(record, "compressed RLE counts are not valid for size "
+                                     f"{size[0]} x {size[1]}" + (f" (they cover {total} pixels)" if total >= 0 else ""))
+                return None, None
             return None, Mask(size[0], size[1], counts)
         if type(counts) is list and all(type(v) is int and v >= 0 for v in counts):
             if sum(counts) != size[0] * size[1]:
@@ -200,6 +204,39 @@ def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, repor
     return None, None
 
 
+def decode_rle_string(counts: str) -> list[int] | None:
+    """Run lengths of a COCO compressed RLE string (as pycocotools' ``rleFrString``), or None if the
+    string is not valid. Used to refuse strings that pycocotools would decode into garbage.
+
+    Example:
+        >>> decode_rle_string("52203")  # from the third run on, runs are deltas
+        [5, 2, 2, 2, 5]
+    """
+    runs: list[int] = []
+    p, n = 0, len(counts)
+    while p < n:
+        x = k = 0
+        more = True
+        while more:
+            if p >= n:
+                return None
+            c = ord(counts[p]) - 48
+            if not 0 <= c < 64:
+                return None
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(runs) > 2:
+            x += runs[-2]
+        if x < 0:
+            return None
+        runs.append(x)
+    return runs
+
+
 def _record_name(i: int, ann: Any) -> str:
     if type(ann) is dict and "id" in ann:
         return f"annotation[{i}] (id={ann['id']!r})"
@@ -212,8 +249,13 @@ def _parse_annotations(
     labels_by_id: dict[Any, str],
     problems: ProblemCollector,
     report: Report,
+    results: bool = False,
 ) -> None:
-    """Attach every annotation of `anns` to its asset. The hot loop of the reader."""
+    """Attach every annotation of `anns` to its asset. The hot loop of the reader.
+
+    With `results`, empty ``segmentation``/``iscrowd`` keys are remembered so that a results list
+    is written back exactly as read (instances files always carry both keys).
+    """
     KNOWN = _ANN_KEYS
     captions = 0
     for i, a in enumerate(anns):
@@ -247,30 +289,31 @@ def _parse_annotations(
             continue
         box = a.get("bbox")
         if box is not None:
-            if type(box) is not list or len(box) != 4:
-                problems.add(_record_name(i, a), f"bbox must be [x, y, width, height], got {box!r}")
+            try:  # fast path: a list of 4 finite numbers (a str or None inside raises TypeError)
+                if type(box) is not list or len(box) != 4 or not _isfinite(box[0] + box[1] + box[2] + box[3]):
+                    raise TypeError
+                box = (box[0], box[1], box[2], box[3])
+            except TypeError:
+                if type(box) is not list or len(box) != 4:
+                    problems.add(_record_name(i, a), f"bbox must be [x, y, width, height], got {box!r}")
+                else:
+                    problems.add(_record_name(i, a), f"bbox: {_check_flat(box) or 'values too large'}")
                 continue
-            why = _check_flat(box)
-            if why is not None:
-                problems.add(_record_name(i, a), f"bbox: {why}")
-                continue
-            box = tuple(box)
         polygon = mask = None
         seg = a.get("segmentation")
         if seg:
-            if type(seg) is list and type(seg[0]) is list and len(seg) == 1:
-                part = seg[0]  # fast path: the common single-part polygon
+            ok = False
+            if type(seg) is list and type(seg[0]) is list:
+                ok = True  # fast path: every part a list of an even count of finite numbers
                 try:
-                    ok = _isfinite(sum(part)) and not len(part) % 2
+                    for part in seg:
+                        if type(part) is not list or len(part) % 2 or not _isfinite(sum(part)):
+                            ok = False
+                            break
                 except TypeError:
                     ok = False
-                if ok:
-                    polygon = seg
-                else:
-                    before = problems.count
-                    polygon, mask = _parse_segmentation(seg, _record_name(i, a), problems, report)
-                    if problems.count > before:
-                        continue
+            if ok:
+                polygon = seg
             else:
                 before = problems.count
                 polygon, mask = _parse_segmentation(seg, _record_name(i, a), problems, report)
@@ -298,16 +341,19 @@ def _parse_annotations(
         if area is not None and not _is_number(area):
             problems.add(_record_name(i, a), f"area must be a number, got {area!r}")
             continue
-        attributes = a.get("attributes", EMPTY)
-        if type(attributes) is not dict:
+        attributes = a.get("attributes")
+        if attributes is None:
             attributes = EMPTY
-            extra_keys = True
-        else:
-            extra_keys = not (a.keys() <= KNOWN)
         extra = EMPTY
-        if extra_keys:
-            extra = {"coco": {k: v for k, v in a.items() if k not in KNOWN or (k == "attributes" and v is not
-                                                                               attributes)}}
+        if not (a.keys() <= KNOWN) or (type(attributes) is not dict and attributes is not EMPTY):
+            extra = {"coco": {k: v for k, v in a.items() if k not in KNOWN or (k == "attributes" and type(v) is not
+                                                                               dict)}}
+            if type(attributes) is not dict:
+                attributes = EMPTY
+        if results:
+            empty = {k: a[k] for k in ("segmentation", "iscrowd") if k in a and not a[k]}
+            if empty:
+                extra = {"coco": {**(extra.get("coco", {}) if extra else {}), **empty}}
         asset.annotations.append(
             Annotation(label, box, polygon, mask, keypoints, None, None, score, int(iscrowd), area, a.get("id"),
                        attributes or EMPTY, (), extra)
@@ -422,6 +468,9 @@ def read(
                               file=path)
         if "images" not in top:
             raise FormatError("not a COCO file: no 'images' list", file=path)
+        if ground_truth is not None:
+            raise FormatError("a ground truth (--coco-ground-truth) applies only to a COCO results list, "
+                              "and this file is a COCO instances file", file=path)
         assets, assets_by_id = _parse_images(top["images"], problems)
         labels, labels_by_id = _parse_categories(top.get("categories", []), problems, report)
         anns = top.get("annotations", [])
@@ -443,7 +492,7 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
             asset.annotations = []
         assets_by_id = {a.id: a for a in gt.assets}
         labels_by_id = {label.id: label.name for label in gt.labels}
-        _parse_annotations(results, assets_by_id, labels_by_id, problems, report)
+        _parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
         problems.raise_if_any()
         gt.metadata.setdefault("coco", {})["results"] = True
         return gt
@@ -472,7 +521,7 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
     problems.raise_if_any()
     report.info("results read without a ground truth: images and categories made from their ids",
                 len(assets_by_id), why="pass ground_truth (--coco-ground-truth) for names and sizes")
-    _parse_annotations(results, assets_by_id, labels_by_id, problems, report)
+    _parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
     problems.raise_if_any()
     labels.sort(key=lambda label: (type(label.id) is str, label.id))
     assets = sorted(assets_by_id.values(), key=lambda a: (type(a.id) is str, a.id))
@@ -483,12 +532,7 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
 
 
 def _unique_int_ids(values: list[Any]) -> bool:
-    return all(type(v) is int for v in values) and len(set(values)) == len(values)
-
-
-def area_is_consistent(stated: float, computed: float) -> bool:
-    """Whether a source's `area` may be kept beside the one computed from the geometry."""
-    return abs(stated - computed) <= max(0.15 * computed, 16.0)
+    return (not values or set(map(type, values)) == {int}) and len(set(values)) == len(values)
 
 
 def _category_ids(labels: list[Label], start: int, report: Report) -> dict[str, int]:
@@ -534,7 +578,7 @@ def _segmentation_of(ann: Annotation, mode: str, h: Any, w: Any, report: Report)
     return []
 
 
-def _annotation_dicts(
+def _annotation_batches(
     dataset: Dataset,
     image_ids: list[Any],
     cat_ids: dict[str, int],
@@ -542,77 +586,131 @@ def _annotation_dicts(
     results: bool,
     segmentation: str,
     report: Report,
-) -> Iterator[dict[str, Any]]:
+    batch_size: int = 20000,
+) -> Iterator[list[dict[str, Any]]]:
+    """Output dicts in asset order, in batches (polygon areas are computed vectorised per batch)."""
+    counts = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0}
     dropped_kinds: dict[str, int] = {}
-    areas_replaced = qa_dropped = 0
+    batch: list[tuple[Asset, Any, Annotation]] = []
     for asset, image_id in zip(dataset.assets, image_ids):
         for ann in asset.annotations:
-            kind = ann.kind
-            if kind in _NOT_IN_COCO:
+            if ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None:
+                kind = ann.kind
                 dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
                 continue
-            if ann.qa:
-                qa_dropped += len(ann.qa)
-            if results:
-                out: dict[str, Any] = {"image_id": image_id, "category_id": cat_ids[ann.label]}
-                if ann.polygon is not None or ann.mask is not None:
-                    out["segmentation"] = _segmentation_of(ann, segmentation, asset.height, asset.width, report)
-                if ann.box is not None:
-                    out["bbox"] = list(ann.box)
-                if ann.score is not None:
-                    out["score"] = ann.score
-                if ann.area is not None:
-                    out["area"] = ann.area
-                if ann.keypoints is not None:
-                    out["keypoints"] = ann.keypoints
-                if ann.iscrowd:
-                    out["iscrowd"] = ann.iscrowd
-            else:
-                box = ann.box if ann.box is not None else annotation_bbox(ann)
-                if ann.mask is not None:
-                    from ..masks import rle_area
-
-                    computed = float(rle_area(ann.mask))
-                elif ann.polygon is not None:
-                    computed = polygon_area(ann.polygon)
-                elif box is not None:
-                    computed = float(box[2] * box[3])
-                else:
-                    computed = 0.0
-                area = ann.area
-                if area is None or not area_is_consistent(area, computed):
-                    if area is not None:
-                        areas_replaced += 1
-                    area = computed
-                out = {
-                    "id": next(ann_ids),
-                    "image_id": image_id,
-                    "category_id": cat_ids[ann.label],
-                    "segmentation": _segmentation_of(ann, segmentation, asset.height, asset.width, report),
-                    "area": area,
-                    "bbox": list(box) if box is not None else [],
-                    "iscrowd": ann.iscrowd,
-                }
-                if ann.keypoints is not None:
-                    out["keypoints"] = ann.keypoints
-                    out["num_keypoints"] = sum(1 for v in ann.keypoints[2::3] if v > 0)
-                if ann.score is not None:
-                    out["score"] = ann.score
-            if ann.attributes:
-                out["attributes"] = dict(ann.attributes)
-            coco_extra = ann.extra.get("coco") if ann.extra else None
-            if coco_extra:
-                for k, v in coco_extra.items():
-                    out.setdefault(k, v)
-            yield out
+            if ann.line is not None or ann.point is not None:
+                counts["other_shapes"] += 1
+            batch.append((asset, image_id, ann))
+            if len(batch) >= batch_size:
+                yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
+                batch = []
+    if batch:
+        yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
     for kind, n in dropped_kinds.items():
         plural = {"classification": "image-level classifications", "line": "lines", "point": "points"}[kind]
         report.dropped(plural, n, "COCO instances have no such shape")
-    if qa_dropped:
-        report.dropped("object Q&A answers", qa_dropped, "COCO has no Q&A")
-    if areas_replaced:
-        report.changed("annotation areas recomputed", areas_replaced,
+    if counts["other_shapes"]:
+        report.dropped("lines or points beside another shape", counts["other_shapes"],
+                       "COCO instances have no such shape")
+    if counts["qa_dropped"]:
+        report.dropped("object Q&A answers", counts["qa_dropped"], "COCO has no Q&A")
+    if counts["areas_replaced"]:
+        report.changed("annotation areas recomputed", counts["areas_replaced"],
                        "the stated area disagreed with the geometry")
+
+
+_NO_PARTS: list[list[float]] = []
+
+
+def _batch_dicts(
+    batch: list[tuple[Asset, Any, Annotation]],
+    cat_ids: dict[str, int],
+    ann_ids: Iterator[Any],
+    results: bool,
+    segmentation: str,
+    report: Report,
+    counts: dict[str, int],
+) -> list[dict[str, Any]]:
+    out_list: list[dict[str, Any]] = []
+    append = out_list.append
+    if results:
+        for asset, image_id, ann in batch:
+            out: dict[str, Any] = {"image_id": image_id, "category_id": cat_ids[ann.label]}
+            if ann.polygon is not None or ann.mask is not None:
+                out["segmentation"] = _segmentation_of(ann, segmentation, asset.height, asset.width, report)
+            if ann.box is not None:
+                out["bbox"] = ann.box
+            if ann.score is not None:
+                out["score"] = ann.score
+            if ann.area is not None:
+                out["area"] = ann.area
+            if ann.keypoints is not None:
+                out["keypoints"] = ann.keypoints
+            if ann.iscrowd:
+                out["iscrowd"] = ann.iscrowd
+            _finish(out, ann, counts)
+            append(out)
+        return out_list
+    areas = polygon_areas([ann.polygon if ann.polygon is not None and ann.mask is None else _NO_PARTS
+                           for _, _, ann in batch])
+    keep = segmentation == "keep"
+    replaced = 0
+    for (asset, image_id, ann), computed in zip(batch, areas):
+        box = ann.box
+        mask = ann.mask
+        if mask is not None:
+            from ..masks import rle_area
+
+            computed = float(rle_area(mask))
+            seg: Any = mask.to_coco() if keep else _segmentation_of(ann, segmentation, asset.height,
+                                                                    asset.width, report)
+        elif ann.polygon is not None:
+            seg = ann.polygon if keep else _segmentation_of(ann, segmentation, asset.height, asset.width, report)
+        else:
+            seg = []
+            if box is not None:
+                computed = float(box[2] * box[3])
+        if box is None:
+            box = annotation_bbox(ann) or ()
+        area = ann.area
+        tolerance = 0.15 * computed
+        if tolerance < 16.0:
+            tolerance = 16.0
+        if area is None or abs(area - computed) > tolerance:
+            if area is not None:
+                replaced += 1
+            area = computed
+        out = {
+            "id": next(ann_ids),
+            "image_id": image_id,
+            "category_id": cat_ids[ann.label],
+            "segmentation": seg,
+            "area": area,
+            "bbox": box,
+            "iscrowd": ann.iscrowd,
+        }
+        if ann.keypoints is not None:
+            out["keypoints"] = ann.keypoints
+            out["num_keypoints"] = sum(1 for v in ann.keypoints[2::3] if v > 0)
+        if ann.score is not None:
+            out["score"] = ann.score
+        if ann.attributes or ann.extra or ann.qa:
+            _finish(out, ann, counts)
+        append(out)
+    counts["areas_replaced"] += replaced
+    return out_list
+
+
+def _finish(out: dict[str, Any], ann: Annotation, counts: dict[str, int]) -> None:
+    """Attributes, format extras and the Q&A count of one annotation."""
+    if ann.qa:
+        counts["qa_dropped"] += len(ann.qa)
+    if ann.attributes:
+        out["attributes"] = dict(ann.attributes)
+    coco_extra = ann.extra.get("coco") if ann.extra else None
+    if coco_extra:
+        for key, value in coco_extra.items():
+            out.setdefault(key, value)
 
 
 def _image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
@@ -643,20 +741,25 @@ def _category_dict(label: Label, cid: int) -> dict[str, Any]:
     return out
 
 
-def _write_array(f: BinaryIO, items: Iterator[dict[str, Any]], chunk: int = 20000) -> None:
-    """Stream a JSON array in chunks (bounded memory for the output side)."""
+def _write_array(f: BinaryIO, batches: Iterator[list[dict[str, Any]]]) -> None:
+    """Stream a JSON array batch by batch (bounded memory on the output side)."""
     f.write(b"[")
     first = True
+    for batch in batches:
+        if batch:
+            f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
+            first = False
+    f.write(b"]")
+
+
+def _chunks(items: Iterator[dict[str, Any]], size: int = 20000) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     for item in items:
         batch.append(item)
-        if len(batch) >= chunk:
-            f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
-            first = False
+        if len(batch) >= size:
+            yield batch
             batch = []
-    if batch:
-        f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
-    f.write(b"]")
+    yield batch
 
 
 def write(
@@ -684,10 +787,11 @@ def write(
         results = bool(meta.get("results"))
     labels = list(dataset.labels)
     known = {label.name for label in labels}
-    for _, ann in dataset.annotations():
-        if ann.label not in known:
-            known.add(ann.label)
-            labels.append(Label(ann.label))
+    for asset in dataset.assets:
+        for ann in asset.annotations:
+            if ann.label not in known:
+                known.add(ann.label)
+                labels.append(Label(ann.label))
     cat_ids = _category_ids(labels, category_id_start, report)
 
     asset_ids = [a.id for a in dataset.assets]
@@ -697,7 +801,9 @@ def write(
         image_ids = list(range(1, len(asset_ids) + 1))
         if any(i is not None for i in asset_ids):
             report.changed("image ids renumbered", len(asset_ids), "source ids were not unique integers")
-    ann_src_ids = [ann.id for _, ann in dataset.annotations() if ann.kind not in _NOT_IN_COCO]
+    ann_src_ids = [ann.id for a in dataset.assets for ann in a.annotations
+                   if ann.box is not None or ann.polygon is not None or ann.mask is not None
+                   or ann.keypoints is not None]
     if _unique_int_ids(ann_src_ids):
         ann_ids: Iterator[Any] = iter(ann_src_ids)
     else:
@@ -715,8 +821,8 @@ def write(
     if tagged:
         report.dropped("asset tags", tagged, "COCO has no tags")
 
-    with open(path, "wb") as f:
-        anns = _annotation_dicts(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
+    with open(path, "wb") as f, gc_paused():
+        anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
         if results:
             _write_array(f, anns)
             return
@@ -731,7 +837,7 @@ def write(
             f.write((b"" if first else b",") + orjson.dumps(key) + b":")
             first = False
             if key == "images":
-                _write_array(f, (_image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
+                _write_array(f, _chunks(_image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
             elif key == "annotations":
                 _write_array(f, anns)
             elif key == "categories":
