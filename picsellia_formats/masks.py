@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 HOLES = ("bridge", "separate", "fill")
 
+
 # ------------------------------------------------------------------------------------ RLE encodings
 
 
@@ -73,6 +74,8 @@ def counts_from_string(s: str | bytes) -> list[int]:
         m = len(counts)
         if m > 2:
             x += counts[m - 2]
+        if x < 0:
+            raise ValueError(f"RLE counts string gives a negative run length ({x}) at run {m}")
         append(x)
     return counts
 
@@ -155,7 +158,7 @@ def mask_to_rle(array: np.ndarray, compressed: bool = True) -> Mask:
             runs.insert(0, 0)
         return Mask(h, w, runs)
     if h == 0 or w == 0:
-        return Mask(h, w, "")
+        return Mask(h, w, "0")
     rle = _coco_mask.encode(np.asfortranarray(array != 0, dtype=np.uint8))
     return Mask(h, w, rle["counts"].decode("ascii"))
 
@@ -184,7 +187,7 @@ def polygon_to_rle(parts: Sequence[Sequence[float]], height: int, width: int) ->
     """
     usable = _usable_parts(parts)
     if not usable or height == 0 or width == 0:
-        return Mask(height, width, counts_to_string([height * width]) if height * width else "")
+        return Mask(height, width, counts_to_string([height * width]))
     rles = _coco_mask.frPyObjects(usable, height, width)
     rle = _coco_mask.merge(rles) if len(rles) > 1 else rles[0]
     return Mask(height, width, rle["counts"].decode("ascii"))
@@ -203,7 +206,7 @@ def polygons_to_rles(polygons: Sequence[Sequence[Sequence[float]]], height: int,
         for p in _usable_parts(parts):
             flat.append(p)
             owners.append(i)
-    empty = counts_to_string([height * width]) if height * width else ""
+    empty = counts_to_string([height * width])
     out = [Mask(height, width, empty) for _ in polygons]
     if not flat or height == 0 or width == 0:
         return out
