@@ -1,0 +1,167 @@
+"""The exact split: the objective of `_split_problem` as a mixed-integer program for HiGHS.
+
+Images with identical class counts are one group ``g`` of size ``n_g`` (which removes the
+symmetry that makes such models slow); the variables are
+
+* ``y_gs`` integer in [0, n_g]: images of group g in split s, with ``Σ_s y_gs = n_g``,
+* ``u_sc >= 0``: |objects of class c in split s − r_s·T_c| (two rows each),
+* ``z_cs`` binary: class c is present in split s (``z_cs <= Σ_{g ∋ c} y_gs``),
+* ``m_c >= 0``: splits class c misses (``Σ_s z_cs + m_c >= need_c``),
+
+with ``Σ_g y_gs`` equal to each split's image target, minimising ``Σ w_c u_sc + M Σ m_c``.
+`scipy.optimize.milp` (HiGHS) solves it under a time limit; the result carries its status,
+objective and dual bound.
+
+Example:
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from picsellia_formats._split_problem import Problem
+    >>> p = Problem.build(sp.csr_matrix(np.array([[3], [1], [1], [1], [2]])), [0.5, 0.5])
+    >>> out = solve(p, time_limit=10)
+    >>> out.status, round(out.objective, 6), p.objective(out.assign)
+    ('optimal', 0.0, 0.0)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from ._split_problem import Problem
+
+_STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "error"}
+
+
+@dataclass
+class ExactResult:
+    """What HiGHS returned: the assignment (None without a feasible solution), status, objective,
+    dual bound, relative gap and time."""
+
+    assign: np.ndarray | None
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    message: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"status": self.status, "objective": self.objective, "bound": self.bound,
+                "gap": self.gap, "seconds": round(self.seconds, 3), "message": self.message}
+
+
+def group_rows(counts: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """(distinct rows, size of each group, group index of each row), groups in first-seen order."""
+    keys: dict[tuple, int] = {}
+    group_of = np.empty(counts.shape[0], dtype=np.int64)
+    first: list[int] = []
+    indptr, indices, data = counts.indptr, counts.indices, counts.data
+    for i in range(counts.shape[0]):
+        lo, hi = indptr[i], indptr[i + 1]
+        key = (indices[lo:hi].tobytes(), data[lo:hi].tobytes())
+        g = keys.get(key)
+        if g is None:
+            g = keys[key] = len(first)
+            first.append(i)
+        group_of[i] = g
+    sizes = np.bincount(group_of, minlength=len(first))
+    return counts[np.asarray(first, dtype=np.int64)], sizes, group_of
+
+
+def solve(problem: Problem, time_limit: float = 10.0) -> ExactResult:
+    """Solve the program; the assignment lists each row's split (groups dealt out in row order)."""
+    t0 = time.perf_counter()
+    n_rows = problem.counts.shape[0]
+    k = problem.n_splits
+    if n_rows == 0:
+        return ExactResult(np.zeros(0, dtype=np.int8), "optimal", 0.0, 0.0, 0.0, 0.0, "no image with objects")
+    groups, sizes, group_of = group_rows(problem.counts)
+    n_groups = groups.shape[0]
+    scored = np.flatnonzero(problem.weights > 0)
+    presence = np.flatnonzero(problem.need > 0)
+    n_y, n_u, n_z = n_groups * k, scored.size * k, presence.size * k
+    n_var = n_y + n_u + n_z + presence.size
+    y0, u0, z0, m0 = 0, n_y, n_y + n_u, n_y + n_u + n_z
+
+    def y(s: int) -> np.ndarray:  # columns of y_gs for all g
+        return y0 + np.arange(n_groups) * k + s
+
+    rows: list[sp.coo_matrix] = []
+    lower: list[np.ndarray] = []
+    upper: list[np.ndarray] = []
+
+    def add(block: sp.spmatrix, lo: np.ndarray, hi: np.ndarray) -> None:
+        rows.append(sp.coo_matrix(block))
+        lower.append(np.asarray(lo, dtype=float))
+        upper.append(np.asarray(hi, dtype=float))
+
+    # each group fully dealt out
+    r = np.repeat(np.arange(n_groups), k)
+    add(sp.coo_matrix((np.ones(n_y), (r, np.arange(n_y))), shape=(n_groups, n_var)), sizes, sizes)
+    # image targets
+    cols = np.concatenate([y(s) for s in range(k)])
+    add(sp.coo_matrix((np.ones(n_y), (np.repeat(np.arange(k), n_groups), cols)), shape=(k, n_var)),
+        problem.image_targets, problem.image_targets)
+    gc = groups.tocsc()
+    if scored.size:
+        sub = gc[:, scored].T.tocoo()  # class x group counts
+        for s in range(k):
+            target = problem.ratios[s] * problem.totals[scored]
+            obj = sp.coo_matrix((sub.data.astype(float), (sub.row, y(s)[sub.col])), shape=(scored.size, n_var))
+            u = sp.coo_matrix((np.ones(scored.size), (np.arange(scored.size), u0 + np.arange(scored.size) * k + s)),
+                              shape=(scored.size, n_var))
+            add(obj - u, np.full(scored.size, -np.inf), target)
+            add(obj + u, target, np.full(scored.size, np.inf))
+    if presence.size:
+        sub = (gc[:, presence] > 0).T.tocoo()
+        zc = z0 + np.arange(presence.size) * k
+        for s in range(k):
+            has = sp.coo_matrix((np.ones(sub.nnz), (sub.row, y(s)[sub.col])), shape=(presence.size, n_var))
+            z = sp.coo_matrix((np.ones(presence.size), (np.arange(presence.size), zc + s)),
+                              shape=(presence.size, n_var))
+            add(z - has, np.full(presence.size, -np.inf), np.zeros(presence.size))
+        rr = np.concatenate([np.repeat(np.arange(presence.size), k), np.arange(presence.size)])
+        cc = np.concatenate([(zc[:, None] + np.arange(k)[None, :]).ravel(), m0 + np.arange(presence.size)])
+        add(sp.coo_matrix((np.ones(rr.size), (rr, cc)), shape=(presence.size, n_var)),
+            problem.need[presence], np.full(presence.size, np.inf))
+
+    cost = np.zeros(n_var)
+    cost[u0:z0] = np.repeat(problem.weights[scored], k)
+    cost[m0:] = problem.penalty
+    lb = np.zeros(n_var)
+    ub = np.full(n_var, np.inf)
+    ub[:n_y] = np.repeat(sizes, k)
+    ub[z0:m0] = 1
+    integrality = np.zeros(n_var)
+    integrality[:n_y] = 1
+    integrality[z0:m0] = 1
+    constraint = LinearConstraint(sp.vstack(rows).tocsr(), np.concatenate(lower), np.concatenate(upper))
+    res = milp(cost, integrality=integrality, bounds=Bounds(lb, ub), constraints=constraint,
+               options={"time_limit": float(time_limit), "disp": False})
+    seconds = time.perf_counter() - t0
+    status = _STATUS.get(res.status, str(res.status))
+    bound = getattr(res, "mip_dual_bound", None)
+    gap = getattr(res, "mip_gap", None)
+    if res.x is None:
+        return ExactResult(None, status, None, _num(bound), _num(gap), seconds, str(res.message))
+    counts = np.rint(res.x[:n_y]).astype(np.int64).reshape(n_groups, k)
+    assign = np.empty(n_rows, dtype=np.int8)
+    for g_rows, per_split in zip(_rows_by_group(group_of, n_groups), counts):
+        assign[g_rows] = np.repeat(np.arange(k, dtype=np.int8), per_split)
+    return ExactResult(assign, status, float(res.fun), _num(bound), _num(gap), seconds, str(res.message))
+
+
+def _rows_by_group(group_of: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    order = np.argsort(group_of, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(group_of, minlength=n_groups))[:-1])
+
+
+def _num(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out) else None
