@@ -22,6 +22,7 @@ from .errors import (
 from .formats import detect
 from .model import QA, Annotation, Asset, Dataset, Label, Mask
 from .report import Report
+from .split import SplitResult, split
 
 __all__ = [
     "QA",
@@ -35,10 +36,12 @@ __all__ = [
     "Mask",
     "PicselliaFormatsError",
     "Report",
+    "SplitResult",
     "UnknownFormatError",
     "__version__",
     "convert",
     "detect",
     "read",
+    "split",
     "write",
 ]
