@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
 
-COMMAND_MODULES: tuple[str, ...] = ("convert", "detect")
+COMMAND_MODULES: tuple[str, ...] = ("convert", "detect", "split")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
