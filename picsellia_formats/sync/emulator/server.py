@@ -854,7 +854,9 @@ class Emulator:
         }
 
     def start(self) -> Emulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pf-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="pf-emulator", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -1,0 +1,256 @@
+"""Pull a dataset version from the platform: annotations into any format, images beside them.
+
+Assets and labels are listed page by page (cursor pagination), annotations loaded in chunks with
+``XGET``; the canonical `Dataset` is built and written with `picsellia_formats.write`. Images are
+downloaded in parallel into ``DEST/images/``: each goes to a ``.pf-part`` file (resumed with a Range
+request after a cut), is checked against the SHA-256 the push stored (or the storage ETag) and only
+then renamed into place, so a pull interrupted and run again fetches only what is missing.
+
+File names come from the platform: names that would leave the destination (``../x.jpg``,
+``/etc/y.jpg``, ``C:\\x.jpg``) are refused and counted in the report.
+
+Example:
+    >>> import tempfile
+    >>> from picsellia_formats.sync.emulator import Emulator
+    >>> from picsellia_formats.model import Dataset
+    >>> from picsellia_formats.sync import push
+    >>> with Emulator(tempfile.mkdtemp()) as emu:
+    ...     client = Client(emu.url, emu.token)
+    ...     _ = push(Dataset(), tempfile.mkdtemp(), "empty", "v1", client=client, quiet=True)
+    ...     pull("empty", "v1", tempfile.mkdtemp(), "coco", client=client, quiet=True).assets
+    0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .. import formats
+from ..api import write
+from ..io_utils import safe_relative_path
+from ..model import Asset, Dataset, Label
+from ..report import Report
+from . import shapes
+from .client import Client, SyncError
+from .progress import bar
+from .push import HASH_KEY, _pool_map
+
+log = logging.getLogger("picsellia_formats.sync")
+
+IMAGES_DIR = "images"
+_MD5 = re.compile(r'^"?([0-9a-f]{32})"?$')
+
+
+@dataclass
+class PullResult:
+    """What a pull fetched and wrote."""
+
+    dataset_name: str
+    version: str
+    dest: Path
+    format: str
+    assets: int = 0
+    objects: int = 0
+    labels: int = 0
+    downloaded: int = 0
+    already_there: int = 0
+    seconds: float = 0.0
+    report: Report = field(default_factory=Report)
+    dataset: Dataset | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        return (f"pulled dataset {self.dataset_name!r} version {self.version!r}: {self.assets:,} assets, "
+                f"{self.objects:,} objects, {self.labels:,} labels as {self.format} into {self.dest}; images "
+                f"{self.downloaded:,} downloaded, {self.already_there:,} already there, in {self.seconds:.2f} s")
+
+
+def fetch_dataset(client: Client, dataset_name: str, version: str, status: str | None = None,
+                  workers: int = 8, report: Report | None = None, quiet: bool = True
+                  ) -> tuple[Dataset, dict[str, dict[str, Any]]]:
+    """The canonical dataset of a version, and the platform data (``data`` dict) of each file name.
+
+    Assets are sorted by file name; with `status` only assets whose annotation has that status are kept.
+    """
+    report = report if report is not None else Report()
+    ds = client.find_dataset(dataset_name)
+    if ds is None:
+        raise SyncError(f"dataset {dataset_name!r} not found in organization {client.organization.get('name')!r}")
+    ver = client.find_version(str(ds["id"]), version)
+    if ver is None:
+        raise SyncError(f"dataset {dataset_name!r} has no version {version!r}")
+    vid = str(ver["id"])
+    labels = [Label(item["name"]) for item in client.list_labels(vid)]
+    with bar(0, "listing assets", quiet, unit="asset") as progress:
+        platform_assets = []
+        for asset in client.paginate(f"/api/dataset/version/{vid}/assets"):
+            platform_assets.append(asset)
+            progress.update(1)
+    ids = client.annotation_ids(vid, status)
+    chunks = [ids[i:i + 100] for i in range(0, len(ids), 100)]
+    latest: dict[str, dict[str, Any]] = {}
+    with bar(len(chunks), "loading annotations", quiet, unit="chunk") as progress:
+        for chunk in _pool_map(lambda c: client.load_annotations(vid, c), chunks, workers, progress):
+            for item in chunk:
+                latest.setdefault(str(item["asset_id"]), item)
+
+    dataset = Dataset(labels=labels)
+    data_of: dict[str, dict[str, Any]] = {}
+    platform_assets.sort(key=lambda a: (str(a["data"]["filename"]), str(a["id"])))
+    for asset in platform_assets:
+        data = asset["data"]
+        raw = str(data.get("filename"))
+        try:
+            name = safe_relative_path(raw).as_posix()
+        except ValueError:
+            report.dropped("assets with unsafe file names", 1, "their names would leave the destination folder",
+                           example=repr(raw))
+            continue
+        if name in data_of:
+            report.dropped("assets whose file name another asset already has", 1, example=name)
+            continue
+        item = latest.get(str(asset["id"]))
+        if status is not None and item is None:
+            continue
+        meta = data.get("meta") or {}
+        width, height = meta.get("width"), meta.get("height")
+        annotations = shapes.from_platform(item, width, height) if item else []
+        tags = [str(t["name"]) for t in asset.get("tags") or () if t.get("name")]
+        dataset.add_asset(Asset(name, width, height, annotations, tags=tags,
+                                status=item.get("status") if item else None))
+        data_of[name] = data
+    dataset.ensure_labels()
+    return dataset, data_of
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()  # the storage ETag of a single-part upload
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verified(part: Path, expected_sha: str | None, etag: str | None, total: int | None) -> bool:
+    if total is not None and part.stat().st_size != total:
+        return False
+    if expected_sha:
+        return _sha256(part) == expected_sha
+    match = _MD5.match(etag or "")
+    return _md5(part) == match.group(1) if match else True
+
+
+def download_image(client: Client, target: Path, data: dict[str, Any]) -> bool:
+    """Download one image to `target` with checksum and resume; False when a verified copy was there."""
+    expected = (data.get("metadata") or {}).get(HASH_KEY) if isinstance(data.get("metadata"), dict) else None
+    if target.exists():
+        if expected is None or _sha256(target) == expected:
+            return False
+        target.unlink()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".pf-part")
+    url = data.get("presigned_url")
+    for n in range(client.retry.attempts):
+        if not url:
+            url = client.data_url(str(data["id"]))
+        offset = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        total: int | None = None
+        try:
+            resp = client.request("GET", url, headers=headers, api=False, stream=True, ok=(403, 416))
+            with resp:
+                if resp.status_code == 403:  # the presigned URL expired: ask for a new one
+                    url = None
+                    continue
+                etag = resp.headers.get("ETag")
+                if resp.status_code == 416:
+                    total = offset
+                else:
+                    crange = re.match(r"bytes \d+-\d+/(\d+)", resp.headers.get("Content-Range") or "")
+                    if resp.status_code == 206 and crange:
+                        total = int(crange.group(1))
+                    elif resp.headers.get("Content-Length", "").isdigit():
+                        total = int(resp.headers["Content-Length"])
+                    with open(part, "ab" if resp.status_code == 206 else "wb") as f:
+                        for chunk in resp.iter_content(1 << 16):
+                            f.write(chunk)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
+            client._sleep(client._backoff(n))
+            continue
+        if _verified(part, expected, etag, total):
+            os.replace(part, target)
+            return True
+        part.unlink(missing_ok=True)
+        client._sleep(client._backoff(n))
+    raise SyncError(f"{target.name}: could not download a verified copy after {client.retry.attempts} attempts")
+
+
+def pull(
+    dataset_name: str,
+    version: str,
+    dest: str | os.PathLike[str],
+    format: str = "coco",  # noqa: A002 - the word users know
+    images: bool = True,
+    status: str | None = None,
+    *,
+    client: Client | None = None,
+    host: str | None = None,
+    workers: int = 8,
+    quiet: bool = False,
+    write_options: dict[str, Any] | None = None,
+) -> PullResult:
+    """Pull `dataset_name`/`version` into `dest`: annotations written as `format`, images (unless
+    ``images=False``) downloaded into ``dest/images/``. `status` keeps only assets whose annotation has
+    that status (e.g. ``ACCEPTED``). Returns counts and the fidelity report of the write.
+    """
+    t0 = time.perf_counter()
+    spec = formats.get(format)
+    dest = Path(dest)
+    if status is not None:
+        status = status.upper()
+    result = PullResult(dataset_name, version, dest, spec.name)
+    own_client = client is None
+    client = client or Client(host, workers=workers)
+    try:
+        dataset, data_of = fetch_dataset(client, dataset_name, version, status, workers, result.report, quiet)
+        image_root = dest / IMAGES_DIR
+        if images and data_of:
+            image_root.mkdir(parents=True, exist_ok=True)
+            root = image_root.resolve()
+            jobs = []
+            for name, data in data_of.items():
+                target = image_root / name
+                if not target.resolve().is_relative_to(root):
+                    raise SyncError(f"{name}: resolves outside {image_root} (a symbolic link?)")
+                jobs.append((target, data))
+            with bar(len(jobs), "downloading", quiet) as progress:
+                fetched = _pool_map(lambda job: download_image(client, job[0], job[1]), jobs, workers, progress)
+            result.downloaded = sum(fetched)
+            result.already_there = len(fetched) - result.downloaded
+    finally:
+        if own_client:
+            client.close()
+    dest.mkdir(parents=True, exist_ok=True)
+    target_path = dest / spec.default_file_name if spec.output == "file" else dest
+    write(dataset, target_path, spec.name, images=image_root if images else None, report=result.report,
+          **(write_options or {}))
+    result.assets, result.objects, result.labels = len(dataset), dataset.num_annotations, len(dataset.labels)
+    result.dataset = dataset
+    result.seconds = time.perf_counter() - t0
+    return result
