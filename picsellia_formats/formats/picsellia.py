@@ -526,7 +526,7 @@ class _Reader:
             except _Bad as exc:
                 self.problems.add(record, str(exc))
                 continue
-            join = tuple(k for k in _JOIN_KEYS if k in rec)
+            join = tuple(k for k in _JOIN_KEYS if rec.get(k) is not None)
             join_sets[join] = join_sets.get(join, 0) + 1
             _pe(asset)["join"] = join
         # the join keys every record carried are the file's rule; records with more keep theirs
@@ -579,14 +579,11 @@ class _Reader:
     def _record(self, rec: dict[str, Any], asset: Asset, record: str) -> None:
         presence = self.presence
         presence.seen("record")
-        for key in _JOIN_KEYS:
-            if key in rec:
-                presence.has("record", key)
         pe = _pe(asset)
         shapes = rec.get("annotations")
         if type(shapes) is not list:
             raise _Bad(f"annotations must be a list of shapes, got {shapes!r:.60}")
-        verbatim = {k: v for k, v in rec.items() if k not in _RECORD_KEYS}
+        verbatim = {k: v for k, v in rec.items() if k not in _RECORD_KEYS or (v is None and k in _JOIN_KEYS)}
         nb = rec.get("nb_labels")
         if nb is not None:
             if type(nb) is not int or nb < 0:
@@ -632,8 +629,8 @@ class _Reader:
         anns = asset.annotations
         presence = self.presence
         label_names = self.label_names
-        prev: Annotation | None = None
-        prev_type = None
+        opened: Annotation | None = None  # the object whose part 0 came last, and whether it had qa
+        opened_qa = False
         for j, s in enumerate(shapes):
             if type(s) is not dict:
                 raise _Bad(f"annotations[{j}] must be a shape object, got {s!r:.60}")
@@ -650,7 +647,7 @@ class _Reader:
                            f"got {part!r:.40}")
             try:
                 if part:
-                    self._continue(s, part, prev, prev_type, label)
+                    self._continue(s, part, opened, opened_qa, label)
                     continue
                 ann = self._shape(s, t, rank, label, presence)
             except _Bad as exc:
@@ -660,8 +657,10 @@ class _Reader:
                 self.undeclared.append(label)
             if part == 0:
                 _ann_keys(ann)["part"] = 0  # dropped again once a second part joins
+                opened, opened_qa = ann, "qa" in s
+            else:
+                opened = None
             anns.append(ann)
-            prev, prev_type = ann, t
 
     def _shape(self, s: dict[str, Any], t: str, rank: int, label: str, presence: _Presence) -> Annotation:
         presence.seen(t)
@@ -746,18 +745,20 @@ class _Reader:
                 setattr(ann, key, _number(v, key))
         return verbatim
 
-    def _continue(self, s: dict[str, Any], part: int, prev: Annotation | None, prev_type: str | None,
+    def _continue(self, s: dict[str, Any], part: int, prev: Annotation | None, with_qa: bool,
                   label: str) -> None:
-        """Append part `part` (>= 1) of a multi-part polygon to the object before it."""
-        if prev is None or prev_type != "polygon" or prev.polygon is None or len(prev.polygon) != part:
+        """Append part `part` (>= 1) of a multi-part polygon to the object (with ``part: 0``) before it."""
+        if prev is None or prev.polygon is None or len(prev.polygon) != part:
             raise _Bad(f"part {part} does not follow part {part - 1} of a polygon")
         if label != prev.label:
             raise _Bad(f"part {part} has label {label!r}, its object {prev.label!r}")
-        if "id" in s and s["id"] != prev.id:
-            raise _Bad(f"part {part} has id {s['id']!r}, its object {prev.id!r}")
+        if ("id" in s) != (prev.id is not None) or s.get("id") != prev.id:
+            raise _Bad(f"part {part} has id {s.get('id')!r}, its object {prev.id!r}")
         if not (s.keys() <= _CONTINUATION_KEYS) or s.get("qa", []) != []:
             raise _Bad(f"part {part} of a polygon may carry only type, label, polygon, part, id and an "
                        "empty qa")
+        if ("qa" in s) != with_qa:
+            raise _Bad(f"part {part} must carry qa exactly when part 0 does")
         if "polygon" not in s:
             raise _Bad("lacks its 'polygon' object")
         flat, odd = _parse_polygon(s["polygon"])
@@ -799,7 +800,10 @@ class _Reader:
                         _pe(holder)["record"][key] = []
                 else:
                     _ann_keys(holder)[key] = [] if key == "qa" else {}
-        always["record"] = sorted(set(always.get("record", ())) - set(_JOIN_KEYS)) + self.record_join
+        always["record"] = always.get("record", []) + self.record_join
+        for asset in assets:
+            if not asset.extra.get(NAME, True):
+                asset.extra = EMPTY
         if self.undeclared:
             self.report.changed("labels used by shapes but missing from categories added",
                                 len(self.undeclared), example=", ".join(self.undeclared[:5]))
@@ -949,6 +953,8 @@ class _Writer:
                     self.count("dropped", f"objects' {fmt.upper()}-only fields",
                                "Picsellia JSON has no place for them")
         geoms = self._geometries(ann, asset)
+        if geoms is None:
+            return []
         t = geoms[0][0] if geoms else "classification"
         out: dict[str, Any] = {"type": t, "label": ann.label}
         parts: list[list[Any]] = []
@@ -1016,8 +1022,8 @@ class _Writer:
         if ann.area is not None:
             self.count("dropped", "stated areas", "--picsellia-platform-only")
 
-    def _geometries(self, ann: Annotation, asset: Asset) -> list[tuple[str, Any]]:
-        """(key, value) of every geometry to write, the primary one first."""
+    def _geometries(self, ann: Annotation, asset: Asset) -> list[tuple[str, Any]] | None:
+        """(key, value) of every geometry to write, the primary one first; None drops the object."""
         mask, polygon, box = ann.mask, ann.polygon, ann.box
         keypoints, line, point = ann.keypoints, ann.line, ann.point
         if mask is not None and self.masks != "rle":
@@ -1055,12 +1061,14 @@ class _Writer:
                 box = annotation_bbox(ann) if len(line) >= 2 else None
             line = None
             self.count("dropped", "lines with fewer than 2 points")
-        if keypoints is not None and (not keypoints or len(keypoints) % 3):
+        if keypoints is not None and (not keypoints or len(keypoints) % 3 or self.platform_only):
+            alone = mask is None and polygon is None and line is None and point is None and box is None
+            what = "keypoint objects" if alone else "keypoints beside another geometry"
+            why = "--picsellia-platform-only" if self.platform_only else "malformed keypoint list"
+            self.count("dropped", what, why)
+            if alone:
+                return None
             keypoints = None
-            self.count("dropped", "malformed keypoint lists")
-        if self.platform_only and keypoints is not None:
-            keypoints = None
-            self.count("dropped", "keypoints", "--picsellia-platform-only")
         out = []
         if mask is not None:
             out.append(("mask", mask))
