@@ -22,7 +22,30 @@ from .errors import (
 from .formats import detect
 from .model import QA, Annotation, Asset, Dataset, Label, Mask
 from .report import Report
-from .split import SplitResult, split
+
+#: Public names whose modules pull in numpy/scipy/shapely: imported on first use, so that
+#: ``import picsellia_formats`` (and every CLI start) stays light.
+_LAZY = {
+    "split": ("split", "split"),
+    "SplitResult": ("split", "SplitResult"),
+    "validate": ("validation", "validate"),
+    "remap_labels": ("labels", "remap_labels"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module_name, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module_name}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "QA",
@@ -42,6 +65,8 @@ __all__ = [
     "convert",
     "detect",
     "read",
+    "remap_labels",
     "split",
+    "validate",
     "write",
 ]

@@ -659,9 +659,12 @@ def _batch_dicts(
         box = ann.box
         mask = ann.mask
         if mask is not None:
-            from ..masks import rle_area
+            if isinstance(mask.counts, str):
+                from ..masks import rle_area
 
-            computed = float(rle_area(mask))
+                computed = float(rle_area(mask))
+            else:
+                computed = float(sum(mask.counts[1::2]))
             seg: Any = mask.to_coco() if keep else _segmentation_of(ann, segmentation, asset.height,
                                                                     asset.width, report)
         elif ann.polygon is not None:
