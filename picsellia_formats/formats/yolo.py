@@ -672,23 +672,29 @@ def _labels_from_names(names: dict[int, str], report: Report) -> list[Label]:
 # -------------------------------------------------------------------------------------------- detect
 
 
-def _sample_txts(folder: Path, limit: int = 5) -> list[Path]:
+def _sample_txts(folder: Path, limit: int = 5, budget: int = 5000) -> list[Path]:
+    """A few .txt files (not class lists), looking in labels/ folders first, then anywhere (bounded)."""
     found: list[Path] = []
-    candidates = [folder / "labels", folder]
-    candidates += [d / "labels" for d in sorted(folder.iterdir())
-                   if d.is_dir() and d.name.lower() in SPLIT_TAGS]
-    for base in candidates:
+    seen = 0
+    preferred = [folder / "labels"] + [d / "labels" for d in sorted(folder.iterdir())
+                                       if d.is_dir() and d.name.lower() in SPLIT_TAGS]
+    for base in [*preferred, folder]:
         if not base.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
+                seen += 1
                 if name.endswith(".txt") and name not in NAME_FILES:
-                    found.append(Path(dirpath) / name)
+                    p = Path(dirpath) / name
+                    if p not in found:
+                        found.append(p)
                     if len(found) >= limit:
                         return found
-            if base == folder:
-                break
+            if seen > budget:
+                return found
+        if found:
+            return found
     return found
 
 
@@ -715,7 +721,7 @@ def detect(path: Path) -> tuple[float, str]:
             return 0.95, f"{yaml_path.name} has names and image sets"
     txts = _sample_txts(path)
     if not txts:
-        return 0.0, "no .txt label files in the folder, its labels/ or <split>/labels/"
+        return 0.0, "no .txt label files in the folder"
     numeric = [t for t in txts if _looks_like_labels(t)]
     if not numeric:
         return 0.0, f"its .txt files do not hold numeric YOLO rows (e.g. {txts[0].name})"
@@ -828,8 +834,11 @@ class _Writer:
         x, y, w, h = box
         vals = ((x + w * 0.5) / W, (y + h * 0.5) / H, w / W, h / H)
         if not all(0.0 <= v <= 1.0 for v in vals):
+            # clip the corners to the image (values in range but reaching outside are valid YOLO)
             self.c.clipped += 1
-            vals = tuple(_clip01(v) for v in vals)
+            x0, y0 = _clip01(x / W), _clip01(y / H)
+            x1, y1 = max(x0, _clip01((x + w) / W)), max(y0, _clip01((y + h) / H))
+            vals = ((x0 + x1) * 0.5, (y0 + y1) * 0.5, x1 - x0, y1 - y0)
         return " ".join([f"{v:.14g}" for v in vals])
 
     def poly_rows(self, idx: int, ex: Any, parts: list[list[float]], W: float, H: float,
@@ -931,7 +940,7 @@ class _Writer:
         report.approximated("masks written as polygons", c.masks_as_polygons, "YOLO rows hold no RLE")
         report.approximated("multi-part polygons written as one row per part", c.multipart,
                             "a YOLO row holds one ring")
-        report.approximated("coordinates clipped to [0, 1]", c.clipped, "objects reaching outside the image")
+        report.approximated("objects clipped to the image", c.clipped, "YOLO values must be within [0, 1]")
         report.changed("boxes written as 4-point polygons", c.boxes_as_polygons,
                        "segmentation datasets hold one kind of row")
         report.dropped("polygon parts with fewer than 3 points", c.small_parts)
