@@ -1243,6 +1243,12 @@ def write(
             report.dropped(f"{fmt.upper()} dataset fields", len(shown),
                            f"Picsellia JSON has no place for {', '.join(map(str, shown))}")
 
+    with gc_paused():
+        _write(dataset, path, w, meta, labels)
+    w.flush()
+
+
+def _write(dataset: Dataset, path: str | Path, w: _Writer, meta: dict[str, Any], labels: list[Label]) -> None:
     records = [w.record(asset) for asset in dataset.assets]
     order = [k for k in meta.get("key_order", _TOP_KEYS) if k in _TOP_KEYS]
     if "images" not in order and _needs_images(dataset, records):
@@ -1265,7 +1271,6 @@ def write(
             f.write((b"," if order else b"") + orjson.dumps(key) + b":" + orjson.dumps(value))
             order = order or [key]
         f.write(b"}")
-    w.flush()
 
 
 def _needs_images(dataset: Dataset, records: list[dict[str, Any] | None]) -> bool:
