@@ -1,0 +1,69 @@
+"""``push SRC --dataset NAME --version V``: send annotations and their images to the Picsellia platform."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import formats
+from ..api import read
+from ..model import Dataset
+from ..report import Report
+from ._options import add_format_options, split_format_options
+
+NAME = "push"
+HELP = "push annotations and images to a dataset version on the Picsellia platform"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, help="annotation file or folder to push")
+    parser.add_argument("--dataset", required=True, help="dataset name on the platform (created if needed)")
+    parser.add_argument("--version", required=True, help="dataset version name (created if needed)")
+    parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
+    parser.add_argument("--images", type=Path, default=None,
+                        help="folder of the image files (default: SRC/images, SRC/../images, SRC or its folder)")
+    parser.add_argument("--host", default=None, help="platform URL (default: $PICSELLIA_HOST or app.picsellia.com)")
+    parser.add_argument("--organization", default=None, help="organization name or id (default: your own)")
+    parser.add_argument("--tag", action="append", default=[], dest="tags", metavar="T",
+                        help="asset tag given to every pushed image (repeatable)")
+    parser.add_argument("--type", default=None, help="dataset type (default: inferred from the objects)")
+    parser.add_argument("--mode", default="REPLACE", choices=("REPLACE", "KEEP", "CONCATENATE"),
+                        type=str.upper, help="what to do with annotations already on the platform")
+    parser.add_argument("--workers", type=int, default=8, help="parallel uploads (default 8)")
+    parser.add_argument("--dry-run", action="store_true", help="check everything locally, print the plan, send nothing")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_format_options(parser, read=True, write=False)
+
+
+def guess_images_dir(src: Path, dataset: Dataset) -> Path:
+    """The first candidate folder holding the first asset's image (else the first existing candidate)."""
+    base = src if src.is_dir() else src.parent
+    candidates = [base / "images", base.parent / "images", base, base.parent]
+    probe = dataset.assets[0].file_name if dataset.assets else None
+    for folder in candidates:
+        if probe and (folder / probe).is_file():
+            return folder
+    return next((c for c in candidates if c.is_dir()), base)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sync import Client, push  # the sync client loads only for sync commands
+
+    source = args.from_ or formats.detect(args.src)
+    read_opts, _ = split_format_options(args, source, None)
+    report = Report()
+    dataset = read(args.src, source, images=args.images, report=report, **read_opts)
+    images = args.images or guess_images_dir(args.src, dataset)
+    client = None if args.dry_run else Client(args.host, organization=args.organization, workers=args.workers)
+    try:
+        result = push(dataset, images, args.dataset, args.version, tags=args.tags, type=args.type, client=client,
+                      mode=args.mode, workers=args.workers, dry_run=args.dry_run, quiet=args.quiet)
+    finally:
+        if client is not None:
+            client.close()
+    report.merge(result.report)
+    if not args.quiet:
+        print(result.summary())
+        if report:
+            print(str(report))
+    return 0
