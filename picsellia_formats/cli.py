@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
 
-COMMAND_MODULES: tuple[str, ...] = ("convert", "detect", "split")
+COMMAND_MODULES: tuple[str, ...] = (
+    "convert", "detect", "split", "labelmap", "tfrecord", "push", "pull", "emulator",
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 

@@ -61,6 +61,8 @@ IMAGE_CLASS_LABEL = "image/class/label"
 KNOWN_KEYS = frozenset((ENCODED, FORMAT, HEIGHT, WIDTH, FILENAME, SOURCE_ID, SHA256, XMIN, XMAX, YMIN, YMAX,
                         CLASS_TEXT, CLASS_LABEL, IS_CROWD, AREA, DIFFICULT, TRUNCATED, VIEW, MASK,
                         IMAGE_CLASS_TEXT, IMAGE_CLASS_LABEL))
+#: the problem of an image file that is nowhere to be found
+MISSING = "image file not found"
 #: types the OD API decoder is built to decode (others are passed through and reported)
 DECODABLE = frozenset(("jpeg", "png"))
 
@@ -134,7 +136,7 @@ def encode_job(job: AssetJob, options: EncodeOptions) -> Encoded:
     except ValueError as exc:
         return Encoded(job.index, None, str(exc), counts)
     if path is None:
-        return Encoded(job.index, None, "image file not found", counts)
+        return Encoded(job.index, None, MISSING, counts)
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -44,6 +44,7 @@ from ..report import Report
 from .example import Feature, decode_example
 from .features import (
     DECODABLE,
+    MISSING,
     AssetJob,
     EncodeOptions,
     ObjectJob,
@@ -155,34 +156,31 @@ def input_path_pattern(prefix: str | os.PathLike[str], shards: int) -> str:
 # --------------------------------------------------------------------------------------- the jobs
 
 
+#: object attributes the OD API carries (Pascal VOC's, as the VOC reader names them)
+PASCAL_ATTRIBUTES = ("pose", "truncated", "difficult")
+
+
 def _voc_fields(ann: Annotation) -> tuple[int, int, str | None]:
-    """(difficult, truncated, pose) from the VOC reader's fields (``extra["voc"]``) or attributes."""
-    voc = ann.extra.get("voc") if ann.extra else None
-    sources = [s for s in (voc, ann.attributes) if isinstance(s, dict) or s]
-
-    def pick(*names: str) -> Any:
-        for source in sources:
-            for name in names:
-                if name in source and source[name] is not None:
-                    return source[name]
-        return None
-
-    difficult, truncated, pose = pick("difficult"), pick("truncated"), pick("pose", "view")
-    return (_flag(difficult), _flag(truncated), None if pose is None else str(pose))
+    """(difficult, truncated, pose) from the object's attributes (the VOC reader's names)."""
+    attrs = ann.attributes
+    if not attrs:
+        return 0, 0, None
+    pose = attrs.get("pose", attrs.get("view"))
+    return _flag(attrs.get("difficult")), _flag(attrs.get("truncated")), None if pose is None else str(pose)
 
 
-def _voc_extra(difficult: int | None, truncated: int | None, view: str | None) -> dict[str, Any]:
-    """``extra["voc"]`` of a read object: the Pascal fields a record carries (``difficult`` alone
-    only when set, since the writers of the COCO layout write 0 for every object)."""
-    voc: dict[str, Any] = {}
+def _pascal_attributes(difficult: int | None, truncated: int | None, view: str | None) -> dict[str, Any]:
+    """The attributes of a read object: the Pascal fields its record carries, named as the VOC
+    reader names them (``difficult`` alone only when set: COCO-style writers write 0 for all)."""
+    attrs: dict[str, Any] = {}
     pascal = truncated is not None or view is not None
-    if difficult is not None and (difficult or pascal):
-        voc["difficult"] = difficult
-    if truncated is not None:
-        voc["truncated"] = truncated
     if view is not None:
-        voc["pose"] = view
-    return voc
+        attrs["pose"] = view
+    if truncated is not None:
+        attrs["truncated"] = truncated
+    if difficult is not None and (difficult or pascal):
+        attrs["difficult"] = difficult
+    return attrs
 
 
 def _flag(value: Any) -> int:
@@ -273,7 +271,7 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
                 n_qa += len(ann.qa)
             if ann.score is not None:
                 n_scores += 1
-            if ann.attributes:
+            if ann.attributes and any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
                 n_attr += 1
             tfod = ann.extra.get("tfod") if ann.extra else None
             extra = tfod.get("features") if isinstance(tfod, dict) else None
@@ -365,22 +363,20 @@ def _progress(total: int, desc: str, enabled: bool | None) -> Any:
     return tqdm(total=total, desc=desc, unit=" img", file=sys.stderr, disable=not show, leave=False)
 
 
-def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, *,
-               shards: int = 1, workers: int | None = None, progress: bool | None = None,
-               report: Report | None = None, names: Sequence[str] | None = None) -> list[Path]:
-    """Encode `jobs` into a (sharded) TFRecord set at `prefix`; return the shard paths.
+def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, shards: int,
+                workers: int | None, progress: bool | None, totals: dict[str, int],
+                skip_missing: bool = False) -> list[tuple[Path, Path]]:
+    """Encode `jobs` into temporary shard files beside their targets; ``[(temporary, target)]``.
 
-    Every shard is written beside its target and renamed once all are complete; a missing or
-    unreadable image stops the write with a FormatError listing them (`names` name the jobs).
+    A missing (unless `skip_missing`) or unreadable image stops it with a FormatError listing
+    every such image.
     """
-    report = report if report is not None else Report()
     paths = shard_paths(prefix, shards)
     if workers is None:
         workers = _auto_workers(jobs, options.masks)
     chunk_size = 16 if options.masks else 64
     chunks = (list(jobs[i:i + chunk_size]) for i in range(0, len(jobs), chunk_size))
     problems = ProblemCollector(str(prefix))
-    totals: dict[str, int] = {}
     tmps = [p.with_name(f".{p.name}.{os.getpid()}.tmp-pf") for p in paths]
     for p in tmps:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -388,38 +384,70 @@ def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options
     ok = False
     try:
         files = [open(t, "wb") for t in tmps]
-        position = 0
+        position = written = 0
+        where = ", ".join(options.image_roots) or "nowhere"
         with _progress(len(jobs), Path(prefix).name, progress) as bar:
             for results in _run_chunks(chunks, options, workers):
-                for index, data, problem, counts in results:
-                    if problem is not None:
-                        name = names[index] if names is not None else jobs[position].file_name
-                        problems.add(f"image {name!r}", problem)
+                for _, data, problem, counts in results:
+                    if problem == MISSING and skip_missing:
+                        totals["missing"] = totals.get("missing", 0) + 1
+                    elif problem is not None:
+                        if problem == MISSING:
+                            problem = f"{MISSING} (looked in {where})"
+                        problems.add(f"image {jobs[position].file_name!r}", problem)
                     elif not problems:
-                        files[position % shards].write(data)  # type: ignore[arg-type]
+                        files[written % shards].write(data)  # type: ignore[arg-type]
+                        written += 1
                     for key, n in counts.items():
                         totals[key] = totals.get(key, 0) + n
                     position += 1
                 bar.update(len(results))
         problems.raise_if_any()
-        for f in files:
-            f.close()
-        for tmp, path in zip(tmps, paths):
-            os.replace(tmp, path)
+        totals["written"] = totals.get("written", 0) + written
         ok = True
     finally:
         for f in files:
             f.close()
         if not ok:
-            for tmp in tmps:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            _remove(tmps)
+    return list(zip(tmps, paths))
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool) -> list[Path]:
+    if strict and report.lossy:
+        _remove(t for t, _ in pending)
+        from ..errors import LossyConversionError
+
+        raise LossyConversionError(report)
+    for tmp, path in pending:
+        os.replace(tmp, path)
+    return [path for _, path in pending]
+
+
+def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, *,
+               shards: int = 1, workers: int | None = None, progress: bool | None = None,
+               report: Report | None = None, strict: bool = False) -> list[Path]:
+    """Encode `jobs` into a (sharded) TFRecord set at `prefix`; return the shard paths.
+
+    Every shard is written beside its target and renamed once all are complete.
+    """
+    report = report if report is not None else Report()
+    totals: dict[str, int] = {}
+    pending = _encode_set(jobs, prefix, options, shards, workers, progress, totals)
     _report_counts(totals, report)
-    report.stats["records"] = report.stats.get("records", 0) + len(jobs)
-    return paths
+    report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
+    return _commit(pending, report, strict)
 
 
 def _report_counts(totals: dict[str, int], report: Report) -> None:
+    if totals.get("missing"):
+        report.dropped("images whose file is missing", totals["missing"], "skip_missing (--skip-missing-images)")
     if totals.get("clamped"):
         report.approximated("boxes clamped to the image", totals["clamped"],
                             "normalised coordinates must lie in [0, 1]")
@@ -460,7 +488,15 @@ def split_of(asset: Asset) -> str | None:
 
 
 def split_prefix(prefix: str | os.PathLike[str], split: str) -> Path:
-    """``out/data.record`` + ``train`` -> ``out/data-train.record``; ``out/data`` -> ``out/data-train``."""
+    """The prefix of one split's set: ``{split}`` in `prefix` is replaced by it; otherwise
+    ``out/data.record`` -> ``out/data-train.record`` and ``out/data`` -> ``out/data-train``.
+
+    Example:
+        >>> split_prefix("out/data.record", "train").as_posix(), split_prefix("out/{split}.record", "val").name
+        ('out/data-train.record', 'val.record')
+    """
+    if "{split}" in str(prefix):
+        return Path(str(prefix).replace("{split}", split))
     prefix = Path(prefix)
     for suffix in (".tfrecord", ".record", ".tfrecords", ".records"):
         if prefix.name.endswith(suffix) and len(prefix.name) > len(suffix):
@@ -481,6 +517,8 @@ def write_tfrecords(
     workers: int | None = None,
     progress: bool | None = None,
     report: Report | None = None,
+    strict: bool = False,
+    skip_missing: bool = False,
 ) -> list[Path]:
     """Write `dataset` as OD API TFRecords at `prefix`; return the files written.
 
@@ -489,7 +527,10 @@ def write_tfrecords(
     `label_map`: the items giving class ids (default: `label_map_items` of the dataset's labels
     with `label_ids`). `split_by_tag`: one set per split tag (``train``, ``val``, ``test``...) at
     `split_prefix`; untagged images go to an ``untagged`` set. `workers`: processes encoding images
-    (None: a pool only when the job is large enough to pay for it; 0: this process).
+    (None: a pool only when the job is large enough to pay for it; 0: this process). `strict`:
+    raise LossyConversionError, writing nothing, when the report says something was lost.
+    `skip_missing`: leave out (and report) images whose file is not found, instead of failing.
+    Files appear only once every set is complete.
     """
     report = report if report is not None else Report()
     if images is None:
@@ -498,7 +539,7 @@ def write_tfrecords(
     if label_map is not None:
         items = list(label_map)
     else:
-        items = label_map_items(_labels_in_use(dataset), ids=label_ids)
+        items = label_map_items(labels_in_use(dataset), ids=label_ids)
     known = {item.name for item in items}
     missing = sorted({ann.label for _, ann in dataset.annotations()} - known)
     if missing:
@@ -509,14 +550,36 @@ def write_tfrecords(
         report.info("objects labelled 'background' written with class id 0", background,
                     "the OD API treats id 0 as the background")
     options = EncodeOptions(tuple(str(r) for r in roots), masks, pascal, any_classes)
-    names = [a.file_name for a in dataset.assets]
     if not split_by_tag:
         tagged = sum(1 for a in dataset.assets if a.tags)
         if tagged:
             report.dropped("asset tags", tagged,
                            "TFRecords have no tags; split_by_tag writes one set per split")
-        return write_jobs(jobs, prefix, options, shards=shards, workers=workers, progress=progress,
-                          report=report, names=names)
+        groups = {"": jobs}
+    else:
+        groups = _split_groups(dataset, jobs, prefix, report)
+    totals: dict[str, int] = {}
+    pending: list[tuple[Path, Path]] = []
+    sets = []
+    try:
+        for split in sorted(groups, key=_split_order):
+            group = groups[split]
+            target = split_prefix(prefix, split) if split else Path(prefix)
+            before = totals.get("written", 0)
+            pending += _encode_set(group, target, options, shards, workers, progress, totals, skip_missing)
+            sets.append({"split": split or None, "input_path": input_path_pattern(target, shards),
+                         "records": totals.get("written", 0) - before})
+    except BaseException:
+        _remove(t for t, _ in pending)
+        raise
+    _report_counts(totals, report)
+    report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
+    report.stats["record_sets"] = sets
+    return _commit(pending, report, strict)
+
+
+def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report
+                  ) -> dict[str, list[AssetJob]]:
     groups: dict[str, list[AssetJob]] = {}
     problems = ProblemCollector(str(prefix))
     for asset, job in zip(dataset.assets, jobs):
@@ -529,13 +592,7 @@ def write_tfrecords(
     problems.raise_if_any()
     if "untagged" in groups:
         report.info("images without a split tag written to the 'untagged' set", len(groups["untagged"]))
-    paths: list[Path] = []
-    for split in sorted(groups, key=_split_order):
-        group = groups[split]
-        renumbered = [job._replace(index=i) for i, job in enumerate(group)]
-        paths += write_jobs(renumbered, split_prefix(prefix, split), options, shards=shards, workers=workers,
-                            progress=progress, report=report, names=[j.file_name for j in group])
-    return paths
+    return groups
 
 
 def _split_order(split: str) -> tuple[int, str]:
@@ -544,7 +601,8 @@ def _split_order(split: str) -> tuple[int, str]:
     return (order.get(split.lower(), 3), split)
 
 
-def _labels_in_use(dataset: Dataset) -> list[Label]:
+def labels_in_use(dataset: Dataset) -> list[Label]:
+    """The dataset's labels, then the labels its annotations use without declaring them."""
     labels = list(dataset.labels)
     known = {label.name for label in labels}
     for _, ann in dataset.annotations():
@@ -714,14 +772,12 @@ def read_tfrecords(
                     if label_map:
                         bump("not_in_map")
                 extra: dict[str, Any] = {}
-                voc = _voc_extra(obj.difficult, obj.truncated, obj.view)
-                if voc:
-                    extra["voc"] = voc
+                attrs = _pascal_attributes(obj.difficult, obj.truncated, obj.view)
                 if obj.extra:
                     extra["tfod"] = {"features": obj.extra}
                 mask = mask_to_rle(obj.mask) if obj.mask is not None else None
                 anns.append(Annotation(name, box=obj.box, mask=mask, iscrowd=int(bool(obj.iscrowd)),
-                                       area=obj.area, extra=extra or EMPTY))
+                                       area=obj.area, attributes=attrs or EMPTY, extra=extra or EMPTY))
             for text, label_id in image.classes:
                 name = text if text else (by_id[label_id].name if label_id in by_id else str(label_id))
                 if name not in labels:
