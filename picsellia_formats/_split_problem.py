@@ -21,9 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from .model import Dataset
 
 #: Penalty per missing (class, split) presence: larger than any object-count gain one image can bring.
 PRESENCE_PENALTY = 10.0
@@ -44,6 +48,68 @@ def round_to_total(ratios: Sequence[float], total: int) -> np.ndarray:
         for s in order[:short]:
             out[s] += 1
     return out
+
+
+def count_matrix(dataset: Dataset) -> tuple[list[str], sp.csr_matrix]:
+    """(class names, assets × classes object counts). Classes are the declared labels in order,
+    then labels used but not declared, in first-use order. Every annotation counts as an object
+    (image-level classifications included).
+
+    Example:
+        >>> from picsellia_formats import Annotation, Asset, Dataset
+        >>> names, m = count_matrix(Dataset(assets=[Asset("a", annotations=[Annotation("x")] * 2)]))
+        >>> names, m.toarray().tolist()
+        (['x'], [[2]])
+    """
+    index = {name: i for i, name in enumerate(dataset.label_names)}
+    names = list(index)
+    cols: list[int] = []
+    indptr = [0]
+    for asset in dataset.assets:
+        for ann in asset.annotations:
+            c = index.get(ann.label)
+            if c is None:
+                c = index[ann.label] = len(names)
+                names.append(ann.label)
+            cols.append(c)
+        indptr.append(len(cols))
+    matrix = sp.csr_matrix(
+        (np.ones(len(cols), dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+        shape=(len(dataset.assets), len(names)),
+    )
+    matrix.sum_duplicates()
+    return names, matrix
+
+
+def image_targets(shares: np.ndarray, n_assets: int, n_labelled: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images with and without objects per split, each within one image of ratio × their number,
+    and their sums within one image of ratio × all images (a controlled rounding of the 2 × K
+    table; the fallback keeps the totals and the images with objects within one image)."""
+    total = round_to_total(shares, n_assets)
+    n_empty = n_assets - n_labelled
+    lab, emp = shares * n_labelled, shares * n_empty
+    lab_lo, lab_hi = np.floor(lab + 1e-9), np.ceil(lab - 1e-9)
+    emp_lo, emp_hi = np.floor(emp + 1e-9), np.ceil(emp - 1e-9)
+    options = [[int(v) for v in sorted({lab_lo[s], lab_hi[s]}) if emp_lo[s] <= total[s] - v <= emp_hi[s]]
+               for s in range(len(shares))]
+    if all(options):
+        labelled = np.array([o[0] for o in options], dtype=np.int64)
+        short = n_labelled - int(labelled.sum())
+        can_raise = sorted((s for s, o in enumerate(options) if len(o) == 2), key=lambda s: (-(lab[s] % 1), s))
+        if 0 <= short <= len(can_raise):
+            for s in can_raise[:short]:
+                labelled[s] += 1
+            return labelled, total - labelled
+    labelled = round_to_total(shares, n_labelled)
+    empty = total - labelled
+    while (empty < 0).any():  # a split short of empty images gives a labelled slot to another
+        s = int(np.argmin(empty))
+        t = int(np.argmax(np.where(empty > 0, empty - emp, -np.inf)))
+        empty[s] += 1
+        labelled[s] -= 1
+        empty[t] -= 1
+        labelled[t] += 1
+    return labelled, empty
 
 
 @dataclass
