@@ -22,11 +22,11 @@ from .errors import (
 from .formats import detect
 from .model import QA, Annotation, Asset, Dataset, Label, Mask
 from .report import Report
+from .split import split  # light; eager so that the submodule never shadows the function
 
 #: Public names whose modules pull in numpy/scipy/shapely: imported on first use, so that
 #: ``import picsellia_formats`` (and every CLI start) stays light.
 _LAZY = {
-    "split": ("split", "split"),
     "SplitResult": ("split", "SplitResult"),
     "validate": ("validation", "validate"),
     "remap_labels": ("labels", "remap_labels"),
