@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable
+from operator import truediv
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -789,6 +790,9 @@ class _Counts:
         self.other: dict[str, int] = {}
 
 
+_FORMATS: dict[int, str] = {}
+
+
 def _clip01(v: float) -> float:
     return 0.0 if not v >= 0.0 else (1.0 if v > 1.0 else v)
 
@@ -801,9 +805,7 @@ class _Writer:
         self.task = task
         self.confidence = confidence
         self.c = _Counts()
-        from .. import masks
-
-        self.mask_to_polygons = getattr(masks, "mask_to_polygons", None)
+        self._divisors: dict[tuple[float, float, int], tuple[float, ...]] = {}
 
     def box_row(self, idx: int, ann: Annotation, box: Any, W: float, H: float) -> str:
         ex = ann.extra
@@ -850,29 +852,51 @@ class _Writer:
                 return
         if len(parts) > 1:
             self.c.multipart += 1
+        cache = self._divisors
+        if len(cache) > 4096:
+            cache.clear()
         for part in parts:
-            if len(part) < 6:
+            n = len(part)
+            if n < 6 or n % 2:
                 self.c.small_parts += 1
                 continue
-            xs = [v / W for v in part[0::2]]
-            ys = [v / H for v in part[1::2]]
-            if min(xs) < 0.0 or max(xs) > 1.0 or min(ys) < 0.0 or max(ys) > 1.0 or sum(xs) != sum(xs) \
-                    or sum(ys) != sum(ys):
+            divisors = cache.get((W, H, n))
+            if divisors is None:
+                divisors = cache[(W, H, n)] = (W, H) * (n // 2)
+            flat = tuple(map(truediv, part, divisors))
+            if not (min(flat) >= 0.0 and max(flat) <= 1.0 and sum(flat) == sum(flat)):
                 self.c.clipped += 1
-                xs = [_clip01(v) for v in xs]
-                ys = [_clip01(v) for v in ys]
-            out.append(f"{idx} " + " ".join([f"{x:.14g} {y:.14g}" for x, y in zip(xs, ys)]))
+                flat = tuple(_clip01(v) for v in flat)
+            fmt = _FORMATS.get(n)
+            if fmt is None:
+                fmt = _FORMATS[n] = " ".join(["%.14g"] * n)
+            out.append(f"{idx} " + fmt % flat)
 
     def rows(self, asset: Asset, W: float, H: float) -> list[str]:
         out: list[str] = []
+        append = out.append
         index = self.index
         c = self.c
         boxes_as_boxes = self.task != "segment"
+        polygons_as_boxes = self.task == "detect"
         for ann in asset.annotations:
             box = ann.box
-            if ann.polygon is None and ann.mask is None and box is not None and ann.keypoints is None \
-                    and ann.line is None and ann.point is None and boxes_as_boxes:
-                out.append(self.box_row(index[ann.label], ann, box, W, H))
+            if box is not None and ann.mask is None and ann.keypoints is None and ann.line is None \
+                    and ann.point is None and (boxes_as_boxes if ann.polygon is None else polygons_as_boxes):
+                if ann.polygon is not None:
+                    c.poly_as_boxes += 1
+                if ann.extra or ann.score is not None:
+                    append(self.box_row(index[ann.label], ann, box, W, H))
+                else:
+                    x, y, w, h = box
+                    cx = (x + w * 0.5) / W
+                    cy = (y + h * 0.5) / H
+                    nw = w / W
+                    nh = h / H
+                    if 0.0 <= cx <= 1.0 and 0.0 <= cy <= 1.0 and 0.0 <= nw <= 1.0 and 0.0 <= nh <= 1.0:
+                        append(f"{index[ann.label]} {cx:.14g} {cy:.14g} {nw:.14g} {nh:.14g}")
+                    else:
+                        append(f"{index[ann.label]} {self._box_coords(box, W, H)}")
             else:
                 self.slow(index[ann.label], ann, W, H, out)
             if ann.qa:
@@ -921,8 +945,11 @@ class _Writer:
         if ann.polygon is not None:
             self.poly_rows(idx, ann.extra, ann.polygon, W, H, out)
             return
-        if self.mask_to_polygons is not None:
-            parts = self.mask_to_polygons(ann.mask)
+        from .. import masks
+
+        mask_to_polygons = getattr(masks, "mask_to_polygons", None)
+        if mask_to_polygons is not None:
+            parts = mask_to_polygons(ann.mask)
             if parts:
                 c.masks_as_polygons += 1
                 self.poly_rows(idx, EMPTY, parts, W, H, out)
@@ -943,7 +970,7 @@ class _Writer:
         report.approximated("objects clipped to the image", c.clipped, "YOLO values must be within [0, 1]")
         report.changed("boxes written as 4-point polygons", c.boxes_as_polygons,
                        "segmentation datasets hold one kind of row")
-        report.dropped("polygon parts with fewer than 3 points", c.small_parts)
+        report.dropped("polygon parts with fewer than 3 points or an odd count of values", c.small_parts)
         plural = {"keypoints": "keypoints", "line": "lines", "point": "points",
                   "classification": "image-level classifications"}
         for kind, n in c.other.items():
