@@ -88,11 +88,24 @@ def local(tag: str) -> str:
     return tag.rpartition("}")[2] if tag[0] == "{" else tag
 
 
+_TYPED: dict[str, Any] = {}
+_MISSING = object()
+
+
 def typed(text: str | None) -> Any:
     """A leaf's value: int or float when the text is exactly how that number prints, true/false as
     bools, otherwise the text (stripped). ``render_scalar(typed(t)) == t`` for every stripped `t`."""
     if not text:
         return ""
+    value = _TYPED.get(text, _MISSING)
+    if value is _MISSING:
+        value = _typed(text)
+        if len(text) <= 32 and len(_TYPED) < 8192:
+            _TYPED[text] = value
+    return value
+
+
+def _typed(text: str) -> Any:
     t = text.strip()
     if not t:
         return ""
@@ -118,11 +131,11 @@ def element_value(el: etree._Element, typed_leaves: bool = True) -> Any:
     """The value of an element: a leaf's (typed) text, or a dict of its children (a child tag seen
     twice becomes a list); XML attributes as ``@name`` keys, text beside children as ``#text``."""
     n = len(el)
-    attrib = el.attrib
-    if not n and not attrib:
+    items = el.items()
+    if not n and not items:
         return typed(el.text) if typed_leaves else (el.text or "").strip()
     out: dict[str, Any] = {}
-    for k, v in attrib.items():
+    for k, v in items:
         out["@" + local(k)] = v
     text = (el.text or "").strip()
     if text:

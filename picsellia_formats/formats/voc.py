@@ -62,6 +62,8 @@ from ._voc_xml import (
 )
 
 _CORNERS = ("xmin", "ymin", "xmax", "ymax")
+_CORNER_SET = frozenset(_CORNERS)
+_CORNER_LIST = list(_CORNERS)
 _FLAGS = frozenset(("truncated", "difficult", "occluded"))
 #: object children in the order labelImg and most tools write them (no order stored when equal)
 _OBJECT_ORDER = ("name", "pose", "truncated", "difficult", "bndbox")
@@ -130,10 +132,10 @@ class _Interned:
 # --------------------------------------------------------------------------------------------- detect
 
 
-def _xml_files(folder: Path) -> list[tuple[str, Path]]:
+def _xml_files(folder: Path) -> list[tuple[str, str]]:
     """(relative stem, path) of every .xml file under `folder`, sorted by relative path."""
-    out: list[tuple[str, Path]] = []
-    stack = [("", folder)]
+    out: list[tuple[str, str]] = []
+    stack = [("", str(folder))]
     while stack:
         prefix, d = stack.pop()
         try:
@@ -144,9 +146,9 @@ def _xml_files(folder: Path) -> list[tuple[str, Path]]:
             name = e.name
             if e.is_dir():
                 if not name.startswith("."):
-                    stack.append((prefix + name + "/", Path(e.path)))
+                    stack.append((prefix + name + "/", e.path))
             elif name[-4:].lower() == _XML_SUFFIX and e.is_file():
-                out.append((prefix + name[:-4], Path(e.path)))
+                out.append((prefix + name[:-4], e.path))
     out.sort()
     return out
 
@@ -172,7 +174,7 @@ def _child(folder: Path, name: str, exact: bool = False) -> Path | None:
 class _Source:
     """Where the XML files, images and split lists of an input are."""
 
-    def __init__(self, kind: str, ann_dir: Path, files: list[tuple[str, Path]], image_dir: Path | None,
+    def __init__(self, kind: str, ann_dir: Path, files: list[tuple[str, str]], image_dir: Path | None,
                  sets_dir: Path | None) -> None:
         self.kind = kind
         self.ann_dir = ann_dir
@@ -183,7 +185,7 @@ class _Source:
 
 def _locate(path: Path) -> _Source:
     if path.is_file():
-        return _Source("file", path.parent, [(path.stem, path)], None, None)
+        return _Source("file", path.parent, [(path.stem, str(path))], None, None)
     if not path.is_dir():
         raise FormatError("no such file or folder", file=path)
     ann = _child(path, "Annotations", exact=True)
@@ -226,7 +228,7 @@ def detect(path: Path) -> tuple[float, str]:
         return 0.0, "no .xml file in the folder or its Annotations/ child"
     files = src.files
     step = max(1, len(files) // 5)
-    sample = [p for _, p in files[::step][:5]]
+    sample = [Path(p) for _, p in files[::step][:5]]
     hits = sum(_sniff(p) for p in sample)
     where = "" if src.ann_dir == path else f" in {src.ann_dir.name}/"
     if hits == len(sample):
@@ -238,6 +240,15 @@ def detect(path: Path) -> tuple[float, str]:
 
 
 # ----------------------------------------------------------------------------------------------- read
+
+
+def _record(el: Any, index: int) -> str:
+    return f"object {index} (line {el.sourceline})"
+
+
+def _plain_int(text: str) -> bool:
+    """Whether `text` is how the writer prints a whole number (digits, no sign, no leading zero)."""
+    return text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1)
 
 
 def _number(text: str | None) -> float | None:
@@ -279,9 +290,8 @@ class _Reader:
 
     # ---- objects
 
-    def read_object(self, el: Any, index: int, file: Path) -> Annotation | None:
+    def read_object(self, el: Any, index: int, file: str) -> Annotation | None:
         problems = self.problems
-        record = f"object {index} (line {el.sourceline})"
         name = None
         box = None
         texts = None
@@ -297,14 +307,9 @@ class _Reader:
             if tag[0] == "{":
                 tag = local(tag)
             order.append(tag)
-            if tag == "name":
-                if name is not None:
-                    problems.add(file, record, "more than one <name>")
-                    ok = False
-                name = (child.text or "").strip()
-            elif tag == "bndbox":
+            if tag == "bndbox":
                 if box is not None:
-                    problems.add(file, record, "more than one <bndbox>")
+                    problems.add(file, _record(el, index), "more than one <bndbox>")
                     ok = False
                     continue
                 values: dict[str, str | None] = {}
@@ -317,37 +322,48 @@ class _Reader:
                         t = local(t)
                     bb_list.append(t)
                     if t in values:
-                        problems.add(file, f"{record}: line {c.sourceline}", f"more than one <{t}> in <bndbox>")
+                        problems.add(file, f"{_record(el, index)}: line {c.sourceline}",
+                                     f"more than one <{t}> in <bndbox>")
                         ok = False
-                    elif t == "xmin" or t == "ymin" or t == "xmax" or t == "ymax":
+                    elif t in _CORNER_SET:
                         values[t] = c.text
                     else:
                         if bb_extra is None:
                             bb_extra = {}
                         _put(bb_extra, t, element_value(c))
-                missing = [k for k in _CORNERS if k not in values]
-                if missing:
-                    problems.add(file, f"{record}: line {child.sourceline}",
+                if len(values) != 4:
+                    missing = [k for k in _CORNERS if k not in values]
+                    problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
                                  f"<bndbox> lacks {', '.join(f'<{k}>' for k in missing)}")
                     ok = False
                     box = ()
                     continue
                 raw = (values["xmin"], values["ymin"], values["xmax"], values["ymax"])
-                nums = [_number(t) for t in raw]
-                bad = [k for k, v in zip(_CORNERS, nums) if v is None]
-                if bad:
-                    problems.add(file, f"{record}: line {child.sourceline}",
-                                 f"<{bad[0]}> is not a finite number: {values[bad[0]]!r}")
+                try:
+                    x0, y0, x1, y1 = float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3])  # type: ignore
+                    if not _isfinite(x0) or not _isfinite(y0) or not _isfinite(x1) or not _isfinite(y1):
+                        raise ValueError
+                except (TypeError, ValueError):
+                    bad = next(k for k, t in zip(_CORNERS, raw) if _number(t) is None)
+                    problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
+                                 f"<{bad}> is not a finite number: {values[bad]!r}")
                     ok = False
                     box = ()
                     continue
-                x0, y0, x1, y1 = nums  # type: ignore[misc]
-                if any(_canonical(v) != t for v, t in zip(nums, raw)):  # type: ignore[arg-type]
+                if not (_plain_int(raw[0]) and _plain_int(raw[1]) and _plain_int(raw[2])  # type: ignore
+                        and _plain_int(raw[3])):  # type: ignore[arg-type]
                     texts = raw
                 shift = self.shift
                 box = (x0 - shift, y0 - shift, x1 - x0, y1 - y0)
-                if bb_list != ["xmin", "ymin", "xmax", "ymax"]:
+                if len(bb_list) != 4 or bb_list != _CORNER_LIST:
                     bb_order = self.intern(tuple(bb_list))
+            elif tag == "name":
+                if name is not None:
+                    problems.add(file, _record(el, index), "more than one <name>")
+                    ok = False
+                name = (child.text or "").strip()
+            elif tag in _FLAGS and not len(child) and not child.items():
+                _put(attrs, tag, typed(child.text))
             elif tag == "attributes":
                 if cvat is None:
                     cvat = []
@@ -362,7 +378,7 @@ class _Reader:
                         elif t == "value":
                             value = typed(c.text)
                     if local(a.tag) != "attribute" or not key:
-                        problems.add(file, f"{record}: line {a.sourceline}",
+                        problems.add(file, f"{_record(el, index)}: line {a.sourceline}",
                                      "a CVAT <attributes> entry must be <attribute> with a <name>")
                         ok = False
                         continue
@@ -376,14 +392,14 @@ class _Reader:
         if not ok or box == ():
             return None
         if name is None or not name:
-            problems.add(file, record, "object without a <name>" if name is None else "empty <name>")
+            problems.add(file, _record(el, index), "object without a <name>" if name is None else "empty <name>")
             return None
         if box is None:
-            problems.add(file, record, "object without a <bndbox>")
+            problems.add(file, _record(el, index), "object without a <bndbox>")
             return None
         self.labels[name] = None
         voc: list[tuple[str, Any]] = []
-        if tuple(order) != _OBJECT_ORDER:
+        if len(order) != 5 or tuple(order) != _OBJECT_ORDER:
             voc.append(("order", self.intern(tuple(order))))
         if bb_order is not None:
             voc.append(("bndbox_order", bb_order))
@@ -404,7 +420,7 @@ class _Reader:
 
     # ---- files
 
-    def read_file(self, data: bytes, file: Path, rel: str) -> Asset | None:
+    def read_file(self, data: bytes, file: str, rel: str) -> Asset | None:
         """The asset of one XML file, or None (problems recorded) when it cannot be read."""
         root = parse(data, self.parser, file)
         if local(root.tag) != "annotation":
@@ -462,7 +478,7 @@ class _Reader:
         asset = Asset(filename or "", width, height, anns, None, None, None, metadata or EMPTY, (), {"voc": voc})
         return asset
 
-    def _read_size(self, el: Any, file: Path, voc: dict[str, Any]) -> tuple[Any, Any]:
+    def _read_size(self, el: Any, file: str, voc: dict[str, Any]) -> tuple[Any, Any]:
         width = height = None
         size_order: list[str] = []
         for c in el:
@@ -583,7 +599,8 @@ def read(
     with gc_paused():
         for rel, file in src.files:
             try:
-                data = file.read_bytes()
+                with open(file, "rb") as f:
+                    data = f.read()
             except OSError as exc:
                 problems.add(file, None, f"cannot read: {exc.strerror or exc}")
                 continue
@@ -698,8 +715,19 @@ def _attach_images(keyed: list[tuple[str, Asset]], image_dir: Path, report: Repo
 class _Counts:
     """Per-write tallies turned into report entries at the end."""
 
-    __slots__ = ("kinds", "no_box", "nonfinite", "qa", "rounded", "scores", "crowd", "attrs_json", "sizes",
-                 "size_rounded", "metadata")
+    __slots__ = (
+        "attrs_json",
+        "crowd",
+        "kinds",
+        "metadata",
+        "no_box",
+        "nonfinite",
+        "qa",
+        "rounded",
+        "scores",
+        "size_rounded",
+        "sizes",
+    )
 
     def __init__(self) -> None:
         self.kinds: dict[str, int] = {}
@@ -707,33 +735,44 @@ class _Counts:
         self.attrs_json = self.sizes = self.size_rounded = self.metadata = 0
 
 
-def _corner_texts(box: Any, extra: Mapping[str, Any], shift: float, counts: _Counts) -> tuple[str, ...] | None:
+def _corner_texts(box: Any, extra: Mapping[str, Any], shift: float, counts: _Counts) -> tuple[Any, ...] | None:
     """xmin, ymin, xmax, ymax as written: the source's text while it still holds the value, else
     the whole number (non-integers rounded to nearest and counted); None for a non-finite box."""
     x, y, w, h = box
-    vals = (x + shift, y + shift, x + w + shift, y + h + shift)
+    x2 = x + w
+    y2 = y + h
+    if shift:
+        x += shift
+        y += shift
+        x2 += shift
+        y2 += shift
     voc = extra.get("voc") if extra else None
     texts = voc.get("bndbox") if voc else None
-    out = []
+    if texts is None:
+        try:
+            a, b, c, d = int(x), int(y), int(x2), int(y2)
+        except (ValueError, OverflowError, TypeError):
+            pass
+        else:
+            if a == x and b == y and c == x2 and d == y2:
+                return (a, b, c, d)
+    out: list[Any] = []
     rounded = False
-    for i, v in enumerate(vals):
+    for i, v in enumerate((x, y, x2, y2)):
         if texts is not None:
             t = texts[i]
             tv = _number(t)
             if tv is not None and abs(tv - v) <= 1e-9 * (1.0 + abs(v)):
                 out.append(t)
                 continue
-        if type(v) is int:
-            out.append(str(v))
-            continue
         v = float(v)
-        if v.is_integer():
-            out.append(str(int(v)))
-            continue
         if not _isfinite(v):
             counts.nonfinite += 1
             return None
-        out.append(str(_floor(v + 0.5)))
+        if v.is_integer():
+            out.append(int(v))
+            continue
+        out.append(_floor(v + 0.5))
         rounded = True
     if rounded:
         counts.rounded += 1
@@ -746,7 +785,7 @@ def _flag(value: Any) -> Any:
 
 def _cvat_block(keys: Iterable[str], attrs: Mapping[str, Any], pads: tuple[str, ...], d: int,
                 counts: _Counts) -> str:
-    p1, p2, p3 = pads[d + 1], pads[d + 2], pads[d + 3]
+    p1, p2 = pads[d + 1], pads[d + 2]
     out = []
     for k in keys:
         v = attrs[k]
@@ -765,21 +804,32 @@ def _render_object(ann: Annotation, corners: tuple[str, ...], label: str, pads: 
     extra = ann.extra
     voc = extra.get("voc") if extra else None
     p2 = pads[2]
-    if voc is None and (not attrs or (attrs.keys() <= _DEFAULTS.keys()
-                                      and all(type(v) in _SCALARS for v in attrs.values()))):
-        p3 = pads[3]
-        get = attrs.get
-        return (f"<object>{p2}<name>{label}</name>{p2}<pose>{escape(scalar_text(get('pose', 'Unspecified')))}"
-                f"</pose>{p2}<truncated>{scalar_text(_flag(get('truncated', 0)))}</truncated>{p2}<difficult>"
-                f"{scalar_text(_flag(get('difficult', 0)))}</difficult>{p2}<bndbox>{p3}<xmin>{corners[0]}</xmin>"
-                f"{p3}<ymin>{corners[1]}</ymin>{p3}<xmax>{corners[2]}</xmax>{p3}<ymax>{corners[3]}</ymax>{p2}"
-                f"</bndbox>{pads[1]}</object>")
+    if voc is None:
+        if attrs:
+            get = attrs.get
+            pose, tr, di = get("pose", "Unspecified"), get("truncated", 0), get("difficult", 0)
+            fast = (type(pose) is str and type(tr) is int and type(di) is int
+                    and attrs.keys() <= _DEFAULT_KEYS)
+        else:
+            pose, tr, di, fast = "Unspecified", 0, 0, True
+        if fast:
+            key = (label, pose, tr, di, p2)
+            head = _HEADS.get(key)
+            if head is None:
+                head = (f"<object>{p2}<name>{label}</name>{p2}<pose>{escape(pose)}</pose>{p2}<truncated>{tr}"
+                        f"</truncated>{p2}<difficult>{di}</difficult>{p2}<bndbox>{pads[3]}<xmin>")
+                if len(_HEADS) < 100_000:
+                    _HEADS[key] = head
+            p3 = pads[3]
+            a, b, c, d = corners
+            return (f"{head}{a}</xmin>{p3}<ymin>{b}</ymin>{p3}<xmax>{c}</xmax>{p3}<ymax>{d}</ymax>{p2}</bndbox>"
+                    f"{pads[1]}</object>")
     order = voc.get("order") if voc else None
     defaults = order is None
     if order is None:
         order = _OBJECT_ORDER if "occluded" not in attrs else (*_OBJECT_ORDER[:4], "occluded", "bndbox")
     cvat = voc.get("cvat", ()) if voc else ()
-    placed = set(order)
+    placed = set(order).difference(_OBJECT_RESERVED)
     placed.update(cvat)
     leftover_elements: list[str] = []
     leftover_cvat: list[str] = []
@@ -853,7 +903,6 @@ def _size_text(value: Any, key: str, texts: Mapping[str, str] | None, counts: _C
         if value is None or _number(t) == value:
             return t
     if value is None:
-        counts.sizes += 1
         return "0"
     if type(value) is int:
         return str(value)
@@ -872,6 +921,14 @@ def _render_size(asset: Asset, voc: Mapping[str, Any], pads: tuple[str, ...], co
     order = voc.get("size_order", _SIZE_ORDER)
     extra = voc.get("size_extra")
     p2 = pads[2]
+    if texts is None and extra is None and order is _SIZE_ORDER:
+        w, h = asset.width, asset.height
+        depth = voc.get("depth") if "order" in voc else voc.get("depth", 3)
+        if type(w) is int and type(h) is int and type(depth) is int:
+            return f"<size>{p2}<width>{w}</width>{p2}<height>{h}</height>{p2}<depth>{depth}</depth>{pads[1]}</size>"
+    if ((asset.width is None and not (texts and "width" in texts))
+            or (asset.height is None and not (texts and "height" in texts))):
+        counts.sizes += 1
     parts = []
     done: set[str] = set()
     for tag in order:
@@ -891,6 +948,10 @@ def _render_size(asset: Asset, voc: Mapping[str, Any], pads: tuple[str, ...], co
 
 
 _LABELS: dict[str, str] = {}
+#: start of a plain object up to its <xmin> value, by (label, pose, truncated, difficult, indent)
+_HEADS: dict[tuple[Any, ...], str] = {}
+_DEFAULT_PADS = pads_for(DEFAULT_STYLE[2], DEFAULT_STYLE[3])
+_DEFAULT_KEYS = frozenset(_DEFAULTS)
 
 
 def _label_text(name: str) -> str:
@@ -909,6 +970,14 @@ def _render_asset(asset: Asset, objects: list[tuple[Annotation, tuple[str, ...]]
     extra = asset.extra
     voc = extra.get("voc") if extra else None
     if voc is None:
+        if not asset.metadata:  # data from another format: the plain labelImg-style file
+            pads = _DEFAULT_PADS
+            objs = "".join([f"\n\t{_render_object(ann, corners, _label_text(ann.label), pads, counts)}"
+                            for ann, corners in objects])
+            head = f"<annotation>\n\t<folder>{escape(folder)}</folder>" if folder is not None else "<annotation>"
+            return (f"{head}\n\t<filename>{escape(asset.file_name)}</filename>\n\t"
+                    f"{_render_size(asset, EMPTY, pads, counts)}\n\t<segmented>0</segmented>{objs}\n"
+                    f"</annotation>\n").encode()
         voc = EMPTY
     prefix, encoding, nl, ind, trailing = voc.get("style", DEFAULT_STYLE)
     pads = pads_for(nl, ind)
@@ -948,7 +1017,9 @@ def _render_asset(asset: Asset, objects: list[tuple[Annotation, tuple[str, ...]]
             if tag in voc or defaults:
                 append(p1 + render_value(tag, voc.get(tag, 0), pads, 1))
         elif tag == "folder":
-            value = folder if folder is not None and defaults else voc.get("folder")
+            value = voc.get("folder")
+            if value is None and defaults:
+                value = folder
             if value is not None:
                 append(p1 + render_value(tag, value, pads, 1))
         elif tag in voc and tag in _TOP_SINGLE:
