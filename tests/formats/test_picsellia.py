@@ -534,3 +534,17 @@ def _changed_on_purpose(data: dict[str, Any]) -> bool:
     names = [c.get("name") for c in cats] if isinstance(cats, list) else []
     used = {s.get("label") for r in data.get("annotations", []) for s in r.get("annotations", [])}
     return len(set(names)) != len(names) or not used <= set(names) or "categories" not in data
+
+
+def test_reference_doc_example_round_trips(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "reference" / "picsellia-json.md").read_text(encoding="utf-8")
+    example = text.split("```json\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.json"
+    path.write_text(example, encoding="utf-8")
+    assert pf.detect(path) == "picsellia"
+    ds = pf.read(path)
+    assert [a.status for a in ds.assets] == ["ACCEPTED", "REFUSED", "ACCEPTED", None]
+    assert len(ds.assets[0].annotations) == 7 and len(ds.assets[0].annotations[3].polygon) == 2
+    assert len(ds.assets[0].qa) == 4
+    pf.write(ds, tmp_path / "out.json", "picsellia")
+    assert load(tmp_path / "out.json") == json.loads(example)
