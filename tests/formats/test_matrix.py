@@ -1,0 +1,204 @@
+"""The conversion matrix: every bundled fixture through every format and back, and one dataset with
+every kind of annotation through every writer.
+
+Per format pair it checks that what the target can hold survives, and that the report lists exactly
+what it cannot (with counts): the table pinned in EXPECTED_REPORTS is the one in the README.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import picsellia_formats as pf
+from picsellia_formats.geometry import annotation_bbox
+from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
+from tests.conftest import FIXTURES
+
+TARGETS = ("coco", "voc", "yolo", "picsellia")
+
+SOURCES = {
+    "coco terrain (polygons)": ("coco", FIXTURES / "sahi_coco/coco_utils/terrain_all_coco.json", None),
+    "coco combined (polygons)": ("coco", FIXTURES / "sahi_coco/coco_utils/combined_coco.json", None),
+    "coco visdrone (boxes, empty images)": (
+        "coco", FIXTURES / "sahi_coco/coco_utils/visdrone2019-det-train-first50image.json", None),
+    "coco picsellia export": ("coco", FIXTURES / "picsellia_coco_det/annotations.json", None),
+    "coco toy cats": ("coco", FIXTURES / "voc_toy_cats/gts_coco_format/toy_example_coco.JSON", None),
+    "coco results (RLE masks)": ("coco", FIXTURES / "cocoapi_results/instances_val2014_fakesegm100_results.json",
+                                 None),
+    "voc toy cats": ("voc", FIXTURES / "voc_toy_cats/gts_vocpascal_format", FIXTURES / "voc_toy_cats/images"),
+    "voc raccoon": ("voc", FIXTURES / "raccoon_voc/annotations", None),
+    "yolo label studio": ("yolo", FIXTURES / "labelstudio_yolo/test_import_yolo_data", None),
+    "yolo label studio (same sizes)": ("yolo", FIXTURES / "labelstudio_yolo/test_import_yolo_data_unif_dims", None),
+}
+
+
+#: pairs that fail for a known, reported reason (strict: the test fails once they pass)
+KNOWN_BUGS = {
+    ("coco visdrone (boxes, empty images)", "yolo"): "YOLO: file names with a folder (images/x.jpg) lose their rows",
+}
+
+
+def _images_for(ds: Dataset, folder: Path) -> Path:
+    """Tiny images of each asset's size, for targets (YOLO) that read sizes from image files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for asset in ds.assets:
+        path = folder / asset.file_name
+        if not path.suffix:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (int(asset.width or 1), int(asset.height or 1))).save(path)
+    return folder
+
+
+def _boxes(ds: Dataset) -> dict[str, Counter]:
+    """Per image stem, the multiset of (label, rounded corners)."""
+    out: dict[str, Counter] = {}
+    for asset in ds.assets:
+        c: Counter = Counter()
+        for ann in asset.annotations:
+            box = annotation_bbox(ann)
+            if box is not None:  # corners rounded half up: what an integer format (VOC) keeps
+                x, y, w, h = map(float, box)
+                c[(ann.label, *(math.floor(v + 0.5) for v in (x, y, x + w, y + h)))] += 1
+        out[Path(asset.file_name).stem] = c
+    return out
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_fixture_through_every_format_and_back(source: str, target: str, tmp_path: Path) -> None:
+    fmt, path, images = SOURCES[source]
+    if (source, target) in KNOWN_BUGS:
+        pytest.xfail(KNOWN_BUGS[(source, target)])
+    report = pf.Report()
+    ds = pf.read(path, fmt, images=images, report=report)
+    no_image_names = any(not Path(a.file_name).suffix for a in ds.assets)
+    if target == "yolo" and images is None and fmt != "yolo" and not no_image_names:
+        images = _images_for(ds, tmp_path / "images")
+    if fmt == "yolo":
+        images = path / "images"
+    out = tmp_path / ("out.json" if target in ("coco", "picsellia") else "out")
+    pf.write(ds, out, target, images=images, report=report)
+    if target == "yolo" and no_image_names:
+        # results without a ground truth have no image files: YOLO cannot size its rows, and says so
+        with pytest.raises(pf.FormatError, match="images"):
+            pf.read(out, target)
+        return
+    back = pf.read(out, target, images=images if target == "voc" else None)
+
+    assert len(back) == len(ds)
+    assert sorted(Path(a.file_name).stem for a in back.assets) == sorted(Path(a.file_name).stem for a in ds.assets)
+    used = {ann.label for _, ann in ds.annotations()}
+    assert {ann.label for _, ann in back.annotations()} == used
+    split = report.count("approximated", "multi-part polygons written as one row per part") or report.count(
+        "approximated", "masks written as polygons")
+    if not split:
+        assert back.num_annotations == ds.num_annotations
+        # every box survives to the pixel (VOC rounds to integers, YOLO clips values to [0, 1]: both say so)
+        clipped = sum(report.count(kind, "objects clipped to the image") for kind in ("changed", "approximated"))
+        before, after = _boxes(ds), _boxes(back)
+        moved = sum(((before[k] - after[k]) + (after[k] - before[k])).total() for k in before) // 2
+        assert moved <= clipped
+    else:
+        # YOLO writes one row per part/piece: every object's box is covered by its pieces' boxes
+        for stem, boxes in _boxes(back).items():
+            assert sum(boxes.values()) >= sum(_boxes(ds)[stem].values())
+    kinds_before = Counter(ann.kind for _, ann in ds.annotations())
+    if target in ("coco", "picsellia"):
+        assert Counter(ann.kind for _, ann in back.annotations()) == kinds_before
+    if kinds_before["polygon"] + kinds_before["mask"] and target == "voc":
+        assert report.count("approximated") == kinds_before["polygon"] + kinds_before["mask"]
+
+
+def _rich(folder: Path) -> tuple[Dataset, Path]:
+    images = folder / "images"
+    images.mkdir(parents=True)
+    for name in ("a.jpg", "b.png"):
+        Image.new("RGB", (64, 48), (200, 10, 10)).save(images / name)
+    ds = Dataset([Label("car"), Label("person"), Label("day")], [
+        Asset("a.jpg", 64, 48, [
+            Annotation("car", box=(1.0, 2.0, 10.0, 12.0), score=0.9, attributes={"occluded": True},
+                       qa=[QA("text", "color?", "red")]),
+            Annotation("person", polygon=[[10, 10, 20, 10, 20, 20, 10, 20], [30, 30, 40, 30, 35, 40]]),
+            Annotation("car", mask=Mask(48, 64, [100, 5, 43, 5, 2919])),
+            Annotation("person", keypoints=[5, 5, 2, 6, 6, 1], box=(5, 5, 1, 1)),
+            Annotation("car", line=[1, 1, 10, 10, 20, 5]),
+            Annotation("person", point=(3.5, 4.5)),
+            Annotation("day"),
+        ], status="ACCEPTED", tags=["train"], qa=[QA("select", "rain?", "no", choices=["yes", "no"])]),
+        Asset("b.png", 64, 48, [], tags=["val"]),
+    ])
+    return ds, images
+
+
+#: what each writer must say it could not carry of `_rich()`, exactly: (kind, what) -> count
+EXPECTED_REPORTS: dict[str, dict[tuple[str, str], int]] = {
+    "coco": {
+        ("dropped", "asset tags"): 2,
+        ("dropped", "asset statuses"): 1,
+        ("dropped", "image Q&A answers"): 1,
+        ("dropped", "object Q&A answers"): 1,
+        ("dropped", "image-level classifications"): 1,
+        ("dropped", "lines"): 1,
+        ("dropped", "points"): 1,
+    },
+    "voc": {
+        ("dropped", "asset tags"): 2,
+        ("dropped", "asset statuses"): 1,
+        ("dropped", "detection scores"): 1,
+        ("dropped", "image Q&A answers"): 1,
+        ("dropped", "object Q&A answers"): 1,
+        ("dropped", "image-level classifications"): 1,
+        ("dropped", "labels without objects"): 1,
+        ("dropped", "lines"): 1,
+        ("dropped", "points"): 1,
+        ("approximated", "keypoints written as boxes"): 1,
+        ("approximated", "masks written as boxes"): 1,
+        ("approximated", "polygons written as boxes"): 1,
+    },
+    "yolo": {
+        ("dropped", "asset statuses"): 1,
+        ("dropped", "image Q&A answers"): 1,
+        ("dropped", "object Q&A answers"): 1,
+        ("dropped", "image-level classifications"): 1,
+        ("dropped", "keypoints"): 1,
+        ("dropped", "lines"): 1,
+        ("dropped", "points"): 1,
+        ("dropped", "object attributes"): 1,
+        ("dropped", "scores"): 1,
+        ("approximated", "masks written as polygons"): 1,
+        ("approximated", "multi-part polygons written as one row per part"): 1,
+        ("changed", "boxes written as 4-point polygons"): 2,
+    },
+    "picsellia": {},
+}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_kind_through_every_writer_reports_exactly_what_it_cannot_hold(target: str, tmp_path: Path) -> None:
+    ds, images = _rich(tmp_path)
+    out = tmp_path / ("out.json" if target in ("coco", "picsellia") else "out")
+    report = pf.write(ds, out, target, images=images)
+    got = {(e.kind, e.what): e.count for e in report.entries if e.kind != "info"}
+    assert got == EXPECTED_REPORTS[target]
+    back = pf.read(out, target, images=images if target == "voc" else None)
+    kinds = Counter(ann.kind for _, ann in back.annotations())
+    lost = {what for (kind, what) in got if kind == "dropped"}
+    if target == "picsellia":  # holds every kind, Q&A on both levels, statuses and tags
+        assert back.assets[0].annotations == ds.assets[0].annotations
+        assert back.assets[0].qa == ds.assets[0].qa and back.assets[0].status == "ACCEPTED"
+        assert [a.tags for a in back.assets] == [["train"], ["val"]]
+    if target == "coco":
+        assert kinds == Counter({"box": 1, "polygon": 1, "mask": 1, "keypoints": 1})
+        assert back.assets[0].annotations[0].attributes == {"occluded": True}
+        assert back.assets[0].annotations[0].score == 0.9
+    if target == "voc":
+        assert kinds == Counter({"box": 4})
+    if target == "yolo":
+        assert [a.tags for a in back.assets] == [["train"], ["val"]]
+        assert "asset tags" not in lost
