@@ -791,6 +791,7 @@ class _Counts:
 
 
 _FORMATS: dict[int, str] = {}
+_BOX_ROW = "%d %.14g %.14g %.14g %.14g"  # one % format: faster than an f-string of four specs
 
 
 def _clip01(v: float) -> float:
@@ -894,7 +895,7 @@ class _Writer:
                     nw = w / W
                     nh = h / H
                     if 0.0 <= cx <= 1.0 and 0.0 <= cy <= 1.0 and 0.0 <= nw <= 1.0 and 0.0 <= nh <= 1.0:
-                        append(f"{index[ann.label]} {cx:.14g} {cy:.14g} {nw:.14g} {nh:.14g}")
+                        append(_BOX_ROW % (index[ann.label], cx, cy, nw, nh))
                     else:
                         append(f"{index[ann.label]} {self._box_coords(box, W, H)}")
             else:
