@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from itertools import chain
 from operator import mul
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .model import Annotation, Box
@@ -166,7 +166,7 @@ PROBLEMS: dict[str, str] = {
     "non_finite": "a coordinate is NaN or infinite",
     "too_few_points": "a part has fewer than 3 distinct points",
     "zero_area": "a part (or the box) encloses no area",
-    "self_intersection": "a part crosses itself (the even-odd fill differs from its valid area)",
+    "self_intersection": "two edges of a part cross (touching, as keyhole cuts do, is fine)",
     "negative_size": "the box has a negative width or height",
     "outside_image": "the shape lies entirely outside the image",
     "partly_outside_image": "the shape reaches outside the image",
@@ -225,20 +225,48 @@ def polygons_part_problems(polygons: Sequence[Sequence[Sequence[float]]]) -> lis
         xy = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
         indices = np.repeat(np.arange(len(ring_sizes)), ring_sizes)
         rings = shapely.linearrings(xy, indices=indices)
-        polys = shapely.polygons(rings)
-        stated = shapely.area(polys)
+        stated = shapely.area(shapely.polygons(rings))
         suspect = ~shapely.is_simple(rings) | (stated <= _ZERO_AREA)
         if suspect.any():
             bad = np.flatnonzero(suspect)
-            valid = shapely.area(shapely.make_valid(polys[bad]))
-            for k, v in zip(bad.tolist(), valid.tolist()):
+            crossing = _crossing_rings(xy, np.asarray(ring_sizes), bad)
+            for k in bad.tolist():
                 i, j = ring_ids[k]
-                if v <= _ZERO_AREA:
-                    out[i].append((j, "zero_area"))
-                elif abs(stated[k] - v) > 1e-9 * max(1.0, v):
+                if k in crossing:
                     out[i].append((j, "self_intersection"))
+                elif stated[k] <= _ZERO_AREA:
+                    out[i].append((j, "zero_area"))
             for problems in out:
                 problems.sort()
+    return out
+
+
+def _crossing_rings(xy: Any, sizes: Any, which: Any) -> set[int]:
+    """The rings among `which` (indices into `sizes`) two of whose edges cross at a point inside
+    both (touching at a vertex or running along each other, as keyhole cuts do, is no crossing).
+    Ring by ring, so that rings of different objects never meet."""
+    import numpy as np
+    import shapely
+
+    starts = np.zeros(len(sizes), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    out: set[int] = set()
+    for k in which.tolist():
+        p = xy[starts[k]:starts[k] + sizes[k]]
+        q = np.roll(p, -1, axis=0)
+        if len(p) <= 256:  # all pairs at once: orientation tests
+            d = q - p
+            # orient(a, b, c) = (b - a) x (c - a) for every edge (rows) against every vertex (cols)
+            o = d[:, None, 0] * (p[None, :, 1] - p[:, None, 1]) - d[:, None, 1] * (p[None, :, 0] - p[:, None, 0])
+            o_next = np.roll(o, -1, axis=1)  # against the far end of each other edge
+            straddle = o * o_next < 0  # edge i separates the two ends of edge j
+            if (straddle & straddle.T).any():
+                out.add(k)
+        else:
+            segs = shapely.linestrings(np.stack([p, q], axis=1))
+            a, _ = shapely.STRtree(segs).query(segs, predicate="crosses")
+            if len(a):
+                out.add(k)
     return out
 
 
@@ -383,42 +411,105 @@ def clip_polygon(parts: Sequence[Sequence[float]], width: float, height: float) 
 
 
 def bridge_holes(outer: list[float], holes: Sequence[Sequence[float]]) -> list[float]:
-    """One flat ring walking `outer` and, through zero-width cuts there and back, every hole: a
-    "keyhole" ring that pycocotools (even-odd fill) rasterises as the outer ring minus the holes.
+    """One flat ring walking `outer` and, through zero-width cuts walked there and back, every hole:
+    a "keyhole" ring that pycocotools (even-odd fill) rasterises as the outer ring minus the holes.
 
-    Each hole is joined from its first point to the nearest vertex of `outer` (a cut may cross
-    another hole: walked twice, it cancels out under the even-odd rule all the same).
+    Each cut runs straight up from the hole's top-most (then left-most) vertex to the first edge
+    above it, of the outer ring or of another hole (which is then joined in turn), so cuts cross
+    nothing and the ring stays valid for shapely (touching itself only along the cuts).
 
     Example:
-        >>> bridge_holes([0, 0, 4, 0, 4, 4, 0, 4], [[1, 1, 2, 1, 2, 2]])
-        [0, 0, 1, 1, 2, 1, 2, 2, 1, 1, 0, 0, 4, 0, 4, 4, 0, 4]
+        >>> bridge_holes([0, 0, 0, 4, 4, 4, 4, 0], [[1, 1, 2, 1, 2, 2]])
+        [0, 0, 0, 4, 4, 4, 4, 0, 1, 0.0, 1, 1, 2, 1, 2, 2, 1, 1, 1, 0.0]
     """
-    holes = [h for h in holes if len(h) >= 6]
+    holes = [list(h) for h in holes if len(h) >= 6]
     if not holes:
         return list(outer)
     import numpy as np
 
-    xy = np.asarray(outer, dtype=np.float64).reshape(-1, 2)
-    starts = np.asarray([(h[0], h[1]) for h in holes], dtype=np.float64)
-    if len(holes) * len(xy) <= 1 << 18:
-        d = ((starts[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)
-        nearest = d.argmin(axis=1).tolist()
-    else:
-        from scipy.spatial import cKDTree
-
-        nearest = cKDTree(xy).query(starts)[1].tolist()
-    at: dict[int, list[int]] = {}
-    for i, k in enumerate(nearest):
-        at.setdefault(k, []).append(i)
-    ring: list[float] = []
-    for k in range(len(xy)):
-        x, y = outer[2 * k], outer[2 * k + 1]
-        ring += (x, y)
-        for i in at.get(k, ()):
-            hole = holes[i]
-            ring += hole
-            ring += (hole[0], hole[1], x, y)
-    return ring
+    rings = [list(outer), *holes]
+    # every edge of every ring: x1, y1, x2, y2, ring, index of its first vertex
+    segs = []
+    for r, ring in enumerate(rings):
+        xy = np.asarray(ring, dtype=np.float64).reshape(-1, 2)
+        nxt = np.roll(xy, -1, axis=0)
+        n = len(xy)
+        segs.append(np.column_stack([xy, nxt, np.full(n, r), np.arange(n)]))
+    edges = np.concatenate(segs)
+    x1, y1, x2, y2 = edges[:, 0], edges[:, 1], edges[:, 2], edges[:, 3]
+    lo, hi = np.minimum(x1, x2), np.maximum(x1, x2)
+    slanted = x1 != x2
+    dx = np.where(slanted, x2 - x1, 1.0)
+    tops = []
+    for hole in holes:
+        ys = hole[1::2]
+        top_y = min(ys)
+        k = min((hole[2 * i], i) for i, y in enumerate(ys) if y == top_y)[1]
+        tops.append(k)
+    parent: dict[int, tuple[int, int, float, float, float]] = {}  # hole -> (ring, edge, t, hx, hy)
+    for h, k in enumerate(tops, start=1):
+        hx, hy = rings[h][2 * k], rings[h][2 * k + 1]
+        on = slanted & (lo <= hx) & (hx <= hi) & (edges[:, 4] != h)
+        y_at = y1 + (hx - x1) * (y2 - y1) / dx
+        on &= y_at <= hy
+        if on.any():
+            i = int(np.flatnonzero(on)[np.argmax(y_at[on])])
+            t = (hx - x1[i]) / (x2[i] - x1[i])
+            parent[h] = (int(edges[i, 4]), int(edges[i, 5]), float(t), hx, float(y_at[i]))
+    for h in range(1, len(rings)):  # no edge above (or a loop): join the nearest outer vertex
+        seen = {h}
+        p = parent.get(h)
+        while p is not None and p[0] != 0 and p[0] not in seen:
+            seen.add(p[0])
+            p = parent.get(p[0])
+        if p is None or p[0] != 0:
+            k = tops[h - 1]
+            hx, hy = rings[h][2 * k], rings[h][2 * k + 1]
+            xy = np.asarray(outer, dtype=np.float64).reshape(-1, 2)
+            v = int(((xy - (hx, hy)) ** 2).sum(axis=1).argmin())
+            parent[h] = (0, v, 0.0, float(xy[v, 0]), float(xy[v, 1]))
+    children: dict[tuple[int, int], list[tuple[float, int]]] = {}
+    for h, (r, e, t, _, _) in parent.items():
+        children.setdefault((r, e), []).append((t, h))
+    for kids in children.values():
+        kids.sort()
+    out: list[float] = []
+    # walk the rings depth first without recursion: frame = [ring, start vertex, step, next child]
+    frames = [[0, 0, 0, -1]]
+    while frames:
+        f = frames[-1]
+        r, start, step, ci = f
+        ring = rings[r]
+        n = len(ring) >> 1
+        if step == n:
+            frames.pop()
+            if r:
+                out += (ring[2 * start], ring[2 * start + 1])
+                _, _, _, px, py = parent[r]
+                out += (px, py)
+            continue
+        k = (start + step) % n
+        if ci < 0:
+            out += (ring[2 * k], ring[2 * k + 1])
+            f[3] = 0
+            continue
+        kids = children.get((r, k), ())
+        if ci < len(kids):
+            h = kids[ci][1]
+            f[3] = ci + 1
+            _, _, _, px, py = parent[h]
+            out += (px, py)
+            frames.append([h, tops[h - 1], 0, -1])
+            continue
+        f[2] = step + 1
+        f[3] = -1
+    ring_out: list[float] = []
+    for i in range(0, len(out), 2):
+        if not ring_out or out[i] != ring_out[-2] or out[i + 1] != ring_out[-1]:
+            ring_out += (out[i], out[i + 1])
+    while len(ring_out) > 2 and ring_out[-2:] == ring_out[:2]:
+        del ring_out[-2:]
+    return ring_out
 
 
 def repair_polygon(parts: Sequence[Sequence[float]], report: Report | None = None) -> list[list[float]]:

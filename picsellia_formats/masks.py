@@ -308,17 +308,27 @@ def mask_to_rings(mask: Mask | np.ndarray, tolerance: float = 0.0
     """
     import cv2
 
-    array = _as_array(mask)
-    rows = np.flatnonzero(array.any(axis=1))
-    if rows.size == 0:
-        return []
-    cols = np.flatnonzero(array.any(axis=0))
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    crop = (array[y0:y1, x0:x1] != 0).astype(np.uint8)
+    if isinstance(mask, Mask):
+        if mask.height == 0 or mask.width == 0:
+            return []
+        bx, by, bw, bh = (int(v) for v in rle_bbox(mask))
+        if bw == 0:
+            return []
+        y0, y1, x0, x1 = by, by + bh, bx, bx + bw
+        crop = rle_to_mask(mask)[y0:y1, x0:x1]
+    else:
+        array = _as_array(mask)
+        rows = np.flatnonzero(array.any(axis=1))
+        if rows.size == 0:
+            return []
+        cols = np.flatnonzero(array.any(axis=0))
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        crop = array[y0:y1, x0:x1]
+    crop = np.ascontiguousarray(crop != 0, dtype=np.uint8)
     # Doubling every pixel makes OpenCV's boundary-pixel contour land, after (v + 1) // 2, exactly
     # on the pixel edges of the original mask (outer rings and holes alike).
-    up = np.zeros((2 * (y1 - y0) + 2, 2 * (x1 - x0) + 2), dtype=np.uint8)
-    up[1:-1, 1:-1] = np.repeat(np.repeat(crop, 2, axis=0), 2, axis=1)
+    up = cv2.resize(crop, (2 * (x1 - x0), 2 * (y1 - y0)), interpolation=cv2.INTER_NEAREST)
+    up = cv2.copyMakeBorder(up, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     # OpenCV links pixels touching at a corner (8-connected foreground): such a piece stays one
     # ring that touches itself at that corner, which rasterises the same.
     contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
@@ -328,16 +338,12 @@ def mask_to_rings(mask: Mask | np.ndarray, tolerance: float = 0.0
     offset = np.array([x0, y0], dtype=np.int64)
 
     def ring_of(contour: np.ndarray) -> list[float] | None:
-        pts = (contour[:, 0, :].astype(np.int64)) // 2 + offset  # ((v - 1) + 1) // 2 for the 1-px pad
-        pts = _drop_degenerate(pts)
-        if pts.shape[0] < 3:
-            return None
-        if tolerance > 0:
-            simple = cv2.approxPolyDP(pts.reshape(-1, 1, 2).astype(np.float32), float(tolerance), True)
-            pts = _drop_degenerate(simple[:, 0, :].astype(np.int64))
-            if pts.shape[0] < 3:
-                return None
-        return pts.astype(np.float64).ravel().tolist()
+        pts = contour[:, 0, :] // 2 + offset  # ((v - 1) + 1) // 2 for the 1-px pad
+        ring = _drop_degenerate(pts.ravel().tolist())
+        if ring is not None and tolerance > 0:
+            simple = cv2.approxPolyDP(np.asarray(ring, np.float32).reshape(-1, 1, 2), float(tolerance), True)
+            ring = _drop_degenerate(simple.ravel().astype(np.int64).tolist())
+        return None if ring is None else [float(v) for v in ring]
 
     pieces: list[tuple[tuple[int, int], list[float], list[list[float]]]] = []
     for i, contour in enumerate(contours):
@@ -359,34 +365,41 @@ def mask_to_rings(mask: Mask | np.ndarray, tolerance: float = 0.0
     return [(outer, holes) for _, outer, holes in pieces]
 
 
-def _drop_degenerate(pts: np.ndarray) -> np.ndarray:
-    """Remove repeated points and collinear middle points (incl. spikes) of a closed integer ring."""
-    changed = True
-    while changed and pts.shape[0] >= 3:
-        changed = False
-        keep = np.any(pts != np.roll(pts, 1, axis=0), axis=1)
-        if not keep.all():
-            pts = pts[keep]
-            changed = True
-            if pts.shape[0] < 3:
-                break
-        prev = np.roll(pts, 1, axis=0)
-        nxt = np.roll(pts, -1, axis=0)
-        cross = ((pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - pts[:, 1])
-                 - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - pts[:, 0]))
-        collinear = cross == 0
-        if collinear.any():
-            # drop one collinear point per run at a time from the even positions, then repeat
-            idx = np.flatnonzero(collinear)
-            drop = np.zeros(pts.shape[0], dtype=bool)
-            last = -2
-            for j in idx.tolist():
-                if j != last + 1:
-                    drop[j] = True
-                    last = j
-            pts = pts[~drop]
-            changed = True
-    return pts
+def _drop_degenerate(flat: list[int]) -> list[int] | None:
+    """A closed integer ring without repeated points, collinear middle points and zero-width spikes
+    (none of which changes what pycocotools fills); None when fewer than 3 points remain."""
+    if len(flat) > 128:  # long rings: drop the plain collinear points in bulk first
+        pts = np.asarray(flat, dtype=np.int64).reshape(-1, 2)
+        d_in = pts - pts[np.arange(-1, len(pts) - 1)]
+        d_out = np.roll(d_in, -1, axis=0)
+        turn = d_in[:, 0] * d_out[:, 1] - d_in[:, 1] * d_out[:, 0]
+        ahead = (d_in * d_out).sum(axis=1) > 0
+        flat = pts[(turn != 0) | ~ahead].ravel().tolist()
+    xs: list[int] = []
+    ys: list[int] = []
+    for i in range(0, len(flat), 2):
+        x, y = flat[i], flat[i + 1]
+        while len(xs) >= 2 and (xs[-1] - xs[-2]) * (y - ys[-1]) == (ys[-1] - ys[-2]) * (x - xs[-1]):
+            xs.pop()
+            ys.pop()
+        if xs and xs[-1] == x and ys[-1] == y:
+            continue
+        xs.append(x)
+        ys.append(y)
+    while len(xs) >= 3:  # the seam between the last and the first point
+        if xs[-1] == xs[0] and ys[-1] == ys[0]:
+            xs.pop()
+            ys.pop()
+        elif (xs[-1] - xs[-2]) * (ys[0] - ys[-1]) == (ys[-1] - ys[-2]) * (xs[0] - xs[-1]):
+            xs.pop()
+            ys.pop()
+        elif (xs[0] - xs[-1]) * (ys[1] - ys[0]) == (ys[0] - ys[-1]) * (xs[1] - xs[0]):
+            del xs[0], ys[0]
+        else:
+            break
+    if len(xs) < 3:
+        return None
+    return [v for xy in zip(xs, ys) for v in xy]
 
 
 def mask_to_polygons(mask: Mask | np.ndarray, tolerance: float = 0.0, holes: str = "bridge"
@@ -404,7 +417,7 @@ def mask_to_polygons(mask: Mask | np.ndarray, tolerance: float = 0.0, holes: str
     Example:
         >>> ring = np.ones((3, 3), np.uint8); ring[1, 1] = 0
         >>> mask_to_polygons(ring)
-        [[0.0, 0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 2.0, 1.0, 2.0, 1.0, 1.0, 0.0, 0.0, 0.0, 3.0, 3.0, 3.0, 3.0, 0.0]]
+        [[0.0, 0.0, 0.0, 3.0, 3.0, 3.0, 3.0, 0.0, 1.0, 0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 2.0, 1.0, 2.0, 1.0, 1.0, 1.0, 0.0]]
     """
     if holes not in HOLES:
         raise ValueError(f"holes must be one of {', '.join(HOLES)}, got {holes!r}")
