@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from pathlib import Path
 
 from .. import formats
@@ -25,10 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--organization", default=None, help="organization name or id (default: your own)")
     parser.add_argument("--workers", type=int, default=8, help="parallel downloads (default 8)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="log every API call to stderr (method, path, status; never the token)")
     add_format_options(parser, read=False, write=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
     from ..sync import Client, pull  # the sync client loads only for sync commands
 
     target = formats.get(args.to).name

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from pathlib import Path
 
 from .. import formats
@@ -32,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=8, help="parallel uploads (default 8)")
     parser.add_argument("--dry-run", action="store_true", help="check everything locally, print the plan, send nothing")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="log every API call to stderr (method, path, status; never the token)")
     add_format_options(parser, read=True, write=False)
 
 
@@ -47,6 +51,8 @@ def guess_images_dir(src: Path, dataset: Dataset) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
     from ..sync import Client, push  # the sync client loads only for sync commands
 
     source = args.from_ or formats.detect(args.src)
