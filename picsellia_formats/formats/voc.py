@@ -582,12 +582,15 @@ def read(
     images: str | Path | None = None,
     report: Report | None = None,
     one_based: bool = False,
+    masks: str = "rle",
 ) -> Dataset:
     """Read a VOC XML file, a folder of them, or a devkit folder.
 
     `images` (the devkit's ``JPEGImages/`` by default) gives sizes missing or zero in the XML and
     adds every image without an XML as an asset with no objects. `one_based`: the corners follow
     the devkit's 1-based pixel convention; each is shifted by -1 (``x = xmin - 1``).
+    `masks`: how the devkit's ``SegmentationObject``/``SegmentationClass`` PNGs are read, if any:
+    ``rle`` (default), ``polygon`` or ``none`` (see `voc_segmentation`).
     Raises FormatError naming the file and line of every problem (up to 20).
     """
     path = Path(path)
@@ -631,7 +634,12 @@ def read(
     if src.sets_dir is not None:
         _read_image_sets(src.sets_dir, dict(keyed), report)
     labels = [Label(name) for name in reader.labels]
-    return Dataset(labels, [a for _, a in keyed], {"voc": {"layout": src.kind}})
+    dataset = Dataset(labels, [a for _, a in keyed], {"voc": {"layout": src.kind}})
+    if src.kind == "devkit" and masks != "none":
+        from .voc_segmentation import read_segmentation
+
+        read_segmentation(dataset, src.ann_dir.parent, report, mode=masks, stems=[rel for rel, _ in keyed])
+    return dataset
 
 
 def _keep_bytes_if_needed(asset: Asset, data: bytes, one_based: bool) -> None:
@@ -750,12 +758,13 @@ def _corner_texts(box: Any, extra: Mapping[str, Any], shift: float, counts: _Cou
     texts = voc.get("bndbox") if voc else None
     if texts is None:
         try:
-            a, b, c, d = int(x), int(y), int(x2), int(y2)
+            a, b, c, d = _floor(x + 0.5), _floor(y + 0.5), _floor(x2 + 0.5), _floor(y2 + 0.5)
         except (ValueError, OverflowError, TypeError):
             pass
         else:
-            if a == x and b == y and c == x2 and d == y2:
-                return (a, b, c, d)
+            if a != x or b != y or c != x2 or d != y2:
+                counts.rounded += 1
+            return (a, b, c, d)
     out: list[Any] = []
     rounded = False
     for i, v in enumerate((x, y, x2, y2)):
@@ -1149,6 +1158,7 @@ def write(
     one_based: bool = False,
     layout: str | None = None,
     folder: str | None = None,
+    segmentation: bool = False,
 ) -> None:
     """Write one XML per asset into the folder `path`.
 
@@ -1156,7 +1166,8 @@ def write(
     ``ImageSets/Main/<tag>.txt`` from asset tags); by default the layout the data was read from
     (devkit stays devkit), else flat. `one_based` adds one to every corner (the devkit
     convention). `folder` fills ``<folder>`` for data that has none. `images` gives sizes the
-    dataset lacks (from image headers).
+    dataset lacks (from image headers). `segmentation` also writes the masks and polygons as the
+    devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `voc_segmentation`).
     """
     report = report if report is not None else Report()
     if layout is None:
@@ -1175,6 +1186,7 @@ def write(
     lookup: dict[str, Path] | None = None
     image_ids: list[str] = []
     statuses = image_qa = 0
+    segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
     used_labels: set[str] = set()
     sep = os.sep
     for asset in dataset.assets:
@@ -1196,12 +1208,21 @@ def write(
             if parent not in made:
                 (ann_dir / parent).mkdir(parents=True, exist_ok=True)
                 made.add(parent)
+        if segmented is not None:
+            segmented.append((asset, stem, [ann for ann, _ in objects]))
         data = _render_asset(asset, objects, counts, folder)
         _write_bytes(base + sep + stem.replace("/", sep) + _XML_SUFFIX, data)
         if asset.status:
             statuses += 1
         image_qa += len(asset.qa)
     _write_image_sets(dataset, out, layout, image_ids, report)
+    if segmented is not None:
+        from .voc_segmentation import write_segmentation
+
+        painted = write_segmentation(dataset, out, report, items=segmented)
+        for kind in ("mask", "polygon"):  # carried by the PNGs, not only as boxes
+            if painted[kind]:
+                counts.kinds[kind] -= painted[kind]
     _report(counts, names, report)
     if statuses:
         report.dropped("asset statuses", statuses, "VOC has no review status")
@@ -1289,6 +1310,8 @@ FORMAT = FormatSpec(
     read_options=(
         Option("one_based", "--voc-one-based", "VOC corners use the devkit's 1-based pixel convention "
                "(shift by one on read and write)"),
+        Option("masks", "--voc-masks", "VOC devkit segmentation PNGs read as rle (default), polygon or none",
+               type=str, choices=("rle", "polygon", "none")),
     ),
     write_options=(
         Option("one_based", "--voc-one-based", "VOC corners use the devkit's 1-based pixel convention "
@@ -1296,5 +1319,7 @@ FORMAT = FormatSpec(
         Option("layout", "--voc-layout", "VOC output layout: flat (default) or devkit (Annotations/ + "
                "ImageSets/Main/<tag>.txt)", type=str, choices=("flat", "devkit")),
         Option("folder", "--voc-folder", "VOC <folder> text for images that have none", type=str),
+        Option("segmentation", "--voc-segmentation", "VOC: also write masks and polygons as "
+               "SegmentationClass/ and SegmentationObject/ palette PNGs"),
     ),
 )

@@ -1,0 +1,67 @@
+"""Convert a Pascal VOC dataset (folder of XML files or devkit layout) to a YOLO detection folder.
+
+    python converters/voc_to_yolo.py SRC DST [--images DIR] [--classes voc.names] [--skip-difficult]
+                                             [--one-based] [--no-copy]
+
+`--classes` fixes the class order (one name per line, e.g. the devkit's 20 classes); without it
+the classes are numbered in order of first appearance. `--skip-difficult` leaves out objects
+marked ``<difficult>1</difficult>`` (as most VOC training recipes do). Devkit splits
+(``ImageSets/Main/train.txt``...) become YOLO's ``images/<split>`` + ``labels/<split>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import picsellia_formats as pf
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("src", help="VOC XML file, folder of XML files or devkit folder")
+    parser.add_argument("dst", help="YOLO output folder")
+    parser.add_argument("--images", default=None, help="image folder (default: the devkit's JPEGImages/)")
+    parser.add_argument("--classes", default=None, help="file with one class name per line (the class order)")
+    parser.add_argument("--skip-difficult", action="store_true", help="leave out objects marked difficult")
+    parser.add_argument("--one-based", action="store_true", help="VOC corners follow the devkit's 1-based rule")
+    parser.add_argument("--no-copy", action="store_true", help="write labels only, do not copy the images")
+    args = parser.parse_args(argv)
+    try:
+        report = pf.Report()
+        dataset = pf.read(args.src, "voc", images=args.images, report=report, one_based=args.one_based)
+        skipped = 0
+        if args.skip_difficult:
+            for asset in dataset.assets:
+                kept = [a for a in asset.annotations if not a.attributes.get("difficult")]
+                skipped += len(asset.annotations) - len(kept)
+                asset.annotations = kept
+        if args.classes:
+            names = [line.strip() for line in Path(args.classes).read_text(encoding="utf-8").splitlines()
+                     if line.strip()]
+            unknown = sorted(set(dataset.label_names) - set(names))
+            if unknown:
+                print(f"error: {args.classes}: lacks the classes {', '.join(unknown)}", file=sys.stderr)
+                return 2
+            dataset.labels = [pf.Label(name) for name in names]
+        images = args.images or _devkit_images(Path(args.src))
+        pf.write(dataset, args.dst, "yolo", images=None if args.no_copy else images, report=report,
+                 task="detect", copy_images="none" if args.no_copy or images is None else "copy")
+    except (pf.PicselliaFormatsError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(dataset):,} images, {dataset.num_annotations:,} boxes, {len(dataset.labels)} classes"
+          + (f", {skipped:,} difficult objects left out" if skipped else "") + f" -> {args.dst}")
+    if report:
+        print(report)
+    return 0
+
+
+def _devkit_images(src: Path) -> Path | None:
+    jpeg = src / "JPEGImages"
+    return jpeg if jpeg.is_dir() else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
