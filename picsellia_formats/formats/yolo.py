@@ -52,6 +52,8 @@ YAML_FILES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
 SPLIT_KEYS = ("train", "val", "test")
 #: Asset tags taken for a split when writing (besides those the source named).
 SPLIT_TAGS = frozenset(("train", "val", "valid", "validation", "test", "trainval", "training", "testing"))
+#: Written beside labels/ for images not copied: their names and sizes, so the folder reads back.
+SIZES_FILE = "image_sizes.json"
 #: Significant digits of written coordinates: 4k px * 5e-15 = 2e-11 px at worst.
 DIGITS = 14
 _YAML_KEY = {"valid": "val", "validation": "val", "training": "train", "testing": "test"}
@@ -235,15 +237,20 @@ def _find_names_file(root: Path) -> Path | None:
 
 
 class _Entry:
-    """One image of the dataset: where it is, its label file, its name in the model, its splits."""
+    """One image of the dataset: where it is, its label file, its name in the model, its splits.
 
-    __slots__ = ("file_name", "image", "label", "splits")
+    ``image`` is None for a label file whose image is absent but whose size `SIZES_FILE` gives.
+    """
 
-    def __init__(self, image: Path, file_name: str, split: str | None, label: Path | None) -> None:
+    __slots__ = ("file_name", "image", "label", "size", "splits")
+
+    def __init__(self, image: Path | None, file_name: str, split: str | None, label: Path | None,
+                 size: tuple[int, int] | None = None) -> None:
         self.image = image
         self.file_name = file_name
         self.splits = [split] if split else []
         self.label = label
+        self.size = size
 
 
 def _walk(root: Path) -> tuple[list[Path], list[Path]]:
@@ -374,11 +381,22 @@ def _discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: 
     pool: dict[Path, None] = {}
     splits: list[str] = []
     seen_label_dirs: set[Path] = set()
-    for key in SPLIT_KEYS:
-        if key not in data or data[key] is None:
-            continue
-        splits.append(key)
-        for src in _split_sources(data[key], root):
+    sources = {key: _split_sources(data[key], root) for key in SPLIT_KEYS if data.get(key)}
+    # train and val naming the same images (a common stand-in for "no split") tag nothing
+    same = len(sources) > 1 and all(v == next(iter(sources.values())) for v in sources.values())
+    if same:
+        sources = dict([next(iter(sources.items()))])
+    for key, srcs in sources.items():
+        tag = None if same else key
+        if tag:
+            splits.append(key)
+        for src in srcs:
+            if not src.exists():
+                labels_dir = _labels_path(src / "x.png")
+                if labels_dir is not None and labels_dir.parent.is_dir():
+                    # labels without their images: image_sizes.json (or an error per file) decides
+                    pool.update(dict.fromkeys(_walk(labels_dir.parent)[1]))
+                    continue
             if src.is_dir():
                 images, txts_here = _walk(src)
                 base = src
@@ -401,8 +419,8 @@ def _discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: 
             for img in images:
                 entry = by_image.get(img)
                 if entry is not None:
-                    if key not in entry.splits:
-                        entry.splits.append(key)
+                    if tag and tag not in entry.splits:
+                        entry.splits.append(tag)
                     continue
                 try:
                     name = img.relative_to(base).as_posix()
@@ -414,7 +432,7 @@ def _discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: 
                     if cand is not None and cand.is_file():
                         label = cand
                         break
-                entry = by_image[img] = _Entry(img, name, key, label)
+                entry = by_image[img] = _Entry(img, name, tag, label)
                 entries.append(entry)
     return entries, list(pool), splits
 
@@ -598,13 +616,20 @@ def read(
         root = _resolve_root(data, yaml_path, report)  # type: ignore[arg-type]
         entries, pool, split_order = _discover_yaml(data, yaml_path, root, problems)  # type: ignore[arg-type]
     else:
+        root = folder
         entries, pool = _discover_tree(folder, images_dir)
     problems.raise_if_any()
 
     used = {e.label for e in entries if e.label is not None}
     skip_names = set(NAME_FILES)
+    labels_root = root / "labels"
+    sizes = _load_sizes(labels_root.parent / SIZES_FILE, problems)
     for txt in pool:
         if txt in used or txt.name in skip_names:
+            continue
+        entry = _entry_from_sizes(txt, labels_root, sizes)
+        if entry is not None:
+            entries.append(entry)
             continue
         if "labels" in txt.parent.parts or _looks_like_labels(txt):
             where = txt.parent.parent / "images" if txt.parent.name == "labels" else txt.parent
@@ -614,16 +639,25 @@ def read(
                                     "is needed)")
     problems.raise_if_any()
 
+    if sizes:
+        if all(e.image is None for e in entries):
+            rank = {key: i for i, key in enumerate(sizes)}  # the writer's (the dataset's) order
+            entries.sort(key=lambda e: rank[e.label.relative_to(labels_root).with_suffix("").as_posix()])  # type: ignore[union-attr]
+        else:
+            entries.sort(key=lambda e: (e.splits[0] if e.splits else "", e.file_name))
     reader = _Reader(names, skip_bad_rows, problems, report)
     assets: list[Asset] = []
     crlf = lf = 0
     with gc_paused():
         for e in entries:
-            try:
-                W, H = image_size(e.image)
-            except FormatError as err:
-                problems.extend(err)
-                continue
+            if e.image is None:
+                W, H = e.size  # type: ignore[misc]
+            else:
+                try:
+                    W, H = image_size(e.image)
+                except FormatError as err:
+                    problems.extend(err)
+                    continue
             anns: list[Annotation] = []
             if e.label is not None:
                 text = _read_text(e.label, problems)
@@ -651,6 +685,46 @@ def read(
     if crlf > lf:
         meta["newline"] = "\r\n"
     return Dataset(labels, assets, {"yolo": meta} if meta else {})
+
+
+def _load_sizes(path: Path, problems: _Problems) -> dict[str, tuple[str, int, int, str | None]]:
+    """`SIZES_FILE`: ``{"<label path under labels/, no .txt>": [file_name, width, height, split?]}``."""
+    if not path.is_file():
+        return {}
+    import orjson
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        problems.add(path, None, f"cannot read image sizes: {exc}")
+        return {}
+    out: dict[str, tuple[str, int, int, str | None]] = {}
+    if not isinstance(data, dict):
+        problems.add(path, None, "expected an object of label path -> [file name, width, height]")
+        return out
+    for key, v in data.items():
+        ok = isinstance(v, list) and len(v) in (3, 4) and isinstance(v[0], str) and v[0] \
+            and all(type(n) is int and n > 0 for n in v[1:3]) and (len(v) == 3 or isinstance(v[3], str))
+        if not ok:
+            problems.add(path, repr(key), f"expected [file name, width, height(, split)], got {v!r}")
+            continue
+        out[key] = (v[0], v[1], v[2], v[3] if len(v) == 4 else None)
+    return out
+
+
+def _entry_from_sizes(txt: Path, labels_root: Path, sizes: dict[str, tuple[str, int, int, str | None]]
+                      ) -> _Entry | None:
+    if not sizes:
+        return None
+    try:
+        key = txt.relative_to(labels_root).with_suffix("").as_posix()
+    except ValueError:
+        return None
+    found = sizes.get(key)
+    if found is None:
+        return None
+    name, width, height, split = found
+    return _Entry(None, name, split, txt, (width, height))
 
 
 def _labels_from_names(names: dict[int, str], report: Report) -> list[Label]:
@@ -1066,6 +1140,7 @@ def write(
     c = writer.c
     made: set[str] = set()
     taken: set[str] = set()
+    sizes: dict[str, list[Any]] = {}
     renamed: list[str] = []
     missing_images = 0
     extra_tags = statuses = image_qa = 0
@@ -1100,12 +1175,14 @@ def write(
                 text = ""
             with open(labels_root + stem + ".txt", "wb") as f:
                 f.write(text.encode())
-            if images_dir is not None:
-                src = _find_image(images_dir, name, split)
-                if src is None:
-                    missing_images += 1
-                else:
-                    _put_image(src, images_root + rel, copy_images)
+            src = _find_image(images_dir, name, split) if images_dir is not None else None
+            if src is not None:
+                _put_image(src, images_root + rel, copy_images)
+            else:
+                missing_images += images_dir is not None
+                if W and H:
+                    wh = [name, round(W), round(H)]
+                    sizes[stem] = [*wh, split] if split else wh
             if asset.tags and len(asset.tags) > (1 if split in asset.tags else 0):
                 extra_tags += 1
             if asset.status:
@@ -1129,6 +1206,11 @@ def write(
     else:
         report.info("classes.txt not written", why="a class name has a line break or edge spaces")
 
+    if sizes:
+        import orjson
+
+        with open(out / SIZES_FILE, "wb") as f:
+            f.write(orjson.dumps(sizes))
     writer.report_to(report)
     if renamed:
         report.changed("file names changed to keep label files apart", len(renamed),

@@ -598,3 +598,44 @@ def test_mutated_label_files_read_or_raise_format_error(edits: list[tuple[int, i
         for _, ann in ds.annotations():
             geometry = ann.box if ann.box is not None else ann.polygon[0]
             assert all(math.isfinite(v) for v in geometry)
+
+
+# --------------------------------------------------------------------- labels without their images
+
+
+@pytest.mark.parametrize("src", [
+    FIXTURES / "picsellia_coco_det" / "annotations.json",
+    FIXTURES / "sahi_coco" / "coco_utils" / "visdrone2019-det-train-first50image.json",
+    FIXTURES / "sahi_coco" / "coco_utils" / "terrain_all_coco.json",
+], ids=lambda p: p.name)
+def test_labels_only_output_reads_back_through_image_sizes_json(src: Path, tmp_path: Path) -> None:
+    ds = pf.read(src)
+    pf.write(ds, tmp_path / "y", "yolo", task="mixed")
+    assert (tmp_path / "y" / yolo.SIZES_FILE).is_file() and not (tmp_path / "y" / "images").exists()
+    back = pf.read(tmp_path / "y")
+    assert [(a.file_name, a.width, a.height, len(a.annotations)) for a in back.assets] == \
+        [(a.file_name, a.width, a.height, len(a.annotations)) for a in ds.assets]  # empty images too
+    for a, b in zip(ds.assets, back.assets):
+        for u, v in zip(a.annotations, b.annotations):
+            if u.polygon:
+                assert v.polygon == u.polygon  # integer pixels come back exactly (snapped)
+            elif u.box[1] < a.height:  # one picsellia box lies wholly below its image: clipped, reported
+                assert v.box == pytest.approx(u.box)
+
+
+def test_labels_only_split_output_reads_back_with_its_splits(tmp_path: Path) -> None:
+    ds = Dataset([Label("a")], [Asset("t.jpg", 10, 10, [Annotation("a", box=(1, 1, 2, 2))], tags=["train"]),
+                                Asset("v.jpg", 20, 10, [], tags=["val"])])
+    pf.write(ds, tmp_path / "y", "yolo")
+    back = pf.read(tmp_path / "y")
+    assert [(a.file_name, a.width, a.tags, len(a.annotations)) for a in back.assets] == [
+        ("t.jpg", 10, ["train"], 1), ("v.jpg", 20, ["val"], 0)]
+
+
+def test_same_folder_for_train_and_val_tags_nothing(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds", {"a": "0 0.5 0.5 0.2 0.2\n"})
+    (root / "data.yaml").write_text("train: images\nval: images\nnames: [a, b, c]\n")
+    ds = pf.read(root)
+    assert ds.assets[0].tags == []
+    pf.write(ds, tmp_path / "out", "yolo")
+    assert (tmp_path / "out" / "labels" / "a.txt").is_file()  # still the flat layout
