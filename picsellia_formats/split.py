@@ -8,7 +8,8 @@
 * every class found in at least as many images as there are splits is present in every split,
 * images without objects are spread by the same ratios,
 
-deterministically for a given seed. Two solvers share that objective (`_split_problem`): a
+deterministically for a given seed (the exact solver is, unless it stops at its time limit).
+Two solvers share that objective (`_split_problem`): a
 fast one for any size (`_split_fast`: rarest-first greedy, then swaps) and an exact one for
 small sets (`_split_exact`: a mixed-integer program solved by HiGHS under a time limit).
 ``method="auto"`` runs the fast one and, up to `AUTO_EXACT_MAX` images, the exact one too,
@@ -38,8 +39,10 @@ if TYPE_CHECKING:
     from ._split_result import SplitResult
     from .model import Dataset
 
-#: ``method="auto"`` also runs the exact solver up to this many images holding objects.
-AUTO_EXACT_MAX = 3000
+#: ``method="auto"`` also runs the exact solver up to this many images holding objects, for at
+#: most `AUTO_NODE_LIMIT` branch-and-bound nodes (a deterministic limit) and `time_limit` seconds.
+AUTO_EXACT_MAX = 2000
+AUTO_NODE_LIMIT = 1000
 METHODS = ("auto", "fast", "exact")
 _DEFAULT_NAMES = {2: ("train", "val"), 3: ("train", "val", "test")}
 
@@ -57,7 +60,10 @@ def split(
     `ratios` maps split names to shares summing to 1 (a plain sequence is named train, val,
     test). `seed` (None = 0) orders ties; the same seed gives the same split. `method` is
     ``"fast"``, ``"exact"`` (HiGHS, at most `time_limit` seconds; falls back to the fast split
-    if it finds no solution in time) or ``"auto"``. ``presence=False`` drops the requirement
+    if it finds no solution in time) or ``"auto"`` (fast, plus the exact solver on up to
+    `AUTO_EXACT_MAX` images with objects for at most `AUTO_NODE_LIMIT` nodes and `time_limit`
+    seconds, unless the fast split already meets the lower bound; the better one is kept).
+    A split that stops at the time limit may differ on a slower machine. ``presence=False`` drops the requirement
     that classes appear in every split (a little lower proportion errors on tiny classes).
     Raises ValueError on bad ratios or method.
 
@@ -99,7 +105,8 @@ def split(
         fast = _split_fast.solve(problem, seed=seed)
     if method == "exact" or (method == "auto" and labelled.size <= AUTO_EXACT_MAX
                              and problem.objective(fast) > lower_bound + 1e-9):  # type: ignore[arg-type]
-        exact = _split_exact.solve(problem, time_limit=time_limit)
+        exact = _split_exact.solve(problem, time_limit=time_limit,
+                                   node_limit=AUTO_NODE_LIMIT if method == "auto" else None)
         if exact.assign is None and fast is None:
             fast = _split_fast.solve(problem, seed=seed)
     chosen, used = fast, "fast"
