@@ -1,0 +1,39 @@
+"""``rasterise SRC DST``: one mask PNG per image (semantic: label index; instance: object index)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..api import read
+from ..rasterise import FORMATS, KINDS, rasterise
+
+NAME = "rasterise"
+HELP = "write one mask PNG per image (semantic: label index, instance: object index) with a labels.txt legend"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, help="input file or folder (any readable format)")
+    parser.add_argument("dst", type=Path, help="output folder (replaced atomically)")
+    parser.add_argument("--kind", choices=KINDS, default="semantic",
+                        help="semantic: pixel = 1 + label position; instance: pixel = 1 + object position")
+    parser.add_argument("--format", dest="image_format", choices=FORMATS, default="png",
+                        help="mask file format (palette PNG up to 255 values, else 16-bit)")
+    parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
+    parser.add_argument("--images", type=Path, default=None,
+                        help="folder of the image files (sizes the annotations lack)")
+    parser.add_argument("--boxes", action="store_true", help="also paint box-only objects as rectangles")
+    parser.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--quiet", "-q", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    dataset = read(args.src, args.from_, images=args.images)
+    report = rasterise(dataset, args.dst, args.kind, images=args.images, boxes=args.boxes,
+                       jobs=max(1, args.jobs))
+    if not args.quiet:
+        s = report.stats
+        print(f"{s['images']:,} {args.kind} masks ({s['objects']:,} objects) -> {args.dst}")
+        if report:
+            print(str(report))
+    return 0
