@@ -1,0 +1,53 @@
+"""``preview SRC OUT_DIR``: draw the annotations on their images, plus a contact sheet."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..api import read
+from ..preview import write_previews
+
+NAME = "preview"
+HELP = "render images with their annotations drawn (boxes, polygons, masks, points, lines, labels)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, help="input file or folder")
+    parser.add_argument("out_dir", type=Path, help="folder for the previews and contact_sheet")
+    parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
+    parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
+    parser.add_argument("--limit", type=int, default=50, help="at most this many images (default 50; 0: all)")
+    parser.add_argument("--labels", default=None, help="comma-separated labels: only images with them, only them")
+    parser.add_argument("--only-findings", action="store_true",
+                        help="only images with validation findings, the offending shapes outlined")
+    parser.add_argument("--format", dest="image_format", choices=("jpg", "png"), default="jpg")
+    parser.add_argument("--quiet", "-q", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    dataset = read(args.src, args.from_, images=args.images)
+    images = args.images if args.images else _guess_images(args.src)
+    assets = highlights = None
+    if args.only_findings:
+        from ..validation import validate
+
+        report = validate(dataset, images=images)
+        highlights = report.highlights()
+        assets = sorted(highlights)
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    written = write_previews(dataset, args.out_dir, images=images, limit=args.limit or None, labels=labels,
+                             assets=assets, highlights=highlights, image_format=args.image_format,
+                             quiet=args.quiet)
+    if not args.quiet:
+        print(f"{len(written):,} previews and a contact sheet -> {args.out_dir}")
+    return 0
+
+
+def _guess_images(src: Path) -> Path | None:
+    """Where images usually sit next to annotations: the source folder itself, or its images/."""
+    folder = src if src.is_dir() else src.parent
+    for candidate in (folder / "images", folder.parent / "images", folder):
+        if candidate.is_dir():
+            return candidate
+    return None

@@ -1,0 +1,277 @@
+"""Draw annotations on their images: boxes, polygons (holes too), masks with alpha, keypoints,
+lines, points and label text, one stable colour per label; EXIF orientation applied; any image mode.
+
+Rendering is a pure function of one asset (`render`), so a pool (or a distributed engine) can run
+it per asset; `write_previews` runs it over a dataset and adds a contact sheet.
+
+Example:
+    >>> from picsellia_formats.model import Annotation, Asset
+    >>> asset = Asset("missing.jpg", 40, 30, [Annotation("cat", box=(5, 15, 10, 10))])
+    >>> image = render(asset, None)
+    >>> image.size, image.getpixel((5, 20)) == label_color("cat")
+    ((40, 30), True)
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from .model import Annotation, Asset, Dataset
+
+Color = tuple[int, int, int]
+MISSING_BACKGROUND = (96, 96, 96)
+
+
+def label_color(name: str) -> Color:
+    """A saturated colour derived from the label name only: the same in every image and every run."""
+    digest = hashlib.md5(name.encode("utf-8")).digest()
+    hue = int.from_bytes(digest[:2], "big") / 65535.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 0.95)
+    return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open any image as upright 8-bit RGB: EXIF orientation applied; palette, grayscale, alpha,
+    CMYK and 16-bit/float images converted (16-bit and float are scaled by their own range)."""
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            arr = np.asarray(im, dtype=np.float64)
+            lo, hi = float(arr.min()), float(arr.max())
+            scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
+            return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            rgba = im.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(background, rgba).convert("RGB")
+        return im.convert("RGB")
+
+
+@dataclass(frozen=True)
+class Style:
+    max_side: int = 1280
+    fill_alpha: int = 80
+    mask_alpha: int = 110
+    line_width: int | None = None  # None: from the image size
+    text: bool = True
+    highlight_color: Color = (255, 0, 64)
+
+
+def _scaled(values: Sequence[float], s: float) -> list[float]:
+    return [v * s for v in values]
+
+
+def _pairs(flat: Sequence[float]) -> list[tuple[float, float]]:
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
+
+
+def _mask_array(ann: Annotation) -> np.ndarray | None:
+    from .masks import rle_to_mask
+
+    return rle_to_mask(ann.mask) if ann.mask is not None else None
+
+
+def _draw_annotation(base: Image.Image, overlay: ImageDraw.ImageDraw, draw: ImageDraw.ImageDraw, ann: Annotation,
+                     color: Color, s: float, width: int, style: Style, highlight: bool) -> None:
+    outline = style.highlight_color if highlight else color
+    w = width * 2 if highlight else width
+    fill = (*color, style.fill_alpha)
+    if ann.mask is not None:
+        arr = _mask_array(ann)
+        if arr is not None and arr.any():
+            layer = Image.fromarray((arr > 0).astype(np.uint8) * style.mask_alpha, "L")
+            if layer.size != base.size:
+                layer = layer.resize(base.size, Image.NEAREST)
+            base.paste(Image.new("RGB", base.size, color), (0, 0), layer)
+    if ann.polygon:
+        for part in ann.polygon:
+            pts = _pairs(_scaled(part, s))
+            if len(pts) >= 3:
+                overlay.polygon(pts, fill=fill)
+                draw.line([*pts, pts[0]], fill=outline, width=w)
+    if ann.box is not None and ((ann.polygon is None and ann.mask is None) or highlight):
+        x, y, bw, bh = (float(v) * s for v in ann.box)
+        draw.rectangle([x, y, x + max(bw, 0) - 1, y + max(bh, 0) - 1], outline=outline, width=w)
+    if ann.line:
+        pts = _pairs(_scaled(ann.line, s))
+        if len(pts) >= 2:
+            draw.line(pts, fill=outline, width=w)
+    r = max(2, w + 1)
+    if ann.point is not None:
+        x, y = ann.point[0] * s, ann.point[1] * s
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=outline)
+    if ann.keypoints:
+        for i in range(0, len(ann.keypoints) - 2, 3):
+            x, y, v = ann.keypoints[i] * s, ann.keypoints[i + 1] * s, ann.keypoints[i + 2]
+            if v > 0:
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=outline if v == 2 else None, outline=outline)
+
+
+def _anchor(ann: Annotation) -> tuple[float, float] | None:
+    from .geometry import annotation_bbox
+
+    box = annotation_bbox(ann)
+    return (float(box[0]), float(box[1])) if box is not None else None
+
+
+def render(
+    asset: Asset,
+    image_path: str | Path | None,
+    colors: Callable[[str], Color] | Color = label_color,
+    style: Style = Style(),
+    highlight: Iterable[int] = (),
+) -> Image.Image:
+    """The image of `asset` with its annotations drawn. No image file (None or missing): a grey
+    canvas of the asset's size. `highlight` holds indexes of annotations to outline in red."""
+    color_of = colors if callable(colors) else (lambda _name: colors)
+    missing = image_path is None or not Path(image_path).is_file()
+    if not missing:
+        image = load_rgb(image_path)  # type: ignore[arg-type]
+    else:
+        image = Image.new("RGB", (int(asset.width or 256), int(asset.height or 256)), MISSING_BACKGROUND)
+    width = asset.width or image.width
+    s = min(1.0, style.max_side / max(image.width, image.height, 1))
+    if s < 1.0:
+        image = image.resize((max(1, round(image.width * s)), max(1, round(image.height * s))), Image.BILINEAR)
+    # annotation coordinates are in the asset's (upright) frame; scale them onto the drawn image
+    sx = image.width / width if width else s
+    line_width = style.line_width or max(1, round(max(image.size) / 400))
+    overlay_img = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    overlay = ImageDraw.Draw(overlay_img)
+    draw_later: list[tuple[Annotation, Color, bool]] = []
+    highlighted = set(highlight)
+    for i, ann in enumerate(asset.annotations):
+        draw_later.append((ann, color_of(ann.label), i in highlighted))
+    lines_img = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(lines_img)
+    for ann, color, hl in draw_later:
+        _draw_annotation(image, overlay, draw, ann, color, sx, line_width, style, hl)
+    image = Image.alpha_composite(Image.alpha_composite(image.convert("RGBA"), overlay_img), lines_img)
+    text = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(10, round(max(image.size) / 70)))
+    if style.text:
+        for ann, color, hl in draw_later:
+            anchor = _anchor(ann)
+            if anchor is None:
+                continue
+            label = ann.label if ann.score is None else f"{ann.label} {ann.score:.2f}"
+            x, y = anchor[0] * sx, anchor[1] * sx
+            left, top, right, bottom = text.textbbox((0, 0), label, font=font)
+            th = bottom - top + 2
+            y0 = y - th if y - th >= 0 else y
+            background = (*(style.highlight_color if hl else color), 220)
+            text.rectangle([x, y0, x + right - left + 4, y0 + th], fill=background)
+            text.text((x + 2, y0 + 1 - top), label, fill=(255, 255, 255, 255), font=font)
+    if missing:
+        text.text((4, image.height - font.size - 6), "image not found", fill=(255, 255, 255, 255), font=font)
+    return image.convert("RGB")
+
+
+def find_image(asset: Asset, images: Path | None) -> Path | None:
+    """The image file of `asset` under `images`: its relative path, else its base name."""
+    if images is None:
+        return None
+    from .io_utils import safe_relative_path
+
+    try:
+        candidate = images / safe_relative_path(asset.file_name)
+    except ValueError:
+        return None
+    if candidate.is_file():
+        return candidate
+    fallback = images / Path(asset.file_name).name
+    return fallback if fallback.is_file() else None
+
+
+def contact_sheet(images: Sequence[Image.Image], titles: Sequence[str], thumb: int = 256, columns: int = 6
+                  ) -> Image.Image:
+    """A grid of thumbnails with their titles under them."""
+    columns = max(1, min(columns, len(images)))
+    rows = max(1, math.ceil(len(images) / columns))
+    cell_h = thumb + 16
+    sheet = Image.new("RGB", (columns * (thumb + 8) + 8, rows * (cell_h + 8) + 8), (30, 30, 30))
+    draw = ImageDraw.Draw(sheet)
+    for i, (im, title) in enumerate(zip(images, titles)):
+        t = im.copy()
+        t.thumbnail((thumb, thumb))
+        x = 8 + (i % columns) * (thumb + 8)
+        y = 8 + (i // columns) * (cell_h + 8)
+        sheet.paste(t, (x + (thumb - t.width) // 2, y + (thumb - t.height) // 2))
+        draw.text((x, y + thumb + 2), title[:40], fill=(230, 230, 230))
+    return sheet
+
+
+def write_previews(
+    dataset: Dataset,
+    out_dir: str | Path,
+    images: str | Path | None = None,
+    limit: int | None = None,
+    labels: Iterable[str] | None = None,
+    assets: Iterable[int] | None = None,
+    highlights: dict[int, list[int]] | None = None,
+    image_format: str = "jpg",
+    style: Style = Style(),
+    workers: int = 2,
+    quiet: bool = True,
+) -> list[Path]:
+    """Render the chosen assets into `out_dir` (one file each plus ``contact_sheet.<fmt>``).
+
+    `labels` keeps assets having one of these labels (and draws only them); `assets` restricts to
+    these asset indexes; `limit` caps the count. Returns the written preview paths, in dataset order.
+    """
+    from .io_utils import atomic_path
+    from .progress import track
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    image_dir = Path(images) if images else None
+    wanted = set(labels) if labels else None
+    chosen_idx = list(assets) if assets is not None else list(range(len(dataset.assets)))
+    chosen: list[tuple[int, Asset]] = []
+    for i in chosen_idx:
+        asset = dataset.assets[i]
+        if wanted is not None:
+            kept = [a for a in asset.annotations if a.label in wanted]
+            if not kept:
+                continue
+            asset = Asset(asset.file_name, asset.width, asset.height, kept, asset.id, asset.tags, asset.status)
+        chosen.append((i, asset))
+        if limit is not None and len(chosen) >= limit:
+            break
+    ext = "png" if image_format.lower() == "png" else "jpg"
+    names: dict[str, int] = {}
+
+    def job(item: tuple[int, Asset]) -> tuple[Image.Image, str]:
+        i, asset = item
+        return render(asset, find_image(asset, image_dir), label_color, style, (highlights or {}).get(i, ())), \
+            asset.file_name
+
+    written: list[Path] = []
+    thumbs: list[Image.Image] = []
+    titles: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for image, file_name in track(pool.map(job, chosen), "previews", total=len(chosen), quiet=quiet):
+            stem = Path(file_name).stem or "asset"
+            n = names.get(stem, 0)
+            names[stem] = n + 1
+            path = out_dir / (f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}")
+            with atomic_path(path) as tmp:
+                image.save(tmp, format="PNG" if ext == "png" else "JPEG", quality=90)
+            written.append(path)
+            thumbs.append(image.copy() if len(thumbs) < 200 else image)
+            titles.append(file_name)
+            thumbs[-1].thumbnail((256, 256))
+    if thumbs:
+        sheet = contact_sheet(thumbs[:200], titles[:200])
+        with atomic_path(out_dir / f"contact_sheet.{ext}") as tmp:
+            sheet.save(tmp, format="PNG" if ext == "png" else "JPEG", quality=90)
+    return written
