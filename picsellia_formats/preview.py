@@ -6,10 +6,10 @@ it per asset; `write_previews` runs it over a dataset and adds a contact sheet.
 
 Example:
     >>> from picsellia_formats.model import Annotation, Asset
-    >>> asset = Asset("missing.jpg", 40, 30, [Annotation("cat", box=(5, 15, 10, 10))])
+    >>> asset = Asset("missing.jpg", 200, 150, [Annotation("cat", box=(20, 40, 50, 50))])
     >>> image = render(asset, None)
-    >>> image.size, image.getpixel((5, 20)) == label_color("cat")
-    ((40, 30), True)
+    >>> image.size, image.getpixel((20, 60)) == label_color("cat")
+    ((200, 150), True)
 """
 
 from __future__ import annotations
