@@ -1,0 +1,278 @@
+"""Image-file rules: each image is probed by a pure function of one asset, run in a process pool.
+
+A probe reads the header only (size, type, EXIF orientation through Pillow) and the last bytes of
+the file: a JPEG must end with its EOI marker, a PNG with its IEND chunk, a GIF with its trailer,
+a BMP/WebP must be as long as its header says. Only a file that fails that test is decoded, to tell
+a truncated file (Pillow: "image file is truncated") from one that merely has trailing data.
+``deep=True`` decodes every file. Duplicates are found by hashing only files of equal byte size.
+
+Example:
+    >>> facts = probe(("fixtures/sahi_coco/coco_utils/terrain1.jpg",))
+    >>> facts.status, facts.format, facts.width, facts.height, facts.orientation
+    ('ok', 'jpeg', 2048, 1365, 1)
+    >>> probe(("no/such.jpg",)).status
+    'missing'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from PIL import Image
+
+from ..images import SWAPPING_ORIENTATIONS, exif_orientation, iter_images
+from .context import Context
+from .objects import _fmt
+
+#: Image types the platform takes (Pillow format names, lower-case); MPO is a JPEG with extra frames.
+PLATFORM_TYPES = frozenset(("jpeg", "mpo", "png", "bmp", "gif", "tiff"))
+_EXTENSION_TYPES = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg", ".png": "png",
+                    ".bmp": "bmp", ".gif": "gif", ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
+_PNG_END = b"IEND\xaeB`\x82"
+_PADDING = b"\x00\r\n\t "
+_SHARD = 256
+
+
+class ImageFacts(NamedTuple):
+    """What one image file says: ``status`` is ok, missing, unreadable or truncated."""
+
+    status: str
+    path: str | None = None
+    format: str | None = None
+    width: int | None = None  # as displayed (after EXIF orientation)
+    height: int | None = None
+    raw_width: int | None = None  # as stored
+    raw_height: int | None = None
+    orientation: int = 1
+    nbytes: int = 0
+    error: str | None = None
+
+
+def _ends_well(fmt: str, f: Any, nbytes: int) -> bool:
+    """The cheap completeness test on the file's last bytes (True when no test applies)."""
+    if fmt in ("jpeg", "mpo", "png", "gif"):
+        f.seek(max(0, nbytes - 64))
+        tail = f.read().rstrip(_PADDING)
+        if fmt == "png":
+            return tail.endswith(_PNG_END)
+        if fmt == "gif":
+            return tail.endswith(b";")
+        return tail.endswith(b"\xff\xd9")
+    if fmt in ("bmp", "webp"):
+        f.seek(0)
+        head = f.read(12)
+        if fmt == "bmp":
+            return len(head) >= 6 and int.from_bytes(head[2:6], "little") <= nbytes
+        return len(head) >= 8 and int.from_bytes(head[4:8], "little") + 8 <= nbytes
+    return True
+
+
+def probe(candidates: Sequence[str], deep: bool = False) -> ImageFacts:
+    """Probe the first existing path of `candidates`. Pure: a function of the files only."""
+    path = None
+    for c in candidates:
+        if os.path.isfile(c):
+            path = c
+            break
+    if path is None:
+        return ImageFacts("missing")
+    try:
+        with open(path, "rb") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f.seek(0, 2)
+            nbytes = f.tell()
+            f.seek(0)
+            try:
+                im = Image.open(f)
+            except Exception as exc:  # Pillow raises many types on non-images
+                return ImageFacts("unreadable", path, nbytes=nbytes, error=f"{type(exc).__name__}: {exc}")
+            with im:
+                fmt = (im.format or "").lower()
+                raw_w, raw_h = im.size
+                orientation = exif_orientation(im)
+                w, h = (raw_h, raw_w) if orientation in SWAPPING_ORIENTATIONS else (raw_w, raw_h)
+                ok = True
+                if deep or not _ends_well(fmt, f, nbytes):
+                    f.seek(0)
+                    ok, status, error = _decode(f)
+                    if not ok:
+                        return ImageFacts(status, path, fmt, w, h, raw_w, raw_h, orientation, nbytes, error)
+                return ImageFacts("ok", path, fmt, w, h, raw_w, raw_h, orientation, nbytes)
+    except OSError as exc:
+        return ImageFacts("unreadable", path, error=f"cannot read: {exc.strerror or exc}")
+
+
+def _decode(f: Any) -> tuple[bool, str, str | None]:
+    try:
+        with Image.open(f) as im:
+            im.load()
+        return True, "ok", None
+    except Exception as exc:
+        text = str(exc)
+        status = "truncated" if "truncated" in text or "broken data stream" in text or isinstance(
+            exc, EOFError) else "unreadable"
+        return False, status, f"{type(exc).__name__}: {text}"
+
+
+def probe_shard(shard: Sequence[tuple[int, Sequence[str]]], deep: bool = False) -> list[tuple[int, ImageFacts]]:
+    """`probe` over a shard of ``(asset index, candidate paths)``; the unit of work of the pool."""
+    return [(i, probe(c, deep)) for i, c in shard]
+
+
+def hash_files(paths: Sequence[str]) -> list[str | None]:
+    """BLAKE2b digest of each file's bytes (None when it cannot be read)."""
+    out: list[str | None] = []
+    for p in paths:
+        h = hashlib.blake2b(digest_size=16)
+        try:
+            with open(p, "rb") as f:
+                for block in iter(lambda f=f: f.read(1 << 20), b""):
+                    h.update(block)
+            out.append(h.hexdigest())
+        except OSError:
+            out.append(None)
+    return out
+
+
+def candidates(folder: Path, file_name: str) -> tuple[str, ...]:
+    """Where to look for an asset's file: ``folder/file_name``, then ``folder/<base name>``."""
+    out = []
+    name = file_name.replace("\\", "/")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if parts and ".." not in parts and not name.startswith("/") and ":" not in parts[0]:
+        out.append(str(folder.joinpath(*parts)))
+    if parts and (len(parts) > 1 or not out):
+        out.append(str(folder / parts[-1]))
+    return tuple(out)
+
+
+class ImageProbe:
+    """Probes started in a pool (`start`) while the object rules run; `finish` emits the findings."""
+
+    def __init__(self, ctx: Context, folder: str | os.PathLike[str]) -> None:
+        self.ctx = ctx
+        self.folder = Path(folder)
+        self.executor: Executor | None = None
+        self.futures: list[Future[Any]] = []
+        self.results: list[tuple[int, ImageFacts]] = []
+
+    def start(self) -> None:
+        if not self.folder.is_dir():
+            raise FileNotFoundError(2, "images folder not found", str(self.folder))
+        work = [(i, candidates(self.folder, a.file_name)) for i, a in enumerate(self.ctx.dataset.assets)
+                if isinstance(a.file_name, str)]
+        workers = self.ctx.options.workers
+        if workers is None:
+            workers = os.cpu_count() or 1
+        deep = self.ctx.options.deep
+        if workers <= 0 or len(work) <= _SHARD:
+            self.results = probe_shard(work, deep)
+            return
+        self.executor = ProcessPoolExecutor(max_workers=workers)
+        self.futures = [self.executor.submit(probe_shard, work[s:s + _SHARD], deep)
+                        for s in range(0, len(work), _SHARD)]
+
+    def finish(self) -> dict[int, ImageFacts]:
+        try:
+            for fut in self.futures:
+                self.results += fut.result()
+            facts = dict(self.results)
+            self._emit(facts)
+            return facts
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown()
+
+    def _hash(self, paths: list[str]) -> list[str | None]:
+        if self.executor is None or len(paths) <= _SHARD:
+            return hash_files(paths)
+        futures = [self.executor.submit(hash_files, paths[s:s + _SHARD]) for s in range(0, len(paths), _SHARD)]
+        out: list[str | None] = []
+        for fut in futures:
+            out += fut.result()
+        return out
+
+    def _emit(self, facts: dict[int, ImageFacts]) -> None:
+        ctx = self.ctx
+        emit = ctx.emit
+        assets = ctx.dataset.assets
+        for ai in sorted(facts):
+            f = facts[ai]
+            asset = assets[ai]
+            if f.status == "missing":
+                emit("image-missing", f"{asset.file_name!r} is not in {str(self.folder)!r}", ai)
+                continue
+            if f.status == "unreadable":
+                emit("image-unreadable", f"{f.path}: {f.error}", ai)
+                continue
+            if f.status == "truncated":
+                emit("image-truncated", f"{f.path}: the file ends early ({f.error})", ai)
+            fmt = f.format or "?"
+            if fmt not in PLATFORM_TYPES:
+                emit("image-type-unsupported", f"{f.path} is {fmt.upper()}; the platform takes JPEG, PNG, BMP, "
+                                               "GIF and TIFF", ai, {"type": fmt})
+            ext = Path(f.path or "").suffix.lower()
+            expected = _EXTENSION_TYPES.get(ext)
+            if expected is not None and expected != fmt and not (expected == "jpeg" and fmt == "mpo"):
+                emit("image-extension-mismatch", f"{Path(f.path or '').name} is named {ext} but holds "
+                                                 f"{fmt.upper()}", ai, {"type": fmt, "extension": ext})
+            self._check_size(ai, asset, f)
+        if ctx.on("image-duplicate"):
+            self._duplicates(facts)
+        if ctx.on("image-not-in-dataset"):
+            found = {Path(f.path).resolve() for f in facts.values() if f.path}
+            for p in iter_images(self.folder):
+                if p.resolve() not in found:
+                    emit("image-not-in-dataset", f"{p.relative_to(self.folder).as_posix()} is in the images "
+                                                 "folder but no asset names it", file=str(p))
+
+    def _check_size(self, ai: int, asset: Any, f: ImageFacts) -> None:
+        W, H = asset.width, asset.height
+        emit = self.ctx.emit
+        if f.orientation in (2, 3, 4):
+            emit("image-exif-orientation", f"EXIF orientation {f.orientation} flips or turns the stored "
+                                           "image for display", ai, {"orientation": f.orientation})
+        if W is None or H is None or W != W or H != H or W <= 0 or H <= 0:
+            return
+        if (W, H) == (f.width, f.height):
+            return
+        data = {"stated": [W, H], "file": [f.width, f.height], "stored": [f.raw_width, f.raw_height],
+                "orientation": f.orientation}
+        if f.orientation in SWAPPING_ORIENTATIONS and (W, H) == (f.raw_width, f.raw_height):
+            emit("image-exif-swapped", f"stated {_fmt(W)}×{_fmt(H)} is the stored size, but EXIF orientation "
+                                       f"{f.orientation} displays it as {f.width}×{f.height}", ai, data)
+        else:
+            emit("image-size-mismatch", f"stated {_fmt(W)}×{_fmt(H)}, but the file is {f.width}×{f.height}", ai, data)
+
+    def _duplicates(self, facts: dict[int, ImageFacts]) -> None:
+        by_size: dict[int, list[int]] = {}
+        for ai, f in facts.items():
+            if f.status == "ok" and f.path:
+                by_size.setdefault(f.nbytes, []).append(ai)
+        todo = sorted(ai for group in by_size.values() if len(group) > 1 for ai in group)
+        if not todo:
+            return
+        digests = self._hash([facts[ai].path for ai in todo])  # type: ignore[misc]
+        first: dict[tuple[int, str], int] = {}
+        first_path: dict[str, int] = {}
+        assets = self.ctx.dataset.assets
+        for ai, digest in zip(todo, digests):
+            if digest is None:
+                continue
+            path = os.path.realpath(facts[ai].path)  # type: ignore[arg-type]
+            if first_path.setdefault(path, ai) != ai:
+                continue  # the same file named twice is duplicate-file-name's business
+            key = (facts[ai].nbytes, digest)
+            other = first.setdefault(key, ai)
+            if other != ai:
+                emit_name = assets[other].file_name
+                self.ctx.emit("image-duplicate", f"same bytes as {emit_name!r}", ai,
+                              {"same_as": emit_name, "blake2b": digest})
+
+

@@ -1,0 +1,108 @@
+"""`validate`: run the rules over a dataset (or a file) and return the report.
+
+Example:
+    >>> import picsellia_formats as pf
+    >>> report = pf.validate("fixtures/sahi_coco/coco_utils/terrain2_coco.json",
+    ...                      images="fixtures/sahi_coco/coco_utils")
+    >>> report.failed("error"), sorted(report.codes())
+    (False, ['area-mismatch', 'class-few-objects', 'image-not-in-dataset'])
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from .. import formats
+from ..model import Dataset
+from .answers import check_schema
+from .context import Context, Options, Source
+from .dataset_rules import check_distribution, check_labels
+from .findings import ValidationReport
+from .imagefiles import ImageProbe
+from .objects import scan
+from .rules import RULES, select
+from .salvage import read_for_validation
+
+_OPTION_NAMES = frozenset(f.name for f in fields(Options))
+_IMAGE_CODES = frozenset(c for c, r in RULES.items() if r.category == "images")
+
+
+def validate(
+    dataset: Dataset | str | os.PathLike[str],
+    images: str | os.PathLike[str] | None = None,
+    rules: Iterable[str] | str | None = None,
+    *,
+    skip: Iterable[str] | str | None = None,
+    format: str | None = None,  # noqa: A002
+    source: Source | None = None,
+    options: Options | None = None,
+    **option_values: Any,
+) -> ValidationReport:
+    """Check `dataset` (a `Dataset`, or a path read with `format`, detected when None) for defects.
+
+    `images`: the folder of the image files (their checks run only when given). `rules`: codes or
+    categories to run (default all); `skip`: codes or categories to leave out. Thresholds and
+    switches are `Options` fields, given as `options` or as keywords (``min_objects=5``).
+    A path input records each finding's source file and record; FormatError if it cannot be read.
+    The report keeps the dataset it checked as ``report.dataset`` (what `fix` corrects).
+    """
+    t0 = time.perf_counter()
+    unknown = set(option_values) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(f"validate() takes no option {', '.join(sorted(unknown))}; options: "
+                        f"{', '.join(sorted(_OPTION_NAMES))}")
+    opts = Options(**{**(options.__dict__ if options else {}), **option_values})
+    enabled = select(rules, skip)
+    pre: list[Any] = []
+    if not isinstance(dataset, Dataset):
+        path = Path(dataset)
+        fmt = format or formats.detect(path)
+        dataset, pre, file = read_for_validation(path, fmt, images)
+        source = Source(formats.get(fmt).name, file)
+    ctx = Context(dataset, opts, enabled, source)
+    report = ctx.report
+    report.extend(f for f in pre if f.code in enabled)
+    probe = ImageProbe(ctx, images) if images is not None else None
+    if probe is not None:
+        probe.start()
+    try:
+        counted = scan(ctx)
+        check_schema(ctx)
+        check_labels(ctx, counted.label_counts)
+        check_distribution(ctx, counted.label_counts, counted.empty_assets)
+    finally:
+        facts = probe.finish() if probe is not None else {}
+    _dedupe(report)
+    report.image_facts = facts
+    report.dataset = dataset  # type: ignore[attr-defined]
+    report.salvaged = pre  # type: ignore[attr-defined]
+    report.options = {**opts.to_dict(), "rules": sorted(enabled)}
+    report.stats = {
+        "assets": len(dataset.assets),
+        "objects": counted.objects,
+        "labels": len(dataset.labels),
+        "images_checked": len(facts) if probe is not None else None,
+        "source": str(source.path) if source and source.path else None,
+        "format": source.format if source else None,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    return report
+
+
+def _dedupe(report: ValidationReport) -> None:
+    """Drop repeats of the same Q&A finding (a question checked by its own declaration and a schema)."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for f in report.findings:
+        if RULES[f.code].category == "qa":
+            key = (f.code, f.asset_index, f.object_index, f.message)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(f)
+    report.findings = out
