@@ -524,7 +524,7 @@ class _Reader:
                 self.bad(file, lineno, f"value {what} is outside [0, 1] (YOLO values are normalised)")
                 continue
             cls_token = parts[0]
-            if cls_token.isdigit() and (names is None or int(cls_token) in names):
+            if cls_token.isascii() and cls_token.isdigit() and (names is None or int(cls_token) in names):
                 idx = int(cls_token)
             else:
                 idx = self._class(cls_token, file, lineno)
@@ -588,6 +588,8 @@ def read(
         folder = path.parent
     else:
         folder = path
+        if folder.name == "labels" and (folder.parent / "images").is_dir():
+            folder = folder.parent  # pointed at the labels folder of an images/ + labels/ pair
         yaml_path = _find_yaml(folder)
     meta: dict[str, Any] = {}
     names: dict[int, str] | None = None
@@ -799,6 +801,10 @@ def detect(path: Path) -> tuple[float, str]:
         return 0.0, "no .txt label files in the folder"
     numeric = [t for t in txts if _looks_like_labels(t)]
     if not numeric:
+        pair = (path / "labels").is_dir() and (path / "images").is_dir()
+        if pair and names_file is not None:
+            return 0.5, (f"images/ + labels/ and {names_file.name}, but the first row of {txts[0].name} is "
+                         "not a YOLO row (reading says which rows are wrong)")
         return 0.0, f"its .txt files do not hold numeric YOLO rows (e.g. {txts[0].name})"
     in_labels = any("labels" in t.relative_to(path).parts for t in numeric)
     images_beside = any(t.with_suffix(ext).exists() for t in numeric for ext in (".jpg", ".png", ".jpeg"))

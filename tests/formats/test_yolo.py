@@ -639,3 +639,14 @@ def test_same_folder_for_train_and_val_tags_nothing(tmp_path: Path) -> None:
     assert ds.assets[0].tags == []
     pf.write(ds, tmp_path / "out", "yolo")
     assert (tmp_path / "out" / "labels" / "a.txt").is_file()  # still the flat layout
+
+
+def test_unicode_digit_class_index_is_a_bad_row_not_a_crash(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds", {"a": "² 0.5 0.5 0.2 0.2\n"})
+    with pytest.raises(pf.FormatError, match=r"a\.txt: line 1: class index '²' is not an integer"):
+        pf.read(root)
+
+
+def test_pointing_at_the_labels_folder_reads_the_dataset() -> None:
+    ds = pf.read(LS_MIXED / "labels", "yolo")
+    assert (len(ds), ds.num_annotations, ds.label_names) == (7, 25, CLASSES)
