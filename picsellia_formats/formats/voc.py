@@ -31,12 +31,10 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-
-import orjson
 
 from ..errors import MAX_PROBLEMS, FormatError, Problem
 from ..geometry import annotation_bbox
@@ -45,34 +43,28 @@ from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
 from ..report import Report
 from . import FormatSpec, Option
+from ._voc_render import (
+    CORNER_LIST,
+    CORNER_SET,
+    CORNERS,
+    FLAGS,
+    OBJECT_ORDER,
+    SIZE_ORDER,
+    TOP_SINGLE,
+    Counts,
+    corner_texts,
+    number,
+    render_asset,
+)
 from ._voc_xml import (
-    DEFAULT_STYLE,
     Style,
     element_value,
-    escape,
-    escape_attr,
-    is_element_name,
     local,
     new_parser,
-    pads_for,
     parse,
-    render_value,
-    scalar_text,
     typed,
 )
 
-_CORNERS = ("xmin", "ymin", "xmax", "ymax")
-_CORNER_SET = frozenset(_CORNERS)
-_CORNER_LIST = list(_CORNERS)
-_FLAGS = frozenset(("truncated", "difficult", "occluded"))
-#: object children in the order labelImg and most tools write them (no order stored when equal)
-_OBJECT_ORDER = ("name", "pose", "truncated", "difficult", "bndbox")
-#: image children written for data from other formats, each only when there is a value
-_TOP_ORDER = ("folder", "filename", "path", "source", "size", "segmented")
-_SIZE_ORDER = ("width", "height", "depth")
-_TOP_SINGLE = frozenset(_TOP_ORDER)
-_OBJECT_RESERVED = frozenset(("name", "bndbox", "attributes"))
-_DEFAULTS = {"pose": "Unspecified", "truncated": 0, "difficult": 0}
 _XML_SUFFIX = ".xml"
 _HEAD = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>)?\s*(?:<!--.*?-->\s*)*<(?:\w+:)?annotation[\s>/]",
                    re.DOTALL)
@@ -251,15 +243,6 @@ def _plain_int(text: str) -> bool:
     return text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1)
 
 
-def _number(text: str | None) -> float | None:
-    """float of a coordinate/size text, None when it is not a finite number."""
-    try:
-        v = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return v if _isfinite(v) else None
-
-
 def _canonical(v: float) -> str | None:
     """How the writer prints `v` when it is a whole number, else None."""
     return str(int(v)) if v.is_integer() else None
@@ -325,14 +308,14 @@ class _Reader:
                         problems.add(file, f"{_record(el, index)}: line {c.sourceline}",
                                      f"more than one <{t}> in <bndbox>")
                         ok = False
-                    elif t in _CORNER_SET:
+                    elif t in CORNER_SET:
                         values[t] = c.text
                     else:
                         if bb_extra is None:
                             bb_extra = {}
                         _put(bb_extra, t, element_value(c))
                 if len(values) != 4:
-                    missing = [k for k in _CORNERS if k not in values]
+                    missing = [k for k in CORNERS if k not in values]
                     problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
                                  f"<bndbox> lacks {', '.join(f'<{k}>' for k in missing)}")
                     ok = False
@@ -344,7 +327,7 @@ class _Reader:
                     if not _isfinite(x0) or not _isfinite(y0) or not _isfinite(x1) or not _isfinite(y1):
                         raise ValueError
                 except (TypeError, ValueError):
-                    bad = next(k for k, t in zip(_CORNERS, raw) if _number(t) is None)
+                    bad = next(k for k, t in zip(CORNERS, raw) if number(t) is None)
                     problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
                                  f"<{bad}> is not a finite number: {values[bad]!r}")
                     ok = False
@@ -355,14 +338,14 @@ class _Reader:
                     texts = raw
                 shift = self.shift
                 box = (x0 - shift, y0 - shift, x1 - x0, y1 - y0)
-                if len(bb_list) != 4 or bb_list != _CORNER_LIST:
+                if len(bb_list) != 4 or bb_list != CORNER_LIST:
                     bb_order = self.intern(tuple(bb_list))
             elif tag == "name":
                 if name is not None:
                     problems.add(file, _record(el, index), "more than one <name>")
                     ok = False
                 name = (child.text or "").strip()
-            elif tag in _FLAGS and not len(child) and not child.items():
+            elif tag in FLAGS and not len(child) and not child.items():
                 _put(attrs, tag, typed(child.text))
             elif tag == "attributes":
                 if cvat is None:
@@ -399,7 +382,7 @@ class _Reader:
             return None
         self.labels[name] = None
         voc: list[tuple[str, Any]] = []
-        if len(order) != 5 or tuple(order) != _OBJECT_ORDER:
+        if len(order) != 5 or tuple(order) != OBJECT_ORDER:
             voc.append(("order", self.intern(tuple(order))))
         if bb_order is not None:
             voc.append(("bndbox_order", bb_order))
@@ -449,7 +432,7 @@ class _Reader:
                 if ann is not None:
                     anns.append(ann)
                 continue
-            if tag in _TOP_SINGLE:
+            if tag in TOP_SINGLE:
                 if tag in seen:
                     problems.add(file, f"line {child.sourceline}", f"more than one <{tag}>")
                     continue
@@ -490,7 +473,7 @@ class _Reader:
             size_order.append(t)
             if t == "width" or t == "height":
                 text = c.text
-                v = _number(text)
+                v = number(text)
                 if v is None or v < 0:
                     self.problems.add(file, f"line {c.sourceline}",
                                       f"<{t}> must be a non-negative number, got {text!r}")
@@ -508,7 +491,7 @@ class _Reader:
                 voc["depth"] = typed(c.text) if not len(c) else element_value(c)
             else:
                 _put(voc.setdefault("size_extra", {}), t, element_value(c))
-        if tuple(size_order) != _SIZE_ORDER:
+        if tuple(size_order) != SIZE_ORDER:
             voc["size_order"] = self.intern(tuple(size_order))
         return width, height
 
@@ -646,7 +629,7 @@ def _keep_bytes_if_needed(asset: Asset, data: bytes, one_based: bool) -> None:
     """When rendering the asset does not give the source bytes back (odd spacing, comments,
     entities...), keep the source bytes with a fingerprint of the rendering: the writer uses them
     as long as the asset renders to the same thing (i.e. is unchanged)."""
-    rendered = _render_asset(asset, _objects_quiet(asset, one_based), None)
+    rendered = render_asset(asset, _objects_quiet(asset, one_based), None)
     if rendered != data:
         voc = asset.extra["voc"]
         voc["raw"] = data
@@ -654,11 +637,11 @@ def _keep_bytes_if_needed(asset: Asset, data: bytes, one_based: bool) -> None:
 
 
 def _objects_quiet(asset: Asset, one_based: bool) -> list[tuple[Annotation, tuple[str, ...]]]:
-    counts = _Counts()
+    counts = Counts()
     shift = 1.0 if one_based else 0.0
     out = []
     for ann in asset.annotations:
-        corners = _corner_texts(ann.box, ann.extra, shift, counts)  # type: ignore[arg-type]
+        corners = corner_texts(ann.box, ann.extra, shift, counts)  # type: ignore[arg-type]
         if corners is not None:
             out.append((ann, corners))
     return out
@@ -719,349 +702,11 @@ def _attach_images(keyed: list[tuple[str, Asset]], image_dir: Path, report: Repo
 
 # ---------------------------------------------------------------------------------------------- write
 
-
-class _Counts:
-    """Per-write tallies turned into report entries at the end."""
-
-    __slots__ = (
-        "attrs_json",
-        "crowd",
-        "kinds",
-        "metadata",
-        "no_box",
-        "nonfinite",
-        "qa",
-        "rounded",
-        "scores",
-        "size_rounded",
-        "sizes",
-    )
-
-    def __init__(self) -> None:
-        self.kinds: dict[str, int] = {}
-        self.no_box = self.nonfinite = self.qa = self.rounded = self.scores = self.crowd = 0
-        self.attrs_json = self.sizes = self.size_rounded = self.metadata = 0
-
-
-def _corner_texts(box: Any, extra: Mapping[str, Any], shift: float, counts: _Counts) -> tuple[Any, ...] | None:
-    """xmin, ymin, xmax, ymax as written: the source's text while it still holds the value, else
-    the whole number (non-integers rounded to nearest and counted); None for a non-finite box."""
-    x, y, w, h = box
-    x2 = x + w
-    y2 = y + h
-    if shift:
-        x += shift
-        y += shift
-        x2 += shift
-        y2 += shift
-    voc = extra.get("voc") if extra else None
-    texts = voc.get("bndbox") if voc else None
-    if texts is None:
-        try:
-            a, b, c, d = _floor(x + 0.5), _floor(y + 0.5), _floor(x2 + 0.5), _floor(y2 + 0.5)
-        except (ValueError, OverflowError, TypeError):
-            pass
-        else:
-            if a != x or b != y or c != x2 or d != y2:
-                counts.rounded += 1
-            return (a, b, c, d)
-    out: list[Any] = []
-    rounded = False
-    for i, v in enumerate((x, y, x2, y2)):
-        if texts is not None:
-            t = texts[i]
-            tv = _number(t)
-            if tv is not None and abs(tv - v) <= 1e-9 * (1.0 + abs(v)):
-                out.append(t)
-                continue
-        v = float(v)
-        if not _isfinite(v):
-            counts.nonfinite += 1
-            return None
-        if v.is_integer():
-            out.append(int(v))
-            continue
-        out.append(_floor(v + 0.5))
-        rounded = True
-    if rounded:
-        counts.rounded += 1
-    return tuple(out)
-
-
-def _flag(value: Any) -> Any:
-    return int(value) if type(value) is bool else value
-
-
-def _cvat_block(keys: Iterable[str], attrs: Mapping[str, Any], pads: tuple[str, ...], d: int,
-                counts: _Counts) -> str:
-    p1, p2 = pads[d + 1], pads[d + 2]
-    out = []
-    for k in keys:
-        v = attrs[k]
-        if type(v) in (dict, list) or isinstance(v, Mapping):
-            v = orjson.dumps(v, option=orjson.OPT_SORT_KEYS, default=str).decode()
-            counts.attrs_json += 1
-        out.append(f"{p1}<attribute>{p2}<name>{escape(k)}</name>{p2}<value>{escape(scalar_text(v))}</value>"
-                   f"{p1}</attribute>")
-    return f"<attributes>{''.join(out)}{pads[d]}</attributes>"
-
-
-def _render_object(ann: Annotation, corners: tuple[str, ...], label: str, pads: tuple[str, ...],
-                   counts: _Counts) -> str:
-    """One ``<object>`` at depth 1 (its children at depth 2)."""
-    attrs = ann.attributes
-    extra = ann.extra
-    voc = extra.get("voc") if extra else None
-    p2 = pads[2]
-    if voc is None:
-        if attrs:
-            get = attrs.get
-            pose, tr, di = get("pose", "Unspecified"), get("truncated", 0), get("difficult", 0)
-            fast = (type(pose) is str and type(tr) is int and type(di) is int
-                    and attrs.keys() <= _DEFAULT_KEYS)
-        else:
-            pose, tr, di, fast = "Unspecified", 0, 0, True
-        if fast:
-            key = (label, pose, tr, di, p2)
-            head = _HEADS.get(key)
-            if head is None:
-                head = (f"<object>{p2}<name>{label}</name>{p2}<pose>{escape(pose)}</pose>{p2}<truncated>{tr}"
-                        f"</truncated>{p2}<difficult>{di}</difficult>{p2}<bndbox>{pads[3]}<xmin>")
-                if len(_HEADS) < 100_000:
-                    _HEADS[key] = head
-            p3 = pads[3]
-            a, b, c, d = corners
-            return (f"{head}{a}</xmin>{p3}<ymin>{b}</ymin>{p3}<xmax>{c}</xmax>{p3}<ymax>{d}</ymax>{p2}</bndbox>"
-                    f"{pads[1]}</object>")
-    order = voc.get("order") if voc else None
-    defaults = order is None
-    if order is None:
-        order = _OBJECT_ORDER if "occluded" not in attrs else (*_OBJECT_ORDER[:4], "occluded", "bndbox")
-    cvat = voc.get("cvat", ()) if voc else ()
-    placed = set(order).difference(_OBJECT_RESERVED)
-    placed.update(cvat)
-    leftover_elements: list[str] = []
-    leftover_cvat: list[str] = []
-    for k in attrs:
-        if k in placed:
-            continue
-        v = attrs[k]
-        scalar = not (type(v) in (dict, list) or isinstance(v, Mapping))
-        if k in _OBJECT_RESERVED or not is_element_name(k) or (scalar and k not in _FLAGS and k != "pose"):
-            leftover_cvat.append(k)
-        else:
-            leftover_elements.append(k)
-    cvat_keys = [k for k in cvat if k in attrs] + leftover_cvat
-    parts = []
-    done: set[str] = set()
-    for tag in order:
-        if tag == "name":
-            parts.append(f"<name>{label}</name>")
-        elif tag == "bndbox":
-            parts.append(_render_bndbox(corners, voc, pads))
-        elif tag == "attributes":
-            if "attributes" not in done and cvat_keys:
-                parts.append(_cvat_block(cvat_keys, attrs, pads, 2, counts))
-            done.add("attributes")
-        elif tag in done:
-            continue
-        elif tag in attrs:
-            done.add(tag)
-            v = attrs[tag]
-            parts.append(render_value(tag, _flag(v) if tag in _FLAGS else v, pads, 2))
-        elif defaults and tag in _DEFAULTS:
-            parts.append(f"<{tag}>{scalar_text(_DEFAULTS[tag])}</{tag}>")
-    for k in leftover_elements:
-        v = attrs[k]
-        parts.append(render_value(k, _flag(v) if k in _FLAGS else v, pads, 2))
-    if "attributes" not in done and cvat_keys:
-        parts.append(_cvat_block(cvat_keys, attrs, pads, 2, counts))
-    attrib = voc.get("attrib") if voc else None
-    head = "<object" + "".join(f' {k}="{escape_attr(v)}"' for k, v in attrib.items()) + ">" if attrib else "<object>"
-    body = "".join(p2 + p for p in parts if p)
-    return f"{head}{body}{pads[1]}</object>"
-
-
-def _render_bndbox(corners: tuple[str, ...], voc: Mapping[str, Any] | None, pads: tuple[str, ...]) -> str:
-    p3 = pads[3]
-    order = voc.get("bndbox_order") if voc else None
-    extra = voc.get("bndbox_extra") if voc else None
-    if order is None and not extra:
-        return (f"<bndbox>{p3}<xmin>{corners[0]}</xmin>{p3}<ymin>{corners[1]}</ymin>{p3}<xmax>{corners[2]}</xmax>"
-                f"{p3}<ymax>{corners[3]}</ymax>{pads[2]}</bndbox>")
-    values = dict(zip(_CORNERS, corners))
-    parts = []
-    done: set[str] = set()
-    for tag in order or _CORNERS:
-        if tag in done:
-            continue
-        done.add(tag)
-        if tag in values:
-            parts.append(f"<{tag}>{values[tag]}</{tag}>")
-        elif extra and tag in extra:
-            parts.append(render_value(tag, extra[tag], pads, 3))
-    for tag in _CORNERS:
-        if tag not in done:
-            parts.append(f"<{tag}>{values[tag]}</{tag}>")
-    return f"<bndbox>{''.join(p3 + p for p in parts)}{pads[2]}</bndbox>"
-
-
-def _size_text(value: Any, key: str, texts: Mapping[str, str] | None, counts: _Counts) -> str:
-    if texts is not None and key in texts:
-        t = texts[key]
-        if value is None or _number(t) == value:
-            return t
-    if value is None:
-        return "0"
-    if type(value) is int:
-        return str(value)
-    v = float(value)
-    if v.is_integer():
-        return str(int(v))
-    if not _isfinite(v):
-        counts.sizes += 1
-        return "0"
-    counts.size_rounded += 1
-    return str(_floor(v + 0.5))
-
-
-def _render_size(asset: Asset, voc: Mapping[str, Any], pads: tuple[str, ...], counts: _Counts) -> str:
-    texts = voc.get("texts")
-    order = voc.get("size_order", _SIZE_ORDER)
-    extra = voc.get("size_extra")
-    p2 = pads[2]
-    if texts is None and extra is None and order is _SIZE_ORDER:
-        w, h = asset.width, asset.height
-        depth = voc.get("depth") if "order" in voc else voc.get("depth", 3)
-        if type(w) is int and type(h) is int and type(depth) is int:
-            return f"<size>{p2}<width>{w}</width>{p2}<height>{h}</height>{p2}<depth>{depth}</depth>{pads[1]}</size>"
-    if ((asset.width is None and not (texts and "width" in texts))
-            or (asset.height is None and not (texts and "height" in texts))):
-        counts.sizes += 1
-    parts = []
-    done: set[str] = set()
-    for tag in order:
-        if tag in done:
-            continue
-        done.add(tag)
-        if tag == "width":
-            parts.append(f"<width>{_size_text(asset.width, 'width', texts, counts)}</width>")
-        elif tag == "height":
-            parts.append(f"<height>{_size_text(asset.height, 'height', texts, counts)}</height>")
-        elif tag == "depth":
-            if "depth" in voc or "order" not in voc:
-                parts.append(render_value("depth", voc.get("depth", 3), pads, 2))
-        elif extra and tag in extra:
-            parts.append(render_value(tag, extra[tag], pads, 2))
-    return f"<size>{''.join(p2 + p for p in parts)}{pads[1]}</size>"
-
-
-_LABELS: dict[str, str] = {}
-#: start of a plain object up to its <xmin> value, by (label, pose, truncated, difficult, indent)
-_HEADS: dict[tuple[Any, ...], str] = {}
-_DEFAULT_PADS = pads_for(DEFAULT_STYLE[2], DEFAULT_STYLE[3])
-_DEFAULT_KEYS = frozenset(_DEFAULTS)
-
-
-def _label_text(name: str) -> str:
-    text = _LABELS.get(name)
-    if text is None:
-        text = escape(name)
-        if len(_LABELS) < 100_000:
-            _LABELS[name] = text
-    return text
-
-
-def _render_asset(asset: Asset, objects: list[tuple[Annotation, tuple[str, ...]]], counts: _Counts | None,
-                  folder: str | None = None) -> bytes:
-    """The XML bytes of one asset (objects already reduced to their corner texts)."""
-    counts = counts if counts is not None else _Counts()
-    extra = asset.extra
-    voc = extra.get("voc") if extra else None
-    if voc is None:
-        if not asset.metadata:  # data from another format: the plain labelImg-style file
-            pads = _DEFAULT_PADS
-            objs = "".join([f"\n\t{_render_object(ann, corners, _label_text(ann.label), pads, counts)}"
-                            for ann, corners in objects])
-            head = f"<annotation>\n\t<folder>{escape(folder)}</folder>" if folder is not None else "<annotation>"
-            return (f"{head}\n\t<filename>{escape(asset.file_name)}</filename>\n\t"
-                    f"{_render_size(asset, EMPTY, pads, counts)}\n\t<segmented>0</segmented>{objs}\n"
-                    f"</annotation>\n").encode()
-        voc = EMPTY
-    prefix, encoding, nl, ind, trailing = voc.get("style", DEFAULT_STYLE)
-    pads = pads_for(nl, ind)
-    p1 = pads[1]
-    order = voc.get("order")
-    defaults = order is None
-    if order is None:
-        order = _TOP_ORDER
-    root = voc.get("root")
-    parts = [prefix.decode(encoding, "replace") if prefix else "",
-             "<annotation" + "".join(f' {k}="{escape_attr(v)}"' for k, v in root.items()) + ">"
-             if root else "<annotation>"]
-    append = parts.append
-    metadata = asset.metadata
-    objs = iter(objects)
-    done: set[str] = set()
-    for tag in order:
-        if tag == "object":
-            nxt = next(objs, None)
-            if nxt is not None:
-                ann, corners = nxt
-                append(p1)
-                append(_render_object(ann, corners, _label_text(ann.label), pads, counts))
-            continue
-        if tag in done:
-            continue
-        done.add(tag)
-        if tag == "filename":
-            name = asset.file_name
-            if name == voc.get("filename_made"):
-                name = ""
-            append(f"{p1}<filename>{escape(name)}</filename>")
-        elif tag == "size":
-            append(p1)
-            append(_render_size(asset, voc, pads, counts))
-        elif tag == "segmented":
-            if tag in voc or defaults:
-                append(p1 + render_value(tag, voc.get(tag, 0), pads, 1))
-        elif tag == "folder":
-            value = voc.get("folder")
-            if value is None and defaults:
-                value = folder
-            if value is not None:
-                append(p1 + render_value(tag, value, pads, 1))
-        elif tag in voc and tag in _TOP_SINGLE:
-            append(p1 + render_value(tag, voc[tag], pads, 1))
-        elif tag in metadata:
-            append(p1 + render_value(tag, metadata[tag], pads, 1))
-    for ann, corners in objs:
-        append(p1)
-        append(_render_object(ann, corners, _label_text(ann.label), pads, counts))
-    for key in metadata:
-        if key in done:
-            continue
-        if is_element_name(key) and key not in _TOP_SINGLE and key != "object":
-            append(p1 + render_value(key, metadata[key], pads, 1))
-        else:
-            counts.metadata += 1
-    append(pads[0] + "</annotation>")
-    body = "".join(parts)
-    out = body.encode(encoding, "xmlcharrefreplace") if encoding != "utf-8" else body.encode()
-    if trailing:
-        out += trailing
-    raw = voc.get("raw")
-    if raw is not None and voc.get("render") == hash(out):
-        return raw
-    return out
-
-
-_SCALARS = frozenset((str, int, bool))
 _APPROX = {"polygon": "polygons", "mask": "masks", "keypoints": "keypoints"}
 _DROP = {"line": "lines", "point": "points", "classification": "image-level classifications"}
 
 
-def _objects(asset: Asset, shift: float, counts: _Counts) -> list[tuple[Annotation, tuple[str, ...]]]:
+def _objects(asset: Asset, shift: float, counts: Counts) -> list[tuple[Annotation, tuple[str, ...]]]:
     out = []
     kinds = counts.kinds
     for ann in asset.annotations:
@@ -1083,7 +728,7 @@ def _objects(asset: Asset, shift: float, counts: _Counts) -> list[tuple[Annotati
             counts.scores += 1
         if ann.iscrowd:
             counts.crowd += 1
-        corners = _corner_texts(box, ann.extra, shift, counts)
+        corners = corner_texts(box, ann.extra, shift, counts)
         if corners is not None:
             out.append((ann, corners))
     return out
@@ -1179,7 +824,7 @@ def write(
     ann_dir.mkdir(parents=True, exist_ok=True)
     base = str(ann_dir)
     shift = 1.0 if one_based else 0.0
-    counts = _Counts()
+    counts = Counts()
     names: dict[str, int] = {}
     taken: set[str] = set()
     made: set[str] = set()
@@ -1210,7 +855,7 @@ def write(
                 made.add(parent)
         if segmented is not None:
             segmented.append((asset, stem, [ann for ann, _ in objects]))
-        data = _render_asset(asset, objects, counts, folder)
+        data = render_asset(asset, objects, counts, folder)
         _write_bytes(base + sep + stem.replace("/", sep) + _XML_SUFFIX, data)
         if asset.status:
             statuses += 1
@@ -1266,7 +911,7 @@ def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[
         report.dropped("asset tags that cannot name a file", bad, "ImageSets/Main/<tag>.txt")
 
 
-def _report(counts: _Counts, names: dict[str, int], report: Report) -> None:
+def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
     for kind, n in sorted(counts.kinds.items()):
         if kind in _APPROX:
             report.approximated(f"{_APPROX[kind]} written as boxes", n, "VOC objects are boxes")
