@@ -16,5 +16,5 @@ from tqdm import tqdm
 def bar(total: int, desc: str, quiet: bool = False, unit: str = "img") -> Any:
     """A tqdm bar for `total` items; disabled (a no-op) when `quiet` or stderr is not a tty."""
     disable = quiet or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable, leave=False,
+    return tqdm(total=total or None, desc=desc, unit=unit, file=sys.stderr, disable=disable, leave=False,
                 dynamic_ncols=True)

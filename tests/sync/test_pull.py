@@ -138,3 +138,24 @@ def test_pull_under_faults_is_complete(emulator: Emulator, client: Client, racco
     assert result.downloaded == 40
     assert boxes_by_file(pf.read(tmp_path / "o", "voc")) == boxes_by_file(raccoon)
     _same_images(tmp_path / "o", [a.file_name for a in raccoon])
+
+
+def test_duplicate_platform_names_keep_the_first(client: Client, tmp_path: Path) -> None:
+    push(pf.Dataset(), tmp_path, "dups", "v1", client=client, quiet=True)
+    vid = client.find_version(client.find_dataset("dups")["id"], "v1")["id"]
+    _plant(client, vid, "same.jpg", b"first")
+    _plant(client, vid, "same.jpg", b"second")
+    result = pull("dups", "v1", tmp_path / "o", "coco", client=client, quiet=True)
+    assert result.assets == 1
+    assert result.report.count("dropped", "assets whose file name another asset already has") == 1
+
+
+def test_expired_presigned_url_is_renewed(client: Client, raccoon: pf.Dataset, tmp_path: Path) -> None:
+    from picsellia_formats.sync.pull import download_image
+
+    push(raccoon, RACCOON_IMAGES, "raccoon", "v1", client=client, quiet=True)
+    _, data_of = fetch_dataset(client, "raccoon", "v1")
+    name, data = next(iter(data_of.items()))
+    stale = {**data, "presigned_url": data["presigned_url"].replace("sig=", "sig=00")}
+    assert download_image(client, tmp_path / name, stale) is True
+    assert (tmp_path / name).read_bytes() == (RACCOON_IMAGES / name).read_bytes()
