@@ -24,7 +24,7 @@ from .errors import DetectionError, FormatError, LossyConversionError, Picsellia
 
 COMMAND_MODULES: tuple[str, ...] = (
     "convert", "detect", "stats", "preview", "split", "labelmap", "tfrecord", "push", "pull", "emulator",
-    "rasterise",
+    "rasterise", "validate",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3

@@ -41,6 +41,7 @@ def validate(
     format: str | None = None,  # noqa: A002
     source: Source | None = None,
     options: Options | None = None,
+    read_options: dict[str, Any] | None = None,
     **option_values: Any,
 ) -> ValidationReport:
     """Check `dataset` (a `Dataset`, or a path read with `format`, detected when None) for defects.
@@ -48,7 +49,8 @@ def validate(
     `images`: the folder of the image files (their checks run only when given). `rules`: codes or
     categories to run (default all); `skip`: codes or categories to leave out. Thresholds and
     switches are `Options` fields, given as `options` or as keywords (``min_objects=5``).
-    A path input records each finding's source file and record; FormatError if it cannot be read.
+    A path input (read with `read_options`) records each finding's source file and record;
+    FormatError if it cannot be read.
     The report keeps the dataset it checked as ``report.dataset`` (what `fix` corrects).
     """
     t0 = time.perf_counter()
@@ -62,7 +64,7 @@ def validate(
     if not isinstance(dataset, Dataset):
         path = Path(dataset)
         fmt = format or formats.detect(path)
-        dataset, pre, file = read_for_validation(path, fmt, images)
+        dataset, pre, file = read_for_validation(path, fmt, images, read_options)
         source = Source(formats.get(fmt).name, file)
     ctx = Context(dataset, opts, enabled, source)
     report = ctx.report

@@ -142,8 +142,8 @@ def salvage_coco(top: Any, file: str) -> tuple[list[Finding], Any]:
     return findings, cleaned
 
 
-def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = None
-                        ) -> tuple[Dataset, list[Finding], Path]:
+def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = None,
+                        options: dict[str, Any] | None = None) -> tuple[Dataset, list[Finding], Path]:
     """Read `path` as `fmt` for validation: (dataset, findings for records left out, the file read).
 
     Raises FormatError when the input cannot be read even without those records.
@@ -158,7 +158,7 @@ def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = No
 
         source = coco._resolve(path) if hasattr(coco, "_resolve") else path
     try:
-        return read(source, spec.name, images=images), [], source
+        return read(source, spec.name, images=images, **(options or {})), [], source
     except FormatError as refused:
         if spec.name != "coco":
             raise
@@ -173,7 +173,7 @@ def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = No
         with os.fdopen(fd, "wb") as f:
             f.write(orjson.dumps(cleaned))
         try:
-            dataset = read(tmp, spec.name, images=images)
+            dataset = read(tmp, spec.name, images=images, **(options or {}))
         except FormatError as exc:
             problems = [p for p in exc.problems]
             for p in problems:
