@@ -26,9 +26,12 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator, Mapping
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -65,6 +68,9 @@ STATUS_FLAGS = {
 _SHAPE_KEYS = frozenset(("type", "label", "qa", "id", "part", "attributes", "score", "iscrowd", "area",
                          *GEOMETRY_KEYS))
 _EXTENSION_KEYS = frozenset(("id", "attributes", "score", "iscrowd", "area"))
+_ATTR = {"rectangle": "box", "polygon": "polygon", "mask": "mask", "keypoints": "keypoints", "line": "line",
+         "point": "point"}
+_MISSING = object()
 _CONTINUATION_KEYS = frozenset(("type", "label", "polygon", "part", "id", "qa"))
 _RECORD_KEYS = frozenset(("internal_picture_id", "external_picture_url", "nb_labels", "time_spent",
                           "annotations", "image_qa", *FLAG_KEYS))
@@ -82,6 +88,8 @@ _DEFAULT_ALWAYS: dict[str, tuple[str, ...]] = {
 }
 _NUMS = frozenset((int, float))
 _isfinite = math.isfinite
+_chain = chain.from_iterable
+_XY = itemgetter("x", "y")
 
 
 def status_from_flags(flags: Mapping[str, Any]) -> str | None:
@@ -211,23 +219,48 @@ def _finite(v: Any) -> bool:
 
 def _points(obj: Any, what: str, minimum: int) -> tuple[list[Any], bool]:
     """Flat ``[x0, y0, ...]`` of ``{"geometry": [{"x", "y"}, ...]}``; True when it has other keys."""
-    if type(obj) is not dict or type(obj.get("geometry")) is not list:
-        raise _Bad(f"{what} must be an object with a 'geometry' list of points, got {obj!r:.60}")
-    geom = obj["geometry"]
+    try:
+        geom = obj["geometry"]
+        flat = [*_chain(map(_XY, geom))]
+    except (KeyError, TypeError, IndexError):
+        geom = flat = None
+    if type(geom) is not list or flat is None:
+        _points_problem(obj, what)
     if len(geom) < minimum:
         raise _Bad(f"{what} needs at least {minimum} points, got {len(geom)}")
     try:
-        flat = [v for p in geom for v in (p["x"], p["y"])]
-    except (KeyError, TypeError):
-        for k, p in enumerate(geom):
-            if type(p) is not dict or "x" not in p or "y" not in p:
-                raise _Bad(f"{what}.geometry[{k}] must be an object with x and y, got {p!r:.60}") from None
-        raise
-    _check_numbers(flat, geom, what, "xy")
-    return flat, len(obj) != 1 or set(map(len, geom)) != {2}
+        ok = set(map(type, flat)) <= _NUMS and _isfinite(sum(flat))
+    except OverflowError:
+        ok = False
+    if not ok:
+        _check_numbers(flat, geom, what, "xy")
+    return flat, len(obj) != 1 or sum(map(len, geom)) != 2 * len(geom)
+
+
+def _points_problem(obj: Any, what: str) -> None:
+    """Raise the precise problem of a malformed ``{"geometry": [...]}`` object."""
+    if type(obj) is not dict or type(obj.get("geometry")) is not list:
+        raise _Bad(f"{what} must be an object with a 'geometry' list of points, got {obj!r:.60}")
+    for k, p in enumerate(obj["geometry"]):
+        if type(p) is not dict or "x" not in p or "y" not in p:
+            raise _Bad(f"{what}.geometry[{k}] must be an object with x and y, got {p!r:.60}")
+    raise _Bad(f"{what} is malformed")
 
 
 def _parse_rectangle(obj: Any) -> tuple[Any, bool]:
+    try:
+        top, left, width, height = obj["top"], obj["left"], obj["width"], obj["height"]
+        if (type(top) in _NUMS and type(left) in _NUMS and type(width) in _NUMS and type(height) in _NUMS
+                and width >= 0 and height >= 0 and _isfinite(top + left + width + height)):
+            return (left, top, width, height), len(obj) != 4
+    except (KeyError, TypeError, OverflowError):
+        pass
+    return _rectangle_problem(obj)
+
+
+def _rectangle_problem(obj: Any) -> tuple[Any, bool]:
+    """The precise problem of a rectangle the fast path refused (or the rectangle, if only its sum
+    overflowed)."""
     if type(obj) is not dict:
         raise _Bad(f"rectangle must be an object with top, left, width and height, got {obj!r:.60}")
     for key in ("top", "left", "width", "height"):
@@ -267,7 +300,12 @@ def _parse_keypoints(obj: Any) -> tuple[Any, bool]:
                 raise _Bad(f"keypoints.geometry[{k}] must be an object with x, y and v, "
                            f"got {p!r:.60}") from None
         raise
-    _check_numbers(flat, geom, "keypoints", "xyv")
+    try:
+        ok = set(map(type, flat)) <= _NUMS and _isfinite(sum(flat))
+    except OverflowError:
+        ok = False
+    if not ok:
+        _check_numbers(flat, geom, "keypoints", "xyv")
     return flat, len(obj) != 1 or set(map(len, geom)) != {3}
 
 
@@ -278,7 +316,7 @@ def _parse_mask(obj: Any) -> tuple[Any, bool]:
     if type(size) is not list or len(size) != 2 or any(type(v) is not int or v < 0 for v in size):
         raise _Bad(f"mask.size must be [height, width] of non-negative integers, got {size!r:.60}")
     if type(counts) is list:
-        if not all(type(v) is int and v >= 0 for v in counts):
+        if counts and not (set(map(type, counts)) == {int} and min(counts) >= 0):
             raise _Bad("mask.counts must be a string or a list of non-negative integers")
         if sum(counts) != size[0] * size[1]:
             raise _Bad(f"mask.counts sum to {sum(counts)}, expected {size[0]} x {size[1]}")
@@ -663,45 +701,47 @@ class _Reader:
             anns.append(ann)
 
     def _shape(self, s: dict[str, Any], t: str, rank: int, label: str, presence: _Presence) -> Annotation:
-        presence.seen(t)
-        geoms: dict[str, Any] = {}
+        total = presence.total
+        total[t] = total.get(t, 0) + 1
+        ann = Annotation(label)
         raw: dict[str, Any] | None = None
         verbatim: dict[str, Any] | None = None
+        n = 2
         if t != "classification":
-            if t not in s:
-                raise _Bad(f"lacks its {t!r} object")
-        for key in GEOMETRY_KEYS:
-            if key in s:
-                if _RANK[key] < rank:  # a geometry that would outrank the type: kept as it is
-                    verbatim = verbatim or {}
-                    verbatim[key] = s[key]
-                    continue
-                value, odd = _PARSERS[key](s[key])
-                geoms[key] = value
-                if odd:
-                    raw = raw or {}
-                    raw[key] = s[key]
-        ann = Annotation(label, geoms.get("rectangle"), [geoms["polygon"]] if "polygon" in geoms else None,
-                         geoms.get("mask"), geoms.get("keypoints"), geoms.get("line"), geoms.get("point"))
-        if "qa" in s:
-            qa = s["qa"]
-            if qa is None:
-                verbatim = verbatim or {}
-                verbatim["qa"] = None
-            elif qa:
+            try:
+                obj = s[t]
+            except KeyError:
+                raise _Bad(f"lacks its {t!r} object") from None
+            value, odd = _PARSERS[t](obj)
+            if t == "polygon":
+                ann.polygon = [value]
+            else:
+                setattr(ann, _ATTR[t], value)
+            if odd:
+                raw = {t: obj}
+            n = 3
+        qa = s.get("qa", _MISSING)
+        if qa is not _MISSING:
+            n += 1
+            if qa:
                 ann.qa = _parse_qa(qa, "qa")
                 presence.has(t, "qa")
-            elif type(qa) is list:
-                presence.empty(t, "qa", ann)
+            elif type(qa) is list:  # presence.empty(t, "qa", ann), inlined: the hot path
+                key = (t, "qa")
+                present = presence.present
+                present[key] = present.get(key, 0) + 1
+                pending = presence.pending.get(key)
+                if pending is None:
+                    pending = presence.pending[key] = []
+                pending.append(ann)
+            elif qa is None:
+                verbatim = {"qa": None}
             else:
                 raise _Bad(f"qa must be a list, got {qa!r:.60}")
-        if not (s.keys() <= _SHAPE_KEYS):
-            verbatim = verbatim or {}
-            for k, v in s.items():
-                if k not in _SHAPE_KEYS:
-                    verbatim[k] = v
-        if not _EXTENSION_KEYS.isdisjoint(s):
-            verbatim = self._extensions(s, ann, t, presence, verbatim)
+        if "part" in s:
+            n += 1
+        if len(s) > n:
+            verbatim, raw = self._rest(s, ann, t, rank, presence, verbatim, raw)
         if verbatim or raw:
             pe: dict[str, Any] = {}
             if verbatim:
@@ -711,39 +751,63 @@ class _Reader:
             ann.extra = {"picsellia": pe}
         return ann
 
-    def _extensions(self, s: dict[str, Any], ann: Annotation, t: str, presence: _Presence,
-                    verbatim: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Our documented extension keys of a shape: id, attributes, score, iscrowd, area."""
-        for key in ("id", "attributes", "score", "iscrowd", "area"):
-            if key not in s:
+    def _rest(self, s: dict[str, Any], ann: Annotation, t: str, rank: int, presence: _Presence,
+              verbatim: dict[str, Any] | None, raw: dict[str, Any] | None
+              ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Secondary geometries, our extension keys (id, attributes, score, iscrowd, area) and unknown
+        keys of a shape."""
+        for key in GEOMETRY_KEYS:
+            if key == t or key not in s:
                 continue
             v = s[key]
-            if v is None:
+            if _RANK[key] < rank:  # a geometry that would outrank the type: kept as it is
+                verbatim = verbatim or {}
+                verbatim[key] = v
+                continue
+            value, odd = _PARSERS[key](v)
+            setattr(ann, _ATTR[key], [value] if key == "polygon" else value)
+            if odd:
+                raw = raw or {}
+                raw[key] = v
+        v = s.get("id")
+        if v is not None:
+            if type(v) not in (str, int):
+                raise _Bad(f"id must be a string or an integer, got {v!r:.60}")
+            ann.id = v
+        v = s.get("score")
+        if v is not None:
+            ann.score = _number(v, "score")
+        v = s.get("area")
+        if v is not None:
+            ann.area = _number(v, "area")
+        v = s.get("iscrowd")
+        if v is not None:
+            if v not in (0, 1) or type(v) is not int:
+                raise _Bad(f"iscrowd must be 0 or 1, got {v!r:.60}")
+            if v:
+                ann.iscrowd = 1
+            else:
+                verbatim = verbatim or {}
+                verbatim["iscrowd"] = 0
+        v = s.get("attributes")
+        if v is not None:
+            if type(v) is not dict:
+                raise _Bad(f"attributes must be an object, got {v!r:.60}")
+            if v:
+                ann.attributes = v
+                presence.has(t, "attributes")
+            else:
+                presence.empty(t, "attributes", ann)
+        if not (s.keys() <= _SHAPE_KEYS):
+            verbatim = verbatim or {}
+            for key, v in s.items():
+                if key not in _SHAPE_KEYS:
+                    verbatim[key] = v
+        for key in _EXTENSION_KEYS:
+            if key in s and s[key] is None:
                 verbatim = verbatim or {}
                 verbatim[key] = None
-            elif key == "id":
-                if type(v) not in (str, int):
-                    raise _Bad(f"id must be a string or an integer, got {v!r:.60}")
-                ann.id = v
-            elif key == "attributes":
-                if type(v) is not dict:
-                    raise _Bad(f"attributes must be an object, got {v!r:.60}")
-                if v:
-                    ann.attributes = v
-                    presence.has(t, "attributes")
-                else:
-                    presence.empty(t, "attributes", ann)
-            elif key == "iscrowd":
-                if v not in (0, 1) or type(v) is not int:
-                    raise _Bad(f"iscrowd must be 0 or 1, got {v!r:.60}")
-                if v:
-                    ann.iscrowd = 1
-                else:
-                    verbatim = verbatim or {}
-                    verbatim["iscrowd"] = 0
-            else:
-                setattr(ann, key, _number(v, key))
-        return verbatim
+        return verbatim, raw
 
     def _continue(self, s: dict[str, Any], part: int, prev: Annotation | None, with_qa: bool,
                   label: str) -> None:
@@ -1179,6 +1243,14 @@ class _Writer:
             self.report.add(kind, what, n, why)
 
 
+def _dumps(value: Any) -> bytes:
+    """orjson, or the standard library for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
 def _write_array(f: BinaryIO, items: Iterator[dict[str, Any]], chunk: int = 20000) -> None:
     """Stream a JSON array in chunks (bounded memory for the output side)."""
     f.write(b"[")
@@ -1187,11 +1259,11 @@ def _write_array(f: BinaryIO, items: Iterator[dict[str, Any]], chunk: int = 2000
     for item in items:
         batch.append(item)
         if len(batch) >= chunk:
-            f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
+            f.write((b"" if first else b",") + _dumps(batch)[1:-1])
             first = False
             batch = []
     if batch:
-        f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
+        f.write((b"" if first else b",") + _dumps(batch)[1:-1])
     f.write(b"]")
 
 
@@ -1266,9 +1338,9 @@ def _write(dataset: Dataset, path: str | Path, w: _Writer, meta: dict[str, Any],
             elif key == "annotations":
                 _write_array(f, (r for r in records if r is not None))
             else:
-                f.write(orjson.dumps([w.category(label) for label in labels]))
+                f.write(_dumps([w.category(label) for label in labels]))
         for key, value in (meta.get("top") or {}).items():
-            f.write((b"," if order else b"") + orjson.dumps(key) + b":" + orjson.dumps(value))
+            f.write((b"," if order else b"") + _dumps(key) + b":" + _dumps(value))
             order = order or [key]
         f.write(b"}")
 

@@ -548,3 +548,15 @@ def test_reference_doc_example_round_trips(tmp_path: Path) -> None:
     assert len(ds.assets[0].qa) == 4
     pf.write(ds, tmp_path / "out.json", "picsellia")
     assert load(tmp_path / "out.json") == json.loads(example)
+
+
+def test_integers_beyond_64_bits_read_and_write(tmp_path: Path) -> None:
+    data = {"images": [{"external_picture_url": "a.jpg", "width": 10**20, "height": 5}],
+            "annotations": [{"external_picture_url": "a.jpg", "annotations": [
+                {"type": "polygon", "label": "x", "polygon": {"geometry": [
+                    {"x": 0, "y": 0}, {"x": 10**20, "y": 0}, {"x": 0, "y": -(10**20)}]}}]}],
+            "categories": [{"name": "x"}]}
+    ds = pf.read(dump(tmp_path, data))
+    assert ds.assets[0].width == 10**20
+    pf.write(ds, tmp_path / "out.json", "picsellia")
+    assert json.loads((tmp_path / "out.json").read_text()) == data
