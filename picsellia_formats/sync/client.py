@@ -331,6 +331,9 @@ class Client:
                 resp = self.session.request(method, url, params=params, data=body, files=files, headers=hdrs,
                                             timeout=timeout, stream=stream, auth=self._auth if api else None,
                                             allow_redirects=not api)
+            except requests.exceptions.SSLError:
+                raise SyncError(f"{method} {shown}: TLS handshake or certificate verification failed with "
+                                f"{urlsplit(url).hostname}") from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 last = f"{type(exc).__name__}"
                 log.debug("%s %s -> %s (attempt %d)", method, shown, last, n + 1)

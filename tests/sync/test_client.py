@@ -283,3 +283,12 @@ def test_creations_under_faults_make_one_object(emulator: Emulator, client: Clie
     counts = emulator.stats()["counts"]
     assert (counts["datasets"], counts["versions"]) == (10, 10)
     assert emulator.stats()["faults"]["drop"] > 0
+
+
+def test_tls_failures_fail_fast(emulator: Emulator) -> None:
+    sleeps: list[float] = []
+    c = Client(emulator.url.replace("http://", "https://"), emulator.token, retry=FAST, env_file=None,
+               sleep=sleeps.append)
+    with pytest.raises(SyncError, match="TLS"):
+        c.connect()
+    assert sleeps == []
