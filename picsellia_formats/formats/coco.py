@@ -563,8 +563,13 @@ def _segmentation_of(ann: Annotation, mode: str, h: Any, w: Any, report: Report)
         if mode == "polygon":
             from ..masks import mask_to_polygons
 
-            report.approximated("masks written as polygons", why="--segmentation polygon")
-            return mask_to_polygons(ann.mask)
+            parts = mask_to_polygons(ann.mask)
+            if not parts:  # pycocotools cannot read an empty polygon list
+                report.changed("empty masks kept as RLE", why="--segmentation polygon")
+                return ann.mask.to_coco()
+            report.changed("masks written as polygons", why="traced along pixel edges: the same pixels "
+                           "under pycocotools; holes as keyhole cuts")
+            return parts
         return ann.mask.to_coco()
     if ann.polygon is not None:
         if mode == "rle":
