@@ -161,3 +161,37 @@ def test_cli_prints_token_and_organization(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_malformed_bodies_never_crash_the_emulator(emulator: Emulator) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    org = emulator.organization_id
+    ds = _get(emulator, f"/api/organization/{org}/datasets", "POST", json={"name": "fuzz"}).json()
+    v = _get(emulator, f"/api/dataset/{ds['id']}/versions", "POST", json={"version": "v1"}).json()
+    lake = _get(emulator, f"/api/organization/{org}/datalake").json()
+    targets = [("POST", f"/api/dataset/version/{v['id']}/bulk-annotations"),
+               ("XGET", f"/api/dataset/version/{v['id']}/annotations"),
+               ("XGET", f"/api/dataset/version/{v['id']}/bulk-labels"),
+               ("POST", f"/api/dataset/version/{v['id']}/assets"),
+               ("XGET", f"/api/dataset/version/{v['id']}/assets"),
+               ("POST", f"/api/datalake/{lake['id']}/datas"),
+               ("PATCH", f"/api/dataset/version/{v['id']}")]
+    scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+               | st.text(max_size=8))
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.sampled_from(["annotations", "asset_id", "rectangles", "x", "label_id",
+                                                             "names", "data_ids", "filenames", "type", "filename",
+                                                             "object_name", "meta", "import_type", "status"]),
+                                            inner, max_size=4), max_leaves=12)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(target=st.sampled_from(targets), body=values)
+    def check(target: tuple[str, str], body: object) -> None:
+        r = _get(emulator, target[1], target[0], json=body)
+        assert r.status_code < 500, (target, body, r.text)
+        if r.status_code >= 400:
+            assert set(r.json()) == {"message", "detail"}
+
+    check()
