@@ -185,20 +185,21 @@ from datumaro.components.annotation import Bbox
 z = np.load(sys.argv[1])
 indptr, indices, data, n_cls = z["indptr"], z["indices"], z["data"], int(z["n_classes"])
 seeds = [int(s) for s in sys.argv[2].split(",")]
+p = float(sys.argv[3])
 items = []
 for i in range(len(indptr) - 1):
-    anns = [Bbox(0, 0, 10, 10, label=int(c)) for c, n in zip(indices[indptr[i]:indptr[i+1]], data[indptr[i]:indptr[i+1]])
-            for _ in range(int(n))]
+    lo, hi = indptr[i], indptr[i + 1]
+    anns = [Bbox(0, 0, 10, 10, label=int(c)) for c, n in zip(indices[lo:hi], data[lo:hi]) for _ in range(int(n))]
     items.append(DatasetItem(id=str(i), annotations=anns))
 ds = Dataset.from_iterable(items, categories=[f"c{c}" for c in range(n_cls)])
 for seed in seeds:
     t0, c0 = time.perf_counter(), time.process_time()
-    out = ds.transform("split", task="detection", splits=[("train", %r), ("test", %r)], seed=seed)
+    out = ds.transform("split", task="detection", splits=[("train", p), ("test", 1 - p)], seed=seed)
     subset = {it.id: it.subset for it in out}
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     mask = "".join("1" if subset[str(i)] == "train" else "0" for i in range(len(indptr) - 1))
     print(seed, wall, cpu, mask)
-""" % (P, 1 - P)
+"""
 
 
 def datumaro(x: sp.csr_matrix, seeds: list[int]) -> dict[int, tuple[np.ndarray, float, float]] | None:
@@ -210,7 +211,7 @@ def datumaro(x: sp.csr_matrix, seeds: list[int]) -> dict[int, tuple[np.ndarray, 
         np.savez(path, indptr=x.indptr, indices=x.indices, data=x.data, n_classes=x.shape[1])
         script = Path(tmp) / "dm.py"
         script.write_text(DATUMARO_SCRIPT)
-        proc = subprocess.run([python, str(script), str(path), ",".join(map(str, seeds))],
+        proc = subprocess.run([python, str(script), str(path), ",".join(map(str, seeds)), str(P)],
                               capture_output=True, text=True, timeout=3600)
     if proc.returncode:
         print(f"datumaro failed: {proc.stderr[-500:]}", file=sys.stderr)
@@ -242,7 +243,7 @@ def evaluate(name: str, x: sp.csr_matrix, ds: pf.Dataset, seeds: list[int], rows
         results = []
         for seed in seeds:
             if label.startswith("random"):
-                per = [timed(lambda k=k: random_split(x.shape[0], 1000 * seed + k)) for k in range(5)]
+                per = [timed(lambda k=k, s=seed: random_split(x.shape[0], 1000 * s + k)) for k in range(5)]
                 ms = [metrics(x, t) for t, _, _ in per]
                 results.append(({k: float(np.mean([m[k] for m in ms])) for k in ms[0]},
                                 float(np.mean([w for _, w, _ in per])), float(np.mean([c for _, _, c in per]))))
