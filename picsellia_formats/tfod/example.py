@@ -29,6 +29,7 @@ KINDS = ("bytes", "float", "int64")
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _FLT_PACK = struct.Struct("<f").pack
 _ORDER_CACHE: dict[tuple[str, ...], list[tuple[str, bytes]]] = {}
+_PREFIX_CACHE: dict[str, bytes] = {}
 
 
 def _varint(n: int) -> bytes:
@@ -43,12 +44,13 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-# one-byte varints, the common case of lengths and small ints
-_SMALL = [bytes((i,)) for i in range(128)]
+#: varints of 0 .. 16383 (lengths and small ints), looked up instead of computed
+_VARINTS = tuple(_varint(i) for i in range(1 << 14))
+_NV = 1 << 14
 
 
 def _len(n: int) -> bytes:
-    return _SMALL[n] if n < 128 else _varint(n)
+    return _VARINTS[n] if n < _NV else _varint(n)
 
 
 def _sort_key(key: bytes) -> tuple[int, ...]:
@@ -56,12 +58,22 @@ def _sort_key(key: bytes) -> tuple[int, ...]:
     return (*key, 256)
 
 
+def entry_prefix(key: str) -> bytes:
+    """The bytes of a ``Features.feature`` map entry up to its value's length: ``0a len key 12``."""
+    prefix = _PREFIX_CACHE.get(key)
+    if prefix is None:
+        kb = key.encode("utf-8")
+        prefix = b"\x0a" + _len(len(kb)) + kb + b"\x12"
+        if len(_PREFIX_CACHE) < 65536:
+            _PREFIX_CACHE[key] = prefix
+    return prefix
+
+
 def _ordered_keys(keys: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    """``(key, entry prefix)`` in upb's deterministic order."""
     order = _ORDER_CACHE.get(keys)
     if order is None:
-        encoded = [(k, k.encode("utf-8")) for k in keys]
-        encoded.sort(key=lambda kb: _sort_key(kb[1]))
-        order = encoded
+        order = sorted(((k, entry_prefix(k)) for k in keys), key=lambda kp: _sort_key(kp[0].encode("utf-8")))
         if len(_ORDER_CACHE) < 4096:  # bounded: a few key sets repeat over a whole data set
             _ORDER_CACHE[keys] = order
     return order
@@ -94,20 +106,75 @@ def _pack_ints(values: Sequence[int]) -> bytes:
     return b"".join(parts)
 
 
-def encode_feature(kind: str, values: Sequence[Any]) -> bytes:
-    """The serialised ``tf.train.Feature`` holding `values` as a `kind` list."""
+def add_entry(pieces: list[bytes], prefix: bytes, kind: str, values: Sequence[Any]) -> int:
+    """Append the pieces of one map entry (``Features.feature[key] = kind list of values``) to
+    `pieces`, `prefix` being `entry_prefix` of the key; return the number of bytes appended."""
     if kind == "bytes":
-        inner = b"".join([b"\x0a" + _len(len(v)) + v for v in values])
-        return b"\x0a" + _len(len(inner)) + inner
+        if len(values) == 1:  # the common scalar: no list of pieces to build
+            v = values[0]
+            n = len(v)
+            vl = _VARINTS[n] if n < _NV else _varint(n)
+            inner = 1 + len(vl) + n
+            il = _VARINTS[inner] if inner < _NV else _varint(inner)
+            flen = 1 + len(il) + inner
+            fl = _VARINTS[flen] if flen < _NV else _varint(flen)
+            elen = len(prefix) + len(fl) + flen
+            el = _VARINTS[elen] if elen < _NV else _varint(elen)
+            pieces += (b"\x0a", el, prefix, fl, b"\x0a", il, b"\x0a", vl, v)
+            return 1 + len(el) + elen
+        body = []
+        inner = 0
+        for v in values:
+            n = len(v)
+            vl = _VARINTS[n] if n < _NV else _varint(n)
+            body += (b"\x0a", vl, v)
+            inner += 1 + len(vl) + n
+        il = _VARINTS[inner] if inner < _NV else _varint(inner)
+        flen = 1 + len(il) + inner
+        fl = _VARINTS[flen] if flen < _NV else _varint(flen)
+        elen = len(prefix) + len(fl) + flen
+        el = _VARINTS[elen] if elen < _NV else _varint(elen)
+        pieces += (b"\x0a", el, prefix, fl, b"\x0a", il)
+        pieces += body
+        return 1 + len(el) + elen
     if kind == "float":
         packed = pack_floats(values)
-        inner = b"\x0a" + _len(len(packed)) + packed if packed else b""
-        return b"\x12" + _len(len(inner)) + inner
-    if kind == "int64":
+        tag = b"\x12"
+    elif kind == "int64":
         packed = _pack_ints(values)
-        inner = b"\x0a" + _len(len(packed)) + packed if values else b""
-        return b"\x1a" + _len(len(inner)) + inner
-    raise ValueError(f"feature kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        tag = b"\x1a"
+    else:
+        raise ValueError(f"feature kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    n = len(packed)
+    if values:
+        pl = _VARINTS[n] if n < _NV else _varint(n)
+        inner = 1 + len(pl) + n
+        il = _VARINTS[inner] if inner < _NV else _varint(inner)
+        flen = 1 + len(il) + inner
+        fl = _VARINTS[flen] if flen < _NV else _varint(flen)
+        elen = len(prefix) + len(fl) + flen
+        el = _VARINTS[elen] if elen < _NV else _varint(elen)
+        pieces += (b"\x0a", el, prefix, fl, tag, il, b"\x0a", pl, packed)
+    else:  # an empty packed list writes no inner field: `12 00` / `1a 00`
+        elen = len(prefix) + 3
+        el = _VARINTS[elen]
+        pieces += (b"\x0a", el, prefix, b"\x02", tag, b"\x00")
+    return 1 + len(el) + elen
+
+
+def finish(pieces: list[bytes], body_len: int) -> bytes:
+    """The serialised Example whose map entries are `pieces` (`body_len` bytes in all)."""
+    return b"".join([b"\x0a", _len(body_len), *pieces])
+
+
+def encode_feature(kind: str, values: Sequence[Any]) -> bytes:
+    """The serialised ``tf.train.Feature`` holding `values` as a `kind` list."""
+    pieces: list[bytes] = []
+    add_entry(pieces, b"", kind, values)
+    data = b"".join(pieces)
+    _, pos = _read_varint(data, 1, len(data))  # skip the entry header and the feature's length
+    _, pos = _read_varint(data, pos, len(data))
+    return data[pos:]
 
 
 def encode_example(features: Mapping[str, Feature]) -> bytes:
@@ -119,14 +186,12 @@ def encode_example(features: Mapping[str, Feature]) -> bytes:
         >>> encode_example({"a": ("float", [])}).hex()
         '0a090a070a016112021200'
     """
-    parts = []
-    for key, kb in _ordered_keys(tuple(features)):
+    pieces: list[bytes] = []
+    total = 0
+    for key, prefix in _ordered_keys(tuple(features)):
         kind, values = features[key]
-        feature = encode_feature(kind, values)
-        entry = b"\x0a" + _len(len(kb)) + kb + b"\x12" + _len(len(feature)) + feature
-        parts.append(b"\x0a" + _len(len(entry)) + entry)
-    body = b"".join(parts)
-    return b"\x0a" + _len(len(body)) + body
+        total += add_entry(pieces, prefix, kind, values)
+    return finish(pieces, total)
 
 
 # ---------------------------------------------------------------------------------------------- decode

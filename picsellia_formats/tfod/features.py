@@ -20,13 +20,14 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import struct
 import zlib
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..io_utils import safe_relative_path
-from .example import Feature, encode_example
+from .example import Feature, add_entry, encode_example, entry_prefix, finish
 from .image_header import (
     SWAPPING,
     HeaderInfo,
@@ -61,6 +62,10 @@ IMAGE_CLASS_LABEL = "image/class/label"
 KNOWN_KEYS = frozenset((ENCODED, FORMAT, HEIGHT, WIDTH, FILENAME, SOURCE_ID, SHA256, XMIN, XMAX, YMIN, YMAX,
                         CLASS_TEXT, CLASS_LABEL, IS_CROWD, AREA, DIFFICULT, TRUNCATED, VIEW, MASK,
                         IMAGE_CLASS_TEXT, IMAGE_CLASS_LABEL))
+_PREFIX = {key: entry_prefix(key) for key in KNOWN_KEYS}
+#: a relative POSIX file name with nothing to clean: no leading slash, backslash, drive, NUL, "..", "//"
+_PLAIN = re.compile(r"(?!\.\.?(?:/|$))(?:[^/\\:\x00]+)(?:/(?!\.\.?(?:/|$))[^/\\:\x00]+)*")
+
 #: the problem of an image file that is nowhere to be found
 MISSING = "image file not found"
 #: types the OD API decoder is built to decode (others are passed through and reported)
@@ -114,17 +119,25 @@ class Encoded(NamedTuple):
     counts: dict[str, int]
 
 
-def find_image(file_name: str, roots: tuple[str, ...]) -> Path | None:
-    """The image file of `file_name` under one of `roots` (its relative path, then its base name)."""
-    rel = safe_relative_path(file_name)
+def find_image(file_name: str, roots: tuple[str, ...]) -> str | None:
+    """The image file of `file_name` under one of `roots` (its relative path, then its base name).
+
+    Raises ValueError for a name that would escape the roots (absolute, ``..``, NUL).
+    """
+    if _PLAIN.fullmatch(file_name):  # the common, safe name: no pathlib
+        rel = file_name
+    else:
+        rel = safe_relative_path(file_name).as_posix()
     for root in roots:
-        path = Path(root) / rel
-        if path.is_file():
+        path = os.path.join(root, rel)
+        if os.path.isfile(path):
             return path
-    for root in roots:
-        path = Path(root) / rel.name
-        if path.is_file():
-            return path
+    base = rel.rsplit("/", 1)[-1]
+    if base != rel:
+        for root in roots:
+            path = os.path.join(root, base)
+            if os.path.isfile(path):
+                return path
     return None
 
 
@@ -138,29 +151,27 @@ def encode_job(job: AssetJob, options: EncodeOptions) -> Encoded:
     if path is None:
         return Encoded(job.index, None, MISSING, counts)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         return Encoded(job.index, None, f"cannot read the image: {exc.strerror or exc}", counts)
     info = sniff(data)
     if info is None:
-        return Encoded(job.index, None, f"{path.name} is not a readable image", counts)
+        return Encoded(job.index, None, f"{os.path.basename(path)} is not a readable image", counts)
     try:
-        features = job_features(job, data, info, options, counts)
+        return Encoded(job.index, encode_record(job, data, info, options, counts), None, counts)
     except ValueError as exc:
         return Encoded(job.index, None, str(exc), counts)
-    return Encoded(job.index, encode_example(features), None, counts)
 
 
 def _bump(counts: dict[str, int], key: str, n: int = 1) -> None:
     counts[key] = counts.get(key, 0) + n
 
 
-def job_features(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOptions,
-                 counts: dict[str, int]) -> dict[str, Feature]:
-    """The feature map of one image, given its bytes and header; updates `counts`."""
+def _frame(job: AssetJob, info: HeaderInfo, counts: dict[str, int]) -> tuple[int, int, int]:
+    """``(orientation to undo, frame width, frame height)``: the frame the annotations live in."""
     disp_w, disp_h = info.displayed_size
     orientation = info.orientation
-    # the frame the annotations live in, and its size
     if job.width is None or job.height is None:
         frame_w, frame_h = disp_w, disp_h
     else:
@@ -178,13 +189,18 @@ def job_features(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOp
         if job.objects:
             raise ValueError(f"image size {frame_w}x{frame_h} cannot normalise boxes")
         frame_w = frame_h = 1
+    return orientation, frame_w, frame_h
 
+
+def _normalised(objects: list[ObjectJob], frame_w: int, frame_h: int, orientation: int,
+                counts: dict[str, int]) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Normalised, clamped box corners in the stored frame: (xmin, xmax, ymin, ymax)."""
     xmin: list[float] = []
     xmax: list[float] = []
     ymin: list[float] = []
     ymax: list[float] = []
     clamped = degenerate = 0
-    for obj in job.objects:
+    for obj in objects:
         x, y, w, h = obj.box
         x0, y0, x1, y1 = x / frame_w, y / frame_h, (x + w) / frame_w, (y + h) / frame_h
         if not (0.0 <= x0 <= 1.0 and 0.0 <= x1 <= 1.0 and 0.0 <= y0 <= 1.0 and 0.0 <= y1 <= 1.0):
@@ -205,6 +221,53 @@ def job_features(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOp
         _bump(counts, "clamped", clamped)
     if degenerate:
         _bump(counts, "degenerate", degenerate)
+    return xmin, xmax, ymin, ymax
+
+
+def encode_record(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOptions,
+                  counts: dict[str, int]) -> bytes:
+    """The serialised Example of one image: `encode_example(job_features(...))`, written directly
+    in the keys' fixed order when no extra feature is carried (the hot path)."""
+    if job.extra or any(o.extra for o in job.objects):
+        return encode_example(job_features(job, data, info, options, counts))
+    orientation, frame_w, frame_h = _frame(job, info, counts)
+    objects = job.objects
+    xmin, xmax, ymin, ymax = _normalised(objects, frame_w, frame_h, orientation, counts)
+    pieces: list[bytes] = []
+    n = 0
+    P = _PREFIX
+    if options.image_classes or job.classes:
+        n += add_entry(pieces, P[IMAGE_CLASS_LABEL], "int64", [i for _, i in job.classes])
+        n += add_entry(pieces, P[IMAGE_CLASS_TEXT], "bytes", [t.encode("utf-8") for t, _ in job.classes])
+    n += add_entry(pieces, P[ENCODED], "bytes", (data,))
+    n += add_entry(pieces, P[FILENAME], "bytes", (job.file_name.encode("utf-8"),))
+    n += add_entry(pieces, P[FORMAT], "bytes", (info.format.encode("ascii"),))
+    n += add_entry(pieces, P[HEIGHT], "int64", (info.height,))
+    n += add_entry(pieces, P[SHA256], "bytes", (hashlib.sha256(data).hexdigest().encode("ascii"),))
+    n += add_entry(pieces, P[AREA], "float", [o.area for o in objects])
+    n += add_entry(pieces, P[XMAX], "float", xmax)
+    n += add_entry(pieces, P[XMIN], "float", xmin)
+    n += add_entry(pieces, P[YMAX], "float", ymax)
+    n += add_entry(pieces, P[YMIN], "float", ymin)
+    n += add_entry(pieces, P[CLASS_LABEL], "int64", [o.label for o in objects])
+    n += add_entry(pieces, P[CLASS_TEXT], "bytes", [o.text.encode("utf-8") for o in objects])
+    n += add_entry(pieces, P[DIFFICULT], "int64", [o.difficult for o in objects])
+    n += add_entry(pieces, P[IS_CROWD], "int64", [o.iscrowd for o in objects])
+    if options.masks:
+        n += add_entry(pieces, P[MASK], "bytes", _mask_pngs(objects, frame_w, frame_h, info, orientation, counts))
+    if options.pascal_fields:
+        n += add_entry(pieces, P[TRUNCATED], "int64", [o.truncated for o in objects])
+        n += add_entry(pieces, P[VIEW], "bytes", [o.view.encode("utf-8") for o in objects])
+    n += add_entry(pieces, P[SOURCE_ID], "bytes", (job.source_id.encode("utf-8"),))
+    n += add_entry(pieces, P[WIDTH], "int64", (info.width,))
+    return finish(pieces, n)
+
+
+def job_features(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOptions,
+                 counts: dict[str, int]) -> dict[str, Feature]:
+    """The feature map of one image, given its bytes and header; updates `counts`."""
+    orientation, frame_w, frame_h = _frame(job, info, counts)
+    xmin, xmax, ymin, ymax = _normalised(job.objects, frame_w, frame_h, orientation, counts)
 
     objects = job.objects
     features: dict[str, Feature] = {
@@ -258,18 +321,28 @@ def job_features(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOp
 
 
 def png_mask(array: Any) -> bytes:
-    """A single-channel 8-bit PNG of a 2-D 0/1 array (what the OD API's PNG_MASKS decode)."""
+    """A single-channel 1-bit PNG of a 2-D array (non-zero = foreground): what the OD API's
+    PNG_MASKS decode (``decode_image(channels=1) > 0``; libpng expands the bits to 0/255).
+
+    Example:
+        >>> import numpy as np, io
+        >>> from PIL import Image
+        >>> data = png_mask(np.array([[0, 1, 1], [1, 0, 0]], dtype=np.uint8))
+        >>> Image.open(io.BytesIO(data)).mode, np.asarray(Image.open(io.BytesIO(data))).astype(int).tolist()
+        ('1', [[0, 1, 1], [1, 0, 0]])
+    """
     import numpy as np
 
     h, w = array.shape
-    raw = np.zeros((h, w + 1), dtype=np.uint8)
-    raw[:, 1:] = array
-    idat = zlib.compress(raw.tobytes(), 6)
+    # 8 zero bits ahead of each row's bits: once packed, the row's filter byte (0, "None")
+    rows = np.zeros((h, 8 + ((w + 7) // 8) * 8), dtype=np.uint8)
+    rows[:, 8:8 + w] = array != 0
+    idat = zlib.compress(np.packbits(rows).tobytes(), 6)
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0))
             + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
 
 

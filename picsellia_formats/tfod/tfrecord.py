@@ -78,7 +78,7 @@ def frame(data: bytes) -> bytes:
         '000000000000000029039807d8ea82a2'
     """
     length = _U64.pack(len(data))
-    return length + _U32.pack(masked_crc(length)) + data + _U32.pack(masked_crc(data))
+    return b"".join((length, _U32.pack(masked_crc(length)), data, _U32.pack(masked_crc(data))))
 
 
 def iter_records(path: str | os.PathLike[str], check_crc: bool = True) -> Iterator[tuple[int, bytes]]:
@@ -229,54 +229,65 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
         objects = []
         classes = []
         for ann in asset.annotations:
-            kind = ann.kind
-            if kind == "classification":
-                classes.append((ann.label, ids[ann.label]))
-                continue
-            if kind in ("line", "point"):
-                dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
-                continue
-            box = annotation_bbox(ann)
+            box = ann.box
+            mask = ann.mask
+            polygon = ann.polygon
             if box is None:
-                dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
-                continue
+                if mask is None and polygon is None:
+                    kind = ann.kind
+                    if kind == "classification":
+                        classes.append((ann.label, ids[ann.label]))
+                        continue
+                    if kind in ("line", "point"):
+                        dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
+                        continue
+                box = annotation_bbox(ann)
+                if box is None:
+                    dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
+                    continue
             segm = None
-            if ann.mask is not None:
+            if mask is not None:
                 if masks:
-                    m = ann.mask
-                    segm = ("rle", m.height, m.width, m.counts)
+                    segm = ("rle", mask.height, mask.width, mask.counts)
                 else:
                     n_mask_boxes += 1
-            elif ann.polygon is not None:
+            elif polygon is not None:
                 if masks:
-                    segm = ("polygon", ann.polygon)
+                    segm = ("polygon", polygon)
                 else:
                     n_poly_boxes += 1
             if ann.keypoints is not None:
                 n_kp += 1
-                if ann.box is None and ann.polygon is None and ann.mask is None:
+                if ann.box is None and polygon is None and mask is None:
                     n_kp_boxes += 1
             area = ann.area
             if area is None:
-                if ann.mask is not None:
-                    area = float(rle_area(ann.mask))
-                elif ann.polygon is not None:
-                    area = polygon_area(ann.polygon)
+                if mask is not None:
+                    area = float(rle_area(mask))
+                elif polygon is not None:
+                    area = polygon_area(polygon)
                 else:
                     area = float(box[2] * box[3])
-            difficult, truncated, pose = _voc_fields(ann)
-            if truncated or pose is not None:
-                pascal = True
+            if ann.attributes:
+                difficult, truncated, pose = _voc_fields(ann)
+                if truncated or pose is not None:
+                    pascal = True
+                if any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
+                    n_attr += 1
+            else:
+                difficult = truncated = 0
+                pose = None
             if ann.qa:
                 n_qa += len(ann.qa)
             if ann.score is not None:
                 n_scores += 1
-            if ann.attributes and any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
-                n_attr += 1
-            tfod = ann.extra.get("tfod") if ann.extra else None
-            extra = tfod.get("features") if isinstance(tfod, dict) else None
-            objects.append(ObjectJob(ann.label, ids[ann.label], tuple(box), int(ann.iscrowd or 0),
-                                     float(area), difficult, truncated, pose or "", segm, extra or None))
+            extra = None
+            if ann.extra:
+                tfod = ann.extra.get("tfod")
+                extra = tfod.get("features") if isinstance(tfod, dict) else None
+            objects.append(ObjectJob(ann.label, ids[ann.label], box if type(box) is tuple else tuple(box),
+                                     int(ann.iscrowd or 0), float(area), difficult, truncated, pose or "", segm,
+                                     extra or None))
         if classes:
             any_classes = True
         tfod = asset.extra.get("tfod") if asset.extra else None
@@ -327,12 +338,21 @@ def encode_chunk(jobs: Sequence[AssetJob], options: EncodeOptions) -> list[Resul
 
 
 def _auto_workers(jobs: Sequence[AssetJob], masks: bool) -> int:
-    cpus = os.cpu_count() or 1
-    if cpus < 2:
+    """Worker processes worth starting: none for small jobs (a pool costs ~0.3 s to start; records
+    cost ~0.1 ms each, masks ~0.3 ms each), else one per CPU left idle by the rest of the machine."""
+    work = len(jobs) * 1e-4 + (sum(len(j.objects) for j in jobs) * 3e-4 if masks else 0.0)
+    if work < 1.0:
         return 0
-    # a pool costs ~0.3 s to start: worth it beyond about 1 s of work (~60 µs/image, ~0.5 ms/mask)
-    work = len(jobs) * 60e-6 + (sum(len(j.objects) for j in jobs) * 5e-4 if masks else 0.0)
-    return min(cpus, 8) if work > 1.0 else 0
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        busy = max(0.0, os.getloadavg()[0] - 1.0)  # the load of others (this process counts for one)
+    except (AttributeError, OSError):
+        busy = 0.0
+    idle = int(cpus - busy + 0.5)
+    return min(idle, 8) if idle >= 2 else 0
 
 
 def _run_chunks(chunks: Iterable[list[AssetJob]], options: EncodeOptions, workers: int
@@ -386,7 +406,7 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
         files = [open(t, "wb") for t in tmps]
         position = written = 0
         where = ", ".join(options.image_roots) or "nowhere"
-        with _progress(len(jobs), Path(prefix).name, progress) as bar:
+        with _progress(len(jobs), Path(prefix).name, progress) as bar, gc_paused():
             for results in _run_chunks(chunks, options, workers):
                 for _, data, problem, counts in results:
                     if problem == MISSING and skip_missing:
@@ -544,7 +564,8 @@ def write_tfrecords(
     missing = sorted({ann.label for _, ann in dataset.annotations()} - known)
     if missing:
         raise ValueError(f"labels missing from the label map: {', '.join(map(repr, missing[:10]))}")
-    jobs, pascal, any_classes = build_jobs(dataset, items, masks=masks, report=report)
+    with gc_paused():
+        jobs, pascal, any_classes = build_jobs(dataset, items, masks=masks, report=report)
     background = sum(1 for _, ann in dataset.annotations() if ann.label == BACKGROUND)
     if background:
         report.info("objects labelled 'background' written with class id 0", background,
