@@ -23,7 +23,7 @@ from . import __version__
 from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "convert", "detect", "stats", "preview", "split", "labelmap", "tfrecord", "push", "pull", "emulator",
+    "convert", "detect", "stats", "preview", "report", "split", "labelmap", "tfrecord", "push", "pull", "emulator",
     "rasterise", "validate",
 )
 

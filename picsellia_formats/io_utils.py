@@ -23,6 +23,19 @@ from typing import BinaryIO
 from .errors import PicselliaFormatsError
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask is process-wide and not thread-safe
+
+
+def _umask() -> int:
+    return _UMASK
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary file path beside `path`; on success rename it onto `path`.
@@ -34,6 +47,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
         os.replace(tmp, path)
@@ -62,6 +76,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     if path.exists() and not path.is_dir():
         raise PicselliaFormatsError(f"{path}: exists and is not a folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         if path.exists():

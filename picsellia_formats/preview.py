@@ -100,7 +100,7 @@ def _draw_annotation(base: Image.Image, overlay: ImageDraw.ImageDraw, draw: Imag
                 draw.line([*pts, pts[0]], fill=outline, width=w)
     if ann.box is not None and ((ann.polygon is None and ann.mask is None) or highlight):
         x, y, bw, bh = (float(v) * s for v in ann.box)
-        draw.rectangle([x, y, x + max(bw, 0) - 1, y + max(bh, 0) - 1], outline=outline, width=w)
+        draw.rectangle([x, y, max(x, x + bw - 1), max(y, y + bh - 1)], outline=outline, width=w)
     if ann.line:
         pts = _pairs(_scaled(ann.line, s))
         if len(pts) >= 2:

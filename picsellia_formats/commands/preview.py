@@ -32,8 +32,12 @@ def run(args: argparse.Namespace) -> int:
     if args.only_findings:
         from ..validation import validate
 
-        report = validate(dataset, images=images)
-        highlights = report.highlights()
+        highlights = {}
+        for finding in validate(dataset, images=images):
+            if finding.asset_index is not None:
+                objects = highlights.setdefault(finding.asset_index, [])
+                if finding.object_index is not None:
+                    objects.append(finding.object_index)
         assets = sorted(highlights)
     labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
     written = write_previews(dataset, args.out_dir, images=images, limit=args.limit or None, labels=labels,

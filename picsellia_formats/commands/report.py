@@ -1,0 +1,32 @@
+"""``report SRC OUT.html``: one self-contained page with statistics, validation findings and previews."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..api import read
+from ..html_report import write_report
+from .preview import _guess_images
+
+NAME = "report"
+HELP = "write one self-contained HTML page: statistics with charts, validation findings, a preview gallery"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, help="input file or folder")
+    parser.add_argument("out", type=Path, help="the HTML file to write")
+    parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
+    parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
+    parser.add_argument("--title", default=None, help="page title (default: the source's name)")
+    parser.add_argument("--gallery", type=int, default=24, help="images in the gallery (sampled; default 24)")
+    parser.add_argument("--quiet", "-q", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    dataset = read(args.src, args.from_, images=args.images)
+    images = args.images if args.images else _guess_images(args.src)
+    write_report(dataset, args.out, images=images, title=args.title or args.src.name, gallery=args.gallery)
+    if not args.quiet:
+        print(f"report of {len(dataset):,} assets, {dataset.num_annotations:,} objects -> {args.out}")
+    return 0

@@ -1,0 +1,229 @@
+"""One self-contained HTML page about a dataset: statistics with charts, validation findings grouped
+by rule with thumbnails (the offending shape outlined), and a gallery of previews.
+
+Everything is inline (SVG charts, images as data URIs, no script or style from the network), so the
+page opens anywhere, offline. Large datasets are sampled, and the page says so.
+
+Example:
+    >>> import picsellia_formats as pf
+    >>> ds = pf.read("fixtures/voc_toy_cats/gts_vocpascal_format")
+    >>> html = build_report(ds, images="fixtures/voc_toy_cats/images", title="toy cats", gallery=2)
+    >>> html.startswith("<!DOCTYPE html>") and "toy cats" in html and "http" not in html.split("<body")[1]
+    True
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .model import Asset, Dataset
+from .preview import Style, find_image, label_color, render
+from .stats import Stats, compute
+
+THUMB_SIDE = 360
+PALETTE_TEXT = "#e8e8e8"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _thumbnail(asset: Asset, images: Path | None, highlight: Sequence[int] = ()) -> str:
+    image = render(asset, find_image(asset, images), style=Style(max_side=THUMB_SIDE), highlight=highlight)
+    image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def bar_chart(values: dict[str, float], title: str, colors: dict[str, str] | None = None, width: int = 640,
+              unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG (one bar per key, largest first kept in given order)."""
+    if not values:
+        return f"<p class='muted'>{_e(title)}: nothing to show</p>"
+    items = list(values.items())
+    label_w, bar_h, gap = 170, 18, 6
+    top = max(values.values()) or 1
+    height = len(items) * (bar_h + gap) + 30
+    parts = [f"<svg class='chart' role='img' aria-label='{_e(title)}' width='{width}' height='{height}' "
+             f"><text x='0' y='14' class='t'>{_e(title)}</text>"]
+    for i, (name, value) in enumerate(items):
+        y = 24 + i * (bar_h + gap)
+        w = 0 if not value else max(1.0, (width - label_w - 80) * value / top)
+        color = (colors or {}).get(name, "#5b8def")
+        parts.append(f"<text x='{label_w - 6}' y='{y + 13}' text-anchor='end' class='l'>{_e(name[:24])}</text>"
+                     f"<rect x='{label_w}' y='{y}' width='{w:.1f}' height='{bar_h}' fill='{color}'/>"
+                     f"<text x='{label_w + w + 4:.1f}' y='{y + 13}' class='v'>{value:,.0f}{_e(unit)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def size_histogram(stats: Stats, bins: int = 12) -> str:
+    """Objects per size bin (log scale of sqrt(box area), pixels)."""
+    sizes = [s for ls in stats.labels.values() for s in ls.sizes if s > 0]
+    if not sizes:
+        return "<p class='muted'>object sizes: no boxes</p>"
+    lo, hi = math.log2(max(min(sizes), 1.0)), math.log2(max(sizes)) + 1e-9
+    step = max((hi - lo) / bins, 1e-9)
+    counts = [0] * bins
+    for s in sizes:
+        counts[min(bins - 1, int((math.log2(max(s, 1.0)) - lo) / step))] += 1
+    values = {f"{2 ** (lo + i * step):,.0f}-{2 ** (lo + (i + 1) * step):,.0f} px": c for i, c in enumerate(counts)}
+    return bar_chart(values, "objects by size (sqrt of box area)")
+
+
+def _split_table(stats: Stats) -> str:
+    if not stats.splits:
+        return "<p class='muted'>no split tags</p>"
+    names = list(stats.labels)
+    head = "".join(f"<th>{_e(n)}</th>" for n in names)
+    rows = []
+    for tag, s in sorted(stats.splits.items()):
+        cells = "".join(f"<td>{s.labels.get(n, 0):,}</td>" for n in names)
+        rows.append(f"<tr><td>{_e(tag)}</td><td>{s.assets:,}</td><td>{s.objects:,}</td>{cells}</tr>")
+    return (f"<table><tr><th>split</th><th>assets</th><th>objects</th>{head}</tr>{''.join(rows)}</table>"
+            + bar_chart({t: s.assets for t, s in sorted(stats.splits.items())}, "assets per split"))
+
+
+def _label_table(stats: Stats) -> str:
+    rows = []
+    for name, s in stats.labels.items():
+        swatch = f"<span class='sw' style='background:{_hex(label_color(name))}'></span>"
+        size = "-" if s.mean_size is None else f"{s.mean_size:,.1f} ({s.min_size:,.0f}-{s.max_size:,.0f})"
+        rows.append(f"<tr><td>{swatch}{_e(name)}</td><td>{s.objects:,}</td><td>{s.images:,}</td>"
+                    f"<td>{100 * s.share:.1f}%</td><td>{size}</td></tr>")
+    return ("<table><tr><th>label</th><th>objects</th><th>images</th><th>share</th><th>mean size (min-max)</th>"
+            f"</tr>{''.join(rows)}</table>")
+
+
+CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#16181d;color:#e8e8e8}
+header,section{padding:14px 28px}header{background:#23262e}h1{margin:0 0 4px}h2{border-bottom:1px solid #333}
+.muted{color:#9aa}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{background:#23262e;padding:10px 16px;
+border-radius:6px}.card b{display:block;font-size:22px}table{border-collapse:collapse;margin:8px 0}
+td,th{padding:3px 10px;border-bottom:1px solid #333;text-align:right}td:first-child,th:first-child{text-align:left}
+.sw{display:inline-block;width:11px;height:11px;margin-right:6px;border-radius:2px}
+.grid{display:flex;flex-wrap:wrap;gap:10px}figure{margin:0;background:#23262e;padding:6px;border-radius:6px;
+max-width:372px}figure img{display:block;max-width:360px;max-height:360px}figcaption{font-size:12px;color:#bbb;
+word-break:break-all}.finding{margin:14px 0;padding:8px 12px;background:#1d2026;border-left:4px solid #888}
+.error{border-color:#e5484d}.warning{border-color:#f5a524}.info{border-color:#5b8def}
+.sev{font-weight:600;text-transform:uppercase;font-size:11px;padding:1px 6px;border-radius:3px;background:#333}
+svg.chart text.t{fill:#e8e8e8;font-weight:600}svg.chart text.l,svg.chart text.v{fill:#ccc;font-size:12px}
+"""
+
+#: counts images that failed to load into data-broken-images on <body> (read by tests and by curious users)
+CHECK_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !i.complete || i.naturalWidth === 0; }).length;
+  document.body.setAttribute('data-images', String(imgs.length));
+  document.body.setAttribute('data-broken-images', String(broken));
+});
+"""
+
+
+def build_report(
+    dataset: Dataset,
+    images: str | Path | None = None,
+    title: str = "dataset report",
+    validation: Any = None,
+    gallery: int = 24,
+    per_finding: int = 4,
+    max_findings_images: int = 60,
+) -> str:
+    """The report page as a string. `validation` is a `ValidationReport` (run here when None).
+
+    `gallery` caps the preview gallery; `per_finding` the thumbnails shown per rule (the rest are
+    listed); `max_findings_images` the thumbnails for all findings together.
+    """
+    image_dir = Path(images) if images else None
+    stats = compute(dataset)
+    if validation is None:
+        from .validation import validate
+
+        validation = validate(dataset, images=image_dir)
+    label_colors = {n: _hex(label_color(n)) for n in stats.labels}
+    cards = "".join(f"<div class='card'><b>{v}</b>{_e(k)}</div>" for k, v in (
+        ("assets", f"{stats.assets:,}"), ("objects", f"{stats.objects:,}"), ("labels", f"{len(stats.labels):,}"),
+        ("empty images", f"{stats.empty_assets:,}"), ("findings", f"{len(validation):,}")))
+    kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(stats.kinds.items(), key=lambda kv: -kv[1])) or "none"
+
+    findings_html = []
+    thumbs_used = 0
+    by_code: dict[str, list[Any]] = {}
+    for f in validation:
+        by_code.setdefault(f.code, []).append(f)
+    rank = {"error": 0, "warning": 1, "info": 2}
+    for code, items in sorted(by_code.items(), key=lambda kv: (rank.get(kv[1][0].severity, 3), kv[0])):
+        sev = items[0].severity
+        shown: dict[int, list[int]] = {}
+        for f in items:
+            if f.asset_index is not None and (f.asset_index in shown or len(shown) < per_finding):
+                shown.setdefault(f.asset_index, [])
+                if f.object_index is not None:
+                    shown[f.asset_index].append(f.object_index)
+        figures = []
+        for asset_index, objects in shown.items():
+            if thumbs_used >= max_findings_images:
+                break
+            asset = dataset.assets[asset_index]
+            figures.append(f"<figure><img alt='{_e(asset.file_name)}' src='{_thumbnail(asset, image_dir, objects)}'>"
+                           f"<figcaption>{_e(asset.file_name)}</figcaption></figure>")
+            thumbs_used += 1
+        listed = "".join(f"<li>{_e(f.where())}: {_e(f.message)}</li>" for f in items[:10])
+        more = f"<li class='muted'>… and {len(items) - 10:,} more</li>" if len(items) > 10 else ""
+        findings_html.append(
+            f"<div class='finding {sev}' id='rule-{_e(code)}' data-code='{_e(code)}'>"
+            f"<span class='sev'>{_e(sev)}</span> "
+            f"<b>{_e(code)}</b> <span class='muted'>× {len(items):,}</span><ul>{listed}{more}</ul>"
+            f"<div class='grid'>{''.join(figures)}</div></div>")
+    if not findings_html:
+        findings_html.append("<p>No findings: nothing to regret uploading.</p>")
+
+    n = len(dataset.assets)
+    step = max(1, n // gallery) if gallery else n + 1
+    sample = list(range(0, n, step))[:gallery] if gallery else []
+    sampled_note = (f"<p class='muted'>Showing {len(sample):,} of {n:,} images (every {step:,}th).</p>"
+                    if len(sample) < n else "")
+    gallery_html = "".join(
+        f"<figure><img alt='{_e(dataset.assets[i].file_name)}' src='{_thumbnail(dataset.assets[i], image_dir)}'>"
+        f"<figcaption>{_e(dataset.assets[i].file_name)} · {len(dataset.assets[i].annotations):,} objects"
+        f"</figcaption></figure>" for i in sample)
+
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
+<body>
+<header><h1>{_e(title)}</h1><div class="muted">{_e(validation.summary() if len(validation) else "no findings")}</div>
+</header>
+<section id="stats"><h2>Statistics</h2><div class="cards">{cards}</div><p>kinds: {_e(kinds)}</p>
+{_label_table(stats)}
+{bar_chart({k: s.objects for k, s in stats.labels.items()}, "objects per label", label_colors)}
+{size_histogram(stats)}
+<h3>Splits</h3>{_split_table(stats)}</section>
+<section id="findings"><h2>Validation findings</h2>{''.join(findings_html)}</section>
+<section id="gallery"><h2>Gallery</h2>{sampled_note}<div class="grid">{gallery_html}</div></section>
+<script>{CHECK_SCRIPT}</script>
+</body></html>
+"""
+
+
+def write_report(dataset: Dataset, out: str | Path, images: str | Path | None = None, **options: Any) -> Path:
+    """Write `build_report` to `out` atomically; returns the path."""
+    from .io_utils import atomic_path
+
+    out = Path(out)
+    page = build_report(dataset, images=images, **options)
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return out

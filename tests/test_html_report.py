@@ -1,0 +1,71 @@
+"""The HTML report, opened in headless Chromium: the findings section lists the injected defects and
+every image loads."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import orjson
+from PIL import Image
+
+import picsellia_formats as pf
+from picsellia_formats.html_report import build_report
+from tests.browser import dump_dom, needs_chromium, screenshot
+from tests.conftest import FIXTURES, run_cli
+
+INJECTED = {"bbox-partly-out-of-image", "image-missing", "box-zero-size", "label-whitespace"}
+
+
+def _defective(tmp_path: Path) -> tuple[Path, Path]:
+    """voc_toy_cats as COCO with its images, and four defects injected."""
+    images = tmp_path / "images"
+    shutil.copytree(FIXTURES / "voc_toy_cats/images", images)
+    doc = orjson.loads((FIXTURES / "voc_toy_cats/gts_coco_format/toy_example_coco.JSON").read_bytes())
+    first = doc["annotations"][0]
+    w = next(im["width"] for im in doc["images"] if im["id"] == first["image_id"])
+    doc["annotations"].append({**first, "id": 900, "bbox": [w - 10, 5, 80, 40], "area": 3200})  # out of image
+    doc["annotations"].append({**first, "id": 901, "bbox": [10, 10, 0, 25], "area": 0})  # zero width
+    doc["categories"].append({"id": 7, "name": " cat ", "supercategory": "none"})  # whitespace
+    doc["annotations"].append({**first, "id": 902, "category_id": 7})
+    (images / doc["images"][1]["file_name"]).unlink()  # a missing image
+    src = tmp_path / "defects.json"
+    src.write_bytes(orjson.dumps(doc))
+    return src, images
+
+
+def test_report_lists_the_injected_defects(tmp_path: Path) -> None:
+    src, images = _defective(tmp_path)
+    ds = pf.read(src)
+    page = build_report(ds, images=images, title="defects")
+    codes = set(re.findall(r"data-code='([a-z-]+)'", page))
+    assert INJECTED <= codes, codes
+    assert page.count("<img ") >= 10
+    assert "https://" not in page and "http://" not in page  # self-contained
+
+
+def test_large_datasets_are_sampled_and_say_so(tmp_path: Path) -> None:
+    ds = pf.read(FIXTURES / "raccoon_voc/annotations")
+    page = build_report(ds, images=FIXTURES / "raccoon_voc/images", gallery=5)
+    assert "Showing 5 of 200 images" in page
+
+
+@needs_chromium
+def test_report_opens_in_chromium_with_findings_and_no_broken_image(tmp_path: Path) -> None:
+    src, images = _defective(tmp_path)
+    out = tmp_path / "report.html"
+    result = run_cli("report", src, out, "--images", images, "--title", "injected defects")
+    assert result.code == 0, result.err
+    dom = dump_dom(out)
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    loaded = int(re.search(r'data-images="(\d+)"', body).group(1))
+    broken = int(re.search(r'data-broken-images="(\d+)"', body).group(1))
+    assert loaded >= 10 and broken == 0
+    findings = dom.split('id="findings"', 1)[1].split('id="gallery"', 1)[0]
+    for code in INJECTED:
+        assert f'data-code="{code}"' in findings, code
+    shot = screenshot(out, tmp_path / "report.png")
+    with Image.open(shot) as im:
+        assert im.size == (1280, 2400)
+        assert len(set(im.convert("L").resize((64, 120)).getdata())) > 20  # a rendered page, not a blank one
