@@ -2,7 +2,7 @@
 
     python docs/make_images.py          # needs Debian's chromium for the screenshot
 
-Writes docs/images/preview.png and docs/images/report.png (small PNGs, committed).
+Writes docs/images/preview.jpg and docs/images/report.png (small files, committed).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def preview() -> Path:
     asset = ds.assets[0]
     image = render(asset, find_image(asset, FIX / "sahi_coco/coco_utils"))
     image.thumbnail((900, 900))
-    path = OUT / "preview.png"
-    image.save(path, optimize=True)
+    path = OUT / "preview.jpg"
+    image.save(path, quality=85, optimize=True)
     return path
 
 
