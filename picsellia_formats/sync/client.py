@@ -517,7 +517,7 @@ class Client:
         return self.call("PATCH", f"/api/dataset/version/{version_id}", json={"type": type})
 
     def list_labels(self, version_id: str) -> list[dict[str, Any]]:
-        return list(self.call("GET", f"/api/dataset/version/{version_id}/labels").get("items", []))
+        return list(self.paginate(f"/api/dataset/version/{version_id}/labels"))
 
     def bulk_labels(self, version_id: str, names: Sequence[str]) -> dict[str, str]:
         """Get or create labels by name in one call per 1000 (``XGET bulk-labels``); name -> id."""

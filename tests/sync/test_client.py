@@ -292,3 +292,11 @@ def test_tls_failures_fail_fast(emulator: Emulator) -> None:
     with pytest.raises(SyncError, match="TLS"):
         c.connect()
     assert sleeps == []
+
+
+def test_labels_are_listed_across_pages(client: Client) -> None:
+    ds = client.get_or_create_dataset("many")
+    v = client.get_or_create_version(ds["id"], "v1")
+    names = [f"label-{i:04d}" for i in range(1205)]
+    client.bulk_labels(v["id"], names)
+    assert [label["name"] for label in client.list_labels(v["id"])] == names

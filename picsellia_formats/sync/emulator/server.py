@@ -425,7 +425,7 @@ def _job(ctx: Ctx, job: str) -> tuple[int, Any]:
 
 @route("GET", "/api/dataset/version/{v}/labels")
 def _labels(ctx: Ctx, v: str) -> tuple[int, Any]:
-    return 200, ctx.store.list_labels(v)
+    return 200, ctx.store.list_labels(v, ctx.page())
 
 
 @route("POST", "/api/dataset/version/{v}/labels")

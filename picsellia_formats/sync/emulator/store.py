@@ -725,12 +725,10 @@ class Store:
     def _label_json(self, row: sqlite3.Row) -> dict[str, Any]:
         return {"id": row["id"], "name": row["name"], "group_id": row["group_id"]}
 
-    def list_labels(self, v_id: str) -> dict[str, Any]:
+    def list_labels(self, v_id: str, page: Page) -> dict[str, Any]:
         with self._lock:
             self.version(v_id)
-            rows = self._all("SELECT * FROM labels WHERE version_id=? ORDER BY seq", (v_id,))
-        items = [self._label_json(r) for r in rows]
-        return {"items": items, "count": len(items)}
+            return page.run(self, "labels", ["version_id=?"], [v_id], self._label_json)
 
     def create_label(self, v_id: str, name: Any) -> dict[str, Any]:
         if not isinstance(name, str) or not name:
