@@ -31,11 +31,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..geometry import polygon_bbox, ring_area
+from ..geometry import PROBLEMS, clip_box, clip_polygon, polygon_bbox, polygons_part_problems, repair_polygon
 from ..model import Annotation, Asset, Dataset, Label, Mask
 from .findings import Finding, ValidationReport
 from .objects import _box_text, _fmt, _shape_key, _size_ok
-from .polygon_checks import clip_parts, inside_area, repair_parts
+from .polygon_checks import inside_area
 from .rules import RULES
 
 _isfinite = math.isfinite
@@ -343,8 +343,7 @@ class _Fixer:
         elif ann.box is not None and ann.mask is None and size_ok:
             x, y, w, h = ann.box
             if (x < 0 or y < 0 or x + w > W or y + h > H) and self.on("bbox-partly-out-of-image"):
-                x0, y0 = max(0, x), max(0, y)
-                box = (x0, y0, min(W, x + w) - x0, min(H, y + h) - y0)
+                box = clip_box(ann.box, W, H)
                 changes["box"] = box
                 geometry_changed = True
                 self.change("bbox-partly-out-of-image", f"box {_box_text(ann.box)} clipped to {_box_text(box)}",
@@ -377,6 +376,8 @@ class _Fixer:
             value = getattr(ann, name)
             if value is None:
                 continue
+            if name == "polygon" and any(type(p) is not list or len(p) & 1 for p in value):
+                return "non-finite-coordinate", "a polygon part is not a list of x, y pairs"
             flat = [v for p in value for v in p] if name == "polygon" else value
             try:
                 if not _isfinite(sum(flat)):
@@ -395,25 +396,29 @@ class _Fixer:
 
     def _fix_polygon(self, parts: list[list[float]], W: Any, H: Any, size_ok: bool
                      ) -> tuple[list[list[float]] | None, list[tuple[str, str]]]:
+        """(the fixed parts, `parts` itself when unchanged, None when nothing is left; notes)."""
         notes: list[tuple[str, str]] = []
-        kept = []
-        for pi, part in enumerate(parts):
-            if ring_area(part) == 0:
-                distinct = len(set(zip(part[0::2], part[1::2])))
-                code = "polygon-too-few-points" if distinct < 3 else "polygon-zero-area"
-                if self.on(code):
-                    notes.append((code, f"polygon part {pi} dropped ({distinct} distinct points"
-                                        f"{', no area' if distinct >= 3 else ''})"))
-                    continue
-            kept.append(part)
-        new = kept if len(kept) != len(parts) else parts
-        if self.on("polygon-self-intersecting"):
-            repaired = repair_parts(new) if any(len(p) >= 8 for p in new) else new
-            if repaired != new:
-                notes.append(("polygon-self-intersecting", f"self-crossing part{'s' if len(new) > 1 else ''} "
-                                                           f"repaired into {len(repaired)} part"
-                                                           f"{'s' if len(repaired) != 1 else ''}"))
-                new = repaired
+        problems = polygons_part_problems([parts])[0]
+        drop = set()
+        crossing = False
+        for pi, code in problems:
+            if code in ("too_few_points", "zero_area", "empty"):
+                rule = "polygon-too-few-points" if code != "zero_area" else "polygon-zero-area"
+                if self.on(rule):
+                    drop.add(pi)
+                    notes.append((rule, f"polygon part {pi} dropped ({PROBLEMS[code]})" if pi >= 0
+                                  else "polygon dropped: no coordinates"))
+            elif code == "self_intersection" and self.on("polygon-self-intersecting"):
+                crossing = True
+        new = [p for i, p in enumerate(parts) if i not in drop] if drop else parts
+        if -1 in drop:
+            new = []
+        if crossing and new:
+            repaired = repair_polygon(new)
+            notes.append(("polygon-self-intersecting", f"self-crossing part{'s' if len(new) > 1 else ''} "
+                                                       f"repaired into {len(repaired)} part"
+                                                       f"{'s' if len(repaired) != 1 else ''} (shapely make_valid)"))
+            new = repaired
         if size_ok and new:
             xs = [v for p in new for v in p[0::2]]
             ys = [v for p in new for v in p[1::2]]
@@ -424,13 +429,14 @@ class _Fixer:
                                                               f"{_fmt(W)}×{_fmt(H)} image"))
                         return None, notes
                 elif self.on("polygon-partly-out-of-image"):
-                    clipped = clip_parts(new, W, H)
+                    clipped = clip_polygon(new, W, H)
                     notes.append(("polygon-partly-out-of-image", f"polygon clipped to the {_fmt(W)}×{_fmt(H)} "
                                                                  f"image ({len(clipped)} part"
                                                                  f"{'s' if len(clipped) != 1 else ''})"))
                     new = clipped
         if not new:
-            notes.append((notes[-1][0] if notes else "polygon-zero-area", "polygon dropped: no part left"))
+            code = notes[-1][0] if notes else "polygon-zero-area"
+            notes.append((code, "polygon dropped: no part left"))
             return None, notes
         return new, notes
 

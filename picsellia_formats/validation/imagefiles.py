@@ -216,12 +216,12 @@ class ImageProbe:
             fmt = f.format or "?"
             if fmt not in PLATFORM_TYPES:
                 emit("image-type-unsupported", f"{f.path} is {fmt.upper()}; the platform takes JPEG, PNG, BMP, "
-                                               "GIF and TIFF", ai, {"type": fmt})
+                                               "GIF and TIFF", ai, data={"type": fmt})
             ext = Path(f.path or "").suffix.lower()
             expected = _EXTENSION_TYPES.get(ext)
             if expected is not None and expected != fmt and not (expected == "jpeg" and fmt == "mpo"):
                 emit("image-extension-mismatch", f"{Path(f.path or '').name} is named {ext} but holds "
-                                                 f"{fmt.upper()}", ai, {"type": fmt, "extension": ext})
+                                                 f"{fmt.upper()}", ai, data={"type": fmt, "extension": ext})
             self._check_size(ai, asset, f)
         if ctx.on("image-duplicate"):
             self._duplicates(facts)
@@ -237,7 +237,7 @@ class ImageProbe:
         emit = self.ctx.emit
         if f.orientation in (2, 3, 4):
             emit("image-exif-orientation", f"EXIF orientation {f.orientation} flips or turns the stored "
-                                           "image for display", ai, {"orientation": f.orientation})
+                                           "image for display", ai, data={"orientation": f.orientation})
         if W is None or H is None or W != W or H != H or W <= 0 or H <= 0:
             return
         if (W, H) == (f.width, f.height):
@@ -246,9 +246,10 @@ class ImageProbe:
                 "orientation": f.orientation}
         if f.orientation in SWAPPING_ORIENTATIONS and (W, H) == (f.raw_width, f.raw_height):
             emit("image-exif-swapped", f"stated {_fmt(W)}×{_fmt(H)} is the stored size, but EXIF orientation "
-                                       f"{f.orientation} displays it as {f.width}×{f.height}", ai, data)
+                                       f"{f.orientation} displays it as {f.width}×{f.height}", ai, data=data)
         else:
-            emit("image-size-mismatch", f"stated {_fmt(W)}×{_fmt(H)}, but the file is {f.width}×{f.height}", ai, data)
+            emit("image-size-mismatch", f"stated {_fmt(W)}×{_fmt(H)}, but the file is {f.width}×{f.height}", ai,
+                 data=data)
 
     def _duplicates(self, facts: dict[int, ImageFacts]) -> None:
         by_size: dict[int, list[int]] = {}
@@ -273,6 +274,6 @@ class ImageProbe:
             if other != ai:
                 emit_name = assets[other].file_name
                 self.ctx.emit("image-duplicate", f"same bytes as {emit_name!r}", ai,
-                              {"same_as": emit_name, "blake2b": digest})
+                              data={"same_as": emit_name, "blake2b": digest})
 
 

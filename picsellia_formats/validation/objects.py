@@ -22,7 +22,7 @@ from collections import Counter
 from typing import Any
 
 from .context import Context
-from .polygon_checks import PartStats, inside_area, simple_flags
+from .polygon_checks import ZERO_AREA, PartStats, crosses, inside_area, simple_flags
 
 _isfinite = math.isfinite
 _NUM = (int, float)
@@ -313,10 +313,10 @@ def _polygons(ctx: Context, parts: list[list[float]], owners: list[int], objs: l
     anns = [assets[o[0]].annotations[o[1]] for o in objs]
     idx = np.fromiter((o[2] for o in objs), np.int64, len(objs))
     finite = stats.finite
-    good = finite & (stats.area > 0)
+    good = finite & (stats.area > ZERO_AREA)
     inf = np.inf
     nonfinite = np.logical_or.reduceat(~finite, idx)
-    zero = np.logical_or.reduceat(finite & (stats.area == 0), idx)
+    zero = np.logical_or.reduceat(finite & (stats.area <= ZERO_AREA), idx)
     ngood = np.add.reduceat(good.astype(np.int64), idx)
     area = np.add.reduceat(np.where(good, stats.area, 0.0), idx)
     x0 = np.minimum.reduceat(np.where(good, stats.x0, inf), idx)
@@ -349,10 +349,13 @@ def _polygons(ctx: Context, parts: list[list[float]], owners: list[int], objs: l
             continue
         if zero[k]:
             for i in range(start, end):
-                if stats.area[i] == 0:
+                if stats.area[i] <= ZERO_AREA:
                     part = parts[i]
                     distinct = len(set(zip(part[0::2], part[1::2])))
-                    if distinct < 3:
+                    if distinct >= 3 and crosses(part):  # a symmetric bow tie: its signed area is 0
+                        emit("polygon-self-intersecting", f"polygon part {owners[i]} crosses itself", ai, oi,
+                             {"part": owners[i]})
+                    elif distinct < 3:
                         emit("polygon-too-few-points", f"polygon part {owners[i]} has {distinct} distinct point"
                                                        f"{'s' if distinct != 1 else ''}", ai, oi, {"part": owners[i]})
                     else:

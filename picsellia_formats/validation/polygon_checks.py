@@ -1,12 +1,16 @@
-"""Polygon validity, clipping and repair over shapely 2, in bulk where it pays.
+"""Polygon numbers for the validator, in bulk: areas, bounds, finiteness and self-crossing of every part.
+
+Self-crossing follows `picsellia_formats.geometry` (two edges crossing; a ring touching itself, as
+the keyhole cuts of traced masks do, is fine): GEOS tests every ring at once and only the rings it
+flags are confirmed one by one with `geometry.polygons_part_problems`. Repair and clipping (for
+``fix``) are `geometry.repair_polygon` and `geometry.clip_polygon`.
 
 Example:
-    >>> simple_flags(PartStats([[0, 0, 4, 0, 4, 4, 0, 4], [0, 0, 4, 4, 4, 0, 0, 4]])).tolist()
-    [True, False]
+    >>> stats = PartStats([[0, 0, 4, 0, 4, 4, 0, 4], [0, 0, 4, 4, 4, 0, 0, 4]])
+    >>> simple_flags(stats).tolist(), stats.area.tolist()
+    ([True, False], [16.0, 0.0])
     >>> inside_area([[-2, 0, 2, 0, 2, 2, -2, 2]], 10, 10)
     4.0
-    >>> repair_parts([[0, 0, 4, 4, 4, 0, 0, 4]])
-    [[0.0, 4.0, 2.0, 2.0, 0.0, 0.0], [4.0, 0.0, 2.0, 2.0, 4.0, 4.0]]
 """
 
 from __future__ import annotations
@@ -18,13 +22,28 @@ import numpy as np
 import shapely
 
 _CHUNK = 200_000
+#: area at or below which a part has none (as `geometry.polygons_part_problems` counts it)
+ZERO_AREA = 1e-9
+
+
+def crosses(part: list[float]) -> bool:
+    """Whether two edges of one ring cross (`geometry`'s definition: touching is fine).
+
+    Example:
+        >>> crosses([0, 0, 4, 4, 4, 0, 0, 4]), crosses([0, 0, 4, 0, 4, 4])
+        (True, False)
+    """
+    from ..geometry import polygons_part_problems
+
+    return any(code == "self_intersection" for _, code in polygons_part_problems([[part]])[0])
 
 
 def simple_flags(stats: PartStats, selected: Any = None) -> np.ndarray:
     """For the `selected` parts of `stats` (indices; all by default): does the ring not cross itself?
 
     The rings are gathered from the flat coordinate arrays of `stats` and tested with GEOS in chunks
-    (``linearrings`` + ``is_valid``): no per-ring Python objects.
+    (``linearrings`` + ``is_valid``): no per-ring Python objects. GEOS also refuses rings that merely
+    touch themselves; those few are confirmed with `geometry.polygons_part_problems`.
     """
     sel = np.arange(len(stats.n)) if selected is None else np.asarray(selected, np.int64)
     out = np.ones(len(sel), bool)
@@ -42,6 +61,14 @@ def simple_flags(stats: PartStats, selected: Any = None) -> np.ndarray:
         coords = np.column_stack((stats.x[gather], stats.y[gather]))
         rings = shapely.linearrings(coords, indices=np.repeat(np.arange(len(chunk)), lens))
         out[lo:lo + len(chunk)] = shapely.is_valid(rings)
+    suspects = np.flatnonzero(~out)
+    if len(suspects):
+        from ..geometry import polygons_part_problems
+
+        parts = [[np.column_stack((stats.x[a:a + n], stats.y[a:a + n])).ravel().tolist()]
+                 for a, n in zip(stats.starts[sel[suspects]].tolist(), stats.n[sel[suspects]].tolist())]
+        for k, problems in zip(suspects.tolist(), polygons_part_problems(parts)):
+            out[k] = not any(code == "self_intersection" for _, code in problems)
     return out
 
 
@@ -63,52 +90,6 @@ def _geometry(parts: list[list[float]]) -> Any:
 def inside_area(parts: list[list[float]], width: float, height: float) -> float:
     """Area of the polygon's parts that lies within the ``width`` × ``height`` image."""
     return float(shapely.intersection(_geometry(parts), shapely.box(0, 0, width, height)).area)
-
-
-def _rings(geom: Any) -> tuple[list[list[float]], int]:
-    """Exterior rings of the polygonal pieces of `geom` as flat parts; also the number of holes left out."""
-    parts: list[list[float]] = []
-    holes = 0
-    for g in getattr(geom, "geoms", [geom]):
-        if g.geom_type == "Polygon":
-            if g.is_empty or g.area <= 0:
-                continue
-            coords = np.asarray(g.exterior.coords)[:-1]
-            parts.append(coords.ravel().tolist())
-            holes += len(g.interiors)
-        elif g.geom_type in ("MultiPolygon", "GeometryCollection"):
-            sub, h = _rings(g)
-            parts += sub
-            holes += h
-    return parts, holes
-
-
-def repair_parts(parts: list[list[float]]) -> list[list[float]]:
-    """Each self-crossing part replaced by the pieces ``shapely.make_valid`` makes of it (holes dropped)."""
-    out: list[list[float]] = []
-    for part in parts:
-        poly = shapely.Polygon(np.asarray(part, dtype=np.float64).reshape(-1, 2))
-        if poly.is_valid:
-            out.append(part)
-        else:
-            out += _rings(shapely.make_valid(poly))[0]
-    return out
-
-
-def clip_parts(parts: list[list[float]], width: float, height: float) -> list[list[float]]:
-    """Each part clipped to the image rectangle (a part may become several, or none)."""
-    frame = shapely.box(0, 0, width, height)
-    out: list[list[float]] = []
-    for part in parts:
-        xs, ys = part[0::2], part[1::2]
-        if min(xs) >= 0 and min(ys) >= 0 and max(xs) <= width and max(ys) <= height:
-            out.append(part)
-            continue
-        poly = shapely.Polygon(np.asarray(part, dtype=np.float64).reshape(-1, 2))
-        if not poly.is_valid:
-            poly = shapely.make_valid(poly)
-        out += _rings(shapely.intersection(poly, frame))[0]
-    return out
 
 
 class PartStats:
