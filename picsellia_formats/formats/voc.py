@@ -31,7 +31,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -783,6 +785,55 @@ def _write_bytes(path: str, data: bytes) -> None:
         os.close(fd)
 
 
+#: threads writing the XML files while the main thread renders (0: write inline)
+WRITE_THREADS = int(os.environ.get("PF_VOC_WRITE_THREADS", "0"))
+
+
+def _write_many(items: list[tuple[str, bytes]]) -> None:
+    for path, data in items:
+        _write_bytes(path, data)
+
+
+class _Files:
+    """Writes files on worker threads (open/write/close release the GIL) while the caller renders.
+
+    Files go in batches; at most a few batches wait, so memory stays bounded. `close` waits for
+    every batch and raises the first error.
+    """
+
+    BATCH = 256
+    WAITING = 4
+
+    def __init__(self, threads: int = WRITE_THREADS) -> None:
+        self.batch: list[tuple[str, bytes]] = []
+        self.pending: deque[Future[None]] = deque()
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pf-voc-write") if threads else None
+
+    def add(self, path: str, data: bytes) -> None:
+        if self.pool is None:
+            _write_bytes(path, data)
+            return
+        self.batch.append((path, data))
+        if len(self.batch) >= self.BATCH:
+            self._submit()
+
+    def _submit(self) -> None:
+        if self.batch and self.pool is not None:
+            self.pending.append(self.pool.submit(_write_many, self.batch))
+            self.batch = []
+        while len(self.pending) > self.WAITING:
+            self.pending.popleft().result()
+
+    def close(self) -> None:
+        try:
+            self._submit()
+            while self.pending:
+                self.pending.popleft().result()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _image_lookup(images: Path | None) -> dict[str, Path]:
     if images is None or not images.is_dir():
         return {}
@@ -834,32 +885,36 @@ def write(
     segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
     used_labels: set[str] = set()
     sep = os.sep
-    for asset in dataset.assets:
-        if asset.width is None or asset.height is None:
-            if images is not None:
-                if lookup is None:
-                    lookup = _image_lookup(Path(images))
-                found = lookup.get(asset.file_name) or lookup.get(_stem(asset.file_name))
-                if found is not None:
-                    w, h = image_size(found)
-                    asset = _sized(asset, w, h)
-        objects = _objects(asset, shift, counts)
-        for ann, _ in objects:
-            used_labels.add(ann.label)
-        stem = _xml_name(asset, taken, names)
-        image_ids.append(stem)
-        if "/" in stem:
-            parent = stem.rpartition("/")[0]
-            if parent not in made:
-                (ann_dir / parent).mkdir(parents=True, exist_ok=True)
-                made.add(parent)
-        if segmented is not None:
-            segmented.append((asset, stem, [ann for ann, _ in objects]))
-        data = render_asset(asset, objects, counts, folder)
-        _write_bytes(base + sep + stem.replace("/", sep) + _XML_SUFFIX, data)
-        if asset.status:
-            statuses += 1
-        image_qa += len(asset.qa)
+    files = _Files()
+    try:
+        for asset in dataset.assets:
+            if asset.width is None or asset.height is None:
+                if images is not None:
+                    if lookup is None:
+                        lookup = _image_lookup(Path(images))
+                    found = lookup.get(asset.file_name) or lookup.get(_stem(asset.file_name))
+                    if found is not None:
+                        w, h = image_size(found)
+                        asset = _sized(asset, w, h)
+            objects = _objects(asset, shift, counts)
+            for ann, _ in objects:
+                used_labels.add(ann.label)
+            stem = _xml_name(asset, taken, names)
+            image_ids.append(stem)
+            if "/" in stem:
+                parent = stem.rpartition("/")[0]
+                if parent not in made:
+                    (ann_dir / parent).mkdir(parents=True, exist_ok=True)
+                    made.add(parent)
+            if segmented is not None:
+                segmented.append((asset, stem, [ann for ann, _ in objects]))
+            data = render_asset(asset, objects, counts, folder)
+            files.add(base + sep + stem.replace("/", sep) + _XML_SUFFIX, data)
+            if asset.status:
+                statuses += 1
+            image_qa += len(asset.qa)
+    finally:
+        files.close()
     _write_image_sets(dataset, out, layout, image_ids, report)
     if segmented is not None:
         from .voc_segmentation import write_segmentation
