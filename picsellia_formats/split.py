@@ -81,7 +81,7 @@ def split(
     from ._split_problem import Problem, count_matrix, image_targets
     from ._split_result import SplitResult
 
-    names, share_list = _parse_ratios(ratios)
+    names, share_list = normalise_ratios(ratios)
     shares = np.asarray(share_list)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -129,7 +129,13 @@ def split(
     )
 
 
-def _parse_ratios(ratios: Mapping[str, float] | Sequence[Any]) -> tuple[list[str], list[float]]:
+def normalise_ratios(ratios: Mapping[str, float] | Sequence[Any]) -> tuple[list[str], list[float]]:
+    """(split names, shares) from what `split` accepts; ValueError naming what is wrong.
+
+    Example:
+        >>> normalise_ratios([0.5, 0.25, 0.25])
+        (['train', 'val', 'test'], [0.5, 0.25, 0.25])
+    """
     if isinstance(ratios, Mapping):
         items = list(ratios.items())
     else:

@@ -15,7 +15,7 @@ from .. import formats
 from ..api import read, write
 from ..io_utils import atomic_file
 from ..report import Report
-from ..split import METHODS, split
+from ..split import METHODS, normalise_ratios, split
 from ._options import add_format_options, split_format_options
 
 NAME = "split"
@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_ratios(ratios: str, names: str | None) -> dict[str, float]:
-    """``"0.8,0.2"`` (+ optional ``"a,b"``) -> ``{"train": 0.8, "val": 0.2}``; ValueError if malformed.
+    """``"0.8,0.2"`` (+ optional ``"a,b"``) -> ``{"train": 0.8, "val": 0.2}``; ValueError if malformed
+    (bad numbers, names, or shares not summing to 1), before anything is read.
 
     Example:
         >>> parse_ratios("0.7,0.2,0.1", None)
@@ -60,6 +61,7 @@ def parse_ratios(ratios: str, names: str | None) -> dict[str, float]:
     labels = [n.strip() for n in names.split(",")]
     if len(labels) != len(values):
         raise ValueError(f"--names gives {len(labels)} names for {len(values)} ratios")
+    normalise_ratios(list(zip(labels, values)))
     return dict(zip(labels, values))
 
 
