@@ -865,6 +865,9 @@ class _Reader:
                 else:
                     _ann_keys(holder)[key] = [] if key == "qa" else {}
         always["record"] = always.get("record", []) + self.record_join
+        for kind, keys in _DEFAULT_ALWAYS.items():  # kinds the file has none of: as for a new file
+            if not presence.total.get(kind):
+                always[kind] = list(keys)
         for asset in assets:
             if not asset.extra.get(NAME, True):
                 asset.extra = EMPTY

@@ -560,3 +560,26 @@ def test_integers_beyond_64_bits_read_and_write(tmp_path: Path) -> None:
     assert ds.assets[0].width == 10**20
     pf.write(ds, tmp_path / "out.json", "picsellia")
     assert json.loads((tmp_path / "out.json").read_text()) == data
+
+
+def test_masks_as_polygons_with_the_real_tracer_rasterise_back_exactly(tmp_path: Path) -> None:
+    ds = pf.read(FIXTURES / "cocoapi_results/instances_val2014_fakesegm100_results.json")
+    ds.assets = ds.assets[:5]
+    n = ds.num_annotations
+    back, report = write_read(ds, tmp_path, masks="polygon")
+    assert report.count("approximated", "masks written as polygons") == n
+    for (_, before), (_, after) in zip(ds.annotations(), back.annotations()):
+        assert after.kind == "polygon" and after.box == before.box
+        mask = before.mask
+        redrawn = masks_module.polygon_to_rle(after.polygon, mask.height, mask.width)
+        assert redrawn.counts == mask.counts  # the traced outline draws exactly the same pixels
+
+
+def test_objects_added_to_a_read_file_follow_the_default_style(tmp_path: Path) -> None:
+    data = {"images": [{"external_picture_url": "a.jpg"}], "annotations": [], "categories": []}
+    ds = pf.read(dump(tmp_path, data))
+    ds.assets[0].annotations.append(Annotation("cat", polygon=[[0, 0, 4, 0, 4, 4]]))
+    pf.write(ds, tmp_path / "out.json", "picsellia")
+    record = load(tmp_path / "out.json")["annotations"][0]
+    assert record["nb_labels"] == 1 and record["annotations"][0]["qa"] == []
+    assert pf.read(tmp_path / "out.json").assets[0].annotations == ds.assets[0].annotations
