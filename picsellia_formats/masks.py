@@ -129,11 +129,100 @@ def to_compressed(mask: Mask) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- arrays <-> RLE
 
 
+def counts_array(counts: str | bytes | Sequence[int]) -> np.ndarray:
+    """Run lengths as an ``int64`` array, from either encoding (the string decoded vectorised).
+
+    Example:
+        >>> counts_array("141").tolist()
+        [1, 4, 1]
+    """
+    if not isinstance(counts, (str, bytes)):
+        return np.asarray(counts, dtype=np.int64)
+    data = counts.encode("ascii") if isinstance(counts, str) else counts
+    c = np.frombuffer(data, dtype=np.uint8).astype(np.int64) - 48
+    if c.size == 0:
+        return c
+    if c.min() < 0 or c.max() > 63:
+        raise ValueError("RLE counts string has an invalid character")
+    ends = np.flatnonzero((c & 0x20) == 0)
+    if ends.size == 0 or ends[-1] != c.size - 1:
+        raise ValueError("RLE counts string ends inside a number")
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    digit = np.arange(c.size) - np.repeat(starts, ends - starts + 1)
+    if digit.max() > 11:
+        raise ValueError("RLE counts string holds a number too large")
+    x = np.add.reduceat((c & 0x1F) << (5 * digit), starts)
+    negative = (c[ends] & 0x10) != 0
+    x = np.where(negative, x - (np.int64(1) << (5 * (ends - starts + 1))), x)
+    if x.size > 3:  # each run is stored relative to the run two before it (from the fourth on)
+        x[1::2] = np.cumsum(x[1::2])
+        x[2::2] = np.cumsum(x[2::2])
+    if x.size and x.min() < 0:
+        raise ValueError("RLE counts string gives a negative run length")
+    return x
+
+
+def _foreground_span(mask: Mask) -> tuple[np.ndarray, np.ndarray] | None:
+    """(starts, ends) of the foreground runs in column-major pixel order; None when empty.
+
+    Raises ValueError when the runs do not cover ``height * width`` pixels exactly."""
+    runs = counts_array(mask.counts)
+    total = int(runs.sum())
+    if total != mask.height * mask.width:
+        raise ValueError(f"RLE runs cover {total} pixels, expected {mask.height} x {mask.width}")
+    ends = np.cumsum(runs)
+    fg_ends = ends[1::2]
+    fg_starts = fg_ends - runs[1::2]
+    keep = fg_ends > fg_starts
+    if not keep.any():
+        return None
+    return fg_starts[keep], fg_ends[keep]
+
+
+def _columns(mask: Mask, span: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
+    """The columns ``x0 .. x1`` holding foreground, as an ``(x1 - x0, height)`` uint8 array, and x0."""
+    h = mask.height
+    fg_starts, fg_ends = span
+    x0 = int(fg_starts[0]) // h
+    x1 = (int(fg_ends[-1]) - 1) // h + 1
+    lo = x0 * h
+    edges = np.zeros((x1 - x0) * h + 1, dtype=np.int8)
+    edges[fg_starts - lo] += 1
+    edges[fg_ends - lo] -= 1
+    cols = np.cumsum(edges[:-1], dtype=np.int8).view(np.uint8)
+    return cols.reshape(x1 - x0, h), x0
+
+
 def rle_to_mask(mask: Mask) -> np.ndarray:
-    """The binary array (``uint8``, shape ``(height, width)``, 0/1) of a mask, as pycocotools decodes it."""
+    """The binary array (``uint8``, shape ``(height, width)``, 0/1) of a mask: the pixels pycocotools
+    decodes, filled only where the foreground runs are (fast for the usual small object).
+
+    Raises ValueError when the runs do not add up to ``height * width``.
+    """
+    h, w = mask.height, mask.width
+    out = np.zeros((w, h), dtype=np.uint8)  # column-major, as RLE runs; returned transposed
+    if h == 0 or w == 0:
+        return out.T
+    span = _foreground_span(mask)
+    if span is not None:
+        cols, x0 = _columns(mask, span)
+        out[x0:x0 + cols.shape[0]] = cols
+    return out.T
+
+
+def _rle_crop(mask: Mask) -> tuple[np.ndarray, int, int] | None:
+    """The tight foreground crop of a mask (C-contiguous uint8) and its top-left ``(x0, y0)``."""
     if mask.height == 0 or mask.width == 0:
-        return np.zeros((mask.height, mask.width), dtype=np.uint8)
-    return _coco_mask.decode(to_compressed(mask))
+        return None
+    span = _foreground_span(mask)
+    if span is None:
+        return None
+    cols, x0 = _columns(mask, span)
+    rows = np.flatnonzero(cols.any(axis=0))
+    y0, y1 = int(rows[0]), int(rows[-1]) + 1
+    return np.ascontiguousarray(cols[:, y0:y1].T), x0, y0
 
 
 def mask_to_rle(array: np.ndarray, compressed: bool = True) -> Mask:
@@ -309,13 +398,11 @@ def mask_to_rings(mask: Mask | np.ndarray, tolerance: float = 0.0
     import cv2
 
     if isinstance(mask, Mask):
-        if mask.height == 0 or mask.width == 0:
+        found = _rle_crop(mask)
+        if found is None:
             return []
-        bx, by, bw, bh = (int(v) for v in rle_bbox(mask))
-        if bw == 0:
-            return []
-        y0, y1, x0, x1 = by, by + bh, bx, bx + bw
-        crop = rle_to_mask(mask)[y0:y1, x0:x1]
+        crop, x0, y0 = found
+        y1, x1 = y0 + crop.shape[0], x0 + crop.shape[1]
     else:
         array = _as_array(mask)
         rows = np.flatnonzero(array.any(axis=1))
@@ -368,13 +455,19 @@ def mask_to_rings(mask: Mask | np.ndarray, tolerance: float = 0.0
 def _drop_degenerate(flat: list[int]) -> list[int] | None:
     """A closed integer ring without repeated points, collinear middle points and zero-width spikes
     (none of which changes what pycocotools fills); None when fewer than 3 points remain."""
-    if len(flat) > 128:  # long rings: drop the plain collinear points in bulk first
+    if len(flat) > 64:  # long rings: vectorised, dropping every zero-turn point at once until none is left
         pts = np.asarray(flat, dtype=np.int64).reshape(-1, 2)
-        d_in = pts - pts[np.arange(-1, len(pts) - 1)]
-        d_out = np.roll(d_in, -1, axis=0)
-        turn = d_in[:, 0] * d_out[:, 1] - d_in[:, 1] * d_out[:, 0]
-        ahead = (d_in * d_out).sum(axis=1) > 0
-        flat = pts[(turn != 0) | ~ahead].ravel().tolist()
+        while True:
+            pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]
+            if len(pts) < 3:
+                return None
+            d_in = pts - np.roll(pts, 1, axis=0)
+            d_out = np.roll(d_in, -1, axis=0)
+            turn = d_in[:, 0] * d_out[:, 1] - d_in[:, 1] * d_out[:, 0]
+            flat_turn = turn == 0
+            if not flat_turn.any():
+                return pts.ravel().tolist()
+            pts = pts[~flat_turn]
     xs: list[int] = []
     ys: list[int] = []
     for i in range(0, len(flat), 2):

@@ -16,6 +16,7 @@ from pycocotools.coco import COCO
 from picsellia_formats.masks import (
     box_to_rle,
     compress,
+    counts_array,
     counts_from_string,
     counts_to_string,
     decompress,
@@ -280,10 +281,27 @@ def test_box_to_rle_equals_frbbox() -> None:
         assert box_to_rle(box, 20, 20).counts == theirs["counts"].decode()
 
 
-@pytest.mark.parametrize("bad", ["!", "0\x7f", "O"])
+@pytest.mark.parametrize("bad", ["!", "0\x7f", "O", "0`", "1O"])
 def test_bad_counts_string_raises_value_error(bad: str) -> None:
     with pytest.raises(ValueError, match="RLE counts string"):
         counts_from_string(bad)
+    with pytest.raises(ValueError, match="RLE counts string"):
+        counts_array(bad)
+
+
+def test_counts_array_equals_the_python_codec() -> None:
+    for m in RESULT_MASKS[:200]:
+        assert counts_array(m.counts).tolist() == counts_from_string(m.counts)
+    assert counts_array([3, 4]).tolist() == [3, 4]
+    assert counts_array("").tolist() == []
+
+
+@pytest.mark.parametrize("mask", [Mask(2, 3, [1, 4]), Mask(2, 3, "14"), Mask(2, 2, [1, 4, 1])])
+def test_runs_that_do_not_cover_the_image_raise(mask: Mask) -> None:
+    with pytest.raises(ValueError, match="RLE runs cover"):
+        rle_to_mask(mask)
+    with pytest.raises(ValueError, match="RLE runs cover"):
+        mask_to_polygons(mask)
 
 
 def test_mask_to_rle_rejects_non_2d() -> None:
