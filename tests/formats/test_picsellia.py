@@ -583,3 +583,23 @@ def test_objects_added_to_a_read_file_follow_the_default_style(tmp_path: Path) -
     record = load(tmp_path / "out.json")["annotations"][0]
     assert record["nb_labels"] == 1 and record["annotations"][0]["qa"] == []
     assert pf.read(tmp_path / "out.json").assets[0].annotations == ds.assets[0].annotations
+
+
+_RAW = FULL.read_bytes()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, len(_RAW)), flips=st.lists(st.tuples(st.integers(0, len(_RAW) - 1),
+                                                              st.integers(0, 255)), max_size=3))
+def test_damaged_bytes_read_or_raise_format_error(tmp_path: Path, cut: int, flips: list[tuple[int, int]]) -> None:
+    raw = bytearray(_RAW)
+    for at, value in flips:
+        raw[at] = value
+    path = tmp_path / "damaged.json"
+    path.write_bytes(bytes(raw[:cut] if cut < len(raw) // 2 else raw))
+    try:
+        ds = picsellia.read(path)
+    except pf.FormatError:
+        return
+    picsellia.write(ds, tmp_path / "out.json")
+    assert len(picsellia.read(tmp_path / "out.json")) == len(ds)
