@@ -25,7 +25,7 @@ def enabled(quiet: bool = False) -> bool:
 
 def bar(total: int | None, desc: str, quiet: bool = False, unit: str = "it") -> Any:
     """A tqdm bar for `total` items; a no-op when `quiet` or stderr is not a terminal."""
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not enabled(quiet), leave=False,
+    return tqdm(total=total or None, desc=desc, unit=unit, file=sys.stderr, disable=not enabled(quiet), leave=False,
                 dynamic_ncols=True)
 
 

@@ -38,10 +38,10 @@ from .. import formats
 from ..api import write
 from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset, Label
+from ..progress import bar
 from ..report import Report
 from . import shapes
 from .client import Client, SyncError
-from .progress import bar
 from .push import HASH_KEY, _pool_map
 
 log = logging.getLogger("picsellia_formats.sync")

@@ -39,10 +39,10 @@ from ..errors import ProblemCollector
 from ..images import SWAPPING_ORIENTATIONS, exif_orientation
 from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset
+from ..progress import bar
 from ..report import Report
 from . import shapes
 from .client import ApiError, Client, SyncError, _Ambiguous
-from .progress import bar
 
 log = logging.getLogger("picsellia_formats.sync")
 
