@@ -77,6 +77,7 @@ _RECORD_KEYS = frozenset(("internal_picture_id", "external_picture_url", "nb_lab
 _IMAGE_KEYS = frozenset(("internal_picture_id", "external_picture_url", "width", "height", "tags",
                          "metadata"))
 _CATEGORY_KEYS = frozenset(("name", "group", "keypoints", "skeleton"))
+_QA_KEYS = frozenset(("type", "question", "answer", "choices", "min", "max"))
 _TOP_KEYS = ("images", "annotations", "categories")
 _JOIN_KEYS = ("internal_picture_id", "external_picture_url")
 #: optional keys written even when empty, for files that do not say otherwise
@@ -370,7 +371,7 @@ def _parse_qa(items: Any, what: str) -> list[QA]:
         if high is not None:
             _number(high, f"{where}: max")
         extra = {key: v for key, v in q.items()
-                 if key not in QA._KEYS or (v is None and key in ("choices", "min", "max"))}
+                 if key not in _QA_KEYS or (v is None and key in ("choices", "min", "max"))}
         out.append(QA(kind, question, answer, choices, low, high, extra or EMPTY))
     return out
 
