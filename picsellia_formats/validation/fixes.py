@@ -297,20 +297,20 @@ class _Fixer:
         out: list[Annotation] = []
         seen: set[Any] = set()
         for oi, ann in enumerate(anns):
+            if self.on("duplicate-object"):
+                key = _shape_key(ann)
+                if key in seen:
+                    self.change("duplicate-object", f"repeat of a {ann.label!r} {ann.kind} dropped", asset, ai, oi,
+                                ann)
+                    changed = True
+                    continue
+                seen.add(key)
             new = self.fix_object(ai, oi, asset, ann, W, H, size_ok)
             if new is None:
                 changed = True
                 continue
             if new.label in renames:
                 new = copy_annotation(new, label=renames[new.label])
-            if self.on("duplicate-object"):
-                key = _shape_key(new)
-                if key in seen:
-                    self.change("duplicate-object", f"repeat of a {new.label!r} {new.kind} dropped", asset, ai, oi,
-                                ann)
-                    changed = True
-                    continue
-                seen.add(key)
             changed = changed or new is not ann
             out.append(new)
         if not changed and not changes:

@@ -91,7 +91,8 @@ def probe(candidates: Sequence[str], deep: bool = False) -> ImageFacts:
             try:
                 im = Image.open(f)
             except Exception as exc:  # Pillow raises many types on non-images
-                return ImageFacts("unreadable", path, nbytes=nbytes, error=f"{type(exc).__name__}: {exc}")
+                status = "truncated" if "runcated" in str(exc) and nbytes else "unreadable"
+                return ImageFacts(status, path, nbytes=nbytes, error=f"{type(exc).__name__}: {exc}")
             with im:
                 fmt = (im.format or "").lower()
                 raw_w, raw_h = im.size
@@ -223,7 +224,7 @@ class ImageProbe:
                 emit("image-extension-mismatch", f"{Path(f.path or '').name} is named {ext} but holds "
                                                  f"{fmt.upper()}", ai, data={"type": fmt, "extension": ext})
             self._check_size(ai, asset, f)
-        if ctx.on("image-duplicate"):
+        if ctx.on("image-duplicate") and ctx.options.hash_images:
             self._duplicates(facts)
         if ctx.on("image-not-in-dataset"):
             found = {Path(f.path).resolve() for f in facts.values() if f.path}
