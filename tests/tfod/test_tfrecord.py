@@ -488,3 +488,22 @@ def test_image_bytes_not_reencoded_for_png_with_alpha(tmp_path):
     rec = decode_example(next(iter_records(paths[0]))[1])
     assert rec["image/encoded"] == ("bytes", [buf.getvalue()])
     assert rec["image/width"] == ("int64", [7]) and rec["image/format"] == ("bytes", [b"png"])
+
+
+@pytest.mark.parametrize("masks", [False, True])
+@pytest.mark.parametrize("pascal", [False, True])
+@pytest.mark.parametrize("classes", [False, True])
+def test_direct_record_encoder_equals_the_generic_one(synthetic, masks, pascal, classes):
+    """The hot-path encoder (fixed key order) writes exactly encode_example(job_features(...))."""
+    from picsellia_formats.tfod.features import EncodeOptions, encode_record, find_image, job_features
+    from picsellia_formats.tfod.image_header import sniff
+    from picsellia_formats.tfod.tfrecord import build_jobs
+
+    dataset, images = synthetic
+    jobs, _, _ = build_jobs(dataset, label_map_items(dataset.labels), masks=masks, report=Report())
+    options = EncodeOptions((str(images),), masks, pascal, classes)
+    for job in jobs:
+        with open(find_image(job.file_name, options.image_roots), "rb") as f:
+            data = f.read()
+        info = sniff(data)
+        assert encode_record(job, data, info, options, {}) == encode_example(job_features(job, data, info, options, {}))
