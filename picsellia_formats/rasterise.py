@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import PicselliaFormatsError
 from .io_utils import atomic_dir, safe_relative_path
-from .masks import box_to_rle, polygon_to_rle, rle_to_mask
+from .masks import _rle_crop, box_to_rle, polygon_to_rle
 from .model import Annotation, Asset, Dataset
 from .report import Report
 
@@ -73,7 +73,10 @@ def rasterise_asset(asset: Asset, label_index: Mapping[str, int], kind: str = "s
         else:
             rle = box_to_rle(ann.box, h, w)
         value = n if kind == "instance" else label_index.get(ann.label, 0)
-        out[rle_to_mask(rle).astype(bool)] = value
+        found = _rle_crop(rle)  # paint the object's box only, not the whole image
+        if found is not None:
+            crop, x0, y0 = found
+            out[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]][crop.view(bool)] = value
     return out
 
 
