@@ -30,12 +30,18 @@ from ._split_problem import Problem
 
 #: Candidates kept per side and per kind in each local-search round.
 CANDIDATES = 24
+#: Swaps made at most by one local search (converged runs need a few hundred at 100k images).
+MAX_SWAPS = 20_000
 #: Up to this many (image in a, image in b) pairs, every swap is evaluated each round.
 FULL_PAIRS = 2_000_000
 
 
-def solve(problem: Problem, seed: int = 0, time_budget: float = 8.0) -> np.ndarray:
-    """Split index per row of ``problem.counts`` (int8), image counts equal to the targets."""
+def solve(problem: Problem, seed: int = 0, time_budget: float = 120.0) -> np.ndarray:
+    """Split index per row of ``problem.counts`` (int8), image counts equal to the targets.
+
+    The search stops when no candidate swap improves, or after `MAX_SWAPS` swaps (both
+    deterministic); `time_budget` is only a safety net (seconds).
+    """
     rng = np.random.default_rng(seed)
     assign = greedy(problem, rng)
     deadline = time.perf_counter() + time_budget
@@ -145,7 +151,7 @@ class LocalSearch:
             return 0
         pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
         stale = 0
-        while stale < len(pairs) and time.perf_counter() < deadline:
+        while stale < len(pairs) and time.perf_counter() < deadline and self.swaps < MAX_SWAPS:
             stale = 0
             for a, b in pairs:
                 if time.perf_counter() >= deadline:

@@ -258,8 +258,8 @@ class SplitResult:
         rows.append(["images", str(self.index.size),
                      *(f"{i} ({i / max(self.index.size, 1):.1%})" for i in self._images), "", ""])
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-        lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-                 for r in rows]
+        lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                           for i, (cell, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
         if max_classes is not None and len(order) > max_classes:
             lines.insert(-1, f"... {len(order) - max_classes} more classes (see split.json)")
         s = self.summary()
