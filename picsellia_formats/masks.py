@@ -181,18 +181,30 @@ def _foreground_span(mask: Mask) -> tuple[np.ndarray, np.ndarray] | None:
     return fg_starts[keep], fg_ends[keep]
 
 
-def _columns(mask: Mask, span: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
-    """The columns ``x0 .. x1`` holding foreground, as an ``(x1 - x0, height)`` uint8 array, and x0."""
+def _crop_columns(mask: Mask, span: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int, int]:
+    """The foreground's bounding box as a column-major ``(columns, rows)`` uint8 array, with its
+    top-left ``(x0, y0)``: the runs are painted into the box only, never the whole image."""
     h = mask.height
     fg_starts, fg_ends = span
+    last = fg_ends - 1
     x0 = int(fg_starts[0]) // h
-    x1 = (int(fg_ends[-1]) - 1) // h + 1
-    lo = x0 * h
-    edges = np.zeros((x1 - x0) * h + 1, dtype=np.int8)
-    edges[fg_starts - lo] += 1
-    edges[fg_ends - lo] -= 1
+    x1 = int(last[-1]) // h + 1
+    if (fg_starts // h != last // h).any():  # a run wraps into the next column: full height
+        y0, y1 = 0, h
+    else:
+        y0 = int((fg_starts % h).min())
+        y1 = int((last % h).max()) + 1
+    bh = y1 - y0
+    if bh == h:
+        index_s, index_e = fg_starts - x0 * h, fg_ends - x0 * h
+    else:
+        index_s = (fg_starts // h - x0) * bh + fg_starts % h - y0
+        index_e = (last // h - x0) * bh + last % h - y0 + 1
+    edges = np.zeros((x1 - x0) * bh + 1, dtype=np.int8)
+    edges[index_s] += 1
+    edges[index_e] -= 1
     cols = np.cumsum(edges[:-1], dtype=np.int8).view(np.uint8)
-    return cols.reshape(x1 - x0, h), x0
+    return cols.reshape(x1 - x0, bh), x0, y0
 
 
 def rle_to_mask(mask: Mask) -> np.ndarray:
@@ -207,22 +219,21 @@ def rle_to_mask(mask: Mask) -> np.ndarray:
         return out.T
     span = _foreground_span(mask)
     if span is not None:
-        cols, x0 = _columns(mask, span)
-        out[x0:x0 + cols.shape[0]] = cols
+        cols, x0, y0 = _crop_columns(mask, span)
+        out[x0:x0 + cols.shape[0], y0:y0 + cols.shape[1]] = cols
     return out.T
 
 
 def _rle_crop(mask: Mask) -> tuple[np.ndarray, int, int] | None:
-    """The tight foreground crop of a mask (C-contiguous uint8) and its top-left ``(x0, y0)``."""
+    """The foreground crop of a mask (C-contiguous uint8; tight but for runs that wrap from a column
+    into the next, which take the full height) and its top-left ``(x0, y0)``."""
     if mask.height == 0 or mask.width == 0:
         return None
     span = _foreground_span(mask)
     if span is None:
         return None
-    cols, x0 = _columns(mask, span)
-    rows = np.flatnonzero(cols.any(axis=0))
-    y0, y1 = int(rows[0]), int(rows[-1]) + 1
-    return np.ascontiguousarray(cols[:, y0:y1].T), x0, y0
+    cols, x0, y0 = _crop_columns(mask, span)
+    return np.ascontiguousarray(cols.T), x0, y0
 
 
 def mask_to_rle(array: np.ndarray, compressed: bool = True) -> Mask:
