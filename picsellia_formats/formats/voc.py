@@ -804,7 +804,8 @@ class _Files:
     BATCH = 256
     WAITING = 4
 
-    def __init__(self, threads: int = WRITE_THREADS) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        threads = WRITE_THREADS if threads is None else threads
         self.batch: list[tuple[str, bytes]] = []
         self.pending: deque[Future[None]] = deque()
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pf-voc-write") if threads else None
