@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from PIL import Image
 
-from ..images import SWAPPING_ORIENTATIONS, exif_orientation, iter_images
+from ..images import IMAGE_EXTENSIONS, SWAPPING_ORIENTATIONS, exif_orientation
 from .context import Context
 from .objects import _fmt
 
@@ -141,6 +141,15 @@ def hash_files(paths: Sequence[str]) -> list[str | None]:
     return out
 
 
+def _image_files(folder: str) -> list[str]:
+    """Image files under `folder` (any depth, any case of extension), sorted; os.walk, no Path objects."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        out += [os.path.join(root, f) for f in files if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS]
+    return sorted(out)
+
+
 def candidates(folder: Path, file_name: str) -> tuple[str, ...]:
     """Where to look for an asset's file: ``folder/file_name``, then ``folder/<base name>``."""
     out = []
@@ -227,11 +236,12 @@ class ImageProbe:
         if ctx.on("image-duplicate") and ctx.options.hash_images:
             self._duplicates(facts)
         if ctx.on("image-not-in-dataset"):
-            found = {Path(f.path).resolve() for f in facts.values() if f.path}
-            for p in iter_images(self.folder):
-                if p.resolve() not in found:
-                    emit("image-not-in-dataset", f"{p.relative_to(self.folder).as_posix()} is in the images "
-                                                 "folder but no asset names it", file=str(p))
+            norm = os.path.normpath
+            found = {norm(f.path) for f in facts.values() if f.path}
+            for path in _image_files(str(self.folder)):
+                if norm(path) not in found:
+                    rel = Path(path).relative_to(self.folder).as_posix()
+                    emit("image-not-in-dataset", f"{rel} is in the images folder but no asset names it", file=path)
 
     def _check_size(self, ai: int, asset: Any, f: ImageFacts) -> None:
         W, H = asset.width, asset.height
@@ -267,7 +277,7 @@ class ImageProbe:
         for ai, digest in zip(todo, digests):
             if digest is None:
                 continue
-            path = os.path.realpath(facts[ai].path)  # type: ignore[arg-type]
+            path = os.path.normpath(facts[ai].path)  # type: ignore[arg-type]
             if first_path.setdefault(path, ai) != ai:
                 continue  # the same file named twice is duplicate-file-name's business
             key = (facts[ai].nbytes, digest)
