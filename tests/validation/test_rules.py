@@ -234,3 +234,11 @@ def test_every_rule_is_documented_in_the_catalogue() -> None:
     for code, rule in RULES.items():
         assert rule.severity in SEVERITIES and rule.summary and code == code.lower()
     assert Options().min_objects == 10 and Options().max_imbalance == 50.0
+
+
+def test_docs_list_every_rule_with_its_severity_and_fix() -> None:
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "validation.md").read_text()
+    for code, rule in RULES.items():
+        assert f"| `{code}` | {rule.severity} | {rule.summary} | {rule.fix or '—'} |" in text, code
