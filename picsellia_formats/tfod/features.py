@@ -119,25 +119,42 @@ class Encoded(NamedTuple):
     counts: dict[str, int]
 
 
+def _relative(file_name: str) -> str:
+    if _PLAIN.fullmatch(file_name):  # the common, safe name: no pathlib
+        return file_name
+    return safe_relative_path(file_name).as_posix()
+
+
+def _candidates(rel: str, roots: tuple[str, ...]) -> list[str]:
+    paths = [os.path.join(root, rel) for root in roots]
+    base = rel.rsplit("/", 1)[-1]
+    if base != rel:
+        paths += [os.path.join(root, base) for root in roots]
+    return paths
+
+
 def find_image(file_name: str, roots: tuple[str, ...]) -> str | None:
     """The image file of `file_name` under one of `roots` (its relative path, then its base name).
 
     Raises ValueError for a name that would escape the roots (absolute, ``..``, NUL).
     """
-    if _PLAIN.fullmatch(file_name):  # the common, safe name: no pathlib
-        rel = file_name
-    else:
-        rel = safe_relative_path(file_name).as_posix()
-    for root in roots:
-        path = os.path.join(root, rel)
+    for path in _candidates(_relative(file_name), roots):
         if os.path.isfile(path):
             return path
-    base = rel.rsplit("/", 1)[-1]
-    if base != rel:
-        for root in roots:
-            path = os.path.join(root, base)
-            if os.path.isfile(path):
-                return path
+    return None
+
+
+def read_image(file_name: str, roots: tuple[str, ...]) -> tuple[str, bytes] | None:
+    """``(path, bytes)`` of the image of `file_name` (as `find_image` finds it), or None.
+
+    Raises ValueError for an unsafe name, OSError when the file exists but cannot be read.
+    """
+    for path in _candidates(_relative(file_name), roots):
+        try:
+            with open(path, "rb") as f:
+                return path, f.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
     return None
 
 
@@ -145,16 +162,14 @@ def encode_job(job: AssetJob, options: EncodeOptions) -> Encoded:
     """Read one image and build its serialised Example (a pure function of its arguments)."""
     counts: dict[str, int] = {}
     try:
-        path = find_image(job.file_name, options.image_roots)
+        found = read_image(job.file_name, options.image_roots)
     except ValueError as exc:
         return Encoded(job.index, None, str(exc), counts)
-    if path is None:
-        return Encoded(job.index, None, MISSING, counts)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
     except OSError as exc:
         return Encoded(job.index, None, f"cannot read the image: {exc.strerror or exc}", counts)
+    if found is None:
+        return Encoded(job.index, None, MISSING, counts)
+    path, data = found
     info = sniff(data)
     if info is None:
         return Encoded(job.index, None, f"{os.path.basename(path)} is not a readable image", counts)
@@ -224,6 +239,21 @@ def _normalised(objects: list[ObjectJob], frame_w: int, frame_h: int, orientatio
     return xmin, xmax, ymin, ymax
 
 
+_ENTRY_CACHE: dict[tuple[str, tuple[Any, ...]], bytes] = {}
+
+
+def _cached_entry(key: str, kind: str, values: tuple[Any, ...]) -> bytes:
+    """The serialised map entry of a value that repeats across records (format, size, flags)."""
+    entry = _ENTRY_CACHE.get((key, values))
+    if entry is None:
+        pieces: list[bytes] = []
+        add_entry(pieces, _PREFIX[key], kind, values)
+        entry = b"".join(pieces)
+        if len(_ENTRY_CACHE) < 16384:
+            _ENTRY_CACHE[(key, values)] = entry
+    return entry
+
+
 def encode_record(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOptions,
                   counts: dict[str, int]) -> bytes:
     """The serialised Example of one image: `encode_example(job_features(...))`, written directly
@@ -241,8 +271,10 @@ def encode_record(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeO
         n += add_entry(pieces, P[IMAGE_CLASS_TEXT], "bytes", [t.encode("utf-8") for t, _ in job.classes])
     n += add_entry(pieces, P[ENCODED], "bytes", (data,))
     n += add_entry(pieces, P[FILENAME], "bytes", (job.file_name.encode("utf-8"),))
-    n += add_entry(pieces, P[FORMAT], "bytes", (info.format.encode("ascii"),))
-    n += add_entry(pieces, P[HEIGHT], "int64", (info.height,))
+    for entry in (_cached_entry(FORMAT, "bytes", (info.format.encode("ascii"),)),
+                  _cached_entry(HEIGHT, "int64", (info.height,))):
+        pieces.append(entry)
+        n += len(entry)
     n += add_entry(pieces, P[SHA256], "bytes", (hashlib.sha256(data).hexdigest().encode("ascii"),))
     n += add_entry(pieces, P[AREA], "float", [o.area for o in objects])
     n += add_entry(pieces, P[XMAX], "float", xmax)
@@ -251,15 +283,21 @@ def encode_record(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeO
     n += add_entry(pieces, P[YMIN], "float", ymin)
     n += add_entry(pieces, P[CLASS_LABEL], "int64", [o.label for o in objects])
     n += add_entry(pieces, P[CLASS_TEXT], "bytes", [o.text.encode("utf-8") for o in objects])
-    n += add_entry(pieces, P[DIFFICULT], "int64", [o.difficult for o in objects])
-    n += add_entry(pieces, P[IS_CROWD], "int64", [o.iscrowd for o in objects])
+    for entry in (_cached_entry(DIFFICULT, "int64", tuple([o.difficult for o in objects])),
+                  _cached_entry(IS_CROWD, "int64", tuple([o.iscrowd for o in objects]))):
+        pieces.append(entry)
+        n += len(entry)
     if options.masks:
         n += add_entry(pieces, P[MASK], "bytes", _mask_pngs(objects, frame_w, frame_h, info, orientation, counts))
     if options.pascal_fields:
-        n += add_entry(pieces, P[TRUNCATED], "int64", [o.truncated for o in objects])
+        entry = _cached_entry(TRUNCATED, "int64", tuple([o.truncated for o in objects]))
+        pieces.append(entry)
+        n += len(entry)
         n += add_entry(pieces, P[VIEW], "bytes", [o.view.encode("utf-8") for o in objects])
     n += add_entry(pieces, P[SOURCE_ID], "bytes", (job.source_id.encode("utf-8"),))
-    n += add_entry(pieces, P[WIDTH], "int64", (info.width,))
+    entry = _cached_entry(WIDTH, "int64", (info.width,))
+    pieces.append(entry)
+    n += len(entry)
     return finish(pieces, n)
 
 

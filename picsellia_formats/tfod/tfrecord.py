@@ -217,7 +217,6 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
     What the OD API cannot hold goes into `report`.
     """
     from ..geometry import annotation_bbox, polygon_area
-    from ..masks import rle_area
 
     ids = {item.name: item.id for item in items}
     sids = source_ids(dataset.assets, report)
@@ -263,6 +262,8 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
             area = ann.area
             if area is None:
                 if mask is not None:
+                    from ..masks import rle_area
+
                     area = float(rle_area(mask))
                 elif polygon is not None:
                     area = polygon_area(polygon)
