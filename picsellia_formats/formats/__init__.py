@@ -66,6 +66,9 @@ class FormatSpec:
     default_file_name: str = "annotations.json"
     read_options: tuple[Option, ...] = field(default_factory=tuple)
     write_options: tuple[Option, ...] = field(default_factory=tuple)
+    #: keys of ``extra[name]`` that only record how the source was written (order, indentation,
+    #: number text...): other formats' writers do not report them as dropped data
+    hint_keys: frozenset[str] = frozenset()
 
 
 _REGISTRY: dict[str, FormatSpec] = {}

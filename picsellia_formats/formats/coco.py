@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..errors import FormatError, ProblemCollector
+from ..fidelity import ForeignFields
 from ..geometry import annotation_bbox, polygon_areas
 from ..io_utils import gc_paused
 from ..model import EMPTY, Annotation, Asset, Dataset, Label, Mask
@@ -594,7 +595,8 @@ def _annotation_batches(
     batch_size: int = 20000,
 ) -> Iterator[list[dict[str, Any]]]:
     """Output dicts in asset order, in batches (polygon areas are computed vectorised per batch)."""
-    counts = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0}
+    foreign = ForeignFields("coco")
+    counts: dict[str, Any] = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0, "foreign": foreign}
     dropped_kinds: dict[str, int] = {}
     batch: list[tuple[Asset, Any, Annotation]] = []
     for asset, image_id in zip(dataset.assets, image_ids):
@@ -602,6 +604,8 @@ def _annotation_batches(
             if ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None:
                 kind = ann.kind
                 dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
+                counts["qa_dropped"] += len(ann.qa)
+                foreign.add("objects", ann.extra)
                 continue
             if ann.line is not None or ann.point is not None:
                 counts["other_shapes"] += 1
@@ -622,6 +626,7 @@ def _annotation_batches(
     if counts["areas_replaced"]:
         report.changed("annotation areas recomputed", counts["areas_replaced"],
                        "the stated area disagreed with the geometry")
+    foreign.report_to(report)
 
 
 _NO_PARTS: list[list[float]] = []
@@ -634,7 +639,7 @@ def _batch_dicts(
     results: bool,
     segmentation: str,
     report: Report,
-    counts: dict[str, int],
+    counts: dict[str, Any],
 ) -> list[dict[str, Any]]:
     out_list: list[dict[str, Any]] = []
     append = out_list.append
@@ -709,12 +714,13 @@ def _batch_dicts(
     return out_list
 
 
-def _finish(out: dict[str, Any], ann: Annotation, counts: dict[str, int]) -> None:
+def _finish(out: dict[str, Any], ann: Annotation, counts: dict[str, Any]) -> None:
     """Attributes, format extras and the Q&A count of one annotation."""
     if ann.qa:
         counts["qa_dropped"] += len(ann.qa)
     if ann.attributes:
         out["attributes"] = dict(ann.attributes)
+    counts["foreign"].add("objects", ann.extra)
     coco_extra = ann.extra.get("coco") if ann.extra else None
     if coco_extra:
         for key, value in coco_extra.items():
@@ -828,6 +834,17 @@ def write(
     tagged = sum(1 for a in dataset.assets if a.tags)
     if tagged:
         report.dropped("asset tags", tagged, "COCO has no tags")
+    foreign = ForeignFields("coco")
+    metadata = 0
+    for asset in dataset.assets:
+        foreign.add("assets", asset.extra)
+        metadata += bool(asset.metadata)
+    for label in labels:
+        foreign.add("labels", label.extra)
+    foreign.add("dataset", dataset.metadata)
+    foreign.report_to(report)
+    if metadata:
+        report.dropped("assets' metadata", metadata, "COCO images have no metadata field")
 
     with open(path, "wb") as f, gc_paused():
         anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
@@ -863,6 +880,7 @@ FORMAT = FormatSpec(
     detect=detect,
     read=read,
     write=write,
+    hint_keys=frozenset(("key_order",)),
     output="file",
     default_file_name="annotations.json",
     read_options=(

@@ -1378,6 +1378,7 @@ FORMAT = FormatSpec(
     detect=detect,
     read=read,
     write=write,
+    hint_keys=frozenset(("keys", "raw", "always", "key_order")),
     output="file",
     default_file_name="annotations.json",
     read_options=(),

@@ -1006,6 +1006,7 @@ FORMAT = FormatSpec(
     detect=detect,
     read=read,
     write=write,
+    hint_keys=frozenset(("order", "style", "layout")),
     output="folder",
     default_file_name="Annotations",
     read_options=(

@@ -1275,6 +1275,7 @@ FORMAT = FormatSpec(
     detect=detect,
     read=read,
     write=write,
+    hint_keys=frozenset(("text", "names_from", "newline")),
     output="folder",
     default_file_name="",
     read_options=(

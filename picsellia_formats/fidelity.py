@@ -1,0 +1,64 @@
+"""What a writer cannot carry of the fields other formats keep in ``extra``: one shared tally.
+
+Every format keeps what only it understands in ``extra[<format name>]`` (on the dataset, assets,
+labels and objects). A writer of another format cannot hold those fields; it tallies them here and
+the report says, per record kind and source format, how many records lost which fields. Keys a format
+declares as serialisation hints (`FormatSpec.hint_keys`: element order, indentation, number text…)
+are not data and are not counted.
+
+Example:
+    >>> from picsellia_formats.report import Report
+    >>> tally = ForeignFields("coco")
+    >>> tally.add("assets", {"voc": {"folder": "images", "path": "/x.jpg"}, "coco": {"license": 1}})
+    >>> report = Report(); tally.report_to(report)
+    >>> print(report)
+    1 assets' VOC-only fields dropped (COCO has no place for folder, path)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def hint_keys(fmt: str) -> frozenset[str]:
+    """The keys of ``extra[fmt]`` that format `fmt` declares as serialisation hints."""
+    from . import formats
+
+    try:
+        return formats.get(fmt).hint_keys
+    except Exception:  # an unknown (or external) format name: every key is data
+        return frozenset()
+
+
+class ForeignFields:
+    """Tally of records whose other-format fields a writer of `target` drops."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._counts: dict[tuple[str, str], list[Any]] = {}
+        self._hints: dict[str, frozenset[str]] = {}
+
+    def add(self, what: str, extra: Mapping[str, Any] | None) -> None:
+        """Count one record (`what`: "assets", "objects", "labels", "dataset") holding `extra`."""
+        if not extra:
+            return
+        for fmt, fields in extra.items():
+            if fmt == self.target or not fields:
+                continue
+            hints = self._hints.get(fmt)
+            if hints is None:
+                hints = self._hints[fmt] = hint_keys(fmt)
+            keys = [k for k in fields if k not in hints] if isinstance(fields, Mapping) else ["(value)"]
+            if keys:
+                entry = self._counts.setdefault((what, fmt), [0, set()])
+                entry[0] += 1
+                entry[1].update(map(str, keys))
+
+    def report_to(self, report: Any) -> None:
+        for (what, fmt), (n, keys) in sorted(self._counts.items()):
+            names = sorted(keys)
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            owner = "dataset's" if what == "dataset" else f"{what}'"
+            report.dropped(f"{owner} {fmt.upper()}-only fields", n,
+                           f"{self.target.upper()} has no place for {shown}")
