@@ -186,7 +186,10 @@ def _part_basic(part: Sequence[float]) -> str | None:
             return "non_finite"
     except TypeError:
         return "non_finite"
-    if n < 6 or len(set(zip(part[0::2], part[1::2]))) < 3:
+    if n < 6:
+        return "too_few_points"
+    a, b, c = (part[0], part[1]), (part[2], part[3]), (part[4], part[5])
+    if (a == b or b == c or a == c) and len(set(zip(part[0::2], part[1::2]))) < 3:
         return "too_few_points"
     return None
 
@@ -225,7 +228,13 @@ def polygons_part_problems(polygons: Sequence[Sequence[Sequence[float]]]) -> lis
         xy = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
         indices = np.repeat(np.arange(len(ring_sizes)), ring_sizes)
         rings = shapely.linearrings(xy, indices=indices)
-        stated = shapely.area(shapely.polygons(rings))
+        sizes = np.asarray(ring_sizes)
+        starts = np.zeros(len(sizes), dtype=np.int64)
+        np.cumsum(sizes[:-1], out=starts[1:])
+        nxt = np.arange(1, len(xy) + 1)
+        nxt[starts + sizes - 1] = starts
+        cross = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
+        stated = np.abs(np.add.reduceat(cross, starts)) / 2.0  # shoelace, every ring at once
         suspect = ~shapely.is_simple(rings) | (stated <= _ZERO_AREA)
         if suspect.any():
             bad = np.flatnonzero(suspect)
