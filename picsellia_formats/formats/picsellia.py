@@ -38,6 +38,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ..errors import FormatError, ProblemCollector
+from ..fidelity import ForeignFields
 from ..geometry import annotation_bbox
 from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, QA, QA_KINDS, Annotation, Asset, Dataset, Label, Mask
@@ -1005,6 +1006,7 @@ class _Writer:
         self.always = {k: frozenset(v) for k, v in always.items()}
         self.record_join = [k for k in _JOIN_KEYS if k in self.always.get("record", ())] or list(_JOIN_KEYS)
         self.counts: dict[tuple[str, str, str], int] = {}
+        self.foreign = ForeignFields(NAME)
 
     def count(self, kind: str, what: str, why: str = "", n: int = 1) -> None:
         key = (kind, what, why)
@@ -1015,11 +1017,7 @@ class _Writer:
         pe = ann.extra.get(NAME) if ann.extra else None
         keys = pe.get("keys") if pe else None
         raw = pe.get("raw") if pe else None
-        if ann.extra and len(ann.extra) > (1 if pe is not None else 0):
-            for fmt in ann.extra:
-                if fmt != NAME:
-                    self.count("dropped", f"objects' {fmt.upper()}-only fields",
-                               "Picsellia JSON has no place for them")
+        self.foreign.add("objects", ann.extra)
         geoms = self._geometries(ann, asset)
         if geoms is None:
             return []
@@ -1216,11 +1214,7 @@ class _Writer:
             for k, v in verbatim.items():
                 if k not in out:
                     out[k] = v
-        if asset.extra and len(asset.extra) > (1 if pe is not None else 0):
-            for fmt in asset.extra:
-                if fmt != NAME:
-                    self.count("dropped", f"pictures' {fmt.upper()}-only fields",
-                               "Picsellia JSON has no place for them")
+        self.foreign.add("assets", asset.extra)
         return out
 
     def category(self, label: Label) -> dict[str, Any]:
@@ -1235,16 +1229,13 @@ class _Writer:
         if pe:
             for k, v in pe.items():
                 out.setdefault(k, v)
-        if label.extra and len(label.extra) > (1 if pe is not None else 0):
-            for fmt in label.extra:
-                if fmt != NAME:
-                    self.count("dropped", f"labels' {fmt.upper()}-only fields",
-                               "Picsellia JSON has no place for them")
+        self.foreign.add("labels", label.extra)
         return out
 
     def flush(self) -> None:
         for (kind, what, why), n in self.counts.items():
             self.report.add(kind, what, n, why)
+        self.foreign.report_to(self.report)
 
 
 def _dumps(value: Any) -> bytes:
@@ -1313,11 +1304,7 @@ def write(
     with_ids = sum(1 for label in labels if label.id is not None)
     if with_ids:
         report.info("label ids not written", with_ids, "Picsellia JSON names labels; their order gives ids")
-    for fmt, fields in dataset.metadata.items():
-        shown = [k for k in fields if k not in ("key_order", "results")] if isinstance(fields, dict) else []
-        if fmt != NAME and shown:
-            report.dropped(f"{fmt.upper()} dataset fields", len(shown),
-                           f"Picsellia JSON has no place for {', '.join(map(str, shown))}")
+    w.foreign.add("dataset", dataset.metadata)
 
     with gc_paused():
         _write(dataset, path, w, meta, labels)
