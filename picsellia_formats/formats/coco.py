@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..io_utils import gc_paused
 from ..model import EMPTY, Annotation, Asset, Dataset, Label, Mask
 from ..report import Report
 from . import FormatSpec, Option
+from ._json_files import detect_file_or_folder, load_json, read_head, resolve_file_or_folder
 
 _ANN_KEYS = frozenset(
     ("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "keypoints",
@@ -43,22 +43,11 @@ _isfinite = math.isfinite
 # --------------------------------------------------------------------------------------------- detect
 
 
-def _find_json(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    found: list[Path] = []
-    for folder in (path, path / "annotations"):
-        if folder.is_dir():
-            found += sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json" and p.is_file())
-    return found
-
-
 def _sniff(path: Path) -> tuple[float, str]:
     """Look at the head of a JSON file for COCO's keys (no full parse)."""
     if path.suffix.lower() != ".json":
         return 0.0, f"{path.name} is not a .json file"
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
+    head = read_head(path)
     text = head.lstrip()
     if text.startswith(b"["):
         if b'"image_id"' in head and b'"category_id"' in head:
@@ -82,57 +71,10 @@ def _sniff(path: Path) -> tuple[float, str]:
 
 def detect(path: Path) -> tuple[float, str]:
     """Confidence that `path` (a .json file, or a folder holding exactly one COCO json) is COCO."""
-    if path.is_dir():
-        hits = [(p, _sniff(p)) for p in _find_json(path)]
-        hits = [(p, v) for p, v in hits if v[0] >= 0.5]
-        if len(hits) == 1:
-            p, (conf, why) = hits[0]
-            return conf * 0.9, f"folder holds one COCO file {p.name}: {why}"
-        if hits:
-            return 0.0, f"folder holds {len(hits)} COCO files; name one"
-        return 0.0, "no COCO .json file in the folder or its annotations/"
-    return _sniff(path)
-
-
-def _resolve(path: Path) -> Path:
-    if path.is_dir():
-        hits = [p for p in _find_json(path) if _sniff(p)[0] >= 0.5]
-        if len(hits) != 1:
-            raise FormatError(
-                f"expected exactly one COCO .json file in the folder, found {len(hits)}"
-                + (f" ({', '.join(p.name for p in hits)})" if hits else ""),
-                file=path,
-            )
-        return hits[0]
-    return path
+    return detect_file_or_folder(path, _sniff, "COCO")
 
 
 # ----------------------------------------------------------------------------------------------- read
-
-
-def load_json(path: Path) -> Any:
-    """Parse a JSON file with orjson; NaN/Infinity literals (which orjson refuses) are parsed by the
-    standard library so that the reader can name the records that hold them."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    if not data.strip():
-        raise FormatError("empty file", file=path)
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file=path
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not valid UTF-8 JSON: {exc.reason} at byte {exc.start}", file=path) from None
-    except RecursionError:
-        raise FormatError("not valid JSON: nested too deeply", file=path) from None
 
 
 def _is_number(v: Any) -> bool:
@@ -457,7 +399,7 @@ def read(
 
     Raises FormatError naming the file and the records that are wrong.
     """
-    path = _resolve(Path(path))
+    path = resolve_file_or_folder(Path(path), _sniff, "COCO")
     report = report if report is not None else Report()
     problems = ProblemCollector(path)
     with gc_paused():

@@ -44,7 +44,7 @@ from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, QA, QA_KINDS, Annotation, Asset, Dataset, Label, Mask
 from ..report import Report
 from . import FormatSpec, Option
-from .coco import load_json
+from ._json_files import detect_file_or_folder, load_json, read_head, resolve_file_or_folder
 
 NAME = "picsellia"
 #: Shape types; the first three are the platform's documented ones, line and point its legacy
@@ -132,22 +132,11 @@ def flags_of_status(status: str) -> dict[str, bool]:
 _SHAPE_TYPE_RE = re.compile(rb'"type"\s*:\s*"(?:rectangle|polygon|classification|line|point|mask|keypoints)"')
 
 
-def _find_json(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    found: list[Path] = []
-    for folder in (path, path / "annotations"):
-        if folder.is_dir():
-            found += sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json" and p.is_file())
-    return found
-
-
 def _sniff(path: Path) -> tuple[float, str]:
     """Look at the head of a JSON file for Picsellia's keys (no full parse)."""
     if path.suffix.lower() != ".json":
         return 0.0, f"{path.name} is not a .json file"
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
+    head = read_head(path)
     if not head.lstrip().startswith(b"{"):
         return 0.0, "not a JSON object"
     if b'"external_picture_url"' in head or b'"internal_picture_id"' in head:
@@ -161,29 +150,7 @@ def _sniff(path: Path) -> tuple[float, str]:
 
 def detect(path: Path) -> tuple[float, str]:
     """Confidence that `path` (a .json file, or a folder holding exactly one) is Picsellia JSON."""
-    if path.is_dir():
-        hits = [(p, _sniff(p)) for p in _find_json(path)]
-        hits = [(p, v) for p, v in hits if v[0] >= 0.5]
-        if len(hits) == 1:
-            p, (conf, why) = hits[0]
-            return conf * 0.9, f"folder holds one Picsellia file {p.name}: {why}"
-        if hits:
-            return 0.0, f"folder holds {len(hits)} Picsellia files; name one"
-        return 0.0, "no Picsellia .json file in the folder or its annotations/"
-    return _sniff(path)
-
-
-def _resolve(path: Path) -> Path:
-    if path.is_dir():
-        hits = [p for p in _find_json(path) if _sniff(p)[0] >= 0.5]
-        if len(hits) != 1:
-            raise FormatError(
-                f"expected exactly one Picsellia .json file in the folder, found {len(hits)}"
-                + (f" ({', '.join(p.name for p in hits)})" if hits else ""),
-                file=path,
-            )
-        return hits[0]
-    return path
+    return detect_file_or_folder(path, _sniff, "Picsellia")
 
 
 # ------------------------------------------------------------------------------------------ geometry
@@ -913,7 +880,7 @@ def read(
         >>> [a.status for a in ds.assets]
         ['ACCEPTED', 'REFUSED', 'SKIPPED', 'PENDING', 'ACCEPTED', None]
     """
-    path = _resolve(Path(path))
+    path = resolve_file_or_folder(Path(path), _sniff, "Picsellia")
     report = report if report is not None else Report()
     problems = ProblemCollector(path)
     with gc_paused():

@@ -162,7 +162,7 @@ def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = No
     except FormatError as refused:
         if spec.name != "coco":
             raise
-        from ..formats.coco import load_json
+        from ..formats._json_files import load_json
 
         findings, cleaned = salvage_coco(load_json(source), str(source))
         if not findings:
