@@ -126,8 +126,12 @@ def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, repor
             problems.add(record, f"RLE size must be [height, width] of non-negative integers, got {size!r}")
             return None, None
         if type(counts) is str:
-            runs = decode_rle_string(counts)
-            total = sum(runs) if runs is not None else -1
+            from ..masks import counts_from_string
+
+            try:
+                total = sum(counts_from_string(counts))
+            except ValueError:
+                total = -1
             if total != size[0] * size[1]:
                 problems.add(record, "compressed RLE counts are not valid for size "
                                      f"{size[0]} x {size[1]}" + (f" (they cover {total} pixels)" if total >= 0 else ""))
@@ -145,39 +149,6 @@ def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, repor
         return None, None
     problems.add(record, f"segmentation must be a list of polygons or an RLE object, got {t.__name__}")
     return None, None
-
-
-def decode_rle_string(counts: str) -> list[int] | None:
-    """Run lengths of a COCO compressed RLE string (as pycocotools' ``rleFrString``), or None if the
-    string is not valid. Used to refuse strings that pycocotools would decode into garbage.
-
-    Example:
-        >>> decode_rle_string("52203")  # from the third run on, runs are deltas
-        [5, 2, 2, 2, 5]
-    """
-    runs: list[int] = []
-    p, n = 0, len(counts)
-    while p < n:
-        x = k = 0
-        more = True
-        while more:
-            if p >= n:
-                return None
-            c = ord(counts[p]) - 48
-            if not 0 <= c < 64:
-                return None
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(runs) > 2:
-            x += runs[-2]
-        if x < 0:
-            return None
-        runs.append(x)
-    return runs
 
 
 def _record_name(i: int, ann: Any) -> str:
