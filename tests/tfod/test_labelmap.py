@@ -198,7 +198,7 @@ def test_not_utf8_and_missing_files(tmp_path):
         read_label_map(tmp_path / "missing.pbtxt")
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=120))
 def test_random_bytes_raise_format_error_only(data):
     try:
@@ -207,7 +207,7 @@ def test_random_bytes_raise_format_error_only(data):
         pass
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_mutated_label_maps_raise_format_error_only(data):
     text = DIALECTS[data.draw(st.integers(0, len(DIALECTS) - 1))]
