@@ -340,7 +340,7 @@ def encode_chunk(jobs: Sequence[AssetJob], options: EncodeOptions) -> list[Resul
 
 def _auto_workers(jobs: Sequence[AssetJob], masks: bool) -> int:
     """Worker processes worth starting: none for small jobs (a pool costs ~0.3 s to start; records
-    cost ~0.1 ms each, masks ~0.3 ms each), else one per CPU left idle by the rest of the machine."""
+    cost ~0.1 ms each, masks ~0.3 ms each), else one per CPU (at most 8)."""
     work = len(jobs) * 1e-4 + (sum(len(j.objects) for j in jobs) * 3e-4 if masks else 0.0)
     if work < 1.0:
         return 0
@@ -348,12 +348,7 @@ def _auto_workers(jobs: Sequence[AssetJob], masks: bool) -> int:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
-    try:
-        busy = max(0.0, os.getloadavg()[0] - 1.0)  # the load of others (this process counts for one)
-    except (AttributeError, OSError):
-        busy = 0.0
-    idle = int(cpus - busy + 0.5)
-    return min(idle, 8) if idle >= 2 else 0
+    return min(cpus, 8) if cpus >= 2 else 0
 
 
 def _run_chunks(chunks: Iterable[list[AssetJob]], options: EncodeOptions, workers: int
