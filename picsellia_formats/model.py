@@ -27,12 +27,22 @@ Example:
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 #: Shared immutable default for free dictionaries (attributes, extra): assign a dict to fill.
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _restore_proxy(items: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(items) if items else EMPTY
+
+
+# Read-only mappings (EMPTY, and the shared values readers intern) must pickle, so that datasets
+# travel to worker processes (a process pool today, Ray or Dask tomorrow).
+copyreg.pickle(MappingProxyType, lambda proxy: (_restore_proxy, (dict(proxy),)))
 
 QA_KINDS = ("text", "mc", "select", "range")
 #: Annotation statuses of the platform (an asset's review status).

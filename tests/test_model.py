@@ -79,3 +79,19 @@ def test_qa_kinds_and_dicts() -> None:
 def test_mask_encodings() -> None:
     assert Mask(2, 3, "0").compressed and not Mask(2, 3, [6]).compressed
     assert Mask(2, 3, [6]).to_coco() == {"size": [2, 3], "counts": [6]}
+
+
+def test_datasets_pickle_for_worker_processes() -> None:
+    import pickle
+
+    import picsellia_formats as pf
+    from tests.conftest import FIXTURES
+
+    for src in (FIXTURES / "raccoon_voc/annotations", FIXTURES / "labelstudio_yolo/test_import_yolo_data",
+                FIXTURES / "sahi_coco/coco_utils/combined_coco.json", "tests/data/picsellia/full.json"):
+        ds = pf.read(src)
+        back = pickle.loads(pickle.dumps(ds))
+        assert back == ds
+        assert back.assets[0].annotations[0].qa == ds.assets[0].annotations[0].qa
+    fresh = pickle.loads(pickle.dumps(Annotation("x")))
+    assert fresh.attributes is EMPTY and fresh.extra is EMPTY
