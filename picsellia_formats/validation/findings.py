@@ -98,7 +98,7 @@ class ValidationReport:
     """Every finding of a validation run, plus what was checked (``stats``).
 
     ``image_facts`` maps an asset index to what its image file told (size after EXIF, stored size,
-    orientation, type), for `fix`.
+    orientation, type), for `fix`; ``dataset`` is the dataset checked (for `fix`).
     """
 
     def __init__(self, findings: Iterable[Finding] = ()) -> None:
@@ -106,6 +106,9 @@ class ValidationReport:
         self.stats: dict[str, Any] = {}
         self.image_facts: dict[int, Any] = {}
         self.options: dict[str, Any] = {}
+        #: the dataset that was checked (what `fix` corrects), and findings for records left out of it
+        self.dataset: Any = None
+        self.salvaged: list[Finding] = []
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)

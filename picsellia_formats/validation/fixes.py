@@ -212,7 +212,7 @@ def orient_annotation(ann: Annotation, orientation: int, w: float, h: float) -> 
 class _Fixer:
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
-        self.dataset: Dataset = report.dataset  # type: ignore[attr-defined]
+        self.dataset: Dataset = report.dataset
         rules = report.options.get("rules")
         self.enabled = set(rules) if rules is not None else set(RULES)
         self.log = FixLog()
@@ -233,7 +233,7 @@ class _Fixer:
                             ann.id if ann is not None else None))
 
     def run(self) -> Dataset:
-        for f in getattr(self.report, "salvaged", []):
+        for f in self.report.salvaged:
             if f.data and f.data.get("dropped") and self.on(f.code):
                 self.log.add(Change(f.code, f"left out {f.record}: {f.message}", f.asset, None, None, f.object_id))
             elif f.data and f.data.get("dropped_size") and self.on(f.code):
@@ -452,7 +452,7 @@ def fix(source: ValidationReport | Dataset, images: Any = None, **validate_optio
         from .run import validate
 
         source = validate(source, images, **validate_options)
-    if not hasattr(source, "dataset"):
+    if source.dataset is None:
         raise ValueError("fix() needs the report of validate() (it keeps the dataset it checked)")
     fixer = _Fixer(source)
     return fixer.run(), fixer.log

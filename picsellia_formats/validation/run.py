@@ -81,8 +81,8 @@ def validate(
         facts = probe.finish() if probe is not None else {}
     _dedupe(report)
     report.image_facts = facts
-    report.dataset = dataset  # type: ignore[attr-defined]
-    report.salvaged = pre  # type: ignore[attr-defined]
+    report.dataset = dataset
+    report.salvaged = pre
     report.options = {**opts.to_dict(), "rules": sorted(enabled)}
     report.stats = {
         "assets": len(dataset.assets),
