@@ -250,7 +250,7 @@ class _Fixer:
 
     def fix_labels(self) -> tuple[list[Label], dict[str, str]]:
         renames: dict[str, str] = {}
-        if not self.on("label-whitespace"):
+        if not (self.on("label-whitespace") or self.on("label-near-duplicate")):
             return list(self.dataset.labels), renames
         labels: list[Label] = []
         by_name: dict[str, Label] = {}
@@ -259,10 +259,12 @@ class _Fixer:
         for name in names:
             if isinstance(name, str) and name != name.strip() and name.strip():
                 renames[name] = name.strip()
+        if not self.on("label-whitespace"):  # merge the colliding ones only
+            renames = {k: v for k, v in renames.items() if v in names}
         for label in self.dataset.labels:
             name = renames.get(label.name, label.name)
             if name in by_name:
-                self.change("label-whitespace", f"label {label.name!r} merged into {name!r}")
+                self.change("label-near-duplicate", f"label {label.name!r} merged into {name!r}")
                 continue
             if name != label.name:
                 self.change("label-whitespace", f"label {label.name!r} renamed {name!r}")

@@ -191,3 +191,11 @@ def test_fix_log_json() -> None:
     assert log.to_dict() == {"changes": 1, "counts": {"box-zero-size": 1}, "list": [
         {"code": "box-zero-size", "detail": "box dropped: box (1, 1, 0, 2) has a zero size", "asset": "a.jpg",
          "asset_index": 0, "object_index": 0, "object_id": 4}]}
+
+
+def test_near_duplicates_alone_merge_only_colliding_names() -> None:
+    ds = Dataset([Label("car"), Label("car "), Label(" bus")],
+                 [Asset("a.jpg", 10, 10, [Annotation("car ", box=(1.0, 1.0, 2.0, 2.0)),
+                                          Annotation(" bus", box=(3.0, 3.0, 2.0, 2.0))])])
+    fixed, log = fix(validate(ds, rules=["label-near-duplicate"]))
+    assert fixed.label_names == ["car", " bus"] and log.codes == {"label-near-duplicate"}
