@@ -107,8 +107,12 @@ class _Interned:
     def __call__(self, value: Any) -> Any:
         return self.values.setdefault(value, value)
 
+    @staticmethod
+    def _key(items: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
+        return tuple((k, ("mapping", tuple(v.items())) if isinstance(v, MappingProxyType) else v) for k, v in items)
+
     def mapping(self, items: tuple[tuple[str, Any], ...]) -> Mapping[str, Any]:
-        key = ("mapping", items)
+        key = ("mapping", self._key(items))
         found = self.values.get(key)
         if found is None:
             found = self.values[key] = MappingProxyType(dict(items))
@@ -116,7 +120,7 @@ class _Interned:
 
     def extra(self, items: tuple[tuple[str, Any], ...]) -> Mapping[str, Any]:
         """A shared read-only ``{"voc": {...items}}``."""
-        key = ("extra", items)
+        key = ("extra", self._key(items))
         found = self.values.get(key)
         if found is None:
             found = self.values[key] = MappingProxyType({"voc": self.mapping(items)})

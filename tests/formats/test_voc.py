@@ -350,6 +350,9 @@ def test_odd_layouts_survive_byte_for_byte(tmp_path: Path) -> None:
         b"        <height>0</height>\n    </size>\n    <path/>\n    <weird a='1'>x</weird>\n</annotation>",
         b"<annotation><filename>a.jpg</filename><object><name>a&#38;b</name><bndbox><ymin>1</ymin>"
         b"<xmin>1</xmin><xmax>5</xmax><ymax>5</ymax><angle>0.3</angle></bndbox></object></annotation>",
+        b'<annotation><filename>a.jpg</filename><object id="3" z="&amp;"><name>a</name><bndbox><xmin>1</xmin>'
+        b'<ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object><object id="4"><name>a</name><bndbox>'
+        b"<xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object></annotation>",
     ]
     for i, data in enumerate(odd):
         src = tmp_path / f"odd{i}.xml"
@@ -360,6 +363,8 @@ def test_odd_layouts_survive_byte_for_byte(tmp_path: Path) -> None:
     assert pf.read(tmp_path / "odd1.xml").label_names == ["cat"]
     assert pf.read(tmp_path / "odd3.xml").label_names == ["a&b"]
     assert pf.read(tmp_path / "odd0.xml").assets[0].file_name == "café.jpg"
+    objects = pf.read(tmp_path / "odd4.xml").assets[0].annotations
+    assert [dict(o.extra["voc"]["attrib"]) for o in objects] == [{"id": "3", "z": "&"}, {"id": "4"}]
 
 
 def test_kept_bytes_are_not_used_once_the_asset_changes(tmp_path: Path) -> None:

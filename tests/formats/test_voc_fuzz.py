@@ -22,7 +22,8 @@ SOURCES = {p.name: p.read_bytes() for p in [
 TOKENS = [b"<", b">", b"</", b"/>", b"&", b"&amp;", b"&#0;", b"\x00", b"\xff", b"-1", b"1e309", b"nan", b"3.5",
           b"<object>", b"</object>", b"<name>dog</name>", b"<bndbox>", b"<xmin>2</xmin>", b"<size>",
           b"<attributes><attribute><name>k</name><value>v</value></attribute></attributes>", b"\r\n",
-          "é".encode(), b"<![CDATA[x]]>", b"<!-- c -->", b"<?pi x?>", b' a="1"', b"<!DOCTYPE a>"]
+          "é".encode(), b"<![CDATA[x]]>", b"<!-- c -->", b"<?pi x?>", b' a="1"', b"<!DOCTYPE a>",
+          b'<object id="1">', b'<bndbox k="v">', b"<name>a</name><part><name>hand</name></part>"]
 
 
 def _read_write_read(data: bytes, tmp: Path) -> None:
@@ -70,14 +71,20 @@ def test_byte_mutations(name: str, data: st.DataObject, tmp_path: Path) -> None:
 
 
 _ELEMENT = re.compile(rb"<(\w+)>[^<]*</\1>")
+_OPENING = re.compile(rb"<(\w+)>")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(sorted(SOURCES)), data=st.data())
 def test_element_mutations(name: str, data: st.DataObject, tmp_path: Path) -> None:
-    """Leaf elements dropped, duplicated, renamed or given another text."""
+    """Leaf elements dropped, duplicated, renamed or given another text; XML attributes added."""
     raw = SOURCES[name]
     for _ in range(data.draw(st.integers(1, 3))):
+        if data.draw(st.booleans()):
+            m = data.draw(st.sampled_from(list(_OPENING.finditer(raw))))
+            attr = data.draw(st.sampled_from([b' a="1"', b' id="x&amp;y"', b" k='v'", b' verified="yes"']))
+            raw = raw[:m.end() - 1] + attr + raw[m.end() - 1:]
+            continue
         leaves = list(_ELEMENT.finditer(raw))
         m = data.draw(st.sampled_from(leaves))
         tag = m.group(1)
