@@ -158,7 +158,7 @@ _TOKEN = re.compile(
       | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
       | (?P<number>-?(?:0[xX][0-9a-fA-F]+
                      |[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?
-                     |\.[0-9]+(?:[eE][+-]?[0-9]+)?)[fF]?)
+                     |\.[0-9]+(?:[eE][+-]?[0-9]+)?)[fF]?(?![A-Za-z0-9_.]))
       | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
       | (?P<punct>[{}<>:\[\],;/.])
     """,
@@ -242,8 +242,9 @@ def _unescape(literal: str, line: int) -> bytes:
                 raise _ParseError(line, f"\\{c}{digits} is not a valid code point")
             out += chr(code).encode("utf-8")
             i += 1 + width
-        else:
-            raise _ParseError(line, f"invalid escape \\{c}")
+        else:  # protobuf's Python text format keeps an unknown escape as it stands
+            out += ("\\" + c).encode("utf-8")
+            i += 1
     return bytes(out)
 
 
@@ -327,7 +328,7 @@ class _Parser:
     def field_values(self, field: str, kind: str, repeated: bool, line: int) -> list[tuple[Any, int]]:
         is_message = kind in self.SCHEMA
         colon = self.accept(":")
-        if repeated and colon and self.accept("["):
+        if repeated and (colon or is_message) and self.accept("["):
             values = []
             if self.accept("]"):
                 return values

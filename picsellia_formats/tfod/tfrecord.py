@@ -41,16 +41,10 @@ from ..errors import FormatError, ProblemCollector
 from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
 from ..report import Report
+from .decode import decode_features
 from .example import Feature, decode_example
-from .features import (
-    DECODABLE,
-    MISSING,
-    AssetJob,
-    EncodeOptions,
-    ObjectJob,
-    decode_features,
-    encode_job,
-)
+from .features import MISSING, AssetJob, EncodeOptions, ObjectJob, encode_job
+from .keys import DECODABLE
 from .labelmap import BACKGROUND, LabelMapItem, label_map_items
 
 _U64 = struct.Struct("<Q")
