@@ -1,7 +1,8 @@
 """Image-file rules: each image is probed by a pure function of one asset, run in a process pool.
 
-A probe reads the header only (size, type, EXIF orientation through Pillow) and the last bytes of
-the file: a JPEG must end with its EOI marker, a PNG with its IEND chunk, a GIF with its trailer,
+A probe reads the header only (size, type, EXIF orientation: JPEG and PNG heads directly, see
+`headers`, anything else through Pillow and `picsellia_formats.images`) and the last bytes of the
+file: a JPEG must end with its EOI marker, a PNG with its IEND chunk, a GIF with its trailer,
 a BMP/WebP must be as long as its header says. Only a file that fails that test is decoded, to tell
 a truncated file (Pillow: "image file is truncated") from one that merely has trailing data.
 ``deep=True`` decodes every file. Duplicates are found by hashing only files of equal byte size.
@@ -28,6 +29,7 @@ from PIL import Image
 
 from ..images import IMAGE_EXTENSIONS, SWAPPING_ORIENTATIONS, exif_orientation
 from .context import Context
+from .headers import HEAD, read_header
 from .objects import _fmt
 
 #: Image types the platform takes (Pillow format names, lower-case); MPO is a JPEG with extra frames.
@@ -82,6 +84,23 @@ def probe(candidates: Sequence[str], deep: bool = False) -> ImageFacts:
             break
     if path is None:
         return ImageFacts("missing")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD)
+            fast = read_header(head)
+            if fast is not None and not deep:
+                nbytes = os.fstat(f.fileno()).st_size
+                fmt, raw_w, raw_h, orientation = fast
+                w, h = (raw_h, raw_w) if orientation in SWAPPING_ORIENTATIONS else (raw_w, raw_h)
+                if _ends_well(fmt, f, nbytes):
+                    return ImageFacts("ok", path, fmt, w, h, raw_w, raw_h, orientation, nbytes)
+    except OSError as exc:
+        return ImageFacts("unreadable", path, error=f"cannot read: {exc.strerror or exc}")
+    return _probe_pillow(path, deep)
+
+
+def _probe_pillow(path: str, deep: bool) -> ImageFacts:
+    """The probe through Pillow: any type, and the decode that tells truncated from trailing data."""
     try:
         with open(path, "rb") as f, warnings.catch_warnings():
             warnings.simplefilter("ignore")
