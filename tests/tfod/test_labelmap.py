@@ -172,7 +172,7 @@ def test_every_dialect_reads_as_protobuf_reads_it(label_map_class, text):
     ("item { id: 1 name: 'a' frequency: OFTEN }", 1, "frequency must be one of"),
     ("item { id: 1 name: 'a' } @", 1, "unexpected text '@'"),
 ])
-def test_bad_label_maps_name_the_line(label_map_class, text, line, message):
+def test_bad_label_maps_name_the_line(text, line, message):
     with pytest.raises(FormatError) as info:
         parse_label_map(text, "m.pbtxt")
     assert f"m.pbtxt: line {line}: " in str(info.value)
