@@ -135,4 +135,10 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if gc.get_freeze_count() == 0:
+                # Move what was built to the oldest generation without traversing it: otherwise the
+                # first young collection after enable() walks every new object (a third of a reader's
+                # time). unfreeze() does not count them as pending, and they stay collectable.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

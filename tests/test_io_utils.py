@@ -50,3 +50,24 @@ def test_safe_names_stay_inside(name: str, expected: str, tmp_path: Path) -> Non
     rel = safe_relative_path(name)
     assert rel.as_posix() == expected
     assert (tmp_path / rel).resolve().is_relative_to(tmp_path.resolve())
+
+
+def test_gc_paused_restores_the_collector_and_keeps_new_objects_collectable() -> None:
+    import gc
+    import weakref
+
+    from picsellia_formats.io_utils import gc_paused
+
+    class Node:
+        pass
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle only the collector can free
+        ref = weakref.ref(a)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    del a, b
+    gc.collect()
+    assert ref() is None
