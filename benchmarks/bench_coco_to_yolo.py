@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import textwrap
+import time
 from functools import partial
 from pathlib import Path
 
@@ -81,6 +82,8 @@ def _run(code: str, name: str, dst: Path, setup: str = "") -> tuple[Result, floa
     timed = ("_c0 = _t.process_time()\n" + textwrap.dedent(code)
              + f"\nopen({str(cpu_file)!r}, 'w').write(repr(_t.process_time() - _c0))\n")
     shutil.rmtree(dst, ignore_errors=True)
+    os.sync()  # deleting 100k files leaves the file system busy for a while: let it settle first
+    time.sleep(1.0)
     r = measure(timed, name, setup=setup)
     cpu = float(cpu_file.read_text())
     cpu_file.unlink()
