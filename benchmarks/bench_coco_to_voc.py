@@ -8,8 +8,8 @@ number of files (loaded into memory before the clock starts): nothing in between
 (``pip install globox``, an optional benchmark dependency) reads the same COCO file with
 ``AnnotationSet.from_coco`` and writes ``save_pascal_voc``; it keeps boxes only and writes a
 compact one-line XML without pose/truncated/difficult/depth/segmented, so it writes fewer bytes.
-Ours creates the files on 2 writer threads (`voc.WRITE_THREADS`); ``--threads 0`` adds a row with
-inline writes, as single-threaded as the floor. Targets (issue 3): ours within 1.5x of the floor, at
+Ours writes the files inline, single-threaded like the floor; ``--threads 2`` adds a row with 2
+writer threads (``PF_VOC_WRITE_THREADS``). Targets (issue 3): ours within 1.5x of the floor, at
 least 2x faster than globox.
 """
 
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per side; the best is kept")
     parser.add_argument("--no-globox", action="store_true", help="skip the globox side")
     parser.add_argument("--threads", type=int, default=None,
-                        help="also run ours with this many writer threads (PF_VOC_WRITE_THREADS; default 2)")
+                        help="also run ours with this many writer threads (PF_VOC_WRITE_THREADS; default 0)")
     args = parser.parse_args()
     rows = []
     for n in args.sizes:

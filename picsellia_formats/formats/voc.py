@@ -789,9 +789,10 @@ def _write_bytes(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-#: threads creating the XML files while the main thread renders (0: write inline). File creation
-#: dominates a VOC write and overlaps well: 2 threads write 10k files in about half the time.
-WRITE_THREADS = int(os.environ.get("PF_VOC_WRITE_THREADS", "2"))
+#: threads creating the XML files while the main thread renders (0, the default: write inline).
+#: Measured on a shared 2-core machine, threads sometimes halved a 10k-file write and sometimes
+#: made a 100k-file write slower (they wait for the GIL after each system call), so they are opt-in.
+WRITE_THREADS = int(os.environ.get("PF_VOC_WRITE_THREADS", "0"))
 
 
 def _write_many(items: list[tuple[str, bytes]]) -> None:
