@@ -124,12 +124,12 @@ def salvage_coco(top: Any, file: str) -> tuple[list[Finding], Any]:
             image_id = a.get("image_id")
             asset = names.get(image_id) if _hashable(image_id) else None
             oid = a.get("id")
-            if _hashable(image_id) and image_id not in names:
+            if type(image_id) in (int, str, float) and image_id not in names:
                 findings.append(_finding("unknown-asset", f"image_id {image_id!r} is not among the images", file,
                                          _ann_record(i, a), object_id=oid, data={"dropped": True}))
                 continue
             cid = a.get("category_id")
-            if type(cats) is list and _hashable(cid) and cid not in cat_ids:
+            if type(cats) is list and type(cid) in (int, str, float) and cid not in cat_ids:
                 findings.append(_finding("unknown-label", f"category_id {cid!r} is not among the categories",
                                          file, _ann_record(i, a), asset, oid, data={"dropped": True}))
                 continue
