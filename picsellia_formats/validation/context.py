@@ -120,6 +120,8 @@ class Context:
             if object_index is None:
                 return per_file, None
             return per_file, f"object[{object_index}]"
+        if self.file is None:  # an in-memory dataset: the asset and object say it all
+            return None, None
         if object_index is None:
             return self.file, f"asset[{asset_index}]"
         return self.file, f"asset[{asset_index}] object[{object_index}]"

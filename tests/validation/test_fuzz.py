@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_mutated_coco_validates_or_is_unreadable(tmp_path_factory, edits) -> Non
         try:
             for key in path[:-1]:
                 node = node[key]
-            node[path[-1]] = value
+            node[path[-1]] = copy.deepcopy(value)
         except (KeyError, IndexError, TypeError):
             continue
     folder: Path = tmp_path_factory.mktemp("fuzz")
