@@ -29,6 +29,7 @@ from .split import split  # light; eager so that the submodule never shadows the
 _LAZY = {
     "SplitResult": ("split", "SplitResult"),
     "validate": ("validation", "validate"),
+    "fix": ("validation", "fix"),
     "remap_labels": ("labels", "remap_labels"),
 }
 
@@ -64,6 +65,7 @@ __all__ = [
     "__version__",
     "convert",
     "detect",
+    "fix",
     "read",
     "remap_labels",
     "split",

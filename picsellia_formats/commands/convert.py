@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import orjson
@@ -51,5 +50,5 @@ def run(args: argparse.Namespace) -> int:
         with atomic_file(args.report) as f:
             f.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
     if not args.quiet and not report.lossy:
-        print("nothing dropped or approximated", file=sys.stderr)
+        print("nothing dropped, approximated or rounded")
     return 0
