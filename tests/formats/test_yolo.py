@@ -650,3 +650,13 @@ def test_unicode_digit_class_index_is_a_bad_row_not_a_crash(tmp_path: Path) -> N
 def test_pointing_at_the_labels_folder_reads_the_dataset() -> None:
     ds = pf.read(LS_MIXED / "labels", "yolo")
     assert (len(ds), ds.num_annotations, ds.label_names) == (7, 25, CLASSES)
+
+
+def test_class_indexes_with_gaps_are_renumbered_and_reported(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds", {"a": "2 0.5 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n"}, classes=None)
+    (root / "data.yaml").write_text("names: {0: cat, 2: dog}\n")
+    ds = pf.read(root)
+    assert ds.label_names == ["cat", "dog"] and [a.label for a in ds.assets[0].annotations] == ["dog", "cat"]
+    report = pf.write(ds, tmp_path / "out", "yolo")
+    assert "class indexes renumbered" in str(report)
+    assert [r[0] for r in _rows(tmp_path / "out" / "labels" / "a.txt")] == ["1", "0"]
