@@ -649,7 +649,7 @@ class _Reader:
             if type(label) is not str:
                 raise _Bad(f"annotations[{j}] ({t}): label must be a string, got {label!r:.60}")
             part = s.get("part")
-            if part is not None and (type(part) is not int or part < 0 or t != "polygon"):
+            if "part" in s and (type(part) is not int or part < 0 or t != "polygon"):
                 raise _Bad(f"annotations[{j}] ({t}): part must be a non-negative integer on a polygon, "
                            f"got {part!r:.40}")
             try:
