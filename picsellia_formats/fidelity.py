@@ -49,7 +49,10 @@ class ForeignFields:
             hints = self._hints.get(fmt)
             if hints is None:
                 hints = self._hints[fmt] = hint_keys(fmt)
-            keys = [k for k in fields if k not in hints] if isinstance(fields, Mapping) else ["(value)"]
+            if isinstance(fields, Mapping):  # a null carries nothing to lose
+                keys = [k for k, v in fields.items() if k not in hints and v is not None]
+            else:
+                keys = ["(value)"]
             if keys:
                 entry = self._counts.setdefault((what, fmt), [0, set()])
                 entry[0] += 1
@@ -62,3 +65,27 @@ class ForeignFields:
             owner = "dataset's" if what == "dataset" else f"{what}'"
             report.dropped(f"{owner} {fmt.upper()}-only fields", n,
                            f"{self.target.upper()} has no place for {shown}")
+
+
+def report_foreign_fields(dataset: Any, target: str, report: Any) -> None:
+    """One pass over `dataset` (metadata, labels, assets, objects): report to `report` every record
+    whose other-format fields a writer of `target` drops.
+
+    Example:
+        >>> from picsellia_formats.model import Asset, Dataset
+        >>> from picsellia_formats.report import Report
+        >>> r = Report()
+        >>> report_foreign_fields(Dataset(assets=[Asset("a.jpg", extra={"coco": {"license": 3}})]), "voc", r)
+        >>> str(r)
+        "1 assets' COCO-only fields dropped (VOC has no place for license)"
+    """
+    tally = ForeignFields(target)
+    tally.add("dataset", dataset.metadata)
+    for label in dataset.labels:
+        tally.add("labels", label.extra)
+    for asset in dataset.assets:
+        tally.add("assets", asset.extra)
+        for ann in asset.annotations:
+            if ann.extra:
+                tally.add("objects", ann.extra)
+    tally.report_to(report)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError
+from ..fidelity import report_foreign_fields
 from ..model import Dataset
 from ..report import Report
 from . import FormatSpec, Option
@@ -81,6 +82,7 @@ def write(
     workers: int | None = None,
 ) -> None:
     """Write ``data.record`` (or one set per split) and ``label_map.pbtxt`` into the folder `path`."""
+    report_foreign_fields(dataset, "tfrecord", report)  # other formats' fields it cannot hold
     from ..tfod.labelmap import label_map_items, write_label_map
     from ..tfod.tfrecord import labels_in_use, write_tfrecords
 

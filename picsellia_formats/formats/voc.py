@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import MAX_PROBLEMS, FormatError, Problem
+from ..fidelity import report_foreign_fields
 from ..geometry import annotation_bbox
 from ..images import IMAGE_EXTENSIONS, image_size
 from ..io_utils import gc_paused, safe_relative_path
@@ -873,6 +874,7 @@ def write(
     devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `voc_segmentation`).
     """
     report = report if report is not None else Report()
+    report_foreign_fields(dataset, "voc", report)  # other formats' fields it cannot hold
     if layout is None:
         layout = "devkit" if dataset.metadata.get("voc", {}).get("layout") == "devkit" else "flat"
     if layout not in ("flat", "devkit"):

@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from ..errors import FormatError, Problem
+from ..fidelity import report_foreign_fields
 from ..images import IMAGE_EXTENSIONS, image_size
 from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
@@ -1113,6 +1114,7 @@ def write(
     if copy_images not in ("copy", "link", "none"):
         raise ValueError(f"copy_images must be copy, link or none, got {copy_images!r}")
     report = report if report is not None else Report()
+    report_foreign_fields(dataset, "yolo", report)  # other formats' fields it cannot hold
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     meta = dataset.metadata.get("yolo") or {}
