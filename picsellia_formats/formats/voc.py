@@ -32,7 +32,7 @@ import math
 import os
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
@@ -131,9 +131,9 @@ class _Interned:
 # --------------------------------------------------------------------------------------------- detect
 
 
-def _xml_files(folder: Path) -> list[tuple[str, str]]:
-    """(relative stem, path) of every .xml file under `folder`, sorted by relative path."""
-    out: list[tuple[str, str]] = []
+def _walk_files(folder: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """(relative folder prefix ending in "/", entry) of every file under `folder`, hidden folders
+    skipped, unreadable folders passed over (os.scandir: no stat per file)."""
     stack = [("", str(folder))]
     while stack:
         prefix, d = stack.pop()
@@ -142,12 +142,17 @@ def _xml_files(folder: Path) -> list[tuple[str, str]]:
         except OSError:
             continue
         for e in entries:
-            name = e.name
             if e.is_dir():
-                if not name.startswith("."):
-                    stack.append((prefix + name + "/", e.path))
-            elif name[-4:].lower() == _XML_SUFFIX and e.is_file():
-                out.append((prefix + name[:-4], e.path))
+                if not e.name.startswith("."):
+                    stack.append((prefix + e.name + "/", e.path))
+            else:
+                yield prefix, e
+
+
+def _xml_files(folder: Path) -> list[tuple[str, str]]:
+    """(relative stem, path) of every .xml file under `folder`, sorted by relative path."""
+    out = [(prefix + e.name[:-4], e.path) for prefix, e in _walk_files(folder)
+           if e.name[-4:].lower() == _XML_SUFFIX and e.is_file()]
     out.sort()
     return out
 
@@ -658,28 +663,17 @@ def _attach_images(keyed: list[tuple[str, Asset]], image_dir: Path, report: Repo
     """Fill missing sizes from image headers; add images without an XML as empty assets."""
     by_stem: dict[str, Path] = {}
     by_base: dict[str, Path | None] = {}
-    stack = [("", image_dir)]
-    while stack:
-        prefix, d = stack.pop()
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
+    for prefix, e in _walk_files(image_dir):
+        name = e.name
+        dot = name.rfind(".")
+        if dot <= 0 or name[dot:].lower() not in IMAGE_EXTENSIONS:
             continue
-        for e in entries:
-            name = e.name
-            if e.is_dir():
-                if not name.startswith("."):
-                    stack.append((prefix + name + "/", Path(e.path)))
-                continue
-            dot = name.rfind(".")
-            if dot <= 0 or name[dot:].lower() not in IMAGE_EXTENSIONS:
-                continue
-            key = prefix + name[:dot]
-            if key in by_stem:
-                continue
-            by_stem[key] = Path(e.path)
-            base = name[:dot]
-            by_base[base] = None if base in by_base else Path(e.path)
+        key = prefix + name[:dot]
+        if key in by_stem:
+            continue
+        by_stem[key] = Path(e.path)
+        base = name[:dot]
+        by_base[base] = None if base in by_base else Path(e.path)
     used: set[Path] = set()
     filled = 0
     for rel, asset in keyed:
