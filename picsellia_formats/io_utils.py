@@ -43,6 +43,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     On any exception the temporary file is removed and `path` is left as it was.
     """
     path = Path(path)
+    if path.is_dir():
+        raise PicselliaFormatsError(f"{path}: is a folder; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent)
     os.close(fd)
