@@ -89,6 +89,8 @@ def _write_folder(spec: formats.FormatSpec, dataset: Dataset, path: Path, images
                   report: Report, strict: bool, options: dict[str, Any]) -> None:
     """Write into a fresh temporary folder; then it becomes `path` (new or empty) or its files are
     moved into `path` (an existing folder with other content, which is kept)."""
+    if path.exists() and not path.is_dir():
+        raise FormatError(f"exists and is not a folder (the {spec.name} output is a folder)", file=path)
     if path.exists() and any(path.iterdir()):
         path.mkdir(exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
