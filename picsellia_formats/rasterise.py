@@ -121,6 +121,17 @@ def _shard(job: tuple[list[tuple[Asset, str]], dict[str, int], str, bool, str, b
     return skipped
 
 
+def _check_replaceable(out: Path) -> None:
+    """`out` is replaced whole: refuse a folder that holds anything but masks of a previous output
+    (PNG files, ``labels.txt``, ``instances.csv``), so that a mistyped path never wipes a folder."""
+    if not out.is_dir():
+        return
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix.lower() != ".png" and path.name not in ("labels.txt", "instances.csv"):
+            raise PicselliaFormatsError(f"{out}: holds other files ({path.relative_to(out)}...) and would be "
+                                        "replaced whole; choose a new or empty folder, or a previous rasterise output")
+
+
 def rasterise(
     dataset: Dataset,
     out: str | os.PathLike[str],
@@ -149,6 +160,7 @@ def rasterise(
     objects = sum(len(_painted(a, boxes)) for a, _ in items)
     if kind == "semantic" and len(labels) > 65535:
         raise PicselliaFormatsError(f"{len(labels)} labels do not fit in a 16-bit PNG")
+    _check_replaceable(Path(out))
     with atomic_dir(out) as tmp:
         skipped: list[tuple[str, str]] = []
         palette_ok = kind == "instance" or len(labels) < 256
