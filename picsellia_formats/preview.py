@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -135,8 +136,12 @@ def render(
     color_of = colors if callable(colors) else (lambda _name: colors)
     missing = image_path is None or not Path(image_path).is_file()
     if not missing:
-        image = load_rgb(image_path)  # type: ignore[arg-type]
-    else:
+        try:
+            image = load_rgb(image_path)  # type: ignore[arg-type]
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            logging.getLogger(__name__).warning("%s: unreadable image (%s); drawn on a grey canvas", image_path, exc)
+            missing = True
+    if missing:
         image = Image.new("RGB", (int(asset.width or 256), int(asset.height or 256)), MISSING_BACKGROUND)
     width = asset.width or image.width
     s = min(1.0, style.max_side / max(image.width, image.height, 1))
