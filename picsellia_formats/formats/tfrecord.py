@@ -61,9 +61,11 @@ def read(
     """Read TFRecords (a file or a folder); `label_map` names the classes of records without
     ``class/text``; `extract_images` writes the embedded images to that folder."""
     from ..tfod.labelmap import read_label_map
-    from ..tfod.tfrecord import read_tfrecords
+    from ..tfod.tfrecord import read_tfrecords, record_files
 
     del images  # the images are inside the records
+    if path.is_dir() and not record_files(path):
+        raise FormatError("no TFRecord file in this folder", file=path)
     map_path = Path(label_map) if label_map is not None else _find_label_map(path, report)
     items = read_label_map(map_path) if map_path is not None else None
     return read_tfrecords(path, label_map=items, extract_images=extract_images, report=report)
