@@ -361,7 +361,8 @@ class Client:
                 continue
             message, detail = self._error_text(resp)
             raise ApiError(status, method, shown, message, detail)
-        raise SyncError(f"{method} {shown}: gave up after {self.retry.attempts} attempts (last: {last})")
+        raise SyncError(f"{method} {urlsplit(url).netloc}{shown}: gave up after {self.retry.attempts} attempts "
+                        f"(last: {last})")
 
     def _error_text(self, resp: requests.Response) -> tuple[str, Any]:
         try:
