@@ -33,10 +33,10 @@ class CliResult:
     err: str
 
 
-def run_cli(*args: str | Path, cwd: Path = ROOT) -> CliResult:
+def run_cli(*args: str | Path, cwd: Path = ROOT, timeout: float = 300) -> CliResult:
     """Run ``python -m picsellia_formats`` in a child process (what a user types)."""
     proc = subprocess.run([sys.executable, "-m", "picsellia_formats", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
