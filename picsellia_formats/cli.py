@@ -14,12 +14,17 @@ Example:
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
+from .commands._paths import check_images
 from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -52,11 +57,72 @@ def _print_error_lines(lines: Sequence[str]) -> None:
         print(f"error: {line}", file=sys.stderr)
 
 
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[^./]+\.(?:tmp|old)-pf$")
+
+
+def _shown(name: object) -> str:
+    """A path as the user gave it: the temporary ``.out.json.x1y2.tmp-pf`` written first shows as ``out.json``."""
+    path = Path(str(name))
+    m = _TEMPORARY.match(path.name)
+    return str(path.with_name(m["name"])) if m else str(path)
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for an OSError on a path: the path, then what is wrong in plain words."""
+    where = " -> ".join(_shown(f) for f in (exc.filename, exc.filename2) if f is not None)
+    if isinstance(exc, NotADirectoryError):
+        what = "a part of this path is a file, not a folder"
+    elif isinstance(exc, IsADirectoryError):
+        what = "is a folder, expected a file"
+    elif isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        what = f"cannot write or read here ({exc.strerror or 'permission denied'}; read-only?)"
+    else:
+        what = exc.strerror or str(exc)
+    return f"{where}: {what}" if where else f"{type(exc).__name__}: {exc}"
+
+
+class _LevelPrefix(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+class _Once(logging.Filter):
+    """Each distinct message once (an unreadable image is drawn in several places of a report)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the package's warnings (an unreadable image drawn grey...) as "warning: ..." lines; --quiet: errors only
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.ERROR if getattr(args, "quiet", False) else logging.WARNING)
+    handler.setFormatter(_LevelPrefix())
+    handler.addFilter(_Once())
+    package_log = logging.getLogger(__package__)
+    package_log.addHandler(handler)
     try:
+        return _run(args)
+    finally:
+        package_log.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        images = getattr(args, "images", None)
+        if isinstance(images, Path):  # every command's --images is a folder (pull's is a switch)
+            check_images(images)
         return int(args._run(args) or 0)
     except LossyConversionError as exc:
         print(str(exc), file=sys.stderr)
@@ -70,7 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         _print_error_lines([f"{exc.filename or ''}: no such file or folder".lstrip(": ")])
         return EXIT_BAD_INPUT
-    except (OSError, ValueError, TypeError) as exc:
+    except OSError as exc:
+        if os.environ.get("PF_DEBUG"):
+            raise
+        _print_error_lines([_os_error_line(exc)])
+        return EXIT_BAD_INPUT
+    except (ValueError, TypeError) as exc:
         if os.environ.get("PF_DEBUG"):
             raise
         _print_error_lines([f"{type(exc).__name__}: {exc}"])

@@ -63,3 +63,40 @@ def split_format_options(args: argparse.Namespace, source: str | None, target: s
             f"{flags}: not an option of the source format ({source}) nor of the target format ({target})"
         )
     return read_opts, write_opts
+
+
+def int_at_least(minimum: int, maximum: int | None = None) -> Any:
+    """An argparse type: an integer in ``[minimum, maximum]`` (a clean usage error otherwise).
+
+    Example:
+        >>> int_at_least(1)("3")
+        3
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def float_at_least(minimum: float, maximum: float | None = None) -> Any:
+    """An argparse type: a finite number in ``[minimum, maximum]``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (value >= minimum) or (maximum is not None and value > maximum) or value == float("inf"):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse

@@ -12,6 +12,7 @@ from ..api import convert
 from ..io_utils import atomic_file
 from ..report import Report
 from ._options import add_format_options, split_format_options
+from ._paths import check_file_output, check_folder_output
 
 NAME = "convert"
 HELP = "convert annotations from one format to another"
@@ -40,6 +41,14 @@ def run(args: argparse.Namespace) -> int:
     source = args.from_ or formats.detect(args.src)
     target = formats.get(args.to).name
     read_opts, write_opts = split_format_options(args, source, target)
+    spec = formats.get(target)
+    if spec.output == "file":
+        out = args.dst / spec.default_file_name if args.dst.is_dir() else args.dst
+        check_file_output(out, [args.src], into_sources=True)
+    else:
+        check_folder_output(args.dst, [args.src], images=args.images)
+    if args.report:
+        check_file_output(args.report, [args.src], flag="--report")
     report = convert(args.src, args.dst, target, from_=source, images=args.images, strict=args.strict,
                      read_options=read_opts, write_options=write_opts)
     if not args.quiet:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from .. import formats
 from ..api import read
+from ..errors import PicselliaFormatsError
 from ..io_utils import atomic_path
 from ..report import Report
 from ..tfod.labelmap import format_label_map, label_map_items, read_label_map
 from ..tfod.tfrecord import labels_in_use
 from ._options import add_format_options, split_format_options
+from ._paths import check_file_output
 
 NAME = "labelmap"
 HELP = "write the TF Object Detection API label_map.pbtxt of a dataset (or check and rewrite a label map)"
@@ -37,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     src: Path = args.src
+    check_file_output(args.out, [src])
     if src.is_file() and src.suffix.lower() in LABEL_MAP_SUFFIXES and args.from_ is None:
         items = read_label_map(src)
         split_format_options(args, None, None)
@@ -45,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         read_opts, _ = split_format_options(args, source, None)
         dataset = read(src, source, images=args.images, report=Report(), **read_opts)
         items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
+    if not items:
+        raise PicselliaFormatsError(f"{src}: no labels; a label map needs at least one")
     with atomic_path(args.out) as tmp:
         tmp.write_bytes(format_label_map(items).encode("utf-8"))
     if not args.quiet:

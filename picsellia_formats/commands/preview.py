@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ..api import read
 from ..preview import write_previews
+from ._options import int_at_least
+from ._paths import check_folder_output
 
 NAME = "preview"
 HELP = "render images with their annotations drawn (boxes, polygons, masks, points, lines, labels)"
@@ -17,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out_dir", type=Path, help="folder for the previews and contact_sheet")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
-    parser.add_argument("--limit", type=int, default=50, help="at most this many images (default 50; 0: all)")
+    parser.add_argument("--limit", type=int_at_least(0), default=50,
+                        help="at most this many images (default 50; 0: all)")
     parser.add_argument("--labels", default=None, help="comma-separated labels: only images with them, only them")
     parser.add_argument("--only-findings", action="store_true",
                         help="only images with validation findings, the offending shapes outlined")
@@ -26,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    dataset = read(args.src, args.from_, images=args.images)
     images = args.images if args.images else _guess_images(args.src)
+    check_folder_output(args.out_dir, [args.src], images=images)
+    dataset = read(args.src, args.from_, images=args.images)
     assets = highlights = None
     if args.only_findings:
         from ..validation import validate

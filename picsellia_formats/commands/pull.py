@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from .. import formats
-from ._options import add_format_options, split_format_options
+from ._options import add_format_options, int_at_least, split_format_options
+from ._paths import check_folder_output, check_writable
 
 NAME = "pull"
 HELP = "pull a dataset version (annotations and images) from the Picsellia platform"
@@ -25,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-images", dest="images", action="store_false", help="annotations only")
     parser.add_argument("--host", default=None, help="platform URL (default: $PICSELLIA_HOST or app.picsellia.com)")
     parser.add_argument("--organization", default=None, help="organization name or id (default: your own)")
-    parser.add_argument("--workers", type=int, default=8, help="parallel downloads (default 8)")
+    parser.add_argument("--workers", type=int_at_least(1), default=8, help="parallel downloads (default 8)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="log every API call to stderr (method, path, status; never the token)")
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from ..sync import Client, pull  # the sync client loads only for sync commands
 
     target = formats.get(args.to).name
+    check_folder_output(args.dst)
+    check_writable(args.dst)
     _, write_opts = split_format_options(args, None, target)
     with Client(args.host, organization=args.organization, workers=args.workers) as client:
         result = pull(args.dataset, args.version, args.dst, target, images=args.images, status=args.status,

@@ -11,7 +11,7 @@ from .. import formats
 from ..api import read
 from ..model import Dataset
 from ..report import Report
-from ._options import add_format_options, split_format_options
+from ._options import add_format_options, int_at_least, split_format_options
 
 NAME = "push"
 HELP = "push annotations and images to a dataset version on the Picsellia platform"
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--type", default=None, help="dataset type (default: inferred from the objects)")
     parser.add_argument("--mode", default="REPLACE", choices=("REPLACE", "KEEP", "CONCATENATE"),
                         type=str.upper, help="what to do with annotations already on the platform")
-    parser.add_argument("--workers", type=int, default=8, help="parallel uploads (default 8)")
+    parser.add_argument("--workers", type=int_at_least(1), default=8, help="parallel uploads (default 8)")
     parser.add_argument("--dry-run", action="store_true", help="check everything locally, print the plan, send nothing")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--verbose", "-v", action="store_true",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ..api import read
 from ..rasterise import FORMATS, KINDS, rasterise
+from ._options import int_at_least
+from ._paths import check_folder_output
 
 NAME = "rasterise"
 HELP = "write one mask PNG per image (semantic: label index, instance: object index) with a labels.txt legend"
@@ -23,11 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=Path, default=None,
                         help="folder of the image files (sizes the annotations lack)")
     parser.add_argument("--boxes", action="store_true", help="also paint box-only objects as rectangles")
-    parser.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--jobs", "-j", type=int_at_least(1), default=1, help="worker processes (default 1)")
     parser.add_argument("--quiet", "-q", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_folder_output(args.dst, [args.src], images=args.images, replaces=True)
     dataset = read(args.src, args.from_, images=args.images)
     report = rasterise(dataset, args.dst, args.kind, images=args.images, boxes=args.boxes,
                        jobs=max(1, args.jobs))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ..api import read
 from ..html_report import write_report
+from ._options import int_at_least
+from ._paths import check_file_output
 from .preview import _guess_images
 
 NAME = "report"
@@ -19,11 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
     parser.add_argument("--title", default=None, help="page title (default: the source's name)")
-    parser.add_argument("--gallery", type=int, default=24, help="images in the gallery (sampled; default 24)")
+    parser.add_argument("--gallery", type=int_at_least(0), default=24,
+                        help="images in the gallery (sampled; default 24)")
     parser.add_argument("--quiet", "-q", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_file_output(args.out, [args.src])
     dataset = read(args.src, args.from_, images=args.images)
     images = args.images if args.images else _guess_images(args.src)
     write_report(dataset, args.out, images=images, title=args.title or args.src.name, gallery=args.gallery)

@@ -16,7 +16,8 @@ from ..api import read, write
 from ..io_utils import atomic_file
 from ..report import Report
 from ..split import METHODS, normalise_ratios, split
-from ._options import add_format_options, split_format_options
+from ._options import add_format_options, float_at_least, int_at_least, split_format_options
+from ._paths import check_folder_output
 
 NAME = "split"
 HELP = "split a dataset into train/val/test keeping every class's object proportions"
@@ -32,14 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed for ties (same seed, same split; default 0)")
     parser.add_argument("--method", choices=METHODS, default="auto",
                         help="fast (any size), exact (MILP, small sets) or auto (both when small; the better)")
-    parser.add_argument("--time-limit", type=float, default=10.0, help="seconds for the exact solver (default 10)")
+    parser.add_argument("--time-limit", type=float_at_least(0), default=10.0,
+                        help="seconds for the exact solver (default 10)")
     parser.add_argument("--no-presence", action="store_true",
                         help="do not require every class in every split (a little lower errors on tiny classes)")
     parser.add_argument("--to", dest="to", default=None,
                         help=f"output format ({', '.join(formats.names())}; default: the input format)")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
-    parser.add_argument("--classes", type=int, default=50, help="classes shown in the table (default 50)")
+    parser.add_argument("--classes", type=int_at_least(0), default=50, help="classes shown in the table (default 50)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_format_options(parser)
 
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     source = args.from_ or formats.detect(args.src)
     target = formats.get(args.to or source).name
     read_opts, write_opts = split_format_options(args, source, target)
+    check_folder_output(args.dst, [args.src], images=args.images)
     dataset = read(args.src, source, images=args.images, **read_opts)
     result = split(dataset, ratios, seed=args.seed, method=args.method, time_limit=args.time_limit,
                    presence=not args.no_presence)

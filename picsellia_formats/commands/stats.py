@@ -10,6 +10,7 @@ import orjson
 from ..api import read
 from ..io_utils import atomic_file
 from ..stats import compute, format_table
+from ._paths import check_file_output
 
 NAME = "stats"
 HELP = "print dataset statistics (per label, kind and split) as a table, and optionally as JSON"
@@ -24,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json:
+        check_file_output(args.json, [args.src], flag="--json")
     dataset = read(args.src, args.from_, images=args.images)
     stats = compute(dataset)
     if not args.quiet:

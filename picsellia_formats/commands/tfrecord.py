@@ -21,7 +21,8 @@ from ..report import Report
 from ..tfod.labelmap import format_label_map, label_map_items
 from ..tfod.pipeline import input_reader_config, reader_for_split
 from ..tfod.tfrecord import labels_in_use, write_tfrecords
-from ._options import add_format_options, split_format_options
+from ._options import add_format_options, int_at_least, split_format_options
+from ._paths import check_file_output
 
 NAME = "tfrecord"
 HELP = "write TFRecords for the TensorFlow Object Detection API (and the label map, and the config lines)"
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="label map to write (default: label_map.pbtxt beside the records)")
     parser.add_argument("--label-ids", choices=("sequential", "keep"), default="sequential",
                         help="label-map ids 1..n in label order (default), or keep the source's ids")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=int_at_least(0), default=None,
                         help="processes encoding images (default: automatic; 0: none)")
     parser.add_argument("--skip-missing-images", action="store_true",
                         help="leave out (and report) images whose file is missing instead of failing")
@@ -76,12 +77,16 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     source = args.from_ or formats.detect(args.src)
     read_opts, _ = split_format_options(args, source, None)
+    label_map_path: Path = args.label_map or args.out_prefix.parent / "label_map.pbtxt"
+    check_file_output(args.out_prefix, [args.src])
+    check_file_output(label_map_path, [args.src], flag="--label-map" if args.label_map else "")
+    if args.report:
+        check_file_output(args.report, [args.src], flag="--report")
     report = Report()
     dataset = read(args.src, source, images=args.images, report=report, **read_opts)
     images = [args.images] if args.images is not None else default_image_roots(args.src)
     items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
     prefix: Path = args.out_prefix
-    label_map_path: Path = args.label_map or prefix.parent / "label_map.pbtxt"
     paths = write_tfrecords(dataset, prefix, images=images, shards=args.shards, masks=args.masks,
                             label_map=items, split_by_tag=args.split_by_tag, workers=args.workers,
                             progress=False if args.no_progress or args.quiet else None, report=report,

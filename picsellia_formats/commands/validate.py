@@ -16,7 +16,8 @@ import orjson
 from .. import formats
 from ..errors import PicselliaFormatsError
 from ..io_utils import atomic_file
-from ._options import add_format_options, split_format_options
+from ._options import add_format_options, float_at_least, int_at_least, split_format_options
+from ._paths import check_file_output
 
 NAME = "validate"
 HELP = "check annotations (and their image files) for defects before an upload; optionally fix the safe ones"
@@ -35,19 +36,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", default=None, help="format of the corrected copy (default: the input format)")
     parser.add_argument("--rules", default=None, help="only these codes or categories (comma-separated)")
     parser.add_argument("--skip", default=None, help="leave out these codes or categories (comma-separated)")
-    parser.add_argument("--min-objects", type=int, default=None, help="class-few-objects threshold (default 10)")
-    parser.add_argument("--max-imbalance", type=float, default=None,
+    parser.add_argument("--min-objects", type=int_at_least(0), default=None,
+                        help="class-few-objects threshold (default 10)")
+    parser.add_argument("--max-imbalance", type=float_at_least(1), default=None,
                         help="class-imbalance ratio threshold (default 50)")
-    parser.add_argument("--min-area", type=float, default=None, help="object-too-small area in px² (default 4)")
-    parser.add_argument("--min-side", type=float, default=None, help="object-too-small side in px (default 1)")
-    parser.add_argument("--bbox-tolerance", type=float, default=None,
+    parser.add_argument("--min-area", type=float_at_least(0), default=None,
+                        help="object-too-small area in px² (default 4)")
+    parser.add_argument("--min-side", type=float_at_least(0), default=None,
+                        help="object-too-small side in px (default 1)")
+    parser.add_argument("--bbox-tolerance", type=float_at_least(0), default=None,
                         help="px a stated box may differ from its polygon/mask (default 2)")
     parser.add_argument("--schema", type=Path, default=None,
                         help="JSON file of questions/attributes to require and check (see docs/validation.md)")
-    parser.add_argument("--workers", type=int, default=None, help="processes for the image checks (default: CPUs)")
+    parser.add_argument("--workers", type=int_at_least(0), default=None,
+                        help="processes for the image checks (default: CPUs)")
     parser.add_argument("--deep", action="store_true", help="decode every image fully (slow)")
     parser.add_argument("--no-hash", action="store_true", help="do not look for duplicate images by content")
-    parser.add_argument("--examples", type=int, default=3, help="examples shown per code (default 3)")
+    parser.add_argument("--examples", type=int_at_least(0), default=3, help="examples shown per code (default 3)")
     parser.add_argument("--list-rules", action="store_true", help="print every rule code and exit")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
     add_format_options(parser)
@@ -99,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     source = args.from_ or formats.detect(args.src)
     target_format = formats.get(args.to or source).name
     read_opts, write_opts = split_format_options(args, source, target_format if args.fix else None)
+    if args.json:
+        check_file_output(args.json, [args.src], flag="--json")
     options = _options(args)
     target = _check_destination(args.src, args.fix, formats.get(target_format)) if args.fix else None
     report = validate(args.src, args.images, args.rules, skip=args.skip, format=source, read_options=read_opts,
