@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from .errors import FormatError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Extensions recognised as images (compared lower-case).
 IMAGE_EXTENSIONS = frozenset((".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"))
@@ -42,6 +44,8 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
 
     Raises FormatError naming the file when it is missing or not an image.
     """
+    from PIL import Image  # Pillow loads on first use: format modules import this one, --help must stay light
+
     try:
         with Image.open(path) as im:
             width, height = im.size
@@ -50,18 +54,20 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
             return width, height
     except FileNotFoundError:
         raise FormatError("image file not found", file=path) from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # UnidentifiedImageError is an OSError
         raise FormatError(f"not a readable image: {exc}", file=path) from None
 
 
 def image_type(path: str | os.PathLike[str]) -> str:
     """The real type of an image from its bytes (``jpeg``, ``png``, ``bmp``, ``webp``…), not its name."""
+    from PIL import Image
+
     try:
         with Image.open(path) as im:
             return (im.format or "").lower()
     except FileNotFoundError:
         raise FormatError("image file not found", file=path) from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise FormatError(f"not a readable image: {exc}", file=path) from None
 
 

@@ -15,8 +15,6 @@ from ..api import read
 from ..errors import PicselliaFormatsError
 from ..io_utils import atomic_path
 from ..report import Report
-from ..tfod.labelmap import format_label_map, label_map_items, read_label_map
-from ..tfod.tfrecord import labels_in_use
 from ._options import add_format_options, split_format_options
 from ._paths import check_file_output
 
@@ -40,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     src: Path = args.src
     check_file_output(args.out, [src])
+    from ..tfod.labelmap import format_label_map, label_map_items, read_label_map  # the tfod package loads numpy
+    from ..tfod.tfrecord import labels_in_use
     if src.is_file() and src.suffix.lower() in LABEL_MAP_SUFFIXES and args.from_ is None:
         items = read_label_map(src)
         split_format_options(args, None, None)

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from ..api import read
-from ..preview import write_previews
 from ._options import int_at_least
 from ._paths import check_folder_output
 
@@ -31,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     images = args.images if args.images else _guess_images(args.src)
     check_folder_output(args.out_dir, [args.src], images=images)
+    from ..preview import write_previews  # numpy and Pillow: loaded only when drawing
     dataset = read(args.src, args.from_, images=args.images)
     assets = highlights = None
     if args.only_findings:

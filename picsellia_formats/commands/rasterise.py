@@ -6,10 +6,12 @@ import argparse
 from pathlib import Path
 
 from ..api import read
-from ..rasterise import FORMATS, KINDS, rasterise
 from ._options import int_at_least
 from ._paths import check_folder_output
 
+#: `picsellia_formats.rasterise.KINDS` and ``FORMATS`` (that module loads numpy; --help must not)
+KINDS = ("semantic", "instance")
+FORMATS = ("png",)
 NAME = "rasterise"
 HELP = "write one mask PNG per image (semantic: label index, instance: object index) with a labels.txt legend"
 
@@ -31,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_folder_output(args.dst, [args.src], images=args.images, replaces=True)
+    from ..rasterise import rasterise  # numpy and pycocotools: loaded only when painting
     dataset = read(args.src, args.from_, images=args.images)
     report = rasterise(dataset, args.dst, args.kind, images=args.images, boxes=args.boxes,
                        jobs=max(1, args.jobs))

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from ..api import read
-from ..html_report import write_report
 from ._options import int_at_least
 from ._paths import check_file_output
 from .preview import _guess_images
@@ -28,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_file_output(args.out, [args.src])
+    from ..html_report import write_report  # numpy and Pillow: loaded only when drawing
     dataset = read(args.src, args.from_, images=args.images)
     images = args.images if args.images else _guess_images(args.src)
     write_report(dataset, args.out, images=images, title=args.title or args.src.name, gallery=args.gallery)

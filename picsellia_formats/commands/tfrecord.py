@@ -18,9 +18,6 @@ from .. import formats
 from ..api import read
 from ..io_utils import atomic_file, atomic_path
 from ..report import Report
-from ..tfod.labelmap import format_label_map, label_map_items
-from ..tfod.pipeline import input_reader_config, reader_for_split
-from ..tfod.tfrecord import labels_in_use, write_tfrecords
 from ._options import add_format_options, int_at_least, split_format_options
 from ._paths import check_file_output
 
@@ -74,6 +71,10 @@ def default_image_roots(src: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..tfod.labelmap import format_label_map, label_map_items  # the tfod package loads numpy
+    from ..tfod.pipeline import input_reader_config, reader_for_split
+    from ..tfod.tfrecord import labels_in_use, write_tfrecords
+
     t0 = time.perf_counter()
     source = args.from_ or formats.detect(args.src)
     read_opts, _ = split_format_options(args, source, None)

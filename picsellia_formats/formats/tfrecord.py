@@ -25,8 +25,24 @@ from . import FormatSpec, Option
 LABEL_MAP_NAME = "label_map.pbtxt"
 
 
+def _plausible(path: Path) -> bool:
+    """A first record length below 1 TiB (text, JSON, XML and image files start with bytes that make
+    it far larger): checked before loading the TFRecord code, so detecting them does not import it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and int.from_bytes(head[:8], "little") < 1 << 40
+
+
 def detect(path: Path) -> tuple[float, str]:
     """A file whose first record header carries a matching CRC, or a folder of record files."""
+    if path.is_file() and not _plausible(path):
+        return 0.0, "no TFRecord record header"
+    if path.is_dir() and not any(".record" in p.name or ".tfrecord" in p.name or _plausible(p)
+                                 for p in path.iterdir() if p.is_file() and not p.name.startswith(".")):
+        return 0.0, "no TFRecord file in the folder"
     from ..tfod.tfrecord import looks_like_tfrecord, record_files
 
     if path.is_file():
