@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import shutil
 import tempfile
@@ -32,12 +34,15 @@ def read(
     *,
     images: str | os.PathLike[str] | None = None,
     report: Report | None = None,
+    progress: bool = False,
     **options: Any,
 ) -> Dataset:
     """Read `path` into a `Dataset`, detecting the format when `format` is None.
 
     `images` is the folder of the image files, for formats that need it (sizes, unannotated
-    images). Format options (e.g. ``ground_truth=`` for COCO results) pass through.
+    images). Format options (e.g. ``ground_truth=`` for COCO results) pass through. `progress`
+    shows a bar on stderr when it is a terminal, for the readers that have one (many files, or
+    many objects).
     Raises FormatError (bad content), DetectionError (unknown format) or FileNotFoundError.
     """
     path = Path(path)
@@ -46,8 +51,15 @@ def read(
     name = format or formats.detect(path)
     spec = formats.get(name)
     _check_options(spec.name, spec.read_options, options, "read")
+    if progress and _takes_progress(spec.read):
+        options = {**options, "progress": True}
     return spec.read(path, images=Path(images) if images else None,
                      report=report if report is not None else Report(), **options)
+
+
+@functools.cache
+def _takes_progress(reader: Any) -> bool:
+    return "progress" in inspect.signature(reader).parameters
 
 
 def write(
@@ -122,8 +134,11 @@ def convert(
     strict: bool = False,
     read_options: dict[str, Any] | None = None,
     write_options: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> Report:
     """Read `src` (format detected unless `from_`), write it to `dst` as `to`; return the report.
+
+    `progress`: bars on stderr when it is a terminal (see `read`).
 
     The report's ``stats`` hold ``source_format``, ``assets``, ``annotations``, ``labels`` and
     ``seconds``.
@@ -139,7 +154,7 @@ def convert(
     report = Report()
     src_path = Path(src)
     name = from_ or formats.detect(src_path)
-    dataset = read(src_path, name, images=images, report=report, **(read_options or {}))
+    dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
     write(dataset, dst, to, images=images, report=report, strict=strict, **(write_options or {}))
     report.stats.update(
         source_format=formats.get(name).name,

@@ -140,18 +140,20 @@ def build_report(
     gallery: int = 24,
     per_finding: int = 4,
     max_findings_images: int = 60,
+    progress: bool = False,
 ) -> str:
     """The report page as a string. `validation` is a `ValidationReport` (run here when None).
 
     `gallery` caps the preview gallery; `per_finding` the thumbnails shown per rule (the rest are
-    listed); `max_findings_images` the thumbnails for all findings together.
+    listed); `max_findings_images` the thumbnails for all findings together. `progress`: bars on
+    stderr when it is a terminal (the image checks of the validation).
     """
     image_dir = Path(images) if images else None
     stats = compute(dataset)
     if validation is None:
         from .validation import validate
 
-        validation = validate(dataset, images=image_dir)
+        validation = validate(dataset, images=image_dir, progress=progress)
     label_colors = {n: _hex(label_color(n)) for n in stats.labels}
     cards = "".join(f"<div class='card'><b>{v}</b>{_e(k)}</div>" for k, v in (
         ("assets", f"{stats.assets:,}"), ("objects", f"{stats.objects:,}"), ("labels", f"{len(stats.labels):,}"),

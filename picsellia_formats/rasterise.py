@@ -121,6 +121,10 @@ def _shard(job: tuple[list[tuple[Asset, str]], dict[str, int], str, bool, str, b
     return skipped
 
 
+#: images painted between two progress updates when painting in this process
+_INLINE_CHUNK = 256
+
+
 def _check_replaceable(out: Path) -> None:
     """`out` is replaced whole: refuse a folder that holds anything but masks of a previous output
     (PNG files, ``labels.txt``, ``instances.csv``), so that a mistyped path never wipes a folder."""
@@ -141,13 +145,17 @@ def rasterise(
     boxes: bool = False,
     jobs: int = 1,
     report: Report | None = None,
+    progress: bool = False,
 ) -> Report:
     """Write one mask PNG per asset into the folder `out` (atomically), with ``labels.txt``.
 
     Sizes come from the dataset, else from the image headers under `images`, else from a mask of
     the asset. `boxes` paints box-only objects as filled rectangles too. Assets without a size are
-    skipped and reported. Returns the report (``stats``: images, objects).
+    skipped and reported. Returns the report (``stats``: images, objects). `progress`: a bar on
+    stderr when it is a terminal.
     """
+    from .progress import bar
+
     if kind not in KINDS:
         raise ValueError(f"kind must be semantic or instance, got {kind!r}")
     report = report if report is not None else Report()
@@ -164,16 +172,21 @@ def rasterise(
     with atomic_dir(out) as tmp:
         skipped: list[tuple[str, str]] = []
         palette_ok = kind == "instance" or len(labels) < 256
-        if jobs > 1 and len(items) > 1:
-            size = max(1, -(-len(items) // (jobs * 4)))
-            light = [(_light(a, boxes), rel) for a, rel in items]
-            shards = [(light[i:i + size], label_index, kind, boxes, str(tmp), palette_ok)
-                      for i in range(0, len(light), size)]
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for result in pool.map(_shard, shards):
-                    skipped += result
-        else:
-            skipped = _shard((items, label_index, kind, boxes, str(tmp), palette_ok))
+        with bar(len(items), "rasterising", quiet=not progress, unit="image") as b:
+            if jobs > 1 and len(items) > 1:
+                size = max(1, -(-len(items) // (jobs * 4)))
+                light = [(_light(a, boxes), rel) for a, rel in items]
+                shards = [(light[i:i + size], label_index, kind, boxes, str(tmp), palette_ok)
+                          for i in range(0, len(light), size)]
+                with ProcessPoolExecutor(max_workers=jobs) as pool:
+                    for shard, result in zip(shards, pool.map(_shard, shards)):
+                        skipped += result
+                        b.update(len(shard[0]))
+            else:
+                for i in range(0, len(items), _INLINE_CHUNK):
+                    part = items[i:i + _INLINE_CHUNK]
+                    skipped += _shard((part, label_index, kind, boxes, str(tmp), palette_ok))
+                    b.update(len(part))
         legend = "".join(f"{i} {name}\n" for i, name in enumerate(["background", *labels]))
         (tmp / "labels.txt").write_text(legend, encoding="utf-8")
         if kind == "instance":

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         check_file_output(args.report, [args.src], flag="--report")
     report = convert(args.src, args.dst, target, from_=source, images=args.images, strict=args.strict,
-                     read_options=read_opts, write_options=write_opts)
+                     read_options=read_opts, write_options=write_opts, progress=not args.quiet)
     if not args.quiet:
         print(summary_line(report, args.dst))
         if report:

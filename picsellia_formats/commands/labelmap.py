@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         source = args.from_ or formats.detect(src)
         read_opts, _ = split_format_options(args, source, None)
-        dataset = read(src, source, images=args.images, report=Report(), **read_opts)
+        dataset = read(src, source, images=args.images, report=Report(), progress=not args.quiet, **read_opts)
         items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
     if not items:
         raise PicselliaFormatsError(f"{src}: no labels; a label map needs at least one")

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     images = args.images if args.images else _guess_images(args.src)
     check_folder_output(args.out_dir, [args.src], images=images)
     from ..preview import write_previews  # numpy and Pillow: loaded only when drawing
-    dataset = read(args.src, args.from_, images=args.images)
+    dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
     assets = highlights = None
     if args.only_findings:
         from ..validation import validate

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     source = args.from_ or formats.detect(args.src)
     read_opts, _ = split_format_options(args, source, None)
     report = Report()
-    dataset = read(args.src, source, images=args.images, report=report, **read_opts)
+    dataset = read(args.src, source, images=args.images, report=report, progress=not args.quiet, **read_opts)
     images = args.images or guess_images_dir(args.src, dataset)
     client = None if args.dry_run else Client(args.host, organization=args.organization, workers=args.workers)
     try:

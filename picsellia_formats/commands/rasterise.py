@@ -34,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     check_folder_output(args.dst, [args.src], images=args.images, replaces=True)
     from ..rasterise import rasterise  # numpy and pycocotools: loaded only when painting
-    dataset = read(args.src, args.from_, images=args.images)
+    dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
     report = rasterise(dataset, args.dst, args.kind, images=args.images, boxes=args.boxes,
-                       jobs=max(1, args.jobs))
+                       jobs=max(1, args.jobs), progress=not args.quiet)
     if not args.quiet:
         s = report.stats
         print(f"{s['images']:,} {args.kind} masks ({s['objects']:,} objects) -> {args.dst}")

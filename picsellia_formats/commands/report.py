@@ -28,9 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     check_file_output(args.out, [args.src])
     from ..html_report import write_report  # numpy and Pillow: loaded only when drawing
-    dataset = read(args.src, args.from_, images=args.images)
+    dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
     images = args.images if args.images else _guess_images(args.src)
-    write_report(dataset, args.out, images=images, title=args.title or args.src.name, gallery=args.gallery)
+    write_report(dataset, args.out, images=images, title=args.title or args.src.name, gallery=args.gallery,
+                 progress=not args.quiet)
     if not args.quiet:
         print(f"report of {len(dataset):,} assets, {dataset.num_annotations:,} objects -> {args.out}")
     return 0

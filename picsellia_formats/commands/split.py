@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     target = formats.get(args.to or source).name
     read_opts, write_opts = split_format_options(args, source, target)
     check_folder_output(args.dst, [args.src], images=args.images)
-    dataset = read(args.src, source, images=args.images, **read_opts)
+    dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
     result = split(dataset, ratios, seed=args.seed, method=args.method, time_limit=args.time_limit,
                    presence=not args.no_presence)
     args.dst.mkdir(parents=True, exist_ok=True)

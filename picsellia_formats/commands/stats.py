@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.json:
         check_file_output(args.json, [args.src], flag="--json")
-    dataset = read(args.src, args.from_, images=args.images)
+    dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
     stats = compute(dataset)
     if not args.quiet:
         print(format_table(stats))

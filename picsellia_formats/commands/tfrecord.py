@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         check_file_output(args.report, [args.src], flag="--report")
     report = Report()
-    dataset = read(args.src, source, images=args.images, report=report, **read_opts)
+    dataset = read(args.src, source, images=args.images, report=report, progress=not args.quiet,
+                   **read_opts)
     images = [args.images] if args.images is not None else default_image_roots(args.src)
     items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
     prefix: Path = args.out_prefix

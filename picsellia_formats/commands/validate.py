@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     target = _check_destination(args.src, args.fix, formats.get(target_format)) if args.fix else None
     report = validate(args.src, args.images, args.rules, skip=args.skip, format=source, read_options=read_opts,
-                      **options)
+                      progress=not args.quiet, **options)
     print(report.summary() if args.quiet else report.to_text(args.examples))
     out: dict[str, Any] = report.to_dict()
     final = report

@@ -157,6 +157,10 @@ def _record_name(i: int, ann: Any) -> str:
     return f"annotation[{i}]"
 
 
+#: annotations parsed between two updates of the progress bar (the hot loop itself stays bar-free)
+_PROGRESS_CHUNK = 1 << 16
+
+
 def _parse_annotations(
     anns: list[Any],
     assets_by_id: dict[Any, Asset],
@@ -164,6 +168,7 @@ def _parse_annotations(
     problems: ProblemCollector,
     report: Report,
     results: bool = False,
+    start: int = 0,
 ) -> None:
     """Attach every annotation of `anns` to its asset. The hot loop of the reader.
 
@@ -172,7 +177,7 @@ def _parse_annotations(
     """
     KNOWN = _ANN_KEYS
     captions = 0
-    for i, a in enumerate(anns):
+    for i, a in enumerate(anns, start):
         if type(a) is not dict:
             problems.add(f"annotation[{i}]", f"expected an object, got {type(a).__name__}")
             continue
@@ -360,13 +365,15 @@ def read(
     images: str | Path | None = None,
     report: Report | None = None,
     ground_truth: str | Path | None = None,
+    progress: bool = False,
 ) -> Dataset:
     """Read a COCO instances/keypoints file, or a COCO results list.
 
     A results list (detections with ``score``) takes its images and categories from
     `ground_truth` (a COCO instances file); without one, images and categories are made from the
     ids (file name = image id; label = ``category_name`` if present, else the id) and the report
-    says so. `images` is accepted for symmetry with other formats and not needed.
+    says so. `images` is accepted for symmetry with other formats and not needed. `progress`: a bar
+    over the annotations on a terminal (`picsellia_formats.progress`).
 
     Raises FormatError naming the file and the records that are wrong.
     """
@@ -390,6 +397,14 @@ def read(
         anns = top.get("annotations", [])
         if type(anns) is not list:
             problems.add("annotations", f"must be a list, got {type(anns).__name__}")
+        elif progress and len(anns) > _PROGRESS_CHUNK:
+            from ..progress import bar
+
+            with bar(len(anns), f"reading {path.name}", unit="object") as b:
+                for start in range(0, len(anns), _PROGRESS_CHUNK):
+                    chunk = anns[start:start + _PROGRESS_CHUNK]
+                    _parse_annotations(chunk, assets_by_id, labels_by_id, problems, report, start=start)
+                    b.update(len(chunk))
         else:
             _parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
         problems.raise_if_any()

@@ -184,9 +184,10 @@ def candidates(folder: Path, file_name: str) -> tuple[str, ...]:
 class ImageProbe:
     """Probes started in a pool (`start`) while the object rules run; `finish` emits the findings."""
 
-    def __init__(self, ctx: Context, folder: str | os.PathLike[str]) -> None:
+    def __init__(self, ctx: Context, folder: str | os.PathLike[str], progress: bool = False) -> None:
         self.ctx = ctx
         self.folder = Path(folder)
+        self.progress = progress
         self.executor: Executor | None = None
         self.futures: list[Future[Any]] = []
         self.results: list[tuple[int, ImageFacts]] = []
@@ -208,9 +209,16 @@ class ImageProbe:
                         for s in range(0, len(work), _SHARD)]
 
     def finish(self) -> dict[int, ImageFacts]:
+        from ..progress import bar
+
         try:
-            for fut in self.futures:
-                self.results += fut.result()
+            with bar(len(self.ctx.dataset.assets), "checking images", quiet=not self.progress or not self.futures,
+                     unit="image") as b:
+                b.update(len(self.results))
+                for fut in self.futures:
+                    shard = fut.result()
+                    self.results += shard
+                    b.update(len(shard))
             facts = dict(self.results)
             self._emit(facts)
             return facts

@@ -42,6 +42,7 @@ def validate(
     source: Source | None = None,
     options: Options | None = None,
     read_options: dict[str, Any] | None = None,
+    progress: bool = False,
     **option_values: Any,
 ) -> ValidationReport:
     """Check `dataset` (a `Dataset`, or a path read with `format`, detected when None) for defects.
@@ -50,7 +51,8 @@ def validate(
     categories to run (default all); `skip`: codes or categories to leave out. Thresholds and
     switches are `Options` fields, given as `options` or as keywords (``min_objects=5``).
     A path input (read with `read_options`) records each finding's source file and record;
-    FormatError if it cannot be read.
+    FormatError if it cannot be read. `progress`: bars on stderr when it is a terminal (reading,
+    image checks).
     The report keeps the dataset it checked as ``report.dataset`` (what `fix` corrects).
     """
     t0 = time.perf_counter()
@@ -64,12 +66,12 @@ def validate(
     if not isinstance(dataset, Dataset):
         path = Path(dataset)
         fmt = format or formats.detect(path)
-        dataset, pre, file = read_for_validation(path, fmt, images, read_options)
+        dataset, pre, file = read_for_validation(path, fmt, images, read_options, progress)
         source = Source(formats.get(fmt).name, file)
     ctx = Context(dataset, opts, enabled, source)
     report = ctx.report
     report.extend(f for f in pre if f.code in enabled)
-    probe = ImageProbe(ctx, images) if images is not None else None
+    probe = ImageProbe(ctx, images, progress) if images is not None else None
     if probe is not None:
         probe.start()
     try:

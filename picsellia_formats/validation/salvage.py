@@ -143,7 +143,8 @@ def salvage_coco(top: Any, file: str) -> tuple[list[Finding], Any]:
 
 
 def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = None,
-                        options: dict[str, Any] | None = None) -> tuple[Dataset, list[Finding], Path]:
+                        options: dict[str, Any] | None = None, progress: bool = False
+                        ) -> tuple[Dataset, list[Finding], Path]:
     """Read `path` as `fmt` for validation: (dataset, findings for records left out, the file read).
 
     Raises FormatError when the input cannot be read even without those records.
@@ -158,7 +159,7 @@ def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = No
 
         source = coco._resolve(path) if hasattr(coco, "_resolve") else path
     try:
-        return read(source, spec.name, images=images, **(options or {})), [], source
+        return read(source, spec.name, images=images, progress=progress, **(options or {})), [], source
     except FormatError as refused:
         if spec.name != "coco":
             raise
