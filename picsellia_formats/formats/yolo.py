@@ -35,8 +35,6 @@ from operator import truediv
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from ..errors import FormatError, Problem
 from ..fidelity import report_foreign_fields
 from ..images import IMAGE_EXTENSIONS, image_size
@@ -141,6 +139,8 @@ class _Problems:
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     """data.yaml as a dict; scalars under ``names`` stay strings (``no``, ``on``, ``1e3`` are names)."""
+    import yaml  # PyYAML loads with the first data.yaml: the CLI start and other formats do not pay for it
+
     try:
         text = path.read_text(encoding="utf-8-sig")
         data = yaml.safe_load(text)
@@ -570,11 +570,13 @@ def read(
     images: str | Path | None = None,
     report: Report | None = None,
     skip_bad_rows: bool = False,
+    progress: bool = False,
 ) -> Dataset:
     """Read a YOLO dataset folder (or its ``data.yaml``).
 
     `images`: the folder of the images when they are not inside the dataset folder.
     `skip_bad_rows`: report each bad row and go on, instead of raising FormatError.
+    `progress`: a bar over the label files on stderr when it is a terminal.
     Raises FormatError naming the file and line of every bad row, label files without an image,
     and unreadable images.
     """
@@ -622,6 +624,9 @@ def read(
         root = folder
         entries, pool = _discover_tree(folder, images_dir)
     problems.raise_if_any()
+    if not entries and not pool and yaml_path is None and names_file is None:
+        raise FormatError("no YOLO dataset here: no data.yaml, classes.txt or obj.names, no label files and no "
+                          "images", file=path)
 
     used = {e.label for e in entries if e.label is not None}
     skip_names = set(NAME_FILES)
@@ -652,7 +657,7 @@ def read(
     assets: list[Asset] = []
     crlf = lf = 0
     with gc_paused():
-        for e in entries:
+        for e in _tracked(entries, f"reading {path.name}", progress):
             if e.image is None:
                 W, H = e.size  # type: ignore[misc]
             else:
@@ -688,6 +693,14 @@ def read(
     if crlf > lf:
         meta["newline"] = "\r\n"
     return Dataset(labels, assets, {"yolo": meta} if meta else {})
+
+
+def _tracked(entries: list[_Entry], desc: str, progress: bool) -> Iterable[_Entry]:
+    if not progress:
+        return entries
+    from ..progress import track
+
+    return track(entries, desc, unit="file")
 
 
 def _load_sizes(path: Path, problems: _Problems) -> dict[str, tuple[str, int, int, str | None]]:
@@ -849,6 +862,8 @@ def _split_of(asset: Asset, split_tags: frozenset[str]) -> str | None:
 
 
 def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], extra: dict[str, Any]) -> str:
+    import yaml
+
     doc: dict[str, Any] = {}
     for key, dirs in split_dirs.items():
         doc[key] = dirs[0] if len(dirs) == 1 else dirs
