@@ -20,8 +20,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lxml import etree
-
 from ..errors import FormatError
 
 #: (prefix bytes before the root, encoding, newline, indent unit, trailing bytes after the root)
@@ -39,8 +37,16 @@ _ELEMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 # --------------------------------------------------------------------------------------------- parse
 
 
+#: lxml's etree, loaded by the first `new_parser` (every `parse` takes a parser): the CLI start and
+#: the other formats do not pay for importing it
+etree: Any = None
+
+
 def new_parser() -> etree.XMLParser:
     """An lxml parser with entity resolution, DTD loading and network access off, huge trees refused."""
+    global etree
+    if etree is None:
+        from lxml import etree
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

@@ -32,11 +32,13 @@ import math
 import os
 import re
 from collections import deque
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..errors import MAX_PROBLEMS, FormatError, Problem
 from ..fidelity import report_foreign_fields
@@ -578,6 +580,7 @@ def read(
     report: Report | None = None,
     one_based: bool = False,
     masks: str = "rle",
+    progress: bool = False,
 ) -> Dataset:
     """Read a VOC XML file, a folder of them, or a devkit folder.
 
@@ -585,7 +588,8 @@ def read(
     adds every image without an XML as an asset with no objects. `one_based`: the corners follow
     the devkit's 1-based pixel convention; each is shifted by -1 (``x = xmin - 1``).
     `masks`: how the devkit's ``SegmentationObject``/``SegmentationClass`` PNGs are read, if any:
-    ``rle`` (default), ``polygon`` or ``none`` (see `voc_segmentation`).
+    ``rle`` (default), ``polygon`` or ``none`` (see `voc_segmentation`). `progress`: a bar over the
+    XML files on stderr when it is a terminal.
     Raises FormatError naming the file and line of every problem (up to 20).
     """
     path = Path(path)
@@ -595,7 +599,7 @@ def read(
     reader = _Reader(1.0 if one_based else 0.0, problems, report)
     keyed: list[tuple[str, Asset]] = []
     with gc_paused():
-        for rel, file in src.files:
+        for rel, file in _tracked(src.files, f"reading {path.name}", progress):
             try:
                 with open(file, "rb") as f:
                     data = f.read()
@@ -635,6 +639,14 @@ def read(
 
         read_segmentation(dataset, src.ann_dir.parent, report, mode=masks, stems=[rel for rel, _ in keyed])
     return dataset
+
+
+def _tracked(files: list[tuple[str, str]], desc: str, progress: bool) -> Iterable[tuple[str, str]]:
+    if not progress or len(files) < 2:
+        return files
+    from ..progress import track
+
+    return track(files, desc, unit="file")
 
 
 def _keep_bytes_if_needed(asset: Asset, data: bytes, one_based: bool) -> None:
@@ -809,7 +821,13 @@ class _Files:
         threads = WRITE_THREADS if threads is None else threads
         self.batch: list[tuple[str, bytes]] = []
         self.pending: deque[Future[None]] = deque()
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pf-voc-write") if threads else None
+        if threads:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=threads,
+                                                                      thread_name_prefix="pf-voc-write")
+        else:
+            self.pool = None
 
     def add(self, path: str, data: bytes) -> None:
         if self.pool is None:
