@@ -47,9 +47,11 @@ def polygon_areas(polygons: list[list[list[float]]]) -> list[float]:
         >>> polygon_areas([[[0, 0, 4, 0, 4, 3, 0, 3]], [[0, 0, 1, 0, 0, 1], [5, 5, 6, 5, 5, 6]]])
         [12.0, 1.0]
     """
+    parts_all = [part for parts in polygons for part in parts]
+    if not parts_all:  # box-only data (the COCO writer asks for every batch): no need to load numpy
+        return [0.0] * len(polygons)
     import numpy as np
 
-    parts_all = [part for parts in polygons for part in parts]
     lens = np.fromiter(map(len, parts_all), dtype=np.int64, count=len(parts_all))
     if (lens & 1).any() or (lens == 0).any():
         parts_all = [part[: len(part) & ~1] for part in parts_all]
