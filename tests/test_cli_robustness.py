@@ -474,10 +474,8 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
     yield done
 
 
-#: cases whose fix belongs to a module still being finished by its owner
-PENDING: dict[str, str] = {
-    "convert-empty-dir-from-yolo": "yolo.py reads an empty folder as an empty dataset",
-}
+#: cases whose fix belongs to a module still being finished by its owner (none left)
+PENDING: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=PENDING[c.id], strict=True))

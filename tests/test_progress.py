@@ -116,6 +116,9 @@ def test_convert_shows_a_reading_bar_on_a_terminal_only(big: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize("argv, desc", [
+    (("convert", FIXTURES / "raccoon_voc/annotations", "{out}/voc.json", "--to", "coco"), "reading annotations"),
+    (("convert", FIXTURES / "labelstudio_yolo/test_import_yolo_data", "{out}/yolo.json", "--to", "coco"),
+     "reading test_import_yolo_data"),
     (("rasterise", TERRAIN, "{out}/masks"), "rasterising"),
     (("preview", TERRAIN, "{out}/previews", "--images", TERRAIN_IMAGES), "previews"),
     (("tfrecord", TERRAIN, "{out}/t.record", "--images", TERRAIN_IMAGES), "t.record"),
