@@ -89,6 +89,15 @@ def test_coco_reader_bar_reads_the_same_dataset_and_names_the_same_records(
         coco.read(bad, report=Report(), progress=True)
 
 
+def test_picsellia_reader_bar(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
+    src = ROOT / "tests/data/picsellia/full.json"
+    with_bar = pf.read(src, "picsellia", progress=True)
+    assert "reading full.json" in capsys.readouterr().err
+    assert with_bar.assets == pf.read(src, "picsellia").assets
+    assert capsys.readouterr().err == ""
+
+
 def test_api_read_passes_progress_only_to_readers_that_take_it(monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)

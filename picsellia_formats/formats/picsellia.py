@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
@@ -503,10 +503,15 @@ class _Reader:
         return asset
 
     # -- annotation records
-    def records(self, records: Any, assets: list[Asset], from_images: bool) -> list[Asset]:
+    def records(self, records: Any, assets: list[Asset], from_images: bool, progress: bool = False) -> list[Asset]:
         if type(records) is not list:
             self.problems.add("annotations", f"must be a list, got {type(records).__name__}")
             return assets
+        items: Iterable[Any] = records
+        if progress and len(records) > 1:
+            from ..progress import track
+
+            items = track(records, f"reading {self.path.name}", unit="record")
         by_id: dict[Any, Asset] = {}
         by_url: dict[str, Asset | None] = {}
         for k, asset in enumerate(assets):
@@ -517,7 +522,7 @@ class _Reader:
             by_url[asset.file_name] = None if asset.file_name in by_url else asset
         done: dict[int, str] = {}
         join_sets: dict[tuple[str, ...], int] = {}
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(items):
             record = f"annotations[{i}]"
             if type(rec) is not dict:
                 self.problems.add(record, f"expected an object, got {rec!r:.60}")
@@ -868,12 +873,14 @@ def read(
     *,
     images: str | Path | None = None,
     report: Report | None = None,
+    progress: bool = False,
 ) -> Dataset:
     """Read a Picsellia annotation JSON file (or a folder holding exactly one).
 
     `images`: the folder of the pictures; when given, a picture without width/height in the file
-    gets them from its image header (after EXIF orientation). Raises FormatError naming the file
-    and the records that are wrong.
+    gets them from its image header (after EXIF orientation). `progress`: a bar over the annotation
+    records on stderr when it is a terminal. Raises FormatError naming the file and the records
+    that are wrong.
 
     Example:
         >>> ds = read("tests/data/picsellia/full.json")
@@ -894,7 +901,7 @@ def read(
         reader.categories(top.get("categories", []))
         from_images = "images" in top
         assets = reader.images(top["images"]) if from_images else []
-        reader.records(top.get("annotations", []), assets, from_images)
+        reader.records(top.get("annotations", []), assets, from_images, progress)
         problems.raise_if_any()
         always = reader.finish(assets)
         labels = reader.labels + [Label(name) for name in reader.undeclared]
