@@ -86,15 +86,17 @@ def int_at_least(minimum: int, maximum: int | None = None) -> Any:
     return parse
 
 
-def float_at_least(minimum: float, maximum: float | None = None) -> Any:
-    """An argparse type: a finite number in ``[minimum, maximum]``."""
+def float_at_least(minimum: float, maximum: float | None = None, *, above: bool = False) -> Any:
+    """An argparse type: a finite number in ``[minimum, maximum]`` (``(minimum, ...`` with `above`)."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not (value >= minimum) or (maximum is not None and value > maximum) or value == float("inf"):
-            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        low_ok = value > minimum if above else value >= minimum
+        if not low_ok or (maximum is not None and value > maximum) or value == float("inf"):
+            bound = (f"between {minimum} and {maximum}" if maximum is not None
+                     else f"{'>' if above else '>='} {minimum}")
             raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
         return value
 

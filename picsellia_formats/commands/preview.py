@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..api import read
+from ..errors import PicselliaFormatsError
 from ._options import int_at_least
 from ._paths import check_folder_output
 
@@ -44,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
                     objects.append(finding.object_index)
         assets = sorted(highlights)
     labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    if labels:
+        known = set(dataset.label_names) | {ann.label for _, ann in dataset.annotations()}
+        unknown = [x for x in labels if x not in known]
+        if unknown:
+            raise PicselliaFormatsError(f"--labels: {', '.join(map(repr, unknown))} not among the labels of {args.src} "
+                                        f"({', '.join(sorted(known)) or 'none'})")
     written = write_previews(dataset, args.out_dir, images=images, limit=args.limit or None, labels=labels,
                              assets=assets, highlights=highlights, image_format=args.image_format,
                              quiet=args.quiet)

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed for ties (same seed, same split; default 0)")
     parser.add_argument("--method", choices=METHODS, default="auto",
                         help="fast (any size), exact (MILP, small sets) or auto (both when small; the better)")
-    parser.add_argument("--time-limit", type=float_at_least(0), default=10.0,
+    parser.add_argument("--time-limit", type=float_at_least(0, above=True), default=10.0,
                         help="seconds for the exact solver (default 10)")
     parser.add_argument("--no-presence", action="store_true",
                         help="do not require every class in every split (a little lower errors on tiny classes)")
