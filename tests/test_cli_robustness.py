@@ -140,6 +140,11 @@ def make_workspace(w: Path) -> None:
     # unicode and spaces
     uni = w / "dossier é 日本 x"
     _write(uni / "annotations ü.json", TOY.read_bytes())
+    for stem in ("raccoon-105", "raccoon-106"):  # VOC with unicode and spaces in every name
+        xml = (RACCOON / "annotations" / f"{stem}.xml").read_text().replace(f"{stem}.jpg", f"raton laveur é {stem}.jpg")
+        _write(uni / "voc ü" / f"raton laveur é {stem}.xml", xml)
+        shutil.copy(RACCOON / "images" / f"{stem}.jpg", uni / "voc ü" / f"raton laveur é {stem}.jpg")
+    shutil.copytree(YOLO, uni / "yolo ü 日本")
     # a folder holding a dataset and its images (output-inside-input cases)
     holder = w / "holder"
     _write(holder / "annotations.json", (TERRAIN / "combined_coco.json").read_bytes())
@@ -252,6 +257,11 @@ CASES: list[Case] = [
       "--to", "coco", code=0, present="{o}/sortie é/a b.json"),
     C("convert-unicode-paths-yolo", "convert", "{w}/dossier é 日本 x/annotations ü.json", "{o}/sortie é 日本",
       "--to", "yolo", code=0, present="{o}/sortie é 日本"),
+    C("convert-unicode-voc-to-yolo", "convert", "{w}/dossier é 日本 x/voc ü", "{o}/sortie yolo é", "--to", "yolo",
+      "--images", "{w}/dossier é 日本 x/voc ü", code=0,
+      present=("{o}/sortie yolo é/labels/raton laveur é raccoon-105.txt", "{o}/sortie yolo é/data.yaml")),
+    C("convert-unicode-yolo-to-voc", "convert", "{w}/dossier é 日本 x/yolo ü 日本", "{o}/sortie voc é", "--to", "voc",
+      code=0, present="{o}/sortie voc é"),
     C("stats-unicode-paths", "stats", "{w}/dossier é 日本 x/annotations ü.json", "--json", "{o}/é s.json",
       code=0, present="{o}/é s.json"),
     C("labelmap-unicode-paths", "labelmap", "{w}/dossier é 日本 x/annotations ü.json", "{o}/é/l m.pbtxt",
@@ -366,6 +376,11 @@ CASES: list[Case] = [
     C("split-negative-ratio", "split", "{w}/toy.json", OUT, "--ratios", "1.5,-0.5", absent=OUT),
     C("split-unsafe-names", "split", "{w}/toy.json", OUT, "--ratios", "0.5,0.5", "--names", "../up,val",
       says="../up", absent=("{o}/up", OUT)),
+    C("preview-unknown-label", "preview", "{w}/toy.json", OUT, "--labels", "dog", says=("'dog'", "cat"),
+      absent=OUT),
+    C("split-zero-time-limit", "split", "{w}/toy.json", OUT, "--time-limit", "0", says="--time-limit", absent=OUT),
+    C("convert-ground-truth-for-an-instances-file", "convert", "{w}/toy.json", "{o}/o.json", "--to", "coco",
+      "--coco-ground-truth", "{w}/toy.json", says=("toy.json", "results list")),
     C("preview-negative-limit", "preview", "{w}/toy.json", OUT, "--limit", "-1", says="--limit", absent=OUT),
     C("report-negative-gallery", "report", "{w}/toy.json", "{o}/r.html", "--gallery", "-1", says="--gallery",
       absent="{o}/r.html"),
