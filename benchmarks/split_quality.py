@@ -17,7 +17,7 @@ MultilabelStratifiedShuffleSplit on the image x class presence matrix) and Datum
 (Datumaro pins versions that clash with ours, so it lives in its own virtual environment:
 ``python -m venv /tmp/dm-venv && /tmp/dm-venv/bin/pip install datumaro``); its time excludes
 building its Dataset. ``random`` is the mean of 5 shuffles. Synthetic sets follow
-``/work/shared/reference/split.md`` B.2: 80 classes, Zipf(1.6) frequencies over 70, each image
+the split study the project started from: 80 classes, Zipf(1.6) frequencies over 70, each image
 1 + Poisson(1.6) distinct classes with class-specific geometric instance counts (class 0
 crowd-like), 2 % empty images, plus 10 rare classes in ~Poisson(1, 1, 2, 2, 3, 4, 6, 9, 14, 20)
 images whatever the size. They are built directly as model objects, so our time includes
