@@ -378,6 +378,8 @@ CASES: list[Case] = [
       says="../up", absent=("{o}/up", OUT)),
     C("preview-unknown-label", "preview", "{w}/toy.json", OUT, "--labels", "dog", says=("'dog'", "cat"),
       absent=OUT),
+    C("split-to-tfrecord-without-images", "split", "{w}/toy.json", OUT, "--to", "tfrecord", says="--images",
+      absent=OUT),
     C("split-zero-time-limit", "split", "{w}/toy.json", OUT, "--time-limit", "0", says="--time-limit", absent=OUT),
     C("convert-ground-truth-for-an-instances-file", "convert", "{w}/toy.json", "{o}/o.json", "--to", "coco",
       "--coco-ground-truth", "{w}/toy.json", says=("toy.json", "results list")),

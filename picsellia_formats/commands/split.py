@@ -8,12 +8,16 @@ prints a per-split, per-class table.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .. import formats
 from ..api import read, write
-from ..io_utils import atomic_file
 from ..report import Report
 from ..split import METHODS, normalise_ratios, split
 from ._options import add_format_options, float_at_least, int_at_least, split_format_options
@@ -67,6 +71,26 @@ def parse_ratios(ratios: str, names: str | None) -> dict[str, float]:
     return dict(zip(labels, values))
 
 
+@contextlib.contextmanager
+def _staged(dst: Path) -> Iterator[Path]:
+    """A temporary folder beside `dst`; on success its files move into `dst` (created if needed,
+    other content kept), on failure it is removed and `dst` is left as it was."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".tmp-pf", dir=dst.parent))
+    try:
+        yield tmp
+        if not dst.exists():
+            os.replace(tmp, dst)
+            return
+        for entry in sorted(tmp.rglob("*")):
+            if entry.is_file() or entry.is_symlink():
+                target = dst / entry.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(entry, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run(args: argparse.Namespace) -> int:
     ratios = parse_ratios(args.ratios, args.names)
     source = args.from_ or formats.detect(args.src)
@@ -76,16 +100,15 @@ def run(args: argparse.Namespace) -> int:
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
     result = split(dataset, ratios, seed=args.seed, method=args.method, time_limit=args.time_limit,
                    presence=not args.no_presence)
-    args.dst.mkdir(parents=True, exist_ok=True)
     report = Report()
     spec = formats.get(target)
-    for name, part in result.datasets().items():
-        out = args.dst / name
-        if spec.output == "file":
-            out.mkdir(parents=True, exist_ok=True)
-        write(part, out, target, images=args.images, report=report, **write_opts)
-    with atomic_file(args.dst / "split.json") as f:
-        f.write(result.to_json().encode())
+    with _staged(args.dst) as staging:  # every split is written before any lands in DST
+        for name, part in result.datasets().items():
+            out = staging / name
+            if spec.output == "file":
+                out.mkdir(parents=True, exist_ok=True)
+            write(part, out, target, images=args.images, report=report, **write_opts)
+        (staging / "split.json").write_bytes(result.to_json().encode())
     if not args.quiet:
         print(result.table(max_classes=args.classes))
         print(f"{source} -> {target}: {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
