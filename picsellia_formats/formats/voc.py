@@ -137,6 +137,8 @@ def _walk_files(folder: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """(relative folder prefix ending in "/", entry) of every file under `folder`, hidden folders
     skipped, unreadable folders passed over (os.scandir: no stat per file)."""
     stack = [("", str(folder))]
+    root = os.path.realpath(folder)
+    linked = {root}
     while stack:
         prefix, d = stack.pop()
         try:
@@ -145,8 +147,14 @@ def _walk_files(folder: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
             continue
         for e in entries:
             if e.is_dir():
-                if not e.name.startswith("."):
-                    stack.append((prefix + e.name + "/", e.path))
+                if e.name.startswith("."):
+                    continue
+                if e.is_symlink():  # followed once, unless it points at the folder or above (a loop)
+                    real = os.path.realpath(e.path)
+                    if real in linked or root.startswith(real + os.sep):
+                        continue
+                    linked.add(real)
+                stack.append((prefix + e.name + "/", e.path))
             else:
                 yield prefix, e
 
