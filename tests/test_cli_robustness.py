@@ -98,6 +98,10 @@ def make_workspace(w: Path) -> None:
     _write(w / "voc_external/a.xml", '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
            "<annotation><filename>&e;</filename></annotation>")
     _write(w / "svg.xml", '<svg xmlns="http://www.w3.org/2000/svg"></svg>')
+    # VOC folder whose symlinks point at itself and at its parent
+    shutil.copy(RACCOON / "annotations/raccoon-105.xml", _write(w / "voc_links/keep.txt", "").parent)
+    (w / "voc_links/self").symlink_to(".")
+    (w / "voc_links/up").symlink_to("..")
     # VOC devkit with a broken segmentation PNG
     dev = w / "devkit"
     _write(dev / "Annotations/a.xml", "<annotation><filename>a.png</filename><size><width>1</width><height>1"
@@ -209,6 +213,9 @@ CASES: list[Case] = [
       says="a.xml"),
     C("convert-voc-external-entity", "convert", "{w}/voc_external", "{o}/o.json", "--to", "coco", "--from", "voc",
       says="a.xml"),
+    C("convert-voc-symlink-loops", "convert", "{w}/voc_links", "{o}/o.json", "--to", "coco", code=0,
+      present="{o}/o.json"),
+    C("detect-voc-symlink-loops", "detect", "{w}/voc_links", "-q", code=0),
     C("convert-svg-as-voc", "convert", "{w}/svg.xml", "{o}/o.json", "--to", "coco", "--from", "voc",
       says=("svg.xml", "not a VOC file")),
     C("convert-devkit-broken-png-masks", "convert", "{w}/devkit", "{o}/o.json", "--to", "coco", "--from", "voc",
