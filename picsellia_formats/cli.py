@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import logging
@@ -33,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +138,10 @@ def _run(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         _print_error_lines([f"{exc.filename or ''}: no such file or folder".lstrip(": ")])
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader of our output went away (``| head``): stop quietly, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as exc:
         if os.environ.get("PF_DEBUG"):
             raise

@@ -10,9 +10,11 @@ a child process) so that the file stays fast; each test then checks its own resu
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, CliResult, run_cli
+from tests.conftest import FIXTURES, ROOT, CliResult, run_cli
 
 TOY = FIXTURES / "voc_toy_cats/gts_coco_format/toy_example_coco.JSON"
 PICS_COCO = FIXTURES / "picsellia_coco_det/annotations.json"
@@ -394,6 +396,8 @@ CASES: list[Case] = [
     C("report-negative-gallery", "report", "{w}/toy.json", "{o}/r.html", "--gallery", "-1", says="--gallery",
       absent="{o}/r.html"),
     C("validate-negative-workers", "validate", "{w}/toy.json", "--workers", "-2", says="--workers"),
+    C("validate-without-source", "validate", says="SRC"),
+    C("validate-list-rules-needs-no-source", "validate", "--list-rules", code=0),
     C("validate-unknown-rule", "validate", "{w}/toy.json", "--rules", "no-such-rule", says="no-such-rule"),
     C("validate-fix-unknown-format", "validate", "{w}/toy.json", "--fix", OUT, "--to", "pascal", says="pascal"),
     C("tfrecord-negative-workers", "tfrecord", "{w}/holder/annotations.json", "{o}/t.record", "--workers", "-1",
@@ -529,6 +533,22 @@ def test_bad_input_is_reported_cleanly(case: Case, outcomes: dict[str, Outcome])
         assert Path(_fill(path, w, o)).exists(), shown
     if case.code == 2 and not case.present:
         assert not any(o.iterdir()), f"left output behind: {list(o.iterdir())}\n{shown}"
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path: Path) -> None:
+    """``... | head -1``: exit 141 (SIGPIPE's), no BrokenPipeError message, no traceback."""
+    images = [{"id": i, "file_name": f"{i}.jpg", "width": 10, "height": 10} for i in range(4000)]
+    anns = [{"id": i, "image_id": i, "category_id": 1, "bbox": [1, 1, 0, 0]} for i in range(4000)]
+    src = _write(tmp_path / "many_findings.json", json.dumps(
+        {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "x"}]}))
+    proc = subprocess.Popen([sys.executable, "-m", "picsellia_formats", "validate", str(src), "--examples", "100000"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert err == ""
 
 
 def test_case_ids_are_unique() -> None:

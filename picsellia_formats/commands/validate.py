@@ -24,7 +24,7 @@ HELP = "check annotations (and their image files) for defects before an upload; 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("src", type=Path, help="input file or folder")
+    parser.add_argument("src", type=Path, nargs="?", help="input file or folder (not needed with --list-rules)")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None,
                         help="folder of the image files (image checks run only when given)")
@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list_rules:
         print(_rule_table())
         return 0
+    if args.src is None:
+        raise PicselliaFormatsError("validate needs SRC, the file or folder to check")
     from ..api import write
     from ..validation import fix, validate
 
