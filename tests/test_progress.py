@@ -129,6 +129,7 @@ def test_convert_shows_a_reading_bar_on_a_terminal_only(big: Path, tmp_path: Pat
     (("convert", FIXTURES / "labelstudio_yolo/test_import_yolo_data", "{out}/yolo.json", "--to", "coco"),
      "reading test_import_yolo_data"),
     (("rasterise", TERRAIN, "{out}/masks"), "rasterising"),
+    (("split", TERRAIN, "{out}/split", "--ratios", "0.5,0.5"), "splitting 2 images"),
     (("preview", TERRAIN, "{out}/previews", "--images", TERRAIN_IMAGES), "previews"),
     (("tfrecord", TERRAIN, "{out}/t.record", "--images", TERRAIN_IMAGES), "t.record"),
 ])

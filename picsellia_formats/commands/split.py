@@ -98,8 +98,12 @@ def run(args: argparse.Namespace) -> int:
     read_opts, write_opts = split_format_options(args, source, target)
     check_folder_output(args.dst, [args.src], images=args.images)
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
-    result = split(dataset, ratios, seed=args.seed, method=args.method, time_limit=args.time_limit,
-                   presence=not args.no_presence)
+    from ..progress import bar  # tqdm: loaded when a command runs, not for --help
+
+    # the solver has no steps to count: the bar names the phase while it runs (on a terminal only)
+    with bar(None, f"splitting {len(dataset):,} images ({args.method})", quiet=args.quiet, unit="image"):
+        result = split(dataset, ratios, seed=args.seed, method=args.method, time_limit=args.time_limit,
+                       presence=not args.no_presence)
     report = Report()
     spec = formats.get(target)
     with _staged(args.dst) as staging:  # every split is written before any lands in DST
