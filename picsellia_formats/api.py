@@ -70,18 +70,21 @@ def write(
     images: str | os.PathLike[str] | None = None,
     report: Report | None = None,
     strict: bool = False,
+    progress: bool = False,
     **options: Any,
 ) -> Report:
     """Write `dataset` to `path` in `format`, atomically; return the fidelity report.
 
     A file format given an existing folder writes ``<folder>/<default file name>``. The output
     appears only once complete; with `strict`, a lossy conversion raises LossyConversionError and
-    writes nothing.
+    writes nothing. `progress`: a bar on stderr when it is a terminal, for the writers that have one.
     """
     spec = formats.get(format)
     if spec.write is None:
         raise FormatError(f"format {spec.name} cannot be written")
     _check_options(spec.name, spec.write_options, options, "write")
+    if progress and _takes_progress(spec.write):
+        options = {**options, "progress": True}
     report = report if report is not None else Report()
     path = Path(path)
     image_dir = Path(images) if images else None
@@ -155,7 +158,7 @@ def convert(
     src_path = Path(src)
     name = from_ or formats.detect(src_path)
     dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
-    write(dataset, dst, to, images=images, report=report, strict=strict, **(write_options or {}))
+    write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress, **(write_options or {}))
     report.stats.update(
         source_format=formats.get(name).name,
         target_format=formats.get(to).name,

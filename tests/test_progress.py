@@ -128,6 +128,8 @@ def test_convert_shows_a_reading_bar_on_a_terminal_only(big: Path, tmp_path: Pat
     (("convert", FIXTURES / "raccoon_voc/annotations", "{out}/voc.json", "--to", "coco"), "reading annotations"),
     (("convert", FIXTURES / "labelstudio_yolo/test_import_yolo_data", "{out}/yolo.json", "--to", "coco"),
      "reading test_import_yolo_data"),
+    (("convert", TERRAIN, "{out}/voc", "--to", "voc"), "writing VOC files"),
+    (("convert", TERRAIN, "{out}/yolo", "--to", "yolo"), "writing YOLO files"),
     (("rasterise", TERRAIN, "{out}/masks"), "rasterising"),
     (("split", TERRAIN, "{out}/split", "--ratios", "0.5,0.5"), "splitting 2 images"),
     (("preview", TERRAIN, "{out}/previews", "--images", TERRAIN_IMAGES), "previews"),

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             out = staging / name
             if spec.output == "file":
                 out.mkdir(parents=True, exist_ok=True)
-            write(part, out, target, images=args.images, report=report, **write_opts)
+            write(part, out, target, images=args.images, report=report, progress=not args.quiet, **write_opts)
         (staging / "split.json").write_bytes(result.to_json().encode())
     if not args.quiet:
         print(result.table(max_classes=args.classes))

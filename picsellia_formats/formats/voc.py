@@ -883,8 +883,9 @@ def write(
     layout: str | None = None,
     folder: str | None = None,
     segmentation: bool = False,
+    progress: bool = False,
 ) -> None:
-    """Write one XML per asset into the folder `path`.
+    """Write one XML per asset into the folder `path` (`progress`: a bar on stderr when it is a terminal).
 
     `layout`: ``flat`` (``<stem>.xml`` in `path`) or ``devkit`` (``Annotations/<stem>.xml`` and
     ``ImageSets/Main/<tag>.txt`` from asset tags); by default the layout the data was read from
@@ -915,8 +916,13 @@ def write(
     used_labels: set[str] = set()
     sep = os.sep
     files = _Files()
+    assets: Iterable[Asset] = dataset.assets
+    if progress and len(dataset.assets) > 1:
+        from ..progress import track
+
+        assets = track(dataset.assets, "writing VOC files", unit="file")
     try:
-        for asset in dataset.assets:
+        for asset in assets:
             if asset.width is None or asset.height is None:
                 if images is not None:
                     if lookup is None:

@@ -1113,6 +1113,7 @@ def write(
     task: str | None = None,
     copy_images: str = "copy",
     confidence: bool | None = None,
+    progress: bool = False,
 ) -> None:
     """Write `dataset` as a YOLO folder: ``data.yaml``, ``classes.txt``, ``labels/[<split>/]*.txt``.
 
@@ -1123,6 +1124,7 @@ def write(
     polygons or masks, else ``detect``. `images`: folder of the image files, copied (or hard-linked,
     ``copy_images="link"``) into ``images/[<split>/]``; ``copy_images="none"`` writes labels only.
     `confidence`: write scores as a 6th value on box rows (default: when the source had them).
+    `progress`: a bar over the assets on stderr when it is a terminal.
     """
     if task is not None and task not in ("detect", "segment", "mixed"):
         raise ValueError(f"task must be detect, segment or mixed, got {task!r}")
@@ -1171,7 +1173,12 @@ def write(
     labels_root = root + "/labels/"
     images_root = root + "/images/"
     with gc_paused():
-        for asset, split in zip(dataset.assets, splits):
+        pairs: Iterable[tuple[Asset, str | None]] = zip(dataset.assets, splits)
+        if progress and len(splits) > 1:
+            from ..progress import track
+
+            pairs = track(pairs, "writing YOLO files", total=len(splits), unit="file")
+        for asset, split in pairs:
             if any_split and split is None:
                 split = "train"
             name = _out_name(asset.file_name)
