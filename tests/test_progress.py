@@ -48,8 +48,8 @@ def run_on_a_terminal(*args: str | Path) -> tuple[int, str, str]:
     return code, out, b"".join(chunks).decode(errors="replace")
 
 
-def big_coco(path: Path, images: int = 1100, per_image: int = 60) -> Path:
-    """A box-only COCO file with more annotations than one progress chunk of the reader."""
+def big_coco(path: Path, images: int = 1600, per_image: int = 60) -> Path:
+    """A box-only COCO file bigger than the reader's bar threshold, with more than one chunk of annotations."""
     anns = [{"id": i * per_image + j + 1, "image_id": i + 1, "category_id": 1 + j % 3,
              "bbox": [j, j, 10, 10], "area": 100, "iscrowd": 0, "segmentation": []}
             for i in range(images) for j in range(per_image)]
@@ -76,6 +76,7 @@ def test_coco_reader_bar_reads_the_same_dataset_and_names_the_same_records(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
     monkeypatch.setattr(coco, "_PROGRESS_CHUNK", 4)
+    monkeypatch.setattr(coco, "_PROGRESS_BYTES", 0)
     with_bar = coco.read(TERRAIN, report=Report(), progress=True)
     assert "reading combined_coco.json" in capsys.readouterr().err
     without = coco.read(TERRAIN, report=Report())
@@ -102,6 +103,7 @@ def test_api_read_passes_progress_only_to_readers_that_take_it(monkeypatch: pyte
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
     monkeypatch.setattr(coco, "_PROGRESS_CHUNK", 4)
+    monkeypatch.setattr(coco, "_PROGRESS_BYTES", 0)
     pf.read(TERRAIN, progress=True)
     assert "reading" in capsys.readouterr().err
     assert len(pf.read(FIXTURES / "raccoon_voc/data/test.record", progress=True)) > 0  # a reader without a bar

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,6 +160,17 @@ def _record_name(i: int, ann: Any) -> str:
 
 #: annotations parsed between two updates of the progress bar (the hot loop itself stays bar-free)
 _PROGRESS_CHUNK = 1 << 16
+#: files from this size get a bar, opened before the JSON is parsed (parsing is a third of the time)
+_PROGRESS_BYTES = 8 << 20
+
+
+def _reading_bar(path: Path, progress: bool) -> Any:
+    """A bar (no total until the annotations are counted) for a big file, else a null context."""
+    if not progress or path.stat().st_size < _PROGRESS_BYTES:
+        return contextlib.nullcontext()
+    from ..progress import bar
+
+    return bar(None, f"reading {path.name}", unit="object")
 
 
 def _parse_annotations(
@@ -380,7 +392,7 @@ def read(
     path = resolve_file_or_folder(Path(path), _sniff, "COCO")
     report = report if report is not None else Report()
     problems = ProblemCollector(path)
-    with gc_paused():
+    with gc_paused(), _reading_bar(path, progress) as b:
         top = load_json(path)
         if type(top) is list:
             return _read_results(top, path, ground_truth, problems, report)
@@ -397,14 +409,13 @@ def read(
         anns = top.get("annotations", [])
         if type(anns) is not list:
             problems.add("annotations", f"must be a list, got {type(anns).__name__}")
-        elif progress and len(anns) > _PROGRESS_CHUNK:
-            from ..progress import bar
-
-            with bar(len(anns), f"reading {path.name}", unit="object") as b:
-                for start in range(0, len(anns), _PROGRESS_CHUNK):
-                    chunk = anns[start:start + _PROGRESS_CHUNK]
-                    _parse_annotations(chunk, assets_by_id, labels_by_id, problems, report, start=start)
-                    b.update(len(chunk))
+        elif b is not None and len(anns) > _PROGRESS_CHUNK:
+            b.total = len(anns)
+            b.refresh()
+            for start in range(0, len(anns), _PROGRESS_CHUNK):
+                chunk = anns[start:start + _PROGRESS_CHUNK]
+                _parse_annotations(chunk, assets_by_id, labels_by_id, problems, report, start=start)
+                b.update(len(chunk))
         else:
             _parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
         problems.raise_if_any()
