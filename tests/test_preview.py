@@ -116,4 +116,4 @@ def test_preview_cli_with_labels_filter_and_missing_images(tmp_path: Path) -> No
     assert len(list((tmp_path / "out").glob("raccoon-*.jpg"))) == 3
     result = run_cli("preview", FIXTURES / "sahi_coco/coco_utils/combined_coco.json", tmp_path / "o2", "--labels",
                      "nope")
-    assert result.code == 0 and "0 previews" in result.out
+    assert result.code == 2 and "'nope' not among the labels" in result.err  # a typo, not an empty preview
