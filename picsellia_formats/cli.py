@@ -89,13 +89,16 @@ class _LevelPrefix(logging.Formatter):
 
 
 class _Once(logging.Filter):
-    """Each distinct message once (an unreadable image is drawn in several places of a report)."""
+    """Each distinct message once (an unreadable image is drawn in several places of a report); none
+    when the root logger has handlers (``--verbose`` configures it: it prints them already)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if logging.getLogger().handlers:
+            return False
         text = record.getMessage()
         if text in self.seen:
             return False
