@@ -94,6 +94,32 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def staged_files(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside the folder `path`; on success its files are moved into
+    `path` (created if needed; other files there are kept, same names replaced).
+
+    On any exception nothing reaches `path`: a run that fails half-way adds no file at all.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise PicselliaFormatsError(f"{path}: exists and is not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    try:
+        yield tmp
+        path.mkdir(exist_ok=True)
+        for staged in sorted(tmp.rglob("*")):
+            target = path / staged.relative_to(tmp)
+            if staged.is_dir():
+                target.mkdir(exist_ok=True)
+            else:
+                os.replace(staged, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def safe_relative_path(name: str) -> Path:
     """A relative path from a name found in an annotation file or sent by the platform.
 

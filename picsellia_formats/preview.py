@@ -233,11 +233,20 @@ def write_previews(
     `labels` keeps assets having one of these labels (and draws only them); `assets` restricts to
     these asset indexes; `limit` caps the count. Returns the written preview paths, in dataset order.
     """
-    from .io_utils import atomic_path
-    from .progress import track
+    from .io_utils import staged_files
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with staged_files(out_dir) as stage:
+        return _write_previews(dataset, out_dir, stage, images, limit, labels, assets, highlights, image_format,
+                               style, workers, quiet)
+
+
+def _write_previews(dataset: Dataset, out_dir: Path, stage: Path, images: str | Path | None, limit: int | None,
+                    labels: Iterable[str] | None, assets: Iterable[int] | None,
+                    highlights: dict[int, list[int]] | None, image_format: str, style: Style, workers: int,
+                    quiet: bool) -> list[Path]:
+    from .progress import track
+
     image_dir = Path(images) if images else None
     wanted = set(labels) if labels else None
     chosen_idx = list(assets) if assets is not None else list(range(len(dataset.assets)))
@@ -268,15 +277,13 @@ def write_previews(
             stem = Path(file_name).stem or "asset"
             n = names.get(stem, 0)
             names[stem] = n + 1
-            path = out_dir / (f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}")
-            with atomic_path(path) as tmp:
-                image.save(tmp, format="PNG" if ext == "png" else "JPEG", quality=90)
-            written.append(path)
+            name = f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}"
+            image.save(stage / name, format="PNG" if ext == "png" else "JPEG", quality=90)
+            written.append(out_dir / name)
             thumbs.append(image.copy() if len(thumbs) < 200 else image)
             titles.append(file_name)
             thumbs[-1].thumbnail((256, 256))
     if thumbs:
         sheet = contact_sheet(thumbs[:200], titles[:200])
-        with atomic_path(out_dir / f"contact_sheet.{ext}") as tmp:
-            sheet.save(tmp, format="PNG" if ext == "png" else "JPEG", quality=90)
+        sheet.save(stage / f"contact_sheet.{ext}", format="PNG" if ext == "png" else "JPEG", quality=90)
     return written

@@ -126,10 +126,14 @@ _INLINE_CHUNK = 256
 
 
 def _check_replaceable(out: Path) -> None:
-    """`out` is replaced whole: refuse a folder that holds anything but masks of a previous output
-    (PNG files, ``labels.txt``, ``instances.csv``), so that a mistyped path never wipes a folder."""
-    if not out.is_dir():
+    """`out` is replaced whole: refuse a non-empty folder unless it is a previous output (a
+    ``labels.txt`` legend at its root, and nothing but PNG masks, the legend and ``instances.csv``),
+    so that a mistyped path never wipes a folder, not even one of PNG photos."""
+    if not out.is_dir() or not any(out.iterdir()):
         return
+    if not (out / "labels.txt").is_file():
+        raise PicselliaFormatsError(f"{out}: is not empty and not a previous rasterise output (no labels.txt); "
+                                    "it would be replaced whole: choose a new or empty folder")
     for path in out.rglob("*"):
         if path.is_file() and path.suffix.lower() != ".png" and path.name not in ("labels.txt", "instances.csv"):
             raise PicselliaFormatsError(f"{out}: holds other files ({path.relative_to(out)}...) and would be "

@@ -373,6 +373,8 @@ CASES: list[Case] = [
     # --- conflicting or out-of-range flags
     C("convert-option-of-neither-format", "convert", "{w}/toy.json", "{o}/o.json", "--to", "coco",
       "--voc-layout", "devkit", says="--voc-layout"),
+    C("convert-yolo-link-without-images", "convert", "{w}/toy.json", OUT, "--to", "yolo", "--yolo-images",
+      "link", says=("--yolo-images link", "--images")),
     C("convert-unknown-target", "convert", "{w}/toy.json", "{o}/o.json", "--to", "pascal", says="pascal"),
     C("convert-unknown-source", "convert", "{w}/toy.json", "{o}/o.json", "--to", "coco", "--from", "xml",
       says="xml"),

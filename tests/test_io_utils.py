@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from picsellia_formats.io_utils import atomic_dir, atomic_file, safe_relative_path
+from picsellia_formats.io_utils import atomic_dir, atomic_file, safe_relative_path, staged_files
 
 
 def test_atomic_file_leaves_nothing_on_failure(tmp_path: Path) -> None:
@@ -71,3 +71,24 @@ def test_gc_paused_restores_the_collector_and_keeps_new_objects_collectable() ->
     del a, b
     gc.collect()
     assert ref() is None
+
+
+def test_staged_files_adds_all_or_nothing_and_keeps_other_files(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep")
+    (target / "a.jpg").write_text("old a")
+    with pytest.raises(RuntimeError), staged_files(target) as stage:
+        (stage / "a.jpg").write_text("new a")
+        (stage / "b.jpg").write_text("b")
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in target.iterdir()) == ["a.jpg", "mine.txt"]
+    assert (target / "a.jpg").read_text() == "old a"
+    with staged_files(target) as stage:
+        (stage / "a.jpg").write_text("new a")
+        (stage / "sub").mkdir()
+        (stage / "sub" / "c.jpg").write_text("c")
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == \
+        ["a.jpg", "mine.txt", "sub", "sub/c.jpg"]
+    assert (target / "a.jpg").read_text() == "new a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left

@@ -117,3 +117,23 @@ def test_preview_cli_with_labels_filter_and_missing_images(tmp_path: Path) -> No
     result = run_cli("preview", FIXTURES / "sahi_coco/coco_utils/combined_coco.json", tmp_path / "o2", "--labels",
                      "nope")
     assert result.code == 2 and "'nope' not among the labels" in result.err  # a typo, not an empty preview
+
+
+def test_a_preview_run_that_fails_half_way_adds_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import picsellia_formats.preview as preview
+
+    ds = pf.read(FIXTURES / "picsellia_coco_det/annotations.json")
+    calls = []
+    real_render = preview.render
+
+    def failing_render(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(preview, "render", failing_render)
+    out = tmp_path / "previews"
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_previews(ds, out, images=FIXTURES / "picsellia_coco_det", limit=5, workers=1)
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -90,6 +90,18 @@ def test_coco_reader_bar_reads_the_same_dataset_and_names_the_same_records(
         coco.read(bad, report=Report(), progress=True)
 
 
+def test_coco_writer_bar_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
+    monkeypatch.setattr(coco, "_PROGRESS_CHUNK", 4)
+    ds = coco.read(TERRAIN, report=Report())
+    pf.write(ds, tmp_path / "bar.json", "coco", progress=True)
+    assert "writing COCO" in capsys.readouterr().err
+    pf.write(ds, tmp_path / "plain.json", "coco")
+    assert capsys.readouterr().err == ""
+    assert (tmp_path / "bar.json").read_bytes() == (tmp_path / "plain.json").read_bytes()
+
+
 def test_picsellia_reader_bar(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
     src = ROOT / "tests/data/picsellia/full.json"
@@ -119,7 +131,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_convert_shows_a_reading_bar_on_a_terminal_only(big: Path, tmp_path: Path) -> None:
     code, out, err = run_on_a_terminal("convert", big, tmp_path / "a.json", "--to", "coco")
     assert code == 0, err
-    assert "reading big.json" in err and "object" in err
+    assert "reading big.json" in err and "object" in err and "writing COCO" in err
     piped = run_cli("convert", big, tmp_path / "b.json", "--to", "coco")
     assert piped.code == 0 and piped.err == ""
     code, out, err = run_on_a_terminal("convert", big, tmp_path / "c.json", "--to", "coco", "-q")

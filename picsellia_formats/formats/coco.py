@@ -164,6 +164,21 @@ _PROGRESS_CHUNK = 1 << 16
 _PROGRESS_BYTES = 8 << 20
 
 
+def _writing_bar(n_objects: int, progress: bool) -> Any:
+    """A bar over the annotations written when there are enough to wait for, else a null context."""
+    if not progress or n_objects < _PROGRESS_CHUNK:
+        return contextlib.nullcontext()
+    from ..progress import bar
+
+    return bar(n_objects, "writing COCO", unit="object")  # the path is the temporary one
+
+
+def _counted(batches: Iterator[list[dict[str, Any]]], b: Any) -> Iterator[list[dict[str, Any]]]:
+    for batch in batches:
+        yield batch
+        b.update(len(batch))
+
+
 def _reading_bar(path: Path, progress: bool) -> Any:
     """A bar (no total until the annotations are counted) for a big file, else a null context."""
     if not progress or path.stat().st_size < _PROGRESS_BYTES:
@@ -724,6 +739,7 @@ def write(
     segmentation: str = "keep",
     results: bool | None = None,
     category_id_start: int = 1,
+    progress: bool = False,
 ) -> None:
     """Write `dataset` as a COCO instances file (or a results list).
 
@@ -731,6 +747,7 @@ def write(
     to compressed RLE) or ``polygon`` (masks traced to polygons). `results`: write a results list;
     by default, when the dataset was read from one. Image, annotation and category ids are kept
     when they are unique integers; otherwise new ids are assigned from 1 (`category_id_start`).
+    `progress`: a bar over the annotations (per batch) on stderr when it is a terminal.
     """
     report = report if report is not None else Report()
     if segmentation not in ("keep", "rle", "polygon"):
@@ -785,8 +802,10 @@ def write(
     if metadata:
         report.dropped("assets' metadata", metadata, "COCO images have no metadata field")
 
-    with open(path, "wb") as f, gc_paused():
+    with open(path, "wb") as f, gc_paused(), _writing_bar(len(ann_src_ids), progress) as b:
         anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
+        if b is not None:
+            anns = _counted(anns, b)
         if results:
             _write_array(f, anns)
             return

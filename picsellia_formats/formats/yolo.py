@@ -1172,6 +1172,7 @@ def write(
     root = str(out)
     labels_root = root + "/labels/"
     images_root = root + "/images/"
+    os.makedirs(labels_root, exist_ok=True)  # even with no assets: data.yaml's sets resolve to it on read
     with gc_paused():
         pairs: Iterable[tuple[Asset, str | None]] = zip(dataset.assets, splits)
         if progress and len(splits) > 1:

@@ -13,6 +13,7 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 import picsellia_formats as pf
+from picsellia_formats.errors import PicselliaFormatsError
 from picsellia_formats.formats.voc_segmentation import voc_colormap
 from picsellia_formats.masks import mask_to_rle, rle_to_mask
 from picsellia_formats.model import Annotation, Asset, Dataset, Label
@@ -122,9 +123,24 @@ def test_output_is_replaced_atomically(tmp_path: Path) -> None:
     out = tmp_path / "m"
     out.mkdir()
     (out / "stale.png").write_bytes(b"old")
+    (out / "labels.txt").write_text("0 background\n")
     rasterise(Dataset([], [Asset("a.jpg", 2, 2)]), out)
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "labels.txt"]
     assert not list(tmp_path.glob(".m.*"))
+    rasterise(Dataset([], [Asset("b.jpg", 2, 2)]), out)  # a previous output is replaced again
+    assert sorted(p.name for p in out.iterdir()) == ["b.png", "labels.txt"]
+
+
+def test_a_folder_of_pngs_that_is_not_an_output_is_never_replaced(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "holiday.png").write_bytes(b"mine")
+    with pytest.raises(PicselliaFormatsError, match="not a previous rasterise output"):
+        rasterise(Dataset([], [Asset("a.jpg", 2, 2)]), photos)
+    assert [p.name for p in photos.iterdir()] == ["holiday.png"]
+    result = run_cli("rasterise", FIXTURES / "picsellia_coco_det/annotations.json", photos)
+    assert result.code == 2 and "photos" in result.err
+    assert (photos / "holiday.png").read_bytes() == b"mine"
 
 
 def test_cli_bad_input(tmp_path: Path) -> None:

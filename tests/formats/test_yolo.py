@@ -660,3 +660,10 @@ def test_class_indexes_with_gaps_are_renumbered_and_reported(tmp_path: Path) -> 
     report = pf.write(ds, tmp_path / "out", "yolo")
     assert "class indexes renumbered" in str(report)
     assert [r[0] for r in _rows(tmp_path / "out" / "labels" / "a.txt")] == ["1", "0"]
+
+
+def test_a_dataset_without_assets_reads_back_with_its_classes(tmp_path: Path) -> None:
+    ds = Dataset([Label("a"), Label("b")], [])
+    pf.write(ds, tmp_path / "y", "yolo")
+    back = pf.read(tmp_path / "y")
+    assert [label.name for label in back.labels] == ["a", "b"] and not back.assets
