@@ -48,13 +48,8 @@ def check_images(images: Path | None, flag: str = "--images") -> None:
         raise PicselliaFormatsError(f"{flag} {images}: is a file, not a folder")
 
 
-def check_file_output(out: Path, sources: Iterable[Path | None] = (), *, into_sources: bool = False,
-                      flag: str = "") -> None:
-    """A file to be written: not an existing folder, not under a file, not one of the sources (nor,
-    with `into_sources`, inside a source folder)."""
-    name = f"{flag} {out}" if flag else str(out)
-    if out.is_dir():
-        raise PicselliaFormatsError(f"{name}: is a folder; give a file name")
+def _check_against_sources(out: Path, name: str, sources: Iterable[Path | None], into_sources: bool) -> None:
+    """`out` is not under a file, not one of the sources, nor (`into_sources`) inside a source folder."""
     blocker = _under_a_file(out)
     if blocker is not None:
         raise PicselliaFormatsError(f"{name}: {blocker} is a file, not a folder")
@@ -65,6 +60,16 @@ def check_file_output(out: Path, sources: Iterable[Path | None] = (), *, into_so
         if into_sources and source.is_dir() and where in target.parents:
             raise PicselliaFormatsError(f"{name}: would write into the source folder {source}; "
                                         "choose an output outside it")
+
+
+def check_file_output(out: Path, sources: Iterable[Path | None] = (), *, into_sources: bool = False,
+                      flag: str = "") -> None:
+    """A file to be written: not an existing folder, not under a file, not one of the sources (nor,
+    with `into_sources`, inside a source folder)."""
+    name = f"{flag} {out}" if flag else str(out)
+    if out.is_dir():
+        raise PicselliaFormatsError(f"{name}: is a folder; give a file name")
+    _check_against_sources(out, name, sources, into_sources)
 
 
 def check_folder_output(out: Path, sources: Iterable[Path | None] = (), *, images: Path | None = None,
@@ -75,16 +80,10 @@ def check_folder_output(out: Path, sources: Iterable[Path | None] = (), *, image
     name = f"{flag} {out}" if flag else str(out)
     if out.exists() and not out.is_dir():
         raise PicselliaFormatsError(f"{name}: exists and is not a folder")
-    blocker = _under_a_file(out)
-    if blocker is not None:
-        raise PicselliaFormatsError(f"{name}: {blocker} is a file, not a folder")
+    sources = list(sources)  # walked twice
+    _check_against_sources(out, name, sources, into_sources)
     target = _resolved(out)
     for source, where in _sources(sources):
-        if target == where:
-            raise PicselliaFormatsError(f"{name}: would write over the source {source}; choose another output")
-        if into_sources and source.is_dir() and where in target.parents:
-            raise PicselliaFormatsError(f"{name}: would write into the source folder {source}; "
-                                        "choose an output outside it")
         if replaces and target in where.parents:
             raise PicselliaFormatsError(f"{name}: would be replaced, and it holds the source {source}; "
                                         "choose a new or empty folder")
