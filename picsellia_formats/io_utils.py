@@ -109,12 +109,13 @@ def staged_files(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
-        path.mkdir(exist_ok=True)
+        if not path.exists():
+            os.replace(tmp, path)
+            return
         for staged in sorted(tmp.rglob("*")):
-            target = path / staged.relative_to(tmp)
-            if staged.is_dir():
-                target.mkdir(exist_ok=True)
-            else:
+            if staged.is_file() or staged.is_symlink():
+                target = path / staged.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staged, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -8,16 +8,12 @@ prints a per-split, per-class table.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from .. import formats
 from ..api import read, write
+from ..io_utils import staged_files
 from ..report import Report
 from ..split import METHODS, normalise_ratios, split
 from ._options import add_format_options, float_at_least, int_at_least, split_format_options
@@ -71,26 +67,6 @@ def parse_ratios(ratios: str, names: str | None) -> dict[str, float]:
     return dict(zip(labels, values))
 
 
-@contextlib.contextmanager
-def _staged(dst: Path) -> Iterator[Path]:
-    """A temporary folder beside `dst`; on success its files move into `dst` (created if needed,
-    other content kept), on failure it is removed and `dst` is left as it was."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".tmp-pf", dir=dst.parent))
-    try:
-        yield tmp
-        if not dst.exists():
-            os.replace(tmp, dst)
-            return
-        for entry in sorted(tmp.rglob("*")):
-            if entry.is_file() or entry.is_symlink():
-                target = dst / entry.relative_to(tmp)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(entry, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def run(args: argparse.Namespace) -> int:
     ratios = parse_ratios(args.ratios, args.names)
     source = args.from_ or formats.detect(args.src)
@@ -106,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                        presence=not args.no_presence)
     report = Report()
     spec = formats.get(target)
-    with _staged(args.dst) as staging:  # every split is written before any lands in DST
+    with staged_files(args.dst) as staging:  # every split is written before any lands in DST
         for name, part in result.datasets().items():
             out = staging / name
             if spec.output == "file":
