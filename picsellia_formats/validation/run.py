@@ -90,7 +90,7 @@ def validate(
         "assets": len(dataset.assets),
         "objects": counted.objects,
         "labels": len(dataset.labels),
-        "images_checked": len(facts) if probe is not None else None,
+        "images_checked": sum(f.status != "missing" for f in facts.values()) if probe is not None else None,
         "source": str(source.path) if source and source.path else None,
         "format": source.format if source else None,
         "seconds": round(time.perf_counter() - t0, 3),

@@ -86,7 +86,7 @@ def test_json_report_lists_every_finding(tmp_path: Path) -> None:
                  "message": f"'terrain3.png' is not in {str(SAHI)!r}", "asset": "terrain3.png", "asset_index": 0,
                  "file": str(SAHI / "terrain_all_coco.json"), "record": "image (id=1)"}
     assert report["by_severity"] == {"error": 1, "warning": 23, "info": 1}
-    assert report["stats"]["assets"] == 3 and report["stats"]["images_checked"] == 3
+    assert report["stats"]["assets"] == 3 and report["stats"]["images_checked"] == 2  # terrain3.png is missing
 
 
 def test_fix_writes_a_copy_and_leaves_the_source(tmp_path: Path) -> None:
