@@ -20,6 +20,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+#: how a report names a format (the others: the name in capitals, as in COCO, VOC, YOLO)
+_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord"}
+
+
+def title(fmt: str) -> str:
+    """A format's name as a report prints it.
+
+    Example:
+        >>> title("voc"), title("picsellia")
+        ('VOC', 'Picsellia JSON')
+    """
+    return _TITLES.get(fmt, fmt.upper())
+
 
 def hint_keys(fmt: str) -> frozenset[str]:
     """The keys of ``extra[fmt]`` that format `fmt` declares as serialisation hints."""
@@ -49,8 +62,9 @@ class ForeignFields:
             hints = self._hints.get(fmt)
             if hints is None:
                 hints = self._hints[fmt] = hint_keys(fmt)
-            if isinstance(fields, Mapping):  # a null carries nothing to lose
-                keys = [k for k, v in fields.items() if k not in hints and v is not None]
+            if isinstance(fields, Mapping):  # a null or an empty mapping carries nothing to lose
+                keys = [k for k, v in fields.items()
+                        if k not in hints and v is not None and not (isinstance(v, Mapping) and not v)]
             else:
                 keys = ["(value)"]
             if keys:
@@ -63,8 +77,7 @@ class ForeignFields:
             names = sorted(keys)
             shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
             owner = "dataset's" if what == "dataset" else f"{what}'"
-            report.dropped(f"{owner} {fmt.upper()}-only fields", n,
-                           f"{self.target.upper()} has no place for {shown}")
+            report.dropped(f"{owner} {title(fmt)}-only fields", n, f"{title(self.target)} has no place for {shown}")
 
 
 def report_foreign_fields(dataset: Any, target: str, report: Any) -> None:

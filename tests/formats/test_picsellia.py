@@ -603,3 +603,14 @@ def test_damaged_bytes_read_or_raise_format_error(tmp_path: Path, cut: int, flip
         return
     picsellia.write(ds, tmp_path / "out.json")
     assert len(picsellia.read(tmp_path / "out.json")) == len(ds)
+
+
+def test_a_picsellia_file_to_coco_reports_only_fields_that_are_really_lost(tmp_path: Path) -> None:
+    voc = pf.read(FIXTURES / "voc_toy_cats/gts_vocpascal_format")
+    pf.write(voc, tmp_path / "p.json", "picsellia")
+    report = pf.write(pf.read(tmp_path / "p.json", "picsellia"), tmp_path / "c.json", "coco")
+    assert "record" not in str(report) and "PICSELLIA" not in str(report)
+    ds = pf.read(tmp_path / "p.json")
+    ds.assets[0].extra = {"picsellia": {"record": {"reviewer": "ann"}}}
+    report = pf.write(ds, tmp_path / "c2.json", "coco")
+    assert "1 assets' Picsellia JSON-only fields dropped (COCO has no place for record)" in str(report)
