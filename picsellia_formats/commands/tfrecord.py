@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     seconds = time.perf_counter() - t0
     print(f"{formats.get(source).name} -> tfrecord: {report.stats['records']:,} of {len(dataset):,} images, "
-          f"{dataset.num_annotations:,} objects, {len(items)} labels in {seconds:.2f} s -> {len(paths)} file(s), "
+          f"{report.stats.get('objects', 0):,} of {dataset.num_annotations:,} objects, {len(items)} labels "
+          f"in {seconds:.2f} s -> {len(paths)} file(s), "
           f"label map {label_map_path}", file=sys.stderr)
     if report:
         print(str(report), file=sys.stderr)

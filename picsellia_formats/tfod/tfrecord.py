@@ -401,6 +401,7 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
                 for _, data, problem, counts in results:
                     if problem == MISSING and skip_missing:
                         totals["missing"] = totals.get("missing", 0) + 1
+                        totals["missing_objects"] = totals.get("missing_objects", 0) + _n_objects(jobs[position])
                     elif problem is not None:
                         if problem == MISSING:
                             problem = f"{MISSING} (looked in {where})"
@@ -408,6 +409,7 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
                     elif not problems:
                         files[written % shards].write(data)  # type: ignore[arg-type]
                         written += 1
+                        totals["objects_written"] = totals.get("objects_written", 0) + _n_objects(jobs[position])
                     for key, n in counts.items():
                         totals[key] = totals.get(key, 0) + n
                     position += 1
@@ -440,6 +442,11 @@ def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool) 
     return [path for _, path in pending]
 
 
+def _n_objects(job: AssetJob) -> int:
+    """Objects and image-level classes: what the dataset counts as its annotations."""
+    return len(job.objects) + len(job.classes)
+
+
 def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, *,
                shards: int = 1, workers: int | None = None, progress: bool | None = None,
                report: Report | None = None, strict: bool = False) -> list[Path]:
@@ -452,12 +459,15 @@ def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options
     pending = _encode_set(jobs, prefix, options, shards, workers, progress, totals)
     _report_counts(totals, report)
     report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
+    report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
     return _commit(pending, report, strict)
 
 
 def _report_counts(totals: dict[str, int], report: Report) -> None:
     if totals.get("missing"):
         report.dropped("images whose file is missing", totals["missing"], "skip_missing (--skip-missing-images)")
+        report.dropped("objects on images whose file is missing", totals.get("missing_objects", 0),
+                       "--skip-missing-images")
     if totals.get("clamped"):
         report.approximated("boxes clamped to the image", totals["clamped"],
                             "normalised coordinates must lie in [0, 1]")
@@ -585,6 +595,7 @@ def write_tfrecords(
         raise
     _report_counts(totals, report)
     report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
+    report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
     report.stats["record_sets"] = sets
     return _commit(pending, report, strict)
 

@@ -48,6 +48,8 @@ def test_missing_images_exit_2_or_are_skipped(tmp_path):
                      "--skip-missing-images", "--label-map", tmp_path / "lm.pbtxt")
     assert result.code == 0, result.err
     assert "160 images whose file is missing dropped" in result.err
+    assert "173 objects on images whose file is missing dropped" in result.err
+    assert "40 of 200 images, 44 of 217 objects" in result.err
     assert "load_instance_masks" not in result.out
     assert len(list(iter_records(prefix))) == 40 and (tmp_path / "lm.pbtxt").exists()
 
