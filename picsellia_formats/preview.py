@@ -264,16 +264,19 @@ def _write_previews(dataset: Dataset, out_dir: Path, stage: Path, images: str | 
     ext = "png" if image_format.lower() == "png" else "jpg"
     names: dict[str, int] = {}
 
-    def job(item: tuple[int, Asset]) -> tuple[Image.Image, str]:
+    def job(item: tuple[int, Asset]) -> tuple[Image.Image, str, bool]:
         i, asset = item
-        return render(asset, find_image(asset, image_dir), label_color, style, (highlights or {}).get(i, ())), \
-            asset.file_name
+        path = find_image(asset, image_dir)
+        return render(asset, path, label_color, style, (highlights or {}).get(i, ())), asset.file_name, path is None
 
     written: list[Path] = []
     thumbs: list[Image.Image] = []
     titles: list[str] = []
+    missing: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for image, file_name in track(pool.map(job, chosen), "previews", total=len(chosen), quiet=quiet):
+        for image, file_name, not_found in track(pool.map(job, chosen), "previews", total=len(chosen), quiet=quiet):
+            if not_found:
+                missing.append(file_name)
             stem = Path(file_name).stem or "asset"
             n = names.get(stem, 0)
             names[stem] = n + 1
@@ -286,4 +289,8 @@ def _write_previews(dataset: Dataset, out_dir: Path, stage: Path, images: str | 
     if thumbs:
         sheet = contact_sheet(thumbs[:200], titles[:200])
         sheet.save(stage / f"contact_sheet.{ext}", format="PNG" if ext == "png" else "JPEG", quality=90)
+    if missing:
+        where = f"under {image_dir}" if image_dir is not None else "(no images folder given or found)"
+        logging.getLogger(__name__).warning("%d of %d images not found %s, e.g. %s; drawn on a grey canvas",
+                                            len(missing), len(chosen), where, missing[0])
     return written

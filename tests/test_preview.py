@@ -117,6 +117,10 @@ def test_preview_cli_with_labels_filter_and_missing_images(tmp_path: Path) -> No
     result = run_cli("preview", FIXTURES / "sahi_coco/coco_utils/combined_coco.json", tmp_path / "o2", "--labels",
                      "nope")
     assert result.code == 2 and "'nope' not among the labels" in result.err  # a typo, not an empty preview
+    terrain = FIXTURES / "sahi_coco/coco_utils"
+    result = run_cli("preview", terrain / "terrain_all_coco.json", tmp_path / "o3", "--images", terrain)
+    assert result.code == 0 and len(list((tmp_path / "o3").glob("terrain*.jpg"))) == 3
+    assert "warning: 1 of 3 images not found" in result.err and "terrain3.png" in result.err
 
 
 def test_a_preview_run_that_fails_half_way_adds_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
