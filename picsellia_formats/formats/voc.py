@@ -1040,7 +1040,8 @@ FORMAT = FormatSpec(
     detect=detect,
     read=read,
     write=write,
-    hint_keys=frozenset(("order", "style", "layout")),
+    hint_keys=frozenset(("order", "style", "layout", "bndbox_order", "size_order", "xml", "filename_made", "raw",
+                         "render")),
     output="folder",
     default_file_name="Annotations",
     read_options=(

@@ -639,3 +639,12 @@ def test_writer_thread_errors_surface(tmp_path: Path, monkeypatch: pytest.Monkey
     files.add(str(tmp_path / "missing_dir" / "a.xml"), b"x")
     with pytest.raises(FileNotFoundError):
         files.close()
+
+
+@pytest.mark.parametrize("folder", VOC_DIRS)
+def test_other_writers_report_voc_data_fields_not_its_layout_hints(folder: Path, tmp_path: Path) -> None:
+    ds = pf.read(folder, "voc")
+    text = str(pf.write(ds, tmp_path / "y", "yolo"))
+    for hint in ("order", "xml", "filename_made", "raw", "render", "style"):
+        assert f" {hint}," not in text and f" {hint})" not in text, text
+    assert "VOC-only fields dropped" in text and "depth" in text  # real data is still reported
