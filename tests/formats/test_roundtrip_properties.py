@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pycocotools.coco import COCO
@@ -90,19 +91,11 @@ def _round_trip(ds: Dataset, fmt: str, name: str) -> tuple[Dataset, pf.Report]:
     return back, report
 
 
+@pytest.mark.parametrize("fmt", ["coco", "picsellia"])
 @SETTINGS
 @given(datasets())
-def test_coco_gives_back_every_box_and_polygon_exactly(ds: Dataset) -> None:
-    back, report = _round_trip(ds, "coco", "a.json")
-    assert not report.lossy, str(report)
-    assert [label.name for label in back.labels] == [label.name for label in ds.labels]
-    assert _view(back) == _view(ds)
-
-
-@SETTINGS
-@given(datasets(shapes=("box", "polygon")))
-def test_picsellia_json_gives_back_every_box_and_polygon_exactly(ds: Dataset) -> None:
-    back, report = _round_trip(ds, "picsellia", "a.json")
+def test_json_formats_give_back_every_box_and_polygon_exactly(fmt: str, ds: Dataset) -> None:
+    back, report = _round_trip(ds, fmt, "a.json")
     assert not report.lossy, str(report)
     assert [label.name for label in back.labels] == [label.name for label in ds.labels]
     assert _view(back) == _view(ds)
