@@ -234,19 +234,9 @@ def write_previews(
     these asset indexes; `limit` caps the count. Returns the written preview paths, in dataset order.
     """
     from .io_utils import staged_files
-
-    out_dir = Path(out_dir)
-    with staged_files(out_dir) as stage:
-        return _write_previews(dataset, out_dir, stage, images, limit, labels, assets, highlights, image_format,
-                               style, workers, quiet)
-
-
-def _write_previews(dataset: Dataset, out_dir: Path, stage: Path, images: str | Path | None, limit: int | None,
-                    labels: Iterable[str] | None, assets: Iterable[int] | None,
-                    highlights: dict[int, list[int]] | None, image_format: str, style: Style, workers: int,
-                    quiet: bool) -> list[Path]:
     from .progress import track
 
+    out_dir = Path(out_dir)
     image_dir = Path(images) if images else None
     wanted = set(labels) if labels else None
     chosen_idx = list(assets) if assets is not None else list(range(len(dataset.assets)))
@@ -273,7 +263,8 @@ def _write_previews(dataset: Dataset, out_dir: Path, stage: Path, images: str | 
     thumbs: list[Image.Image] = []
     titles: list[str] = []
     missing: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    # staged: a run that fails half-way adds no file to out_dir
+    with staged_files(out_dir) as stage, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for image, file_name, not_found in track(pool.map(job, chosen), "previews", total=len(chosen), quiet=quiet):
             if not_found:
                 missing.append(file_name)
@@ -286,9 +277,9 @@ def _write_previews(dataset: Dataset, out_dir: Path, stage: Path, images: str | 
             thumbs.append(image.copy() if len(thumbs) < 200 else image)
             titles.append(file_name)
             thumbs[-1].thumbnail((256, 256))
-    if thumbs:
-        sheet = contact_sheet(thumbs[:200], titles[:200])
-        sheet.save(stage / f"contact_sheet.{ext}", format="PNG" if ext == "png" else "JPEG", quality=90)
+        if thumbs:
+            sheet = contact_sheet(thumbs[:200], titles[:200])
+            sheet.save(stage / f"contact_sheet.{ext}", format="PNG" if ext == "png" else "JPEG", quality=90)
     if missing:
         where = f"under {image_dir}" if image_dir is not None else "(no images folder given or found)"
         logging.getLogger(__name__).warning("%d of %d images not found %s, e.g. %s; drawn on a grey canvas",

@@ -9,7 +9,6 @@ import orjson
 
 from .. import formats
 from ..api import convert
-from ..errors import PicselliaFormatsError
 from ..io_utils import atomic_file
 from ..report import Report
 from ._options import add_format_options, split_format_options
@@ -42,9 +41,6 @@ def run(args: argparse.Namespace) -> int:
     source = args.from_ or formats.detect(args.src)
     target = formats.get(args.to).name
     read_opts, write_opts = split_format_options(args, source, target)
-    if write_opts.get("copy_images") in ("copy", "link") and args.images is None:
-        raise PicselliaFormatsError(f"--yolo-images {write_opts['copy_images']}: needs --images, the folder of "
-                                    "the image files to put beside the labels")
     spec = formats.get(target)
     if spec.output == "file":
         out = args.dst / spec.default_file_name if args.dst.is_dir() else args.dst

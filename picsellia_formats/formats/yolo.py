@@ -35,7 +35,7 @@ from operator import truediv
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import FormatError, Problem
+from ..errors import FormatError, PicselliaFormatsError, Problem
 from ..fidelity import report_foreign_fields
 from ..images import IMAGE_EXTENSIONS, image_size
 from ..io_utils import gc_paused, safe_relative_path
@@ -1111,7 +1111,7 @@ def write(
     images: str | Path | None = None,
     report: Report | None = None,
     task: str | None = None,
-    copy_images: str = "copy",
+    copy_images: str | None = None,
     confidence: bool | None = None,
     progress: bool = False,
 ) -> None:
@@ -1123,13 +1123,20 @@ def write(
     traced) or ``mixed`` (each object as it is); by default ``segment`` when the dataset holds
     polygons or masks, else ``detect``. `images`: folder of the image files, copied (or hard-linked,
     ``copy_images="link"``) into ``images/[<split>/]``; ``copy_images="none"`` writes labels only.
+    Asking for ``copy`` or ``link`` without `images` is an error (nothing to copy); left out, images
+    are copied when `images` is given.
     `confidence`: write scores as a 6th value on box rows (default: when the source had them).
     `progress`: a bar over the assets on stderr when it is a terminal.
     """
     if task is not None and task not in ("detect", "segment", "mixed"):
         raise ValueError(f"task must be detect, segment or mixed, got {task!r}")
-    if copy_images not in ("copy", "link", "none"):
+    if copy_images is None:
+        copy_images = "copy"
+    elif copy_images not in ("copy", "link", "none"):
         raise ValueError(f"copy_images must be copy, link or none, got {copy_images!r}")
+    elif copy_images != "none" and not images:
+        raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
+                                    "the folder of the image files to put beside the labels")
     report = report if report is not None else Report()
     report_foreign_fields(dataset, "yolo", report)  # other formats' fields it cannot hold
     out = Path(path)

@@ -458,12 +458,13 @@ def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options
     totals: dict[str, int] = {}
     pending = _encode_set(jobs, prefix, options, shards, workers, progress, totals)
     _report_counts(totals, report)
-    report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
-    report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
     return _commit(pending, report, strict)
 
 
 def _report_counts(totals: dict[str, int], report: Report) -> None:
+    """The counters of one record set into `report`: its findings and the records and objects written."""
+    report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
+    report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
     if totals.get("missing"):
         report.dropped("images whose file is missing", totals["missing"], "skip_missing (--skip-missing-images)")
         report.dropped("objects on images whose file is missing", totals.get("missing_objects", 0),
@@ -594,8 +595,6 @@ def write_tfrecords(
         _remove(t for t, _ in pending)
         raise
     _report_counts(totals, report)
-    report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
-    report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
     report.stats["record_sets"] = sets
     return _commit(pending, report, strict)
 
