@@ -122,3 +122,19 @@ class LossyConversionError(PicselliaFormatsError):
 
 class UnknownFormatError(PicselliaFormatsError, ValueError):
     """A format name that the registry does not know."""
+
+
+class OptionError(PicselliaFormatsError, ValueError):
+    """A caller's option, ratio, path or argument that cannot be used (unknown format option, bad choice,
+    ratios that do not sum to one, an output that may not be replaced...).
+
+    Example:
+        >>> raise OptionError("ratios must sum to 1, got 0.9")
+        Traceback (most recent call last):
+        ...
+        picsellia_formats.errors.OptionError: ratios must sum to 1, got 0.9
+    """
+
+
+class OutputExistsError(OptionError):
+    """An output path holds something this tool did not write; refused unless overwrite is asked for."""
