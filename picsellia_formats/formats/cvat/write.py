@@ -269,6 +269,8 @@ class _State:
                 self.count("empty keypoints")
                 return
             parts.append(("points", {"points": _pts(pts)}))
+        if kind != "mask" and parts and _rounds(_source_values(ann, cv, parts[0][0])):
+            self.count("rounded")
         for tag, geo in parts:
             data = {"label": ann.label}
             if "source" in cv:
@@ -296,6 +298,8 @@ class _State:
         data["z_order"] = str(cv.get("z_order", 0))
         if cv.get("group_id"):
             data["group_id"] = str(cv["group_id"])
+        if _rounds(v for i, v in enumerate(kps) if i % 3 != 2):
+            self.count("rounded")
         w.open("skeleton", data)
         elements = cv.get("elements") or {}
         for i, name in enumerate(names):
@@ -330,10 +334,33 @@ class _State:
         r.approximated("occluded keypoints written as plain points", n.get("occluded keypoints", 0),
                        "CVAT points have no per-point visibility outside skeletons")
         r.approximated("multi-part polygons written as one polygon per part", n.get("multipart", 0))
+        r.rounded("objects' coordinates", n.get("rounded", 0), "CVAT writes two decimals (0.01 px)")
         r.dropped("image sizes unknown, written as 0", n.get("sizes", 0))
         r.changed("image ids renumbered", n.get("renumbered", 0), "source ids were not unique integers")
         report_foreign_fields(self.ds, "cvat", r)
 
 
+def _rounds(values: Iterable[float]) -> bool:
+    """True when writing `values` with two decimals changes one of them."""
+    return any(float(f"{v:.2f}") != v for v in values)
+
+
 def _pts(flat: list[float]) -> str:
     return ";".join(f"{flat[i]:.2f},{flat[i + 1]:.2f}" for i in range(0, len(flat) - 1, 2))
+
+
+def _source_values(ann: Annotation, cv: dict[str, Any], tag: str) -> list[float]:
+    """The coordinates (and angle) a shape is written from."""
+    if tag == "box" and ann.box is None:
+        return [*cv["box"], cv["rotation"]]
+    if ann.kind == "box":
+        x, y, w, h = ann.box  # type: ignore[misc]
+        return [x, y, x + w, y + h]
+    if ann.kind == "polygon":
+        return [v for part in ann.polygon or [] for v in part]
+    if ann.kind == "line":
+        return list(ann.line or [])
+    if ann.kind == "point":
+        return list(ann.point or [])
+    kps = ann.keypoints or []
+    return [v for i, v in enumerate(kps) if i % 3 != 2 and kps[i - i % 3 + 2]]
