@@ -139,7 +139,8 @@ class _Writer:
         if kind not in ("choices", "textarea", "number", "rating") or "original_width" in ls or asset_size:
             if asset.width is not None:
                 r["original_width"], r["original_height"] = asset.width, asset.height
-                r.setdefault("image_rotation", 0)
+                if "to_name" not in ls:  # a fresh result: as Label Studio writes it
+                    r["image_rotation"] = 0
         r["value"] = value
         r["id"] = self._id(ls.get("id"))
         r["from_name"] = name
