@@ -8,7 +8,7 @@ row-major; the mask is the alpha channel (non-zero = foreground).
 Example:
     >>> import numpy as np
     >>> a = np.array([[0, 1, 1], [0, 0, 1]], dtype=np.uint8)
-    >>> (decode_mask(encode_mask(a), 3, 2) == a).all()
+    >>> bool((decode_mask(encode_mask(a), 3, 2) == a).all())
     True
 """
 
