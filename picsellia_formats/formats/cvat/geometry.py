@@ -15,11 +15,10 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ...masks import mask_to_rle, rle_to_mask
-from ...model import Mask
+if TYPE_CHECKING:
+    from ...model import Mask
 
 
 def rotated_corners(xtl: float, ytl: float, xbr: float, ybr: float, rotation: float) -> list[float]:
@@ -39,6 +38,10 @@ def rotated_corners(xtl: float, ytl: float, xbr: float, ybr: float, rotation: fl
 def cvat_rle_to_mask(runs: list[int], left: int, top: int, width: int, height: int,
                      image_width: int, image_height: int) -> Mask:
     """The image-sized COCO RLE `Mask` of a CVAT mask; ValueError when it does not fit."""
+    import numpy as np  # imported on use: the CLI start loads no numpy
+
+    from ...masks import mask_to_rle
+
     if width <= 0 or height <= 0:
         raise ValueError(f"mask size {width}x{height} is empty")
     if left < 0 or top < 0 or left + width > image_width or top + height > image_height:
@@ -61,6 +64,10 @@ def mask_to_cvat_rle(mask: Mask, box: tuple[int, int, int, int] | None = None
     """``(runs, left, top, width, height)`` of a mask, over `box` (left, top, width, height) when it
     holds every foreground pixel, else over the tight box of the foreground (as CVAT stores masks).
     An empty mask gives a 1x1 crop of background."""
+    import numpy as np
+
+    from ...masks import rle_to_mask
+
     array = rle_to_mask(mask)
     ys, xs = np.nonzero(array)
     if box is not None:

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
 _SIZES = (3, 4, 8, 16)
 
@@ -31,8 +31,10 @@ class _Bits:
         return (self.value >> self.left) & ((1 << n) - 1)
 
 
-def decode_values(rle: list[int]) -> np.ndarray:
+def decode_values(rle: list[int]) -> Any:
     """The flat value array of a brush rle; ValueError on a malformed stream."""
+    import numpy as np  # imported on use: the CLI start loads no numpy
+
     try:
         data = bytes(rle)
     except (TypeError, ValueError):
@@ -62,16 +64,18 @@ def decode_values(rle: list[int]) -> np.ndarray:
     return out
 
 
-def decode_mask(rle: list[int], width: int, height: int) -> np.ndarray:
+def decode_mask(rle: list[int], width: int, height: int) -> Any:
     """The ``(height, width)`` 0/1 mask of a brush rle (its alpha channel)."""
     values = decode_values(rle)
     if values.size != width * height * 4:
         raise ValueError(f"brush rle holds {values.size} values, expected width*height*4 = {width * height * 4}")
-    return (values.reshape(height, width, 4)[:, :, 3] != 0).astype(np.uint8)
+    return (values.reshape(height, width, 4)[:, :, 3] != 0).astype(values.dtype)
 
 
-def encode_mask(mask: np.ndarray) -> list[int]:
+def encode_mask(mask: Any) -> list[int]:
     """The brush rle of a 0/1 mask: RGBA with every channel 255 on the foreground, 0 elsewhere."""
+    import numpy as np
+
     flat = np.repeat((np.asarray(mask).reshape(-1) != 0).astype(np.uint8) * 255, 4)
     n = flat.size
     chunks = [f"{n:032b}", f"{8 - 1:05b}", "".join(f"{s - 1:04b}" for s in _SIZES)]

@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ...errors import FormatError, ProblemCollector
-from ...masks import mask_to_rle
 from ...model import QA, Annotation, Asset, Dataset
 from ...report import Report
 from .._json_files import load_json
@@ -243,6 +242,8 @@ class _Reader:
         else:
             if v.get("format", "rle") != "rle" or not isinstance(v.get("rle"), list):
                 raise ValueError(f"brush format {v.get('format')!r} is not supported (Label Studio 'rle' is)")
+            from ...masks import mask_to_rle
+
             geo["mask"] = mask_to_rle(decode_mask(v["rle"], w, h))
         extra["value"] = {k: val for k, val in v.items() if k != kind}
         score = r.get("score")

@@ -23,7 +23,6 @@ from typing import Any
 import orjson
 
 from ...fidelity import report_foreign_fields
-from ...masks import mask_to_rle, rle_to_mask
 from ...model import QA, Annotation, Asset, Dataset
 from ...report import Report
 from .brush import decode_mask, encode_mask
@@ -153,6 +152,8 @@ class _Writer:
 
     # ------------------------------------------------------------------ shapes
     def shape(self, ann: Annotation, asset: Asset) -> list[dict[str, Any]]:
+        from ...masks import rle_to_mask
+
         ls = (ann.extra.get("labelstudio") or {}) if ann.extra else {}
         stored = ls.get("value") or {}
         W, H = asset.width, asset.height
@@ -238,6 +239,8 @@ class _Writer:
         return ann.polygon == [rect_corners(*rect_px(stored, W, H), stored["rotation"])]
 
     def _rle_same(self, rle: list[int], mask: Any) -> bool:
+        from ...masks import mask_to_rle, rle_to_mask
+
         try:
             return mask_to_rle(decode_mask(rle, mask.width, mask.height)).counts == (
                 mask.counts if mask.compressed else mask_to_rle(rle_to_mask(mask)).counts)
