@@ -19,7 +19,9 @@ from picsellia_formats.geometry import annotation_bbox
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
 from tests.conftest import FIXTURES
 
-TARGETS = ("coco", "voc", "yolo", "picsellia")
+TARGETS = ("coco", "voc", "yolo", "picsellia", "cvat", "labelstudio")
+#: targets written to one file (the others are folders)
+FILE_TARGETS = ("coco", "picsellia", "cvat", "labelstudio")
 
 SOURCES = {
     "coco terrain (polygons)": ("coco", FIXTURES / "sahi_coco/coco_utils/terrain_all_coco.json", None),
@@ -34,15 +36,28 @@ SOURCES = {
     "voc raccoon": ("voc", FIXTURES / "raccoon_voc/annotations", None),
     "yolo label studio": ("yolo", FIXTURES / "labelstudio_yolo/test_import_yolo_data", None),
     "yolo label studio (same sizes)": ("yolo", FIXTURES / "labelstudio_yolo/test_import_yolo_data_unif_dims", None),
+    "cvat docs example": ("cvat", FIXTURES / "cvat/docs_example/annotations.xml", None),
+    "cvat project export": ("cvat", FIXTURES / "cvat/exporter_project/annotations.xml", None),
+    "label studio rotated rectangles": ("labelstudio", FIXTURES / "labelstudio/export_obb/data_obb.json", None),
+    "label studio polygon": ("labelstudio", FIXTURES / "labelstudio/export_polygons/data_polygons.json", None),
 }
 
 
-def _boxes(ds: Dataset) -> dict[str, Counter]:
+#: kinds each target drops (with a report line), for the fixture round trips
+LOST_KINDS: dict[str, tuple[str, ...]] = {
+    "coco": ("classification", "line", "point"), "voc": ("classification", "line", "point"),
+    "yolo": ("classification", "line", "point", "keypoints"), "picsellia": (), "cvat": (), "labelstudio": ("line",),
+}
+
+
+def _boxes(ds: Dataset, skip: tuple[str, ...] = ()) -> dict[str, Counter]:
     """Per image stem, the multiset of (label, rounded corners)."""
     out: dict[str, Counter] = {}
     for asset in ds.assets:
         c: Counter = Counter()
         for ann in asset.annotations:
+            if ann.kind in skip:
+                continue
             box = annotation_bbox(ann)
             if box is not None:  # corners rounded half up: what an integer format (VOC) keeps
                 x, y, w, h = map(float, box)
@@ -59,32 +74,40 @@ def test_every_fixture_through_every_format_and_back(source: str, target: str, t
     ds = pf.read(path, fmt, images=images, report=report)
     if fmt == "yolo":
         images = path / "images"
-    out = tmp_path / ("out.json" if target in ("coco", "picsellia") else "out")
+    out = tmp_path / ("out.json" if target in FILE_TARGETS else "out")
     pf.write(ds, out, target, images=images, report=report)
     back = pf.read(out, target, images=images if target == "voc" else None)
 
     assert len(back) == len(ds)
     assert sorted(Path(a.file_name).stem for a in back.assets) == sorted(Path(a.file_name).stem for a in ds.assets)
-    used = {ann.label for _, ann in ds.annotations()}
+    lost = LOST_KINDS[target]  # kinds the target cannot hold (each reported as dropped, see EXPECTED_REPORTS)
+    for kind in lost:
+        n = sum(1 for _, ann in ds.annotations() if ann.kind == kind)
+        what = {"classification": "image-level classifications", "line": "lines", "point": "points"}.get(kind, kind)
+        assert report.count("dropped", what) == n
+    used = {ann.label for _, ann in ds.annotations() if ann.kind not in lost}
     assert {ann.label for _, ann in back.annotations()} == used
     split = report.count("approximated", "multi-part polygons written as one row per part") or report.count(
-        "approximated", "masks written as polygons")
+        "approximated", "masks written as polygons") or report.count(
+        "approximated", "keypoints written as separate keypoint regions")
     if not split:
-        assert back.num_annotations == ds.num_annotations
+        assert back.num_annotations == sum(1 for _, ann in ds.annotations() if ann.kind not in lost)
         # every box survives to the pixel (VOC rounds to integers, YOLO clips values to [0, 1]: both say so)
         clipped = sum(report.count(kind, "objects clipped to the image") for kind in ("changed", "approximated"))
-        before, after = _boxes(ds), _boxes(back)
+        before, after = _boxes(ds, lost), _boxes(back)
         moved = sum(((before[k] - after[k]) + (after[k] - before[k])).total() for k in before) // 2
         assert moved <= clipped
     else:
         # YOLO writes one row per part/piece: every object's box is covered by its pieces' boxes
         for stem, boxes in _boxes(back).items():
-            assert sum(boxes.values()) >= sum(_boxes(ds)[stem].values())
+            assert sum(boxes.values()) >= sum(_boxes(ds, lost)[stem].values())
     kinds_before = Counter(ann.kind for _, ann in ds.annotations())
     if target in ("coco", "picsellia"):
-        assert Counter(ann.kind for _, ann in back.annotations()) == kinds_before
+        assert Counter(ann.kind for _, ann in back.annotations()) == Counter(
+            {k: n for k, n in kinds_before.items() if k not in lost})
     if kinds_before["polygon"] + kinds_before["mask"] and target == "voc":
-        assert report.count("approximated") == kinds_before["polygon"] + kinds_before["mask"]
+        shapes = kinds_before["polygon"] + kinds_before["mask"] + kinds_before["keypoints"]
+        assert report.count("approximated") == shapes
 
 
 def _rich(folder: Path) -> tuple[Dataset, Path]:
@@ -148,13 +171,31 @@ EXPECTED_REPORTS: dict[str, dict[tuple[str, str], int]] = {
         ("changed", "boxes written as 4-point polygons"): 2,
     },
     "picsellia": {},
+    "cvat": {
+        ("dropped", "asset statuses"): 1,
+        ("dropped", "detection scores"): 1,
+        ("dropped", "image Q&A answers"): 1,
+        ("dropped", "object Q&A answers"): 1,
+        ("approximated", "multi-part polygons written as one polygon per part"): 1,
+        ("approximated", "occluded keypoints written as plain points"): 1,
+        ("changed", "image ids renumbered"): 1,
+    },
+    "labelstudio": {
+        ("dropped", "asset statuses"): 1,
+        ("dropped", "asset tags"): 2,
+        ("dropped", "lines"): 1,
+        ("dropped", "object attributes"): 1,
+        ("approximated", "keypoints written as separate keypoint regions"): 1,
+        ("approximated", "multi-part polygons written as one region per part"): 1,
+        ("changed", "image select/multiple-choice Q&A written as choices"): 1,
+    },
 }
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_kind_through_every_writer_reports_exactly_what_it_cannot_hold(target: str, tmp_path: Path) -> None:
     ds, images = _rich(tmp_path)
-    out = tmp_path / ("out.json" if target in ("coco", "picsellia") else "out")
+    out = tmp_path / ("out.json" if target in FILE_TARGETS else "out")
     report = pf.write(ds, out, target, images=images)
     got = {(e.kind, e.what): e.count for e in report.entries if e.kind != "info"}
     assert got == EXPECTED_REPORTS[target]
@@ -174,3 +215,12 @@ def test_every_kind_through_every_writer_reports_exactly_what_it_cannot_hold(tar
     if target == "yolo":
         assert [a.tags for a in back.assets] == [["train"], ["val"]]
         assert "asset tags" not in lost
+    if target == "cvat":  # every kind but Q&A; the 2-part polygon as 2 polygons; keypoints as points
+        assert kinds == Counter({"polygon": 2, "box": 1, "mask": 1, "keypoints": 1, "line": 1, "point": 1,
+                                 "classification": 1})
+        assert [a.tags for a in back.assets] == [["train"], ["val"]]
+        assert back.assets[0].annotations[0].attributes == {"occluded": True}
+    if target == "labelstudio":  # keypoints as single points; the select Q&A as a choice (classification)
+        assert kinds == Counter({"point": 3, "polygon": 2, "classification": 2, "box": 1, "mask": 1})
+        assert back.assets[0].annotations[0].score == 0.9
+        assert back.assets[0].qa == ()
