@@ -15,6 +15,7 @@ from ...images import image_size
 from ...io_utils import gc_paused, safe_relative_path
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
+from .._writer import write_bytes
 from .layout import SIZES_FILE, SPLIT_TAGS, YAML_KEY
 from .rows import text_matches_box, text_matches_poly
 
@@ -382,7 +383,7 @@ def write(
             else:
                 c.no_size += len(asset.annotations)
                 text = ""
-            _write_bytes(labels_root + stem + ".txt", text.encode())
+            write_bytes(labels_root + stem + ".txt", text.encode())
             src = _find_image(images_dir, name, split) if images_dir is not None else None
             if src is not None:
                 _put_image(src, images_root + rel, copy_images)
@@ -428,20 +429,6 @@ def write(
     report.dropped("asset tags other than the split", extra_tags, "YOLO has no tags")
     report.dropped("asset statuses", statuses, "YOLO has no review status")
     report.dropped("image Q&A answers", image_qa, "YOLO has no Q&A")
-
-
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-
-
-def _write_bytes(path: str, data: bytes) -> None:
-    """One file in one open/write/close, without the buffered-io layer (100k small files)."""
-    fd = os.open(path, _CREATE, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
 
 
 def _split_rank(s: str) -> tuple[int, str]:
