@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 
@@ -14,6 +12,7 @@ from ...geometry import annotation_bbox
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
+from .._writer import chunks, dumps, write_json_array
 from .parse import PARSERS, Bad
 from .schema import DEFAULT_ALWAYS, JOIN_KEYS, NAME, STATUS_FLAGS, TOP_KEYS, flags_of_status, status_from_flags
 
@@ -293,30 +292,6 @@ class _Writer:
         self.foreign.report_to(self.report)
 
 
-def _dumps(value: Any) -> bytes:
-    """orjson, or the standard library for what orjson refuses (integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _write_array(f: BinaryIO, items: Iterator[dict[str, Any]], chunk: int = 20000) -> None:
-    """Stream a JSON array in chunks (bounded memory for the output side)."""
-    f.write(b"[")
-    first = True
-    batch: list[dict[str, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= chunk:
-            f.write((b"" if first else b",") + _dumps(batch)[1:-1])
-            first = False
-            batch = []
-    if batch:
-        f.write((b"" if first else b",") + _dumps(batch)[1:-1])
-    f.write(b"]")
-
-
 def write(
     dataset: Dataset,
     path: str | Path,
@@ -380,13 +355,13 @@ def _write(dataset: Dataset, path: str | Path, w: _Writer, meta: dict[str, Any],
         for i, key in enumerate(order):
             f.write((b"," if i else b"") + orjson.dumps(key) + b":")
             if key == "images":
-                _write_array(f, (w.image(a) for a in dataset.assets))
+                write_json_array(f, chunks(w.image(a) for a in dataset.assets))
             elif key == "annotations":
-                _write_array(f, (r for r in records if r is not None))
+                write_json_array(f, chunks(r for r in records if r is not None))
             else:
-                f.write(_dumps([w.category(label) for label in labels]))
+                f.write(dumps([w.category(label) for label in labels]))
         for key, value in (meta.get("top") or {}).items():
-            f.write((b"," if order else b"") + _dumps(key) + b":" + _dumps(value))
+            f.write((b"," if order else b"") + dumps(key) + b":" + dumps(value))
             order = order or [key]
         f.write(b"}")
 
