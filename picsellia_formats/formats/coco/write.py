@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from ...errors import OptionError
 from ...fidelity import ForeignFields
 from ...geometry import annotation_bbox, polygon_areas
 from ...io_utils import gc_paused
@@ -263,7 +264,7 @@ def write(
     """
     report = report if report is not None else Report()
     if segmentation not in ("keep", "rle", "polygon"):
-        raise ValueError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
+        raise OptionError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
     meta = dataset.metadata.get("coco", {})
     if results is None:
         results = bool(meta.get("results"))

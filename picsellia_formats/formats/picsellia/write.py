@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from ...errors import OptionError
 from ...fidelity import ForeignFields
 from ...geometry import annotation_bbox
 from ...io_utils import gc_paused
@@ -300,6 +301,7 @@ def write(
     report: Report | None = None,
     masks: str = "rle",
     platform_only: bool = False,
+    progress: bool = False,
 ) -> None:
     """Write `dataset` as a Picsellia annotation JSON file.
 
@@ -322,7 +324,7 @@ def write(
     """
     report = report if report is not None else Report()
     if masks not in ("rle", "polygon", "box"):
-        raise ValueError(f"masks must be rle, polygon or box, got {masks!r}")
+        raise OptionError(f"masks must be rle, polygon or box, got {masks!r}")
     w = _Writer(dataset, report, masks, platform_only)
     meta = dataset.metadata.get(NAME) or {}
     labels = list(dataset.labels)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...errors import OptionError
 from ...fidelity import report_foreign_fields
 from ...geometry import annotation_bbox
 from ...images import IMAGE_EXTENSIONS, image_size
@@ -130,7 +131,7 @@ def write(
     if layout is None:
         layout = "devkit" if dataset.metadata.get("voc", {}).get("layout") == "devkit" else "flat"
     if layout not in ("flat", "devkit"):
-        raise ValueError(f"layout must be flat or devkit, got {layout!r}")
+        raise OptionError(f"layout must be flat or devkit, got {layout!r}")
     out = Path(path)
     ann_dir = out / "Annotations" if layout == "devkit" else out
     ann_dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from operator import truediv
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ...errors import PicselliaFormatsError
+from ...errors import OptionError, PicselliaFormatsError
 from ...fidelity import report_foreign_fields
 from ...images import image_size
 from ...io_utils import gc_paused, safe_relative_path
@@ -301,11 +301,11 @@ def write(
     `progress`: a bar over the assets on stderr when it is a terminal.
     """
     if task is not None and task not in ("detect", "segment", "mixed"):
-        raise ValueError(f"task must be detect, segment or mixed, got {task!r}")
+        raise OptionError(f"task must be detect, segment or mixed, got {task!r}")
     if copy_images is None:
         copy_images = "copy"
     elif copy_images not in ("copy", "link", "none"):
-        raise ValueError(f"copy_images must be copy, link or none, got {copy_images!r}")
+        raise OptionError(f"copy_images must be copy, link or none, got {copy_images!r}")
     elif copy_images != "none" and not images:
         raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
                                     "the folder of the image files to put beside the labels")
