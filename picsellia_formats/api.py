@@ -12,8 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 import shutil
 import tempfile
@@ -22,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
-from .errors import FormatError, LossyConversionError
+from .errors import FormatError, LossyConversionError, OptionError
 from .io_utils import atomic_dir, atomic_path
 from .model import Dataset
 from .report import Report
@@ -43,7 +41,8 @@ def read(
     images). Format options (e.g. ``ground_truth=`` for COCO results) pass through. `progress`
     shows a bar on stderr when it is a terminal, for the readers that have one (many files, or
     many objects).
-    Raises FormatError (bad content), DetectionError (unknown format) or FileNotFoundError.
+    Raises FormatError (bad content, or no such file or folder), DetectionError (unknown format) or
+    OptionError (an option the format does not take, or a value outside its choices).
     """
     path = Path(path)
     if not path.exists():
@@ -51,15 +50,8 @@ def read(
     name = format or formats.detect(path)
     spec = formats.get(name)
     _check_options(spec.name, spec.read_options, options, "read")
-    if progress and _takes_progress(spec.read):
-        options = {**options, "progress": True}
     return spec.read(path, images=Path(images) if images else None,
-                     report=report if report is not None else Report(), **options)
-
-
-@functools.cache
-def _takes_progress(reader: Any) -> bool:
-    return "progress" in inspect.signature(reader).parameters
+                     report=report if report is not None else Report(), progress=progress, **options)
 
 
 def write(
@@ -78,13 +70,14 @@ def write(
     A file format given an existing folder writes ``<folder>/<default file name>``. The output
     appears only once complete; with `strict`, a lossy conversion raises LossyConversionError and
     writes nothing. `progress`: a bar on stderr when it is a terminal, for the writers that have one.
+    Raises FormatError (the format cannot be written, or the data cannot go in it), OptionError (an
+    option the format does not take, or a value outside its choices) or LossyConversionError.
     """
     spec = formats.get(format)
     if spec.write is None:
         raise FormatError(f"format {spec.name} cannot be written")
     _check_options(spec.name, spec.write_options, options, "write")
-    if progress and _takes_progress(spec.write):
-        options = {**options, "progress": True}
+    options = {**options, "progress": progress}
     report = report if report is not None else Report()
     path = Path(path)
     image_dir = Path(images) if images else None
@@ -171,10 +164,15 @@ def convert(
 
 
 def _check_options(fmt: str, allowed: tuple[formats.Option, ...], given: dict[str, Any], what: str) -> None:
-    names = {o.name for o in allowed}
-    unknown = [k for k in given if k not in names]
+    """OptionError for an option `fmt` does not take, or a value outside the option's choices."""
+    by_name = {o.name: o for o in allowed}
+    unknown = [k for k in given if k not in by_name]
     if unknown:
-        raise TypeError(
+        raise OptionError(
             f"{fmt} {what} takes no option {', '.join(map(repr, unknown))}"
-            + (f"; it takes {', '.join(sorted(names))}" if names else "")
+            + (f"; it takes {', '.join(sorted(by_name))}" if by_name else "")
         )
+    for name, value in given.items():
+        choices = by_name[name].choices
+        if choices and value is not None and value not in choices:
+            raise OptionError(f"{fmt} {what} option {name} must be one of {', '.join(choices)}, got {value!r}")

@@ -104,7 +104,7 @@ def _light(asset: Asset, boxes: bool) -> Asset:
 def _shard(job: tuple[list[tuple[Asset, str]], dict[str, int], str, bool, str, bool]) -> list[tuple[str, str]]:
     """Rasterise and write a shard of assets; returns (file name, error) of the images skipped."""
     items, label_index, kind, boxes, out, palette_ok = job
-    from .formats.voc_segmentation import voc_colormap
+    from .formats.voc.segmentation import voc_colormap
 
     palette = voc_colormap() if palette_ok else None
     skipped = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import importlib
 import io
 import os
 import pty
@@ -21,6 +22,7 @@ from picsellia_formats.formats import coco
 from picsellia_formats.report import Report
 from tests.conftest import FIXTURES, ROOT, run_cli
 
+COCO_READ = importlib.import_module("picsellia_formats.formats.coco.read")  # the module, not coco.read
 TERRAIN = FIXTURES / "sahi_coco/coco_utils/combined_coco.json"
 TERRAIN_IMAGES = FIXTURES / "sahi_coco/coco_utils"
 TOY = FIXTURES / "voc_toy_cats/gts_coco_format/toy_example_coco.JSON"
@@ -75,8 +77,8 @@ def test_enabled_only_on_a_terminal_and_not_quiet(monkeypatch: pytest.MonkeyPatc
 def test_coco_reader_bar_reads_the_same_dataset_and_names_the_same_records(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
-    monkeypatch.setattr(coco, "_PROGRESS_CHUNK", 4)
-    monkeypatch.setattr(coco, "_PROGRESS_BYTES", 0)
+    monkeypatch.setattr(COCO_READ, "_PROGRESS_CHUNK", 4)
+    monkeypatch.setattr(COCO_READ, "_PROGRESS_BYTES", 0)
     with_bar = coco.read(TERRAIN, report=Report(), progress=True)
     assert "reading combined_coco.json" in capsys.readouterr().err
     without = coco.read(TERRAIN, report=Report())
@@ -93,7 +95,7 @@ def test_coco_reader_bar_reads_the_same_dataset_and_names_the_same_records(
 def test_coco_writer_bar_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
-    monkeypatch.setattr(coco, "_PROGRESS_CHUNK", 4)
+    monkeypatch.setattr(COCO_READ, "_PROGRESS_CHUNK", 4)
     ds = coco.read(TERRAIN, report=Report())
     pf.write(ds, tmp_path / "bar.json", "coco", progress=True)
     assert "writing COCO" in capsys.readouterr().err
@@ -114,8 +116,8 @@ def test_picsellia_reader_bar(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
 def test_api_read_passes_progress_only_to_readers_that_take_it(monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
-    monkeypatch.setattr(coco, "_PROGRESS_CHUNK", 4)
-    monkeypatch.setattr(coco, "_PROGRESS_BYTES", 0)
+    monkeypatch.setattr(COCO_READ, "_PROGRESS_CHUNK", 4)
+    monkeypatch.setattr(COCO_READ, "_PROGRESS_BYTES", 0)
     pf.read(TERRAIN, progress=True)
     assert "reading" in capsys.readouterr().err
     assert len(pf.read(FIXTURES / "raccoon_voc/data/test.record", progress=True)) > 0  # a reader without a bar

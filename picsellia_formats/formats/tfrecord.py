@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import FormatError, OptionError
 from ..fidelity import report_foreign_fields
 from ..model import Dataset
 from ..report import Report
@@ -73,6 +73,7 @@ def read(
     report: Report,
     label_map: str | Path | None = None,
     extract_images: str | Path | None = None,
+    progress: bool = False,
 ) -> Dataset:
     """Read TFRecords (a file or a folder); `label_map` names the classes of records without
     ``class/text``; `extract_images` writes the embedded images to that folder."""
@@ -98,8 +99,12 @@ def write(
     split_by_tag: bool = False,
     label_ids: str = "sequential",
     workers: int | None = None,
+    progress: bool = False,
 ) -> None:
-    """Write ``data.record`` (or one set per split) and ``label_map.pbtxt`` into the folder `path`."""
+    """Write ``data.record`` (or one set per split) and ``label_map.pbtxt`` into the folder `path`.
+
+    `progress`: a bar over the encoded images on stderr when it is a terminal.
+    """
     report_foreign_fields(dataset, "tfrecord", report)  # other formats' fields it cannot hold
     from ..tfod.labelmap import label_map_items, write_label_map
     from ..tfod.tfrecord import labels_in_use, write_tfrecords
@@ -110,14 +115,15 @@ def write(
     items = label_map_items(labels_in_use(dataset), ids=label_ids)
     prefix = path / ("{split}.record" if split_by_tag else "data.record")
     write_tfrecords(dataset, prefix, images=images, shards=shards, masks=masks, label_map=items,
-                    split_by_tag=split_by_tag, workers=workers, report=report)
+                    split_by_tag=split_by_tag, workers=workers, report=report,
+                    progress=progress)
     write_label_map(items, path / LABEL_MAP_NAME)
 
 
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
-        raise ValueError("must be >= 1")
+        raise OptionError("must be >= 1")
     return value
 
 

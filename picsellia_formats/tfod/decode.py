@@ -20,6 +20,7 @@ import hashlib
 import struct
 from typing import Any, NamedTuple
 
+from ..errors import FormatError
 from .example import Feature
 from .image_header import SWAPPING, array_to_displayed, sniff, to_displayed
 from .keys import (
@@ -62,7 +63,7 @@ def decode_mask(data: bytes, height: int, width: int) -> Any:
     if array.ndim != 2:
         array = array[..., 0]
     if array.shape != (height, width):
-        raise ValueError(f"a mask is {array.shape[1]}x{array.shape[0]}, the image {width}x{height}")
+        raise FormatError(f"a mask is {array.shape[1]}x{array.shape[0]}, the image {width}x{height}")
     return array > 0
 
 
@@ -97,18 +98,18 @@ def _text(feature: Feature | None, key: str) -> str | None:
     if feature is None or not feature[1]:
         return None
     if feature[0] != "bytes":
-        raise ValueError(f"{key} must be a bytes list, got {feature[0]}")
+        raise FormatError(f"{key} must be a bytes list, got {feature[0]}")
     try:
         return feature[1][0].decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{key} is not UTF-8") from None
+        raise FormatError(f"{key} is not UTF-8") from None
 
 
 def _int(feature: Feature | None, key: str) -> int | None:
     if feature is None or not feature[1]:
         return None
     if feature[0] != "int64":
-        raise ValueError(f"{key} must be an int64 list, got {feature[0]}")
+        raise FormatError(f"{key} must be an int64 list, got {feature[0]}")
     return feature[1][0]
 
 
@@ -117,9 +118,9 @@ def _list(features: dict[str, Feature], key: str, kind: str, n: int) -> list[Any
     if feature is None or not feature[1]:
         return None
     if feature[0] != kind:
-        raise ValueError(f"{key} must be a {kind} list, got {feature[0]}")
+        raise FormatError(f"{key} must be a {kind} list, got {feature[0]}")
     if len(feature[1]) != n:
-        raise ValueError(f"{key} has {len(feature[1])} values for {n} boxes")
+        raise FormatError(f"{key} has {len(feature[1])} values for {n} boxes")
     return feature[1]
 
 
@@ -139,13 +140,13 @@ def decode_features(features: dict[str, Feature], masks: bool = True) -> Decoded
     data = None
     if image is not None and image[1]:
         if image[0] != "bytes":
-            raise ValueError(f"{ENCODED} must be a bytes list")
+            raise FormatError(f"{ENCODED} must be a bytes list")
         data = image[1][0] or None
     info = sniff(data) if data else None
     height = _int(features.get(HEIGHT), HEIGHT)
     width = _int(features.get(WIDTH), WIDTH)
     if (height is not None and height < 0) or (width is not None and width < 0):
-        raise ValueError(f"negative image size {width}x{height}")
+        raise FormatError(f"negative image size {width}x{height}")
     if (not height or not width) and info is not None:
         width, height = info.width, info.height
     orientation = info.orientation if info is not None and (info.width, info.height) == (width, height) else 1
@@ -160,11 +161,11 @@ def decode_features(features: dict[str, Feature], masks: bool = True) -> Decoded
         feature = features.get(key)
         got = len(feature[1]) if feature is not None else 0
         if got != n:
-            raise ValueError(f"{key} has {got} values, {XMIN} has {n}")
+            raise FormatError(f"{key} has {got} values, {XMIN} has {n}")
         if feature is not None and feature[1] and feature[0] != "float":
-            raise ValueError(f"{key} must be a float list, got {feature[0]}")
+            raise FormatError(f"{key} must be a float list, got {feature[0]}")
     if n and (not width or not height):
-        raise ValueError("the image size is unknown (no image/width, image/height nor image bytes): "
+        raise FormatError("the image size is unknown (no image/width, image/height nor image bytes): "
                          "normalised boxes cannot be turned into pixels")
     texts = _list(features, CLASS_TEXT, "bytes", n)
     labels = _list(features, CLASS_LABEL, "int64", n)
@@ -180,7 +181,7 @@ def decode_features(features: dict[str, Feature], masks: bool = True) -> Decoded
             mask_list = _list(features, MASK, "bytes", n)
         elif mask_feature[0] == "float":
             if len(mask_feature[1]) != n * width * height:  # type: ignore[operator]
-                raise ValueError(f"{MASK} has {len(mask_feature[1])} floats, "
+                raise FormatError(f"{MASK} has {len(mask_feature[1])} floats, "
                                  f"expected {n} x {height} x {width}")
             mask_list = mask_feature[1]
     extra_per_object: list[dict[str, Feature]] = [{} for _ in range(n)]
@@ -212,9 +213,9 @@ def decode_features(features: dict[str, Feature], masks: bool = True) -> Decoded
                 try:
                     mask = decode_mask(mask_list[i], height, width)  # type: ignore[arg-type]
                 except ValueError as exc:
-                    raise ValueError(f"mask {i}: {exc}") from None
+                    raise FormatError(f"mask {i}: {exc}") from None
                 except Exception as exc:  # Pillow's many errors on a corrupt PNG
-                    raise ValueError(f"mask {i} is not a readable image ({exc})") from None
+                    raise FormatError(f"mask {i} is not a readable image ({exc})") from None
             else:
                 import numpy as np
 
@@ -228,13 +229,13 @@ def decode_features(features: dict[str, Feature], masks: bool = True) -> Decoded
             try:
                 label_text = texts[i].decode("utf-8")
             except UnicodeDecodeError:
-                raise ValueError(f"{CLASS_TEXT}[{i}] is not UTF-8") from None
+                raise FormatError(f"{CLASS_TEXT}[{i}] is not UTF-8") from None
         view_text = None
         if view is not None:
             try:
                 view_text = view[i].decode("utf-8")
             except UnicodeDecodeError:
-                raise ValueError(f"{VIEW}[{i}] is not UTF-8") from None
+                raise FormatError(f"{VIEW}[{i}] is not UTF-8") from None
         objects.append(DecodedObject(
             label_text,
             labels[i] if labels is not None else None,
@@ -252,13 +253,13 @@ def decode_features(features: dict[str, Feature], masks: bool = True) -> Decoded
     ct = class_texts[1] if class_texts is not None and class_texts[0] == "bytes" else []
     cl = class_labels[1] if class_labels is not None and class_labels[0] == "int64" else []
     if ct and cl and len(ct) != len(cl):
-        raise ValueError(f"{IMAGE_CLASS_TEXT} has {len(ct)} values, {IMAGE_CLASS_LABEL} {len(cl)}")
+        raise FormatError(f"{IMAGE_CLASS_TEXT} has {len(ct)} values, {IMAGE_CLASS_LABEL} {len(cl)}")
     classes: list[tuple[str | None, int | None]] = []
     for i in range(max(len(ct), len(cl))):
         try:
             text = ct[i].decode("utf-8") if ct else None
         except UnicodeDecodeError:
-            raise ValueError(f"{IMAGE_CLASS_TEXT}[{i}] is not UTF-8") from None
+            raise FormatError(f"{IMAGE_CLASS_TEXT}[{i}] is not UTF-8") from None
         classes.append((text, cl[i] if cl else None))
     return DecodedImage(
         _text(features.get(FILENAME), FILENAME),

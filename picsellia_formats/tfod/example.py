@@ -23,6 +23,8 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import FormatError
+
 Feature = tuple[str, Sequence[Any]]
 KINDS = ("bytes", "float", "int64")
 
@@ -101,7 +103,7 @@ def _pack_ints(values: Sequence[int]) -> bytes:
     parts = []
     for v in values:
         if not _INT64_MIN <= v <= _INT64_MAX:
-            raise ValueError(f"int64 feature value out of range: {v}")
+            raise FormatError(f"int64 feature value out of range: {v}")
         parts.append(_len(v) if v >= 0 else _varint(v + (1 << 64)))
     return b"".join(parts)
 
@@ -144,7 +146,7 @@ def add_entry(pieces: list[bytes], prefix: bytes, kind: str, values: Sequence[An
         packed = _pack_ints(values)
         tag = b"\x1a"
     else:
-        raise ValueError(f"feature kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise FormatError(f"feature kind must be one of {', '.join(KINDS)}, got {kind!r}")
     n = len(packed)
     if values:
         pl = _VARINTS[n] if n < _NV else _varint(n)
@@ -201,17 +203,17 @@ def _read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= end:
-            raise ValueError("truncated varint")
+            raise FormatError("truncated varint")
         b = data[pos]
         pos += 1
         result |= (b & 0x7F) << shift
         if b < 0x80:
             if shift >= 63 and result >= 1 << 64:
-                raise ValueError("varint longer than 64 bits")
+                raise FormatError("varint longer than 64 bits")
             return result, pos
         shift += 7
         if shift >= 70:
-            raise ValueError("varint longer than 10 bytes")
+            raise FormatError("varint longer than 10 bytes")
 
 
 def _fields(data: bytes, pos: int, end: int):
@@ -221,28 +223,28 @@ def _fields(data: bytes, pos: int, end: int):
         tag, pos = _read_varint(data, pos, end)
         number, wire = tag >> 3, tag & 7
         if number == 0:
-            raise ValueError("field number 0")
+            raise FormatError("field number 0")
         if wire == 0:
             value, pos = _read_varint(data, pos, end)
             yield number, wire, value
         elif wire == 2:
             size, pos = _read_varint(data, pos, end)
             if size > end - pos:
-                raise ValueError("length-delimited field runs past the end")
+                raise FormatError("length-delimited field runs past the end")
             yield number, wire, (pos, pos + size)
             pos += size
         elif wire == 5:
             if pos + 4 > end:
-                raise ValueError("truncated fixed32")
+                raise FormatError("truncated fixed32")
             yield number, wire, data[pos:pos + 4]
             pos += 4
         elif wire == 1:
             if pos + 8 > end:
-                raise ValueError("truncated fixed64")
+                raise FormatError("truncated fixed64")
             yield number, wire, data[pos:pos + 8]
             pos += 8
         else:
-            raise ValueError(f"unsupported wire type {wire}")
+            raise FormatError(f"unsupported wire type {wire}")
 
 
 def _signed(v: int) -> int:
@@ -255,18 +257,18 @@ def _decode_list(data: bytes, start: int, stop: int, kind: str, values: list[Any
             continue
         if kind == "bytes":
             if wire != 2:
-                raise ValueError("bytes_list value is not length-delimited")
+                raise FormatError("bytes_list value is not length-delimited")
             values.append(data[value[0]:value[1]])
         elif kind == "float":
             if wire == 2:
                 a, b = value
                 if (b - a) % 4:
-                    raise ValueError("packed float_list length is not a multiple of 4")
+                    raise FormatError("packed float_list length is not a multiple of 4")
                 values.extend(struct.unpack_from(f"<{(b - a) // 4}f", data, a))
             elif wire == 5:
                 values.append(struct.unpack("<f", value)[0])
             else:
-                raise ValueError("float_list value has the wrong wire type")
+                raise FormatError("float_list value has the wrong wire type")
         else:
             if wire == 2:
                 a, b = value
@@ -276,7 +278,7 @@ def _decode_list(data: bytes, start: int, stop: int, kind: str, values: list[Any
             elif wire == 0:
                 values.append(_signed(value))
             else:
-                raise ValueError("int64_list value has the wrong wire type")
+                raise FormatError("int64_list value has the wrong wire type")
 
 
 def _decode_feature(data: bytes, start: int, stop: int) -> Feature:
@@ -285,7 +287,7 @@ def _decode_feature(data: bytes, start: int, stop: int) -> Feature:
     for number, wire, value in _fields(data, start, stop):
         if 1 <= number <= 3:
             if wire != 2:
-                raise ValueError("feature list is not length-delimited")
+                raise FormatError("feature list is not length-delimited")
             new_kind = KINDS[number - 1]
             if new_kind != kind:  # a oneof: the last kind set wins
                 kind, values = new_kind, []
@@ -305,18 +307,18 @@ def decode_example(data: bytes) -> dict[str, Feature]:
         if number != 1:
             continue
         if wire != 2:
-            raise ValueError("Example.features is not length-delimited")
+            raise FormatError("Example.features is not length-delimited")
         for fnum, fwire, entry in _fields(data, value[0], value[1]):
             if fnum != 1:
                 continue
             if fwire != 2:
-                raise ValueError("Features.feature entry is not length-delimited")
+                raise FormatError("Features.feature entry is not length-delimited")
             key = b""
             feature: Feature = ("none", [])
             for enum, ewire, evalue in _fields(data, entry[0], entry[1]):
                 if ewire != 2 or enum not in (1, 2):
                     if enum in (1, 2):
-                        raise ValueError("feature map entry field has the wrong wire type")
+                        raise FormatError("feature map entry field has the wrong wire type")
                     continue
                 if enum == 1:
                     key = data[evalue[0]:evalue[1]]
@@ -325,6 +327,6 @@ def decode_example(data: bytes) -> dict[str, Feature]:
             try:
                 name = key.decode("utf-8")
             except UnicodeDecodeError:
-                raise ValueError(f"feature key {key!r} is not UTF-8") from None
+                raise FormatError(f"feature key {key!r} is not UTF-8") from None
             out[name] = feature
     return out

@@ -26,6 +26,7 @@ import struct
 import zlib
 from typing import Any, NamedTuple
 
+from ..errors import FormatError
 from ..io_utils import safe_relative_path
 from .example import Feature, add_entry, encode_example, entry_prefix, finish
 from .image_header import SWAPPING, HeaderInfo, array_to_stored, sniff, to_stored
@@ -193,7 +194,7 @@ def _frame(job: AssetJob, info: HeaderInfo, counts: dict[str, int]) -> tuple[int
         _bump(counts, f"format:{info.format}")
     if frame_w <= 0 or frame_h <= 0:
         if job.objects:
-            raise ValueError(f"image size {frame_w}x{frame_h} cannot normalise boxes")
+            raise FormatError(f"image size {frame_w}x{frame_h} cannot normalise boxes")
         frame_w = frame_h = 1
     return orientation, frame_w, frame_h
 
@@ -211,7 +212,7 @@ def _normalised(objects: list[ObjectJob], frame_w: int, frame_h: int, orientatio
         x0, y0, x1, y1 = x / frame_w, y / frame_h, (x + w) / frame_w, (y + h) / frame_h
         if not (0.0 <= x0 <= 1.0 and 0.0 <= x1 <= 1.0 and 0.0 <= y0 <= 1.0 and 0.0 <= y1 <= 1.0):
             if not (x0 == x0 and x1 == x1 and y0 == y0 and y1 == y1):  # NaN
-                raise ValueError(f"object {obj.text!r} has a non-finite box {obj.box}")
+                raise FormatError(f"object {obj.text!r} has a non-finite box {obj.box}")
             x0, x1 = min(max(x0, 0.0), 1.0), min(max(x1, 0.0), 1.0)
             y0, y1 = min(max(y0, 0.0), 1.0), min(max(y1, 0.0), 1.0)
             clamped += 1

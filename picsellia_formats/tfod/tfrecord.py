@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 import google_crc32c
 
-from ..errors import FormatError, ProblemCollector
+from ..errors import FormatError, OptionError, ProblemCollector
 from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
 from ..report import Report
@@ -133,7 +133,7 @@ def shard_paths(prefix: str | os.PathLike[str], shards: int) -> list[Path]:
     """
     prefix = Path(prefix)
     if shards < 1:
-        raise ValueError(f"shards must be >= 1, got {shards}")
+        raise OptionError(f"shards must be >= 1, got {shards}")
     if shards == 1:
         return [prefix]
     return [prefix.with_name(f"{prefix.name}-{i:05d}-of-{shards:05d}") for i in range(shards)]
@@ -504,7 +504,7 @@ def split_of(asset: Asset) -> str | None:
     """
     found = [t for t in asset.tags if t.lower() in SPLIT_TAGS]
     if len({t.lower() for t in found}) > 1:
-        raise ValueError(f"tagged with several splits: {', '.join(found)}")
+        raise FormatError(f"tagged with several splits: {', '.join(found)}")
     return found[0] if found else None
 
 
@@ -555,7 +555,7 @@ def write_tfrecords(
     """
     report = report if report is not None else Report()
     if images is None:
-        raise ValueError("the TFRecord writer needs the image files: pass images= (--images)")
+        raise FormatError("the TFRecord writer needs the image files: pass images= (--images)")
     roots = [images] if isinstance(images, (str, os.PathLike)) else list(images)
     if label_map is not None:
         items = list(label_map)
@@ -564,7 +564,7 @@ def write_tfrecords(
     known = {item.name for item in items}
     missing = sorted({ann.label for _, ann in dataset.annotations()} - known)
     if missing:
-        raise ValueError(f"labels missing from the label map: {', '.join(map(repr, missing[:10]))}")
+        raise FormatError(f"labels missing from the label map: {', '.join(map(repr, missing[:10]))}")
     with gc_paused():
         jobs, pascal, any_classes = build_jobs(dataset, items, masks=masks, report=report)
     background = sum(1 for _, ann in dataset.annotations() if ann.label == BACKGROUND)

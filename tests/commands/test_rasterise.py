@@ -14,7 +14,7 @@ from pycocotools.coco import COCO
 
 import picsellia_formats as pf
 from picsellia_formats.errors import PicselliaFormatsError
-from picsellia_formats.formats.voc_segmentation import voc_colormap
+from picsellia_formats.formats.voc.segmentation import voc_colormap
 from picsellia_formats.masks import mask_to_rle, rle_to_mask
 from picsellia_formats.model import Annotation, Asset, Dataset, Label
 from picsellia_formats.rasterise import rasterise, rasterise_asset

@@ -625,20 +625,10 @@ def test_detection_ignores_folder_names(tmp_path: Path) -> None:
     assert confidence == 0 and "rooted" in reason
 
 
-@pytest.mark.parametrize("threads", [0, 2])
-def test_writer_threads_write_the_same_files(threads: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(voc, "WRITE_THREADS", threads)
-    monkeypatch.setattr(voc._Files, "BATCH", 3)
+def test_writer_writes_the_same_files(tmp_path: Path) -> None:
     ds = pf.read(RACCOON / "annotations")
     pf.write(ds, tmp_path / "out", "voc")
     _same_tree(RACCOON / "annotations", tmp_path / "out")
-
-
-def test_writer_thread_errors_surface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    files = voc._Files(threads=2)
-    files.add(str(tmp_path / "missing_dir" / "a.xml"), b"x")
-    with pytest.raises(FileNotFoundError):
-        files.close()
 
 
 @pytest.mark.parametrize("folder", VOC_DIRS)

@@ -17,6 +17,7 @@ from PIL import Image
 
 import picsellia_formats as pf
 from picsellia_formats.formats import yolo
+from picsellia_formats.formats.yolo import rows as yolo_rows
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
 from tests.conftest import FIXTURES, run_cli
 
@@ -100,9 +101,9 @@ def test_pixel_values_are_snapped_only_within_a_nanopixel() -> None:
     ds = pf.read(LS_MIXED)
     for _, ann in ds.annotations():
         assert all(v == round(v) for v in ann.box)
-    assert yolo._snap(12.99999999999984) == 13.0
-    assert yolo._snap(12.3456789012) == 12.3456789012
-    assert yolo._snap(0.1 + 0.2) == 0.3
+    assert yolo_rows.snap(12.99999999999984) == 13.0
+    assert yolo_rows.snap(12.3456789012) == 12.3456789012
+    assert yolo_rows.snap(0.1 + 0.2) == 0.3
 
 
 @pytest.mark.parametrize("folder", [LS_MIXED, LS_UNIF], ids=["mixed_dims", "unif_dims"])

@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
-from ..model import EMPTY, Annotation, Asset
-from ._voc_xml import DEFAULT_STYLE, escape, escape_attr, is_element_name, pads_for, render_value, scalar_text
+from ...model import EMPTY, Annotation, Asset
+from .xml import DEFAULT_STYLE, escape, escape_attr, is_element_name, pads_for, render_value, scalar_text
 
 _isfinite = math.isfinite
 _floor = math.floor

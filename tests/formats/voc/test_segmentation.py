@@ -13,7 +13,7 @@ from PIL import Image
 
 import picsellia_formats as pf
 from picsellia_formats.errors import FormatError
-from picsellia_formats.formats.voc_segmentation import (
+from picsellia_formats.formats.voc.segmentation import (
     VOC_CLASSES,
     read_labelmap,
     read_segmentation,

@@ -1,16 +1,4 @@
-"""COCO instances (and keypoints) files, and COCO results lists, read and written without loss.
-
-What is kept on COCO -> COCO: every image (with its id and extra fields), annotation (id,
-bbox, polygon parts, RLE in its encoding, ``iscrowd``, keypoints, score, extra fields),
-category (id, supercategory, keypoint names, skeleton, extra fields), ``info``, ``licenses`` and
-other top-level keys. ``area`` is recomputed from the geometry on write; the source value is kept
-where it is consistent with it (within 15 % or 16 px²). Captions are dropped, and said so.
-
-Example:
-    >>> ds = read("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON")
-    >>> len(ds), ds.num_annotations, ds.labels[0]
-    (10, 12, Label(name='cat', group='none', id=0))
-"""
+"""read."""
 
 from __future__ import annotations
 
@@ -18,18 +6,14 @@ import contextlib
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import orjson
-
-from ..errors import FormatError, ProblemCollector
-from ..fidelity import ForeignFields
-from ..geometry import annotation_bbox, polygon_areas
-from ..io_utils import gc_paused
-from ..model import EMPTY, Annotation, Asset, Dataset, Label, Mask
-from ..report import Report
-from . import FormatSpec, Option
-from ._json_files import detect_file_or_folder, load_json, read_head, resolve_file_or_folder
+from ...errors import FormatError, ProblemCollector
+from ...io_utils import gc_paused
+from ...model import EMPTY, Annotation, Asset, Dataset, Label, Mask
+from ...report import Report
+from .._json_files import load_json, resolve_file_or_folder
+from .detect import sniff
 
 _ANN_KEYS = frozenset(
     ("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "keypoints",
@@ -37,42 +21,8 @@ _ANN_KEYS = frozenset(
 )
 _IMG_KEYS = frozenset(("id", "file_name", "width", "height"))
 _CAT_KEYS = frozenset(("id", "name", "supercategory", "keypoints", "skeleton"))
-_TOP_KEYS = ("info", "licenses", "images", "annotations", "categories")
+TOP_KEYS = ("info", "licenses", "images", "annotations", "categories")
 _isfinite = math.isfinite
-
-
-# --------------------------------------------------------------------------------------------- detect
-
-
-def _sniff(path: Path) -> tuple[float, str]:
-    """Look at the head of a JSON file for COCO's keys (no full parse)."""
-    if path.suffix.lower() != ".json":
-        return 0.0, f"{path.name} is not a .json file"
-    head = read_head(path)
-    text = head.lstrip()
-    if text.startswith(b"["):
-        if b'"image_id"' in head and b'"category_id"' in head:
-            return 0.8, "a list of detections with image_id and category_id (COCO results)"
-        if text[1:].lstrip().startswith(b"]"):
-            return 0.1, "an empty JSON list"
-        return 0.0, "a JSON list without image_id/category_id"
-    if not text.startswith(b"{"):
-        return 0.0, "not a JSON object"
-    if b'"external_picture_url"' in head or b'"internal_picture_id"' in head:
-        return 0.0, "has Picsellia image keys (external_picture_url)"
-    signals = sum(k in head for k in (b'"file_name"', b'"category_id"', b'"image_id"', b'"bbox"'))
-    if b'"images"' in head and signals >= 2:
-        return 0.9, "has images with file_name and annotations with image_id/category_id"
-    if b'"images"' in head and b'"categories"' in head:
-        return 0.6, "has images and categories"
-    if b'"images"' in head and signals:
-        return 0.5, "has an images list"
-    return 0.0, "no COCO keys (images, annotations, categories) in its head"
-
-
-def detect(path: Path) -> tuple[float, str]:
-    """Confidence that `path` (a .json file, or a folder holding exactly one COCO json) is COCO."""
-    return detect_file_or_folder(path, _sniff, "COCO")
 
 
 # ----------------------------------------------------------------------------------------------- read
@@ -127,7 +77,7 @@ def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, repor
             problems.add(record, f"RLE size must be [height, width] of non-negative integers, got {size!r}")
             return None, None
         if type(counts) is str:
-            from ..masks import counts_from_string
+            from ...masks import counts_from_string
 
             try:
                 total = sum(counts_from_string(counts))
@@ -164,16 +114,16 @@ _PROGRESS_CHUNK = 1 << 16
 _PROGRESS_BYTES = 8 << 20
 
 
-def _writing_bar(n_objects: int, progress: bool) -> Any:
+def writing_bar(n_objects: int, progress: bool) -> Any:
     """A bar over the annotations written when there are enough to wait for, else a null context."""
     if not progress or n_objects < _PROGRESS_CHUNK:
         return contextlib.nullcontext()
-    from ..progress import bar
+    from ...progress import bar
 
     return bar(n_objects, "writing COCO", unit="object")  # the path is the temporary one
 
 
-def _counted(batches: Iterator[list[dict[str, Any]]], b: Any) -> Iterator[list[dict[str, Any]]]:
+def counted(batches: Iterator[list[dict[str, Any]]], b: Any) -> Iterator[list[dict[str, Any]]]:
     for batch in batches:
         yield batch
         b.update(len(batch))
@@ -183,7 +133,7 @@ def _reading_bar(path: Path, progress: bool) -> Any:
     """A bar (no total until the annotations are counted) for a big file, else a null context."""
     if not progress or path.stat().st_size < _PROGRESS_BYTES:
         return contextlib.nullcontext()
-    from ..progress import bar
+    from ...progress import bar
 
     return bar(None, f"reading {path.name}", unit="object")
 
@@ -404,7 +354,7 @@ def read(
 
     Raises FormatError naming the file and the records that are wrong.
     """
-    path = resolve_file_or_folder(Path(path), _sniff, "COCO")
+    path = resolve_file_or_folder(Path(path), sniff, "COCO")
     report = report if report is not None else Report()
     problems = ProblemCollector(path)
     with gc_paused(), _reading_bar(path, progress) as b:
@@ -435,7 +385,7 @@ def read(
             _parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
         problems.raise_if_any()
         meta = {k: v for k, v in top.items() if k not in ("images", "annotations", "categories")}
-        meta["key_order"] = [k for k in top if k in _TOP_KEYS]
+        meta["key_order"] = [k for k in top if k in TOP_KEYS]
         return Dataset(labels, assets, {"coco": meta})
 
 
@@ -483,373 +433,3 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
     return Dataset(labels, assets, {"coco": {"results": True, "key_order": []}})
 
 
-# ---------------------------------------------------------------------------------------------- write
-
-
-def _unique_int_ids(values: list[Any]) -> bool:
-    return (not values or set(map(type, values)) == {int}) and len(set(values)) == len(values)
-
-
-def _category_ids(labels: list[Label], start: int, report: Report) -> dict[str, int]:
-    ids = [label.id for label in labels]
-    if _unique_int_ids(ids):
-        return {label.name: label.id for label in labels}  # type: ignore[misc]
-    taken = {i for i in ids if type(i) is int}
-    out: dict[str, int] = {}
-    seen: set[int] = set()
-    next_id = max(start, max(taken, default=start - 1) + 1) if taken else start
-    fresh = 0
-    for label in labels:
-        if type(label.id) is int and label.id not in seen:
-            out[label.name] = label.id
-            seen.add(label.id)
-        else:
-            out[label.name] = next_id
-            seen.add(next_id)
-            next_id += 1
-            fresh += 1
-    if fresh and taken:
-        report.changed("category ids assigned to labels without a usable id", fresh)
-    return out
-
-
-def _segmentation_of(ann: Annotation, mode: str, h: Any, w: Any, report: Report) -> Any:
-    if ann.mask is not None:
-        if mode == "polygon":
-            from ..masks import mask_to_polygons
-
-            parts = mask_to_polygons(ann.mask)
-            if not parts:  # pycocotools cannot read an empty polygon list
-                report.changed("empty masks kept as RLE", why="--segmentation polygon")
-                return ann.mask.to_coco()
-            report.changed("masks written as polygons", why="traced along pixel edges: the same pixels "
-                           "under pycocotools; holes as keyhole cuts")
-            return parts
-        return ann.mask.to_coco()
-    if ann.polygon is not None:
-        if mode == "rle":
-            from ..masks import polygon_to_rle
-
-            if h is None or w is None:
-                report.dropped("polygons not turned into RLE", why="image size unknown")
-                return ann.polygon
-            return polygon_to_rle(ann.polygon, int(h), int(w)).to_coco()
-        return ann.polygon
-    return []
-
-
-def _annotation_batches(
-    dataset: Dataset,
-    image_ids: list[Any],
-    cat_ids: dict[str, int],
-    ann_ids: Iterator[Any],
-    results: bool,
-    segmentation: str,
-    report: Report,
-    batch_size: int = 20000,
-) -> Iterator[list[dict[str, Any]]]:
-    """Output dicts in asset order, in batches (polygon areas are computed vectorised per batch)."""
-    foreign = ForeignFields("coco")
-    counts: dict[str, Any] = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0, "foreign": foreign}
-    dropped_kinds: dict[str, int] = {}
-    batch: list[tuple[Asset, Any, Annotation]] = []
-    for asset, image_id in zip(dataset.assets, image_ids):
-        for ann in asset.annotations:
-            if ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None:
-                kind = ann.kind
-                dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
-                counts["qa_dropped"] += len(ann.qa)
-                foreign.add("objects", ann.extra)
-                continue
-            if ann.line is not None or ann.point is not None:
-                counts["other_shapes"] += 1
-            batch.append((asset, image_id, ann))
-            if len(batch) >= batch_size:
-                yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
-                batch = []
-    if batch:
-        yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
-    for kind, n in dropped_kinds.items():
-        plural = {"classification": "image-level classifications", "line": "lines", "point": "points"}[kind]
-        report.dropped(plural, n, "COCO instances have no such shape")
-    if counts["other_shapes"]:
-        report.dropped("lines or points beside another shape", counts["other_shapes"],
-                       "COCO instances have no such shape")
-    if counts["qa_dropped"]:
-        report.dropped("object Q&A answers", counts["qa_dropped"], "COCO has no Q&A")
-    if counts["areas_replaced"]:
-        report.changed("annotation areas recomputed", counts["areas_replaced"],
-                       "the stated area disagreed with the geometry")
-    foreign.report_to(report)
-
-
-_NO_PARTS: list[list[float]] = []
-
-
-def _batch_dicts(
-    batch: list[tuple[Asset, Any, Annotation]],
-    cat_ids: dict[str, int],
-    ann_ids: Iterator[Any],
-    results: bool,
-    segmentation: str,
-    report: Report,
-    counts: dict[str, Any],
-) -> list[dict[str, Any]]:
-    out_list: list[dict[str, Any]] = []
-    append = out_list.append
-    if results:
-        for asset, image_id, ann in batch:
-            out: dict[str, Any] = {"image_id": image_id, "category_id": cat_ids[ann.label]}
-            if ann.polygon is not None or ann.mask is not None:
-                out["segmentation"] = _segmentation_of(ann, segmentation, asset.height, asset.width, report)
-            if ann.box is not None:
-                out["bbox"] = ann.box
-            if ann.score is not None:
-                out["score"] = ann.score
-            if ann.area is not None:
-                out["area"] = ann.area
-            if ann.keypoints is not None:
-                out["keypoints"] = ann.keypoints
-            if ann.iscrowd:
-                out["iscrowd"] = ann.iscrowd
-            _finish(out, ann, counts)
-            append(out)
-        return out_list
-    areas = polygon_areas([ann.polygon if ann.polygon is not None and ann.mask is None else _NO_PARTS
-                           for _, _, ann in batch])
-    keep = segmentation == "keep"
-    replaced = 0
-    for (asset, image_id, ann), computed in zip(batch, areas):
-        box = ann.box
-        mask = ann.mask
-        if mask is not None:
-            if isinstance(mask.counts, str):
-                from ..masks import rle_area
-
-                computed = float(rle_area(mask))
-            else:
-                computed = float(sum(mask.counts[1::2]))
-            seg: Any = mask.to_coco() if keep else _segmentation_of(ann, segmentation, asset.height,
-                                                                    asset.width, report)
-        elif ann.polygon is not None:
-            seg = ann.polygon if keep else _segmentation_of(ann, segmentation, asset.height, asset.width, report)
-        else:
-            seg = []
-            if box is not None:
-                computed = float(box[2] * box[3])
-        if box is None:
-            box = annotation_bbox(ann) or ()
-        area = ann.area
-        tolerance = 0.15 * computed
-        if tolerance < 16.0:
-            tolerance = 16.0
-        if area is None or abs(area - computed) > tolerance:
-            if area is not None:
-                replaced += 1
-            area = computed
-        out = {
-            "id": next(ann_ids),
-            "image_id": image_id,
-            "category_id": cat_ids[ann.label],
-            "segmentation": seg,
-            "area": area,
-            "bbox": box,
-            "iscrowd": ann.iscrowd,
-        }
-        if ann.keypoints is not None:
-            out["keypoints"] = ann.keypoints
-            out["num_keypoints"] = sum(1 for v in ann.keypoints[2::3] if v > 0)
-        if ann.score is not None:
-            out["score"] = ann.score
-        if ann.attributes or ann.extra or ann.qa:
-            _finish(out, ann, counts)
-        append(out)
-    counts["areas_replaced"] += replaced
-    return out_list
-
-
-def _finish(out: dict[str, Any], ann: Annotation, counts: dict[str, Any]) -> None:
-    """Attributes, format extras and the Q&A count of one annotation."""
-    if ann.qa:
-        counts["qa_dropped"] += len(ann.qa)
-    if ann.attributes:
-        out["attributes"] = dict(ann.attributes)
-    counts["foreign"].add("objects", ann.extra)
-    coco_extra = ann.extra.get("coco") if ann.extra else None
-    if coco_extra:
-        for key, value in coco_extra.items():
-            out.setdefault(key, value)
-
-
-def _image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": image_id, "file_name": asset.file_name}
-    if asset.width is not None:
-        out["width"] = asset.width
-    if asset.height is not None:
-        out["height"] = asset.height
-    coco_extra = asset.extra.get("coco") if asset.extra else None
-    if coco_extra:
-        for k, v in coco_extra.items():
-            out.setdefault(k, v)
-    return out
-
-
-def _category_dict(label: Label, cid: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": cid, "name": label.name}
-    if label.group is not None:
-        out["supercategory"] = label.group
-    if label.keypoints is not None:
-        out["keypoints"] = label.keypoints
-    if label.skeleton is not None:
-        out["skeleton"] = label.skeleton
-    coco_extra = label.extra.get("coco") if label.extra else None
-    if coco_extra:
-        for k, v in coco_extra.items():
-            out.setdefault(k, v)
-    return out
-
-
-def _write_array(f: BinaryIO, batches: Iterator[list[dict[str, Any]]]) -> None:
-    """Stream a JSON array batch by batch (bounded memory on the output side)."""
-    f.write(b"[")
-    first = True
-    for batch in batches:
-        if batch:
-            f.write((b"" if first else b",") + orjson.dumps(batch)[1:-1])
-            first = False
-    f.write(b"]")
-
-
-def _chunks(items: Iterator[dict[str, Any]], size: int = 20000) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    yield batch
-
-
-def write(
-    dataset: Dataset,
-    path: str | Path,
-    *,
-    images: str | Path | None = None,
-    report: Report | None = None,
-    segmentation: str = "keep",
-    results: bool | None = None,
-    category_id_start: int = 1,
-    progress: bool = False,
-) -> None:
-    """Write `dataset` as a COCO instances file (or a results list).
-
-    `segmentation`: ``keep`` (masks as RLE, polygons as polygons), ``rle`` (polygons rasterised
-    to compressed RLE) or ``polygon`` (masks traced to polygons). `results`: write a results list;
-    by default, when the dataset was read from one. Image, annotation and category ids are kept
-    when they are unique integers; otherwise new ids are assigned from 1 (`category_id_start`).
-    `progress`: a bar over the annotations (per batch) on stderr when it is a terminal.
-    """
-    report = report if report is not None else Report()
-    if segmentation not in ("keep", "rle", "polygon"):
-        raise ValueError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
-    meta = dataset.metadata.get("coco", {})
-    if results is None:
-        results = bool(meta.get("results"))
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for asset in dataset.assets:
-        for ann in asset.annotations:
-            if ann.label not in known:
-                known.add(ann.label)
-                labels.append(Label(ann.label))
-    cat_ids = _category_ids(labels, category_id_start, report)
-
-    asset_ids = [a.id for a in dataset.assets]
-    if _unique_int_ids(asset_ids):
-        image_ids = asset_ids
-    else:
-        image_ids = list(range(1, len(asset_ids) + 1))
-        if any(i is not None for i in asset_ids):
-            report.changed("image ids renumbered", len(asset_ids), "source ids were not unique integers")
-    ann_src_ids = [ann.id for a in dataset.assets for ann in a.annotations
-                   if ann.box is not None or ann.polygon is not None or ann.mask is not None
-                   or ann.keypoints is not None]
-    if _unique_int_ids(ann_src_ids):
-        ann_ids: Iterator[Any] = iter(ann_src_ids)
-    else:
-        ann_ids = iter(range(1, len(ann_src_ids) + 1))
-        if any(i is not None for i in ann_src_ids):
-            report.changed("annotation ids renumbered", len(ann_src_ids), "source ids were not unique integers")
-
-    qa_images = sum(len(a.qa) for a in dataset.assets)
-    if qa_images:
-        report.dropped("image Q&A answers", qa_images, "COCO has no Q&A")
-    statuses = sum(1 for a in dataset.assets if a.status)
-    if statuses:
-        report.dropped("asset statuses", statuses, "COCO has no review status")
-    tagged = sum(1 for a in dataset.assets if a.tags)
-    if tagged:
-        report.dropped("asset tags", tagged, "COCO has no tags")
-    foreign = ForeignFields("coco")
-    metadata = 0
-    for asset in dataset.assets:
-        foreign.add("assets", asset.extra)
-        metadata += bool(asset.metadata)
-    for label in labels:
-        foreign.add("labels", label.extra)
-    foreign.add("dataset", dataset.metadata)
-    foreign.report_to(report)
-    if metadata:
-        report.dropped("assets' metadata", metadata, "COCO images have no metadata field")
-
-    with open(path, "wb") as f, gc_paused(), _writing_bar(len(ann_src_ids), progress) as b:
-        anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
-        if b is not None:
-            anns = _counted(anns, b)
-        if results:
-            _write_array(f, anns)
-            return
-        order = [k for k in meta.get("key_order", []) if k in _TOP_KEYS]
-        order += [k for k in _TOP_KEYS if k not in order]
-        extra_top = {k: v for k, v in meta.items() if k not in ("key_order", "results") and k not in _TOP_KEYS}
-        f.write(b"{")
-        first = True
-        for key in order:
-            if key in ("info", "licenses") and key not in meta:
-                continue
-            f.write((b"" if first else b",") + orjson.dumps(key) + b":")
-            first = False
-            if key == "images":
-                _write_array(f, _chunks(_image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
-            elif key == "annotations":
-                _write_array(f, anns)
-            elif key == "categories":
-                f.write(orjson.dumps([_category_dict(label, cat_ids[label.name]) for label in labels]))
-            else:
-                f.write(orjson.dumps(meta[key]))
-        for key, value in extra_top.items():
-            f.write(b"," + orjson.dumps(key) + b":" + orjson.dumps(value))
-        f.write(b"}")
-
-
-FORMAT = FormatSpec(
-    name="coco",
-    description="COCO instances/keypoints JSON and COCO results lists",
-    detect=detect,
-    read=read,
-    write=write,
-    hint_keys=frozenset(("key_order", "results")),
-    output="file",
-    default_file_name="annotations.json",
-    read_options=(
-        Option("ground_truth", "--coco-ground-truth", "COCO instances file giving images and categories "
-               "to a results list", type=str),
-    ),
-    write_options=(
-        Option("segmentation", "--segmentation", "COCO segmentation: keep (default), rle or polygon",
-               type=str, choices=("keep", "rle", "polygon")),
-        Option("results", "--coco-results", "write a COCO results list (detections) instead of instances"),
-        Option("category_id_start", "--category-id-start", "first category id for labels without one "
-               "(default 1)", type=int),
-    ),
-)

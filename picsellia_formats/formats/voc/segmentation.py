@@ -36,12 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FormatError
-from ..geometry import annotation_bbox
-from ..io_utils import safe_relative_path
-from ..masks import mask_to_polygons, mask_to_rle, polygon_to_mask, rle_to_mask
-from ..model import Annotation, Asset, Dataset
-from ..report import Report
+from ...errors import FormatError, OptionError
+from ...geometry import annotation_bbox
+from ...io_utils import safe_relative_path
+from ...masks import mask_to_polygons, mask_to_rle, polygon_to_mask, rle_to_mask
+from ...model import Annotation, Asset, Dataset
+from ...report import Report
 
 #: The VOC 2012 classes, index 0 being the background.
 VOC_CLASSES = (
@@ -167,7 +167,7 @@ def read_segmentation(
     indices outside the class list.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise OptionError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     root = Path(root)
     report = report if report is not None else Report()
     obj_dir, cls_dir = root / OBJECT_DIR, root / CLASS_DIR

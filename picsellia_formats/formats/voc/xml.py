@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import FormatError
+from ...errors import FormatError
 
 #: (prefix bytes before the root, encoding, newline, indent unit, trailing bytes after the root)
 Style = tuple[bytes, str, str, str, bytes]

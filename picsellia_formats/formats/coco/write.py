@@ -1,0 +1,347 @@
+"""write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ...errors import OptionError
+from ...fidelity import ForeignFields
+from ...geometry import annotation_bbox, polygon_areas
+from ...io_utils import gc_paused
+from ...model import Annotation, Asset, Dataset, Label
+from ...report import Report
+from .._writer import chunks, write_json_array
+from .read import TOP_KEYS, counted, writing_bar
+
+# ---------------------------------------------------------------------------------------------- write
+
+
+def _unique_int_ids(values: list[Any]) -> bool:
+    return (not values or set(map(type, values)) == {int}) and len(set(values)) == len(values)
+
+
+def _category_ids(labels: list[Label], start: int, report: Report) -> dict[str, int]:
+    ids = [label.id for label in labels]
+    if _unique_int_ids(ids):
+        return {label.name: label.id for label in labels}  # type: ignore[misc]
+    taken = {i for i in ids if type(i) is int}
+    out: dict[str, int] = {}
+    seen: set[int] = set()
+    next_id = max(start, max(taken, default=start - 1) + 1) if taken else start
+    fresh = 0
+    for label in labels:
+        if type(label.id) is int and label.id not in seen:
+            out[label.name] = label.id
+            seen.add(label.id)
+        else:
+            out[label.name] = next_id
+            seen.add(next_id)
+            next_id += 1
+            fresh += 1
+    if fresh and taken:
+        report.changed("category ids assigned to labels without a usable id", fresh)
+    return out
+
+
+def _segmentation_of(ann: Annotation, mode: str, h: Any, w: Any, report: Report) -> Any:
+    if ann.mask is not None:
+        if mode == "polygon":
+            from ...masks import mask_to_polygons
+
+            parts = mask_to_polygons(ann.mask)
+            if not parts:  # pycocotools cannot read an empty polygon list
+                report.changed("empty masks kept as RLE", why="--segmentation polygon")
+                return ann.mask.to_coco()
+            report.changed("masks written as polygons", why="traced along pixel edges: the same pixels "
+                           "under pycocotools; holes as keyhole cuts")
+            return parts
+        return ann.mask.to_coco()
+    if ann.polygon is not None:
+        if mode == "rle":
+            from ...masks import polygon_to_rle
+
+            if h is None or w is None:
+                report.dropped("polygons not turned into RLE", why="image size unknown")
+                return ann.polygon
+            return polygon_to_rle(ann.polygon, int(h), int(w)).to_coco()
+        return ann.polygon
+    return []
+
+
+def _annotation_batches(
+    dataset: Dataset,
+    image_ids: list[Any],
+    cat_ids: dict[str, int],
+    ann_ids: Iterator[Any],
+    results: bool,
+    segmentation: str,
+    report: Report,
+    batch_size: int = 20000,
+) -> Iterator[list[dict[str, Any]]]:
+    """Output dicts in asset order, in batches (polygon areas are computed vectorised per batch)."""
+    foreign = ForeignFields("coco")
+    counts: dict[str, Any] = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0, "foreign": foreign}
+    dropped_kinds: dict[str, int] = {}
+    batch: list[tuple[Asset, Any, Annotation]] = []
+    for asset, image_id in zip(dataset.assets, image_ids):
+        for ann in asset.annotations:
+            if ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None:
+                kind = ann.kind
+                dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
+                counts["qa_dropped"] += len(ann.qa)
+                foreign.add("objects", ann.extra)
+                continue
+            if ann.line is not None or ann.point is not None:
+                counts["other_shapes"] += 1
+            batch.append((asset, image_id, ann))
+            if len(batch) >= batch_size:
+                yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
+                batch = []
+    if batch:
+        yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
+    for kind, n in dropped_kinds.items():
+        plural = {"classification": "image-level classifications", "line": "lines", "point": "points"}[kind]
+        report.dropped(plural, n, "COCO instances have no such shape")
+    if counts["other_shapes"]:
+        report.dropped("lines or points beside another shape", counts["other_shapes"],
+                       "COCO instances have no such shape")
+    if counts["qa_dropped"]:
+        report.dropped("object Q&A answers", counts["qa_dropped"], "COCO has no Q&A")
+    if counts["areas_replaced"]:
+        report.changed("annotation areas recomputed", counts["areas_replaced"],
+                       "the stated area disagreed with the geometry")
+    foreign.report_to(report)
+
+
+_NO_PARTS: list[list[float]] = []
+
+
+def _batch_dicts(
+    batch: list[tuple[Asset, Any, Annotation]],
+    cat_ids: dict[str, int],
+    ann_ids: Iterator[Any],
+    results: bool,
+    segmentation: str,
+    report: Report,
+    counts: dict[str, Any],
+) -> list[dict[str, Any]]:
+    out_list: list[dict[str, Any]] = []
+    append = out_list.append
+    if results:
+        for asset, image_id, ann in batch:
+            out: dict[str, Any] = {"image_id": image_id, "category_id": cat_ids[ann.label]}
+            if ann.polygon is not None or ann.mask is not None:
+                out["segmentation"] = _segmentation_of(ann, segmentation, asset.height, asset.width, report)
+            if ann.box is not None:
+                out["bbox"] = ann.box
+            if ann.score is not None:
+                out["score"] = ann.score
+            if ann.area is not None:
+                out["area"] = ann.area
+            if ann.keypoints is not None:
+                out["keypoints"] = ann.keypoints
+            if ann.iscrowd:
+                out["iscrowd"] = ann.iscrowd
+            _finish(out, ann, counts)
+            append(out)
+        return out_list
+    areas = polygon_areas([ann.polygon if ann.polygon is not None and ann.mask is None else _NO_PARTS
+                           for _, _, ann in batch])
+    keep = segmentation == "keep"
+    replaced = 0
+    for (asset, image_id, ann), computed in zip(batch, areas):
+        box = ann.box
+        mask = ann.mask
+        if mask is not None:
+            if isinstance(mask.counts, str):
+                from ...masks import rle_area
+
+                computed = float(rle_area(mask))
+            else:
+                computed = float(sum(mask.counts[1::2]))
+            seg: Any = mask.to_coco() if keep else _segmentation_of(ann, segmentation, asset.height,
+                                                                    asset.width, report)
+        elif ann.polygon is not None:
+            seg = ann.polygon if keep else _segmentation_of(ann, segmentation, asset.height, asset.width, report)
+        else:
+            seg = []
+            if box is not None:
+                computed = float(box[2] * box[3])
+        if box is None:
+            box = annotation_bbox(ann) or ()
+        area = ann.area
+        tolerance = 0.15 * computed
+        if tolerance < 16.0:
+            tolerance = 16.0
+        if area is None or abs(area - computed) > tolerance:
+            if area is not None:
+                replaced += 1
+            area = computed
+        out = {
+            "id": next(ann_ids),
+            "image_id": image_id,
+            "category_id": cat_ids[ann.label],
+            "segmentation": seg,
+            "area": area,
+            "bbox": box,
+            "iscrowd": ann.iscrowd,
+        }
+        if ann.keypoints is not None:
+            out["keypoints"] = ann.keypoints
+            out["num_keypoints"] = sum(1 for v in ann.keypoints[2::3] if v > 0)
+        if ann.score is not None:
+            out["score"] = ann.score
+        if ann.attributes or ann.extra or ann.qa:
+            _finish(out, ann, counts)
+        append(out)
+    counts["areas_replaced"] += replaced
+    return out_list
+
+
+def _finish(out: dict[str, Any], ann: Annotation, counts: dict[str, Any]) -> None:
+    """Attributes, format extras and the Q&A count of one annotation."""
+    if ann.qa:
+        counts["qa_dropped"] += len(ann.qa)
+    if ann.attributes:
+        out["attributes"] = dict(ann.attributes)
+    counts["foreign"].add("objects", ann.extra)
+    coco_extra = ann.extra.get("coco") if ann.extra else None
+    if coco_extra:
+        for key, value in coco_extra.items():
+            out.setdefault(key, value)
+
+
+def _image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": image_id, "file_name": asset.file_name}
+    if asset.width is not None:
+        out["width"] = asset.width
+    if asset.height is not None:
+        out["height"] = asset.height
+    coco_extra = asset.extra.get("coco") if asset.extra else None
+    if coco_extra:
+        for k, v in coco_extra.items():
+            out.setdefault(k, v)
+    return out
+
+
+def _category_dict(label: Label, cid: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": cid, "name": label.name}
+    if label.group is not None:
+        out["supercategory"] = label.group
+    if label.keypoints is not None:
+        out["keypoints"] = label.keypoints
+    if label.skeleton is not None:
+        out["skeleton"] = label.skeleton
+    coco_extra = label.extra.get("coco") if label.extra else None
+    if coco_extra:
+        for k, v in coco_extra.items():
+            out.setdefault(k, v)
+    return out
+
+
+def write(
+    dataset: Dataset,
+    path: str | Path,
+    *,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    segmentation: str = "keep",
+    results: bool | None = None,
+    category_id_start: int = 1,
+    progress: bool = False,
+) -> None:
+    """Write `dataset` as a COCO instances file (or a results list).
+
+    `segmentation`: ``keep`` (masks as RLE, polygons as polygons), ``rle`` (polygons rasterised
+    to compressed RLE) or ``polygon`` (masks traced to polygons). `results`: write a results list;
+    by default, when the dataset was read from one. Image, annotation and category ids are kept
+    when they are unique integers; otherwise new ids are assigned from 1 (`category_id_start`).
+    `progress`: a bar over the annotations (per batch) on stderr when it is a terminal.
+    """
+    report = report if report is not None else Report()
+    if segmentation not in ("keep", "rle", "polygon"):
+        raise OptionError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
+    meta = dataset.metadata.get("coco", {})
+    if results is None:
+        results = bool(meta.get("results"))
+    labels = list(dataset.labels)
+    known = {label.name for label in labels}
+    for asset in dataset.assets:
+        for ann in asset.annotations:
+            if ann.label not in known:
+                known.add(ann.label)
+                labels.append(Label(ann.label))
+    cat_ids = _category_ids(labels, category_id_start, report)
+
+    asset_ids = [a.id for a in dataset.assets]
+    if _unique_int_ids(asset_ids):
+        image_ids = asset_ids
+    else:
+        image_ids = list(range(1, len(asset_ids) + 1))
+        if any(i is not None for i in asset_ids):
+            report.changed("image ids renumbered", len(asset_ids), "source ids were not unique integers")
+    ann_src_ids = [ann.id for a in dataset.assets for ann in a.annotations
+                   if ann.box is not None or ann.polygon is not None or ann.mask is not None
+                   or ann.keypoints is not None]
+    if _unique_int_ids(ann_src_ids):
+        ann_ids: Iterator[Any] = iter(ann_src_ids)
+    else:
+        ann_ids = iter(range(1, len(ann_src_ids) + 1))
+        if any(i is not None for i in ann_src_ids):
+            report.changed("annotation ids renumbered", len(ann_src_ids), "source ids were not unique integers")
+
+    qa_images = sum(len(a.qa) for a in dataset.assets)
+    if qa_images:
+        report.dropped("image Q&A answers", qa_images, "COCO has no Q&A")
+    statuses = sum(1 for a in dataset.assets if a.status)
+    if statuses:
+        report.dropped("asset statuses", statuses, "COCO has no review status")
+    tagged = sum(1 for a in dataset.assets if a.tags)
+    if tagged:
+        report.dropped("asset tags", tagged, "COCO has no tags")
+    foreign = ForeignFields("coco")
+    metadata = 0
+    for asset in dataset.assets:
+        foreign.add("assets", asset.extra)
+        metadata += bool(asset.metadata)
+    for label in labels:
+        foreign.add("labels", label.extra)
+    foreign.add("dataset", dataset.metadata)
+    foreign.report_to(report)
+    if metadata:
+        report.dropped("assets' metadata", metadata, "COCO images have no metadata field")
+
+    with open(path, "wb") as f, gc_paused(), writing_bar(len(ann_src_ids), progress) as b:
+        anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
+        if b is not None:
+            anns = counted(anns, b)
+        if results:
+            write_json_array(f, anns)
+            return
+        order = [k for k in meta.get("key_order", []) if k in TOP_KEYS]
+        order += [k for k in TOP_KEYS if k not in order]
+        extra_top = {k: v for k, v in meta.items() if k not in ("key_order", "results") and k not in TOP_KEYS}
+        f.write(b"{")
+        first = True
+        for key in order:
+            if key in ("info", "licenses") and key not in meta:
+                continue
+            f.write((b"" if first else b",") + orjson.dumps(key) + b":")
+            first = False
+            if key == "images":
+                write_json_array(f, chunks(_image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
+            elif key == "annotations":
+                write_json_array(f, anns)
+            elif key == "categories":
+                f.write(orjson.dumps([_category_dict(label, cat_ids[label.name]) for label in labels]))
+            else:
+                f.write(orjson.dumps(meta[key]))
+        for key, value in extra_top.items():
+            f.write(b"," + orjson.dumps(key) + b":" + orjson.dumps(value))
+        f.write(b"}")
+
+

@@ -1,0 +1,563 @@
+"""read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+from ...errors import MAX_PROBLEMS, FormatError, Problem
+from ...images import IMAGE_EXTENSIONS, image_size
+from ...io_utils import gc_paused
+from ...model import EMPTY, Annotation, Asset, Dataset, Label
+from ...report import Report
+from .detect import isfinite, locate, walk_files
+from .render import (
+    CORNER_LIST,
+    CORNER_SET,
+    CORNERS,
+    FLAGS,
+    OBJECT_ORDER,
+    SIZE_ORDER,
+    TOP_SINGLE,
+    Counts,
+    corner_texts,
+    number,
+    render_asset,
+)
+from .xml import (
+    Style,
+    element_value,
+    local,
+    new_parser,
+    parse,
+    typed,
+)
+
+
+class _Problems:
+    """Problems across many files, raised together (up to MAX_PROBLEMS shown)."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.count = 0
+
+    def add(self, file: Any, record: str | None, message: str) -> None:
+        self.count += 1
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append(Problem(message, str(file), record))
+
+    def add_error(self, exc: FormatError) -> None:
+        for p in exc.problems:
+            self.add(p.file, p.record, p.message)
+        self.count += exc.more
+
+    def raise_if_any(self) -> None:
+        if self.count:
+            first = self.items[0]
+            raise FormatError(first.message, file=first.file, record=first.record, problems=self.items,
+                              more=self.count - len(self.items))
+
+
+class _Interned:
+    """Shares equal layout values (styles, element orders, read-only extras) between files."""
+
+    def __init__(self) -> None:
+        self.values: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        return self.values.setdefault(value, value)
+
+    @staticmethod
+    def _key(items: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
+        return tuple((k, ("mapping", tuple(v.items())) if isinstance(v, MappingProxyType) else v) for k, v in items)
+
+    def mapping(self, items: tuple[tuple[str, Any], ...]) -> Mapping[str, Any]:
+        key = ("mapping", self._key(items))
+        found = self.values.get(key)
+        if found is None:
+            found = self.values[key] = MappingProxyType(dict(items))
+        return found
+
+    def extra(self, items: tuple[tuple[str, Any], ...]) -> Mapping[str, Any]:
+        """A shared read-only ``{"voc": {...items}}``."""
+        key = ("extra", self._key(items))
+        found = self.values.get(key)
+        if found is None:
+            found = self.values[key] = MappingProxyType({"voc": self.mapping(items)})
+        return found
+
+
+# ----------------------------------------------------------------------------------------------- read
+
+
+def _record(el: Any, index: int) -> str:
+    return f"object {index} (line {el.sourceline})"
+
+
+def _plain_int(text: str) -> bool:
+    """Whether `text` is how the writer prints a whole number (digits, no sign, no leading zero)."""
+    return text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1)
+
+
+def _canonical(v: float) -> str | None:
+    """How the writer prints `v` when it is a whole number, else None."""
+    return str(int(v)) if v.is_integer() else None
+
+
+def _put(values: dict[str, Any], key: str, value: Any) -> None:
+    if key in values:
+        prev = values[key]
+        if type(prev) is list:
+            prev.append(value)
+        else:
+            values[key] = [prev, value]
+    else:
+        values[key] = value
+
+
+class _Reader:
+    """Reads one file after another into assets; state shared across files (interning, labels)."""
+
+    def __init__(self, shift: float, problems: _Problems, report: Report) -> None:
+        self.shift = shift
+        self.problems = problems
+        self.report = report
+        self.parser = new_parser()
+        self.intern = _Interned()
+        self.labels: dict[str, None] = {}
+        self.wrong_root: list[str] = []
+
+    # ---- objects
+
+    def read_object(self, el: Any, index: int, file: str) -> Annotation | None:
+        problems = self.problems
+        name = None
+        box = None
+        texts = None
+        bb_order = bb_extra = None
+        attrs: dict[str, Any] = {}
+        order: list[str] = []
+        cvat: list[str] | None = None
+        ok = True
+        for child in el:
+            tag = child.tag
+            if type(tag) is not str:
+                continue
+            if tag[0] == "{":
+                tag = local(tag)
+            order.append(tag)
+            if tag == "bndbox":
+                if box is not None:
+                    problems.add(file, _record(el, index), "more than one <bndbox>")
+                    ok = False
+                    continue
+                values: dict[str, str | None] = {}
+                bb_list: list[str] = []
+                for c in child:
+                    t = c.tag
+                    if type(t) is not str:
+                        continue
+                    if t[0] == "{":
+                        t = local(t)
+                    bb_list.append(t)
+                    if t in values:
+                        problems.add(file, f"{_record(el, index)}: line {c.sourceline}",
+                                     f"more than one <{t}> in <bndbox>")
+                        ok = False
+                    elif t in CORNER_SET:
+                        values[t] = c.text
+                    else:
+                        if bb_extra is None:
+                            bb_extra = {}
+                        _put(bb_extra, t, element_value(c))
+                if len(values) != 4:
+                    missing = [k for k in CORNERS if k not in values]
+                    problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
+                                 f"<bndbox> lacks {', '.join(f'<{k}>' for k in missing)}")
+                    ok = False
+                    box = ()
+                    continue
+                raw = (values["xmin"], values["ymin"], values["xmax"], values["ymax"])
+                try:
+                    x0, y0, x1, y1 = float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3])  # type: ignore
+                    if not isfinite(x0) or not isfinite(y0) or not isfinite(x1) or not isfinite(y1):
+                        raise ValueError
+                except (TypeError, ValueError):
+                    bad = next(k for k, t in zip(CORNERS, raw) if number(t) is None)
+                    problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
+                                 f"<{bad}> is not a finite number: {values[bad]!r}")
+                    ok = False
+                    box = ()
+                    continue
+                if not (_plain_int(raw[0]) and _plain_int(raw[1]) and _plain_int(raw[2])  # type: ignore
+                        and _plain_int(raw[3])):  # type: ignore[arg-type]
+                    texts = raw
+                shift = self.shift
+                box = (x0 - shift, y0 - shift, x1 - x0, y1 - y0)
+                if len(bb_list) != 4 or bb_list != CORNER_LIST:
+                    bb_order = self.intern(tuple(bb_list))
+            elif tag == "name":
+                if name is not None:
+                    problems.add(file, _record(el, index), "more than one <name>")
+                    ok = False
+                name = (child.text or "").strip()
+            elif tag in FLAGS and not len(child) and not child.items():
+                _put(attrs, tag, typed(child.text))
+            elif tag == "attributes":
+                if cvat is None:
+                    cvat = []
+                for a in child:
+                    if type(a.tag) is not str:
+                        continue
+                    key = value = None
+                    for c in a:
+                        t = c.tag
+                        if t == "name":
+                            key = (c.text or "").strip()
+                        elif t == "value":
+                            value = typed(c.text)
+                    if local(a.tag) != "attribute" or not key:
+                        problems.add(file, f"{_record(el, index)}: line {a.sourceline}",
+                                     "a CVAT <attributes> entry must be <attribute> with a <name>")
+                        ok = False
+                        continue
+                    attrs[key] = value if value is not None else ""
+                    if key not in cvat:
+                        cvat.append(key)
+            elif tag == "pose":
+                _put(attrs, tag, element_value(child, False))
+            else:
+                _put(attrs, tag, element_value(child))
+        if not ok or box == ():
+            return None
+        if name is None or not name:
+            problems.add(file, _record(el, index), "object without a <name>" if name is None else "empty <name>")
+            return None
+        if box is None:
+            problems.add(file, _record(el, index), "object without a <bndbox>")
+            return None
+        self.labels[name] = None
+        voc: list[tuple[str, Any]] = []
+        if len(order) != 5 or tuple(order) != OBJECT_ORDER:
+            voc.append(("order", self.intern(tuple(order))))
+        if bb_order is not None:
+            voc.append(("bndbox_order", bb_order))
+        if cvat:
+            voc.append(("cvat", self.intern(tuple(cvat))))
+        if el.attrib:
+            voc.append(("attrib", self.intern.mapping(tuple((local(k), v) for k, v in el.attrib.items()))))
+        if texts is None and bb_extra is None:
+            extra = self.intern.extra(tuple(voc)) if voc else EMPTY
+        else:
+            d = dict(voc)
+            if texts is not None:
+                d["bndbox"] = texts
+            if bb_extra is not None:
+                d["bndbox_extra"] = bb_extra
+            extra = {"voc": d}
+        return Annotation(name, box, None, None, None, None, None, None, 0, None, None, attrs or EMPTY, (), extra)
+
+    # ---- files
+
+    def read_file(self, data: bytes, file: str, rel: str) -> Asset | None:
+        """The asset of one XML file, or None (problems recorded) when it cannot be read."""
+        root = parse(data, self.parser, file)
+        if local(root.tag) != "annotation":
+            self.wrong_root.append(str(file))
+            return None
+        problems = self.problems
+        before = problems.count
+        voc: dict[str, Any] = {}
+        metadata: dict[str, Any] = {}
+        order: list[str] = []
+        anns: list[Annotation] = []
+        filename: str | None = None
+        width = height = None
+        seen: set[str] = set()
+        n_objects = 0
+        for child in root:
+            tag = child.tag
+            if type(tag) is not str:
+                continue
+            if tag[0] == "{":
+                tag = local(tag)
+            order.append(tag)
+            if tag == "object":
+                ann = self.read_object(child, n_objects, file)
+                n_objects += 1
+                if ann is not None:
+                    anns.append(ann)
+                continue
+            if tag in TOP_SINGLE:
+                if tag in seen:
+                    problems.add(file, f"line {child.sourceline}", f"more than one <{tag}>")
+                    continue
+                seen.add(tag)
+                if tag == "filename":
+                    filename = (child.text or "").strip()
+                elif tag == "size":
+                    width, height = self._read_size(child, file, voc)
+                elif tag == "segmented":
+                    voc[tag] = typed(child.text) if not len(child) else element_value(child)
+                else:  # folder, path, source
+                    voc[tag] = element_value(child, False)
+            else:
+                _put(metadata, tag, element_value(child))
+        if problems.count > before:
+            return None
+        voc["order"] = self.intern(tuple(order))
+        if root.attrib:
+            voc["root"] = self.intern.mapping(tuple((local(k), v) for k, v in root.attrib.items()))
+        voc["style"] = self.intern(_style_of(data))
+        if filename:
+            if rel != file_stem(filename):
+                voc["xml"] = rel
+        else:
+            voc["xml"] = rel
+        asset = Asset(filename or "", width, height, anns, None, None, None, metadata or EMPTY, (), {"voc": voc})
+        return asset
+
+    def _read_size(self, el: Any, file: str, voc: dict[str, Any]) -> tuple[Any, Any]:
+        width = height = None
+        size_order: list[str] = []
+        for c in el:
+            t = c.tag
+            if type(t) is not str:
+                continue
+            if t[0] == "{":
+                t = local(t)
+            size_order.append(t)
+            if t == "width" or t == "height":
+                text = c.text
+                v = number(text)
+                if v is None or v < 0:
+                    self.problems.add(file, f"line {c.sourceline}",
+                                      f"<{t}> must be a non-negative number, got {text!r}")
+                    continue
+                value = int(v) if v.is_integer() else v
+                if not value or _canonical(v) != text:
+                    voc.setdefault("texts", {})[t] = text
+                if not value:
+                    value = None  # 0 means unknown
+                if t == "width":
+                    width = value
+                else:
+                    height = value
+            elif t == "depth":
+                voc["depth"] = typed(c.text) if not len(c) else element_value(c)
+            else:
+                _put(voc.setdefault("size_extra", {}), t, element_value(c))
+        if tuple(size_order) != SIZE_ORDER:
+            voc["size_order"] = self.intern(tuple(size_order))
+        return width, height
+
+
+def file_stem(name: str) -> str:
+    """``a/b.jpg`` -> ``a/b`` (only the last component's last suffix goes)."""
+    slash = max(name.rfind("/"), name.rfind("\\"))
+    dot = name.rfind(".")
+    return name[:dot] if dot > slash + 1 else name
+
+
+def _style_of(data: bytes) -> Style:
+    """What surrounds the elements: bytes before the root, encoding, newline, indent, bytes after."""
+    start = data.find(b"<annotation")
+    if start < 0:
+        start = data.find(b"<")
+    prefix = data[:start] if start > 0 else b""
+    encoding = "utf-8"
+    if prefix:
+        m = re.search(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", prefix)
+        if m:
+            encoding = m.group(1).decode("ascii").lower()
+            try:
+                "".encode(encoding)
+            except LookupError:
+                encoding = "utf-8"
+    end = data.rfind(b">") + 1
+    trailing = data[end:]
+    nl = "\r\n" if b"\r\n" in data else "\n"
+    ind = "\t"
+    first = data.find(b">", start) + 1
+    nxt = data.find(b"<", first)
+    if first > 0 and nxt > first:
+        gap = data[first:nxt]
+        if b"\n" in gap:
+            ind = gap[gap.rfind(b"\n") + 1:].decode("ascii", "replace")
+        else:
+            nl, ind = "", ""
+    return (prefix, encoding, nl, ind, trailing)
+
+
+def _read_image_sets(sets_dir: Path, by_stem: dict[str, Asset], report: Report) -> None:
+    class_lists = unknown = 0
+    for path in sorted(p for p in sets_dir.iterdir() if p.suffix.lower() == ".txt" and p.is_file()):
+        try:
+            rows = [line.split() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
+        rows = [r for r in rows if r]
+        if any(len(r) != 1 for r in rows):
+            class_lists += 1
+            continue
+        tag = path.stem
+        for (image_id,) in rows:
+            asset = by_stem.get(image_id)
+            if asset is None:
+                unknown += 1
+                continue
+            if tag not in asset.tags:
+                asset.tags.append(tag)
+    if class_lists:
+        report.info("ImageSets/Main per-class lists ignored", class_lists,
+                    "they restate which images hold each class; the objects say it")
+    if unknown:
+        report.info("ImageSets/Main ids without an XML or image ignored", unknown)
+
+
+def read(
+    path: str | Path,
+    *,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    one_based: bool = False,
+    masks: str = "rle",
+    progress: bool = False,
+) -> Dataset:
+    """Read a VOC XML file, a folder of them, or a devkit folder.
+
+    `images` (the devkit's ``JPEGImages/`` by default) gives sizes missing or zero in the XML and
+    adds every image without an XML as an asset with no objects. `one_based`: the corners follow
+    the devkit's 1-based pixel convention; each is shifted by -1 (``x = xmin - 1``).
+    `masks`: how the devkit's ``SegmentationObject``/``SegmentationClass`` PNGs are read, if any:
+    ``rle`` (default), ``polygon`` or ``none`` (see `segmentation`). `progress`: a bar over the
+    XML files on stderr when it is a terminal.
+    Raises FormatError naming the file and line of every problem (up to 20).
+    """
+    path = Path(path)
+    report = report if report is not None else Report()
+    src = locate(path)
+    problems = _Problems()
+    reader = _Reader(1.0 if one_based else 0.0, problems, report)
+    keyed: list[tuple[str, Asset]] = []
+    with gc_paused():
+        for rel, file in _tracked(src.files, f"reading {path.name}", progress):
+            try:
+                with open(file, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                problems.add(file, None, f"cannot read: {exc.strerror or exc}")
+                continue
+            try:
+                asset = reader.read_file(data, file, rel)
+            except FormatError as exc:
+                problems.add_error(exc)
+                continue
+            if asset is None:
+                continue
+            _keep_bytes_if_needed(asset, data, one_based)
+            keyed.append((rel, asset))
+    problems.raise_if_any()
+    if reader.wrong_root:
+        if src.kind == "file":
+            raise FormatError("not a VOC file: the root element is not <annotation>", file=path)
+        report.info("XML files skipped (root element is not <annotation>)", len(reader.wrong_root),
+                    example=reader.wrong_root[0])
+    image_dir = Path(images) if images else src.image_dir
+    if image_dir is not None:
+        keyed = _attach_images(keyed, image_dir, report)
+    for rel, asset in keyed:
+        voc = asset.extra.get("voc") if asset.extra else None
+        if voc is not None and voc.get("filename_made") is None and not asset.file_name:
+            asset.file_name = rel + ".jpg"
+            voc["filename_made"] = asset.file_name
+            report.info("XML files without a <filename>: image name made from the XML name", example=rel)
+    if src.sets_dir is not None:
+        _read_image_sets(src.sets_dir, dict(keyed), report)
+    labels = [Label(name) for name in reader.labels]
+    dataset = Dataset(labels, [a for _, a in keyed], {"voc": {"layout": src.kind}})
+    if src.kind == "devkit" and masks != "none":
+        from .segmentation import read_segmentation
+
+        read_segmentation(dataset, src.ann_dir.parent, report, mode=masks, stems=[rel for rel, _ in keyed])
+    return dataset
+
+
+def _tracked(files: list[tuple[str, str]], desc: str, progress: bool) -> Iterable[tuple[str, str]]:
+    if not progress or len(files) < 2:
+        return files
+    from ...progress import track
+
+    return track(files, desc, unit="file")
+
+
+def _keep_bytes_if_needed(asset: Asset, data: bytes, one_based: bool) -> None:
+    """When rendering the asset does not give the source bytes back (odd spacing, comments,
+    entities...), keep the source bytes with a fingerprint of the rendering: the writer uses them
+    as long as the asset renders to the same thing (i.e. is unchanged)."""
+    rendered = render_asset(asset, _objects_quiet(asset, one_based), None)
+    if rendered != data:
+        voc = asset.extra["voc"]
+        voc["raw"] = data
+        voc["render"] = hash(rendered)
+
+
+def _objects_quiet(asset: Asset, one_based: bool) -> list[tuple[Annotation, tuple[str, ...]]]:
+    counts = Counts()
+    shift = 1.0 if one_based else 0.0
+    out = []
+    for ann in asset.annotations:
+        corners = corner_texts(ann.box, ann.extra, shift, counts)  # type: ignore[arg-type]
+        if corners is not None:
+            out.append((ann, corners))
+    return out
+
+
+def _attach_images(keyed: list[tuple[str, Asset]], image_dir: Path, report: Report) -> list[tuple[str, Asset]]:
+    """Fill missing sizes from image headers; add images without an XML as empty assets."""
+    by_stem: dict[str, Path] = {}
+    by_base: dict[str, Path | None] = {}
+    for prefix, e in walk_files(image_dir):
+        name = e.name
+        dot = name.rfind(".")
+        if dot <= 0 or name[dot:].lower() not in IMAGE_EXTENSIONS:
+            continue
+        key = prefix + name[:dot]
+        if key in by_stem:
+            continue
+        by_stem[key] = Path(e.path)
+        base = name[:dot]
+        by_base[base] = None if base in by_base else Path(e.path)
+    used: set[Path] = set()
+    filled = 0
+    for rel, asset in keyed:
+        stem = file_stem(asset.file_name.replace("\\", "/")) if asset.file_name else rel
+        found = by_stem.get(stem) or by_stem.get(rel) or by_base.get(stem.rpartition("/")[2])
+        if found is None:
+            continue
+        used.add(found)
+        if not asset.file_name:
+            asset.file_name = found.relative_to(image_dir).as_posix()
+            asset.extra["voc"]["filename_made"] = asset.file_name
+        if not asset.width or not asset.height:
+            asset.width, asset.height = image_size(found)
+            filled += 1
+    if filled:
+        report.info("image sizes taken from the image headers (missing or zero in the XML)", filled)
+    extra = [(key, p) for key, p in by_stem.items() if p not in used]
+    if not extra:
+        return keyed
+    for key, p in extra:
+        w, h = image_size(p)
+        keyed.append((key, Asset(p.relative_to(image_dir).as_posix(), w, h, [])))
+    report.info("images without an XML read as assets with no objects", len(extra))
+    keyed.sort(key=lambda item: item[0])
+    return keyed
+
+
