@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .errors import PicselliaFormatsError
+from .images import ImageIndex, image_size
 from .io_utils import atomic_dir, safe_relative_path
 from .masks import _rle_crop, box_to_rle, polygon_to_rle
 from .model import Annotation, Asset, Dataset
@@ -206,7 +207,7 @@ def rasterise(
 def _plan(dataset: Dataset, images: str | os.PathLike[str] | None, report: Report
           ) -> tuple[list[tuple[Asset, str]], int]:
     """(asset with a size, PNG path relative to the output) for every asset; names made safe and unique."""
-    lookup = None
+    lookup: ImageIndex | None = None
     items: list[tuple[Asset, str]] = []
     taken: set[str] = set()
     renamed = from_header = from_mask = 0
@@ -215,15 +216,10 @@ def _plan(dataset: Dataset, images: str | os.PathLike[str] | None, report: Repor
             size = None
             if images is not None:
                 if lookup is None:
-                    from .images import images_by_stem
-
-                    lookup = images_by_stem(images)
-                stem = Path(asset.file_name.replace("\\", "/")).with_suffix("").as_posix()
-                found = lookup.get(stem) or lookup.get(stem.rpartition("/")[2])
-                if found:
-                    from .images import image_size
-
-                    size = image_size(found[0])
+                    lookup = ImageIndex(images)
+                found = lookup.find(asset.file_name)
+                if found is not None:
+                    size = image_size(found)
                     from_header += 1
             if size is None:
                 mask = next((a.mask for a in asset.annotations if a.mask is not None), None)

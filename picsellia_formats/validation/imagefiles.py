@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 
 from PIL import Image
 
-from ..images import IMAGE_EXTENSIONS, SWAPPING_ORIENTATIONS, exif_orientation
+from ..image_header import HEAD, ImageTooLargeError, check_pixels, exif_orientation, fast_header
+from ..images import IMAGE_EXTENSIONS, SWAPPING_ORIENTATIONS
 from .context import Context
-from .headers import HEAD, read_header
 from .objects import _fmt
 
 #: Image types the platform takes (Pillow format names, lower-case); MPO is a JPEG with extra frames.
@@ -87,7 +87,9 @@ def probe(candidates: Sequence[str], deep: bool = False) -> ImageFacts:
     try:
         with open(path, "rb") as f:
             head = f.read(HEAD)
-            fast = read_header(head)
+            fast = fast_header(head)
+            if fast is not None:
+                check_pixels(fast.width, fast.height, file=path)
             if fast is not None and not deep:
                 nbytes = os.fstat(f.fileno()).st_size
                 fmt, raw_w, raw_h, orientation = fast
@@ -96,6 +98,8 @@ def probe(candidates: Sequence[str], deep: bool = False) -> ImageFacts:
                     return ImageFacts("ok", path, fmt, w, h, raw_w, raw_h, orientation, nbytes)
     except OSError as exc:
         return ImageFacts("unreadable", path, error=f"cannot read: {exc.strerror or exc}")
+    except ImageTooLargeError as exc:
+        return ImageFacts("unreadable", path, error=exc.message)
     return _probe_pillow(path, deep)
 
 
@@ -115,6 +119,10 @@ def _probe_pillow(path: str, deep: bool) -> ImageFacts:
             with im:
                 fmt = (im.format or "").lower()
                 raw_w, raw_h = im.size
+                try:
+                    check_pixels(raw_w, raw_h, file=path)
+                except ImageTooLargeError as exc:
+                    return ImageFacts("unreadable", path, fmt, nbytes=nbytes, error=exc.message)
                 orientation = exif_orientation(im)
                 w, h = (raw_h, raw_w) if orientation in SWAPPING_ORIENTATIONS else (raw_w, raw_h)
                 ok = True
