@@ -118,8 +118,8 @@ class ImageIndex:
         direct = self._as_written(name)
         if direct is not None:
             return ImageMatch(direct, (direct,))
-        parts = _parts(name)
-        if not parts or ".." in parts:
+        parts = [p for p in _parts(name) if p != ".."]  # matched inside the folder only
+        if not parts:
             return ImageMatch(None)
         rels = self._candidates(parts[-1])
         if not rels:
@@ -231,3 +231,29 @@ def iter_images(folder: str | os.PathLike[str], recursive: bool = True) -> Itera
         yield from ImageIndex(folder)
         return
     yield from sorted(p for p in Path(folder).iterdir() if is_image(p) and p.is_file())
+
+
+#: Where images usually sit beside annotations, relative to the source's folder, in the order tried.
+IMAGES_FOLDER_GUESSES = ("images", "JPEGImages", "../images", ".")
+
+
+def default_images_folder(src: str | os.PathLike[str], first_image: str | None = None) -> Path | None:
+    """The images folder of an annotation file or folder `src` when the user gave none.
+
+    The first of `IMAGES_FOLDER_GUESSES` where an `ImageIndex` finds `first_image` (one asset's
+    file name); without one, or when none finds it, the first guess that is a folder.
+
+    Example:
+        >>> default_images_folder("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON").as_posix()
+        'fixtures/voc_toy_cats/images'
+    """
+    src = Path(src)
+    base = src if src.is_dir() else src.parent
+    folders = [f for f in (base / g for g in IMAGES_FOLDER_GUESSES) if f.is_dir()]
+    folders = [Path(os.path.normpath(f)) for f in folders]
+    if first_image:
+        for folder in folders:
+            match = ImageIndex(folder, base).lookup(first_image)
+            if match.path is not None or match.ambiguous:
+                return folder
+    return folders[0] if folders else None

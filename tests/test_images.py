@@ -34,6 +34,8 @@ LAYOUTS = [
     pytest.param(["images/a.jpg"], "images", "b.jpg", None, None, id="missing"),
     pytest.param(["images/a.txt"], "images", "a.jpg", None, None, id="not-an-image"),
     pytest.param(["a.jpg"], "images", "../a.jpg", None, None, id="never-escapes"),
+    pytest.param(["images/a.jpg"], "images", "../a.jpg", None, "images/a.jpg", id="dotdot-matched-inside"),
+    pytest.param(["images/a.jpg"], "images", "/elsewhere/a.jpg", None, "images/a.jpg", id="absolute-elsewhere"),
 ]
 
 
@@ -104,3 +106,34 @@ def test_image_size_after_exif_orientation(tmp_path: Path, orientation: int, siz
 def test_image_size_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match=r"nope\.jpg: image file not found"):
         image_size(tmp_path / "nope.jpg")
+
+
+RESOLVED = [p for p in LAYOUTS if p.values[4] is not None and p.values[3] is None]
+
+
+@pytest.mark.parametrize(("files", "folder", "name", "split", "expected"), RESOLVED)
+def test_validate_preview_and_rasterise_resolve_what_the_index_resolves(
+        tmp_path: Path, files: list[str], folder: str, name: str, split: None, expected: str) -> None:
+    from picsellia_formats.model import Annotation, Asset, Dataset, Label
+    from picsellia_formats.preview import write_previews
+    from picsellia_formats.rasterise import rasterise
+    from picsellia_formats.validation import validate
+
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 6), (200, 10, 10)).save(tmp_path / rel, "PNG" if rel.endswith(".png") else "JPEG")
+    images = tmp_path / folder
+    ann = Annotation("cat", box=(1.0, 1.0, 2.0, 2.0))
+    report = validate(Dataset([Label("cat")], [Asset(name, 8, 6, [ann])]), images, rules=["image-missing"])
+    assert not [f for f in report if f.code == "image-missing"]
+    found = ImageIndex(images).find(name)
+    assert found is not None and found.relative_to(tmp_path).as_posix() == expected
+    import logging
+
+    with pytest.MonkeyPatch.context() as mp:
+        warnings: list[str] = []
+        mp.setattr(logging.getLogger("picsellia_formats.preview"), "warning", lambda *a: warnings.append(a[0]))
+        write_previews(Dataset([Label("cat")], [Asset(name, 8, 6, [ann])]), tmp_path / "out", images=images)
+        assert not warnings
+    done = rasterise(Dataset([Label("cat")], [Asset(name, 0, 0, [ann])]), tmp_path / "masks", images=images)
+    assert done.stats["images"] == 1
