@@ -224,7 +224,7 @@ def rle_to_mask(mask: Mask) -> np.ndarray:
     return out.T
 
 
-def _rle_crop(mask: Mask) -> tuple[np.ndarray, int, int] | None:
+def rle_crop(mask: Mask) -> tuple[np.ndarray, int, int] | None:
     """The foreground crop of a mask (C-contiguous uint8; tight but for runs that wrap from a column
     into the next, which take the full height) and its top-left ``(x0, y0)``."""
     if mask.height == 0 or mask.width == 0:
@@ -409,7 +409,7 @@ def mask_to_rings(mask: Mask | np.ndarray, tolerance: float = 0.0
     import cv2
 
     if isinstance(mask, Mask):
-        found = _rle_crop(mask)
+        found = rle_crop(mask)
         if found is None:
             return []
         crop, x0, y0 = found
@@ -535,3 +535,23 @@ def mask_to_polygons(mask: Mask | np.ndarray, tolerance: float = 0.0, holes: str
             if holes == "separate":
                 extra.extend(hole_rings)
     return out + extra
+
+
+def voc_colormap(n: int = 256) -> list[int]:
+    """The PASCAL VOC devkit's colour map (``VOClabelcolormap.m``) as a flat ``[r, g, b, ...]`` Pillow palette.
+
+    Example:
+        >>> voc_colormap(3)
+        [0, 0, 0, 128, 0, 0, 0, 128, 0]
+    """
+    out: list[int] = []
+    for i in range(n):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        out += (r, g, b)
+    return out

@@ -33,7 +33,7 @@ import numpy as np
 from .errors import PicselliaFormatsError
 from .images import ImageIndex, image_size
 from .io_utils import atomic_dir, safe_relative_path
-from .masks import _rle_crop, box_to_rle, polygon_to_rle
+from .masks import box_to_rle, polygon_to_rle, rle_crop, voc_colormap
 from .model import Annotation, Asset, Dataset
 from .report import Report
 
@@ -74,7 +74,7 @@ def rasterise_asset(asset: Asset, label_index: Mapping[str, int], kind: str = "s
         else:
             rle = box_to_rle(ann.box, h, w)
         value = n if kind == "instance" else label_index.get(ann.label, 0)
-        found = _rle_crop(rle)  # paint the object's box only, not the whole image
+        found = rle_crop(rle)  # paint the object's box only, not the whole image
         if found is not None:
             crop, x0, y0 = found
             out[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]][crop.view(bool)] = value
@@ -105,8 +105,6 @@ def _light(asset: Asset, boxes: bool) -> Asset:
 def _shard(job: tuple[list[tuple[Asset, str]], dict[str, int], str, bool, str, bool]) -> list[tuple[str, str]]:
     """Rasterise and write a shard of assets; returns (file name, error) of the images skipped."""
     items, label_index, kind, boxes, out, palette_ok = job
-    from .formats.voc_segmentation import voc_colormap
-
     palette = voc_colormap() if palette_ok else None
     skipped = []
     for asset, rel in items:

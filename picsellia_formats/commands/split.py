@@ -15,7 +15,7 @@ from .. import formats
 from ..api import read, write
 from ..io_utils import staged_files
 from ..report import Report
-from ..split import METHODS, normalise_ratios, split
+from ..stratify import METHODS, normalise_ratios, split
 from ._options import add_format_options, float_at_least, int_at_least, split_format_options
 from ._paths import check_folder_output
 

@@ -16,18 +16,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from .model import Dataset
+from ..model import Dataset
+from ..splits import canonical_split
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
 #: Split names the platform reserves a log for (``experiment.log(name=..., type="bar")``).
-PLATFORM_LOG_NAMES = {
-    "train": "train-split", "training": "train-split",
-    "test": "test-split", "testing": "test-split",
-    "val": "eval-split", "valid": "eval-split", "validation": "eval-split",
-    "eval": "eval-split", "evaluation": "eval-split",
-}
+#: Keyed by the canonical split (`picsellia_formats.splits`), so every alias of a split logs under one name.
+PLATFORM_LOG_NAMES = {"train": "train-split", "test": "test-split", "val": "eval-split"}
 
 
 @dataclass
@@ -194,7 +191,7 @@ class SplitResult:
         out: list[dict[str, Any]] = []
         used: set[str] = set()
         for s, name in enumerate(self.names):
-            log = PLATFORM_LOG_NAMES.get(name.lower(), f"{name}-split")
+            log = PLATFORM_LOG_NAMES.get(canonical_split(name) or "", f"{name}-split")
             if log in used:
                 log = f"{name}-split"
             used.add(log)

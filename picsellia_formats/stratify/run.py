@@ -9,9 +9,9 @@
 * images without objects are spread by the same ratios,
 
 deterministically for a given seed (the exact solver is, unless it stops at its time limit).
-Two solvers share that objective (`_split_problem`): a
-fast one for any size (`_split_fast`: rarest-first greedy, then swaps) and an exact one for
-small sets (`_split_exact`: a mixed-integer program solved by HiGHS under a time limit).
+Two solvers share that objective (`problem`): a
+fast one for any size (`greedy`: rarest-first greedy, then swaps) and an exact one for
+small sets (`exact`: a mixed-integer program solved by HiGHS under a time limit).
 ``method="auto"`` runs the fast one and, up to `AUTO_EXACT_MAX` images, the exact one too,
 and keeps the better. The result reports, per split and class, objects, images and deviation,
 and each class's *floor*: the smallest error that class can reach at all given how its
@@ -36,8 +36,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._split_result import SplitResult
-    from .model import Dataset
+    from ..model import Dataset
+    from .result import SplitResult
 
 #: ``method="auto"`` also runs the exact solver up to this many images holding objects, for at
 #: most `AUTO_NODE_LIMIT` branch-and-bound nodes (a deterministic limit) and `time_limit` seconds.
@@ -77,9 +77,10 @@ def split(
     """
     import numpy as np  # numpy and scipy load on first use: `import picsellia_formats` stays light
 
-    from . import _split_exact, _split_fast
-    from ._split_problem import Problem, count_matrix, image_targets
-    from ._split_result import SplitResult
+    from . import exact as exact_solver
+    from . import greedy
+    from .problem import Problem, count_matrix, image_targets
+    from .result import SplitResult
 
     names, share_list = normalise_ratios(ratios)
     shares = np.asarray(share_list)
@@ -102,13 +103,13 @@ def split(
 
     fast = exact = None
     if method in ("fast", "auto"):
-        fast = _split_fast.solve(problem, seed=seed)
+        fast = greedy.solve(problem, seed=seed)
     if method == "exact" or (method == "auto" and labelled.size <= AUTO_EXACT_MAX
                              and problem.objective(fast) > lower_bound + 1e-9):  # type: ignore[arg-type]
-        exact = _split_exact.solve(problem, time_limit=time_limit,
+        exact = exact_solver.solve(problem, time_limit=time_limit,
                                    node_limit=AUTO_NODE_LIMIT if method == "auto" else None)
         if exact.assign is None and fast is None:
-            fast = _split_fast.solve(problem, seed=seed)
+            fast = greedy.solve(problem, seed=seed)
     chosen, used = fast, "fast"
     if exact is not None and exact.assign is not None and (
             fast is None or problem.objective(exact.assign) < problem.objective(fast) - 1e-9):
@@ -164,15 +165,3 @@ def normalise_ratios(ratios: Mapping[str, float] | Sequence[Any]) -> tuple[list[
         parts = " + ".join(f"{n} {v:g}" for n, v in zip(names, values))
         raise ValueError(f"ratios must sum to 1, got {total:g} ({parts})")
     return names, [v / total for v in values]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SplitResult":
-        from ._split_result import SplitResult
-
-        return SplitResult
-    if name == "count_matrix":
-        from ._split_problem import count_matrix
-
-        return count_matrix
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
