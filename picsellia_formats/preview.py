@@ -119,7 +119,7 @@ def _draw_annotation(base: Image.Image, overlay: ImageDraw.ImageDraw, draw: Imag
 
 
 def _anchor(ann: Annotation) -> tuple[float, float] | None:
-    from .geometry import annotation_bbox
+    from .shapes import annotation_bbox
 
     box = annotation_bbox(ann)
     return (float(box[0]), float(box[1])) if box is not None else None

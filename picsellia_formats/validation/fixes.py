@@ -352,7 +352,7 @@ class _Fixer:
                             asset, ai, oi, ann)
         if (ai, oi, "bbox-geometry-mismatch") in self.object_codes and self.on("bbox-geometry-mismatch") \
                 and "box" not in changes:
-            from ..geometry import annotation_bbox
+            from ..shapes import annotation_bbox
 
             geometry_box = annotation_bbox(copy_annotation(ann, box=None))
             if geometry_box is not None:
