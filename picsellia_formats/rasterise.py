@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import PicselliaFormatsError
+from .errors import FormatError, OptionError, PicselliaFormatsError
 from .images import ImageIndex, image_size
 from .io_utils import atomic_dir, safe_relative_path
 from .masks import box_to_rle, polygon_to_rle, rle_crop, voc_colormap
@@ -58,15 +58,15 @@ def rasterise_asset(asset: Asset, label_index: Mapping[str, int], kind: str = "s
     Raises ValueError when the asset has no size or a mask's size differs from it.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be semantic or instance, got {kind!r}")
+        raise OptionError(f"kind must be semantic or instance, got {kind!r}")
     if not asset.width or not asset.height:
-        raise ValueError(f"{asset.file_name}: image size unknown")
+        raise FormatError("image size unknown", file=asset.file_name)
     h, w = int(asset.height), int(asset.width)
     out = np.zeros((h, w), dtype=np.uint16)
     for n, (_, ann) in enumerate(_painted(asset, boxes), start=1):
         if ann.mask is not None:
             if (ann.mask.height, ann.mask.width) != (h, w):
-                raise ValueError(f"{asset.file_name}: mask size {ann.mask.width}x{ann.mask.height} differs "
+                raise FormatError(f"{asset.file_name}: mask size {ann.mask.width}x{ann.mask.height} differs "
                                  f"from the image size {w}x{h}")
             rle = ann.mask
         elif ann.polygon is not None:
@@ -160,7 +160,7 @@ def rasterise(
     from .progress import bar
 
     if kind not in KINDS:
-        raise ValueError(f"kind must be semantic or instance, got {kind!r}")
+        raise OptionError(f"kind must be semantic or instance, got {kind!r}")
     report = report if report is not None else Report()
     labels = dataset.label_names
     for _, ann in dataset.annotations():

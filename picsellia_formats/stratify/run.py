@@ -35,6 +35,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import OptionError
+
 if TYPE_CHECKING:
     from ..model import Dataset
     from .result import SplitResult
@@ -85,9 +87,9 @@ def split(
     names, share_list = normalise_ratios(ratios)
     shares = np.asarray(share_list)
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise OptionError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        raise OptionError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     seed = 0 if seed is None else int(seed)
     t0 = time.perf_counter()
     classes, counts = count_matrix(dataset)
@@ -147,21 +149,21 @@ def normalise_ratios(ratios: Mapping[str, float] | Sequence[Any]) -> tuple[list[
             default = _DEFAULT_NAMES.get(len(seq), tuple(f"split{i}" for i in range(len(seq))))
             items = list(zip(default, seq))
     if len(items) < 1:
-        raise ValueError("give at least one split ratio")
+        raise OptionError("give at least one split ratio")
     names = [n for n, _ in items]
     for n in names:
         if not isinstance(n, str) or not n.strip() or any(ch in n for ch in "/\\\0") or n in (".", ".."):
-            raise ValueError(f"split name {n!r} is not usable as a folder name")
+            raise OptionError(f"split name {n!r} is not usable as a folder name")
     if len(set(names)) != len(names):
-        raise ValueError(f"split names must differ, got {', '.join(names)}")
+        raise OptionError(f"split names must differ, got {', '.join(names)}")
     try:
         values = [float(v) for _, v in items]
     except (TypeError, ValueError):
-        raise ValueError(f"ratios must be numbers, got {[v for _, v in items]!r}") from None
+        raise OptionError(f"ratios must be numbers, got {[v for _, v in items]!r}") from None
     if any(not math.isfinite(v) or v <= 0 for v in values):
-        raise ValueError(f"every ratio must be a number > 0, got {', '.join(f'{n} {v:g}' for n, v in items)}")
+        raise OptionError(f"every ratio must be a number > 0, got {', '.join(f'{n} {v:g}' for n, v in items)}")
     total = sum(values)
     if abs(total - 1.0) > 1e-6:
         parts = " + ".join(f"{n} {v:g}" for n, v in zip(names, values))
-        raise ValueError(f"ratios must sum to 1, got {total:g} ({parts})")
+        raise OptionError(f"ratios must sum to 1, got {total:g} ({parts})")
     return names, [v / total for v in values]

@@ -31,6 +31,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import OptionError
 from ..geometry import PROBLEMS, clip_box, clip_polygon, polygon_bbox, polygons_part_problems, repair_polygon
 from ..model import Annotation, Asset, Dataset, Label, Mask
 from .findings import Finding, ValidationReport
@@ -455,6 +456,6 @@ def fix(source: ValidationReport | Dataset, images: Any = None, **validate_optio
 
         source = validate(source, images, **validate_options)
     if source.dataset is None:
-        raise ValueError("fix() needs the report of validate() (it keeps the dataset it checked)")
+        raise OptionError("fix() needs the report of validate() (it keeps the dataset it checked)")
     fixer = _Fixer(source)
     return fixer.run(), fixer.log
