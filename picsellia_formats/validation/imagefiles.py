@@ -30,7 +30,7 @@ from PIL import Image
 from ..image_header import HEAD, ImageTooLargeError, check_pixels, exif_orientation, fast_header
 from ..images import SWAPPING_ORIENTATIONS, ImageIndex
 from .context import Context
-from .objects import _fmt
+from .objects import shown
 
 #: Image types the platform takes (Pillow format names, lower-case); MPO is a JPEG with extra frames.
 PLATFORM_TYPES = frozenset(("jpeg", "mpo", "png", "bmp", "gif", "tiff"))
@@ -282,10 +282,10 @@ class ImageProbe:
         data = {"stated": [W, H], "file": [f.width, f.height], "stored": [f.raw_width, f.raw_height],
                 "orientation": f.orientation}
         if f.orientation in SWAPPING_ORIENTATIONS and (W, H) == (f.raw_width, f.raw_height):
-            emit("image-exif-swapped", f"stated {_fmt(W)}×{_fmt(H)} is the stored size, but EXIF orientation "
+            emit("image-exif-swapped", f"stated {shown(W)}×{shown(H)} is the stored size, but EXIF orientation "
                                        f"{f.orientation} displays it as {f.width}×{f.height}", ai, data=data)
         else:
-            emit("image-size-mismatch", f"stated {_fmt(W)}×{_fmt(H)}, but the file is {f.width}×{f.height}", ai,
+            emit("image-size-mismatch", f"stated {shown(W)}×{shown(H)}, but the file is {f.width}×{f.height}", ai,
                  data=data)
 
     def _duplicates(self, facts: dict[int, ImageFacts]) -> None:
