@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import FormatError
 
@@ -258,28 +258,23 @@ _TO_STORED = {
 _TO_DISPLAYED = {**_TO_STORED, 6: _TO_STORED[8], 8: _TO_STORED[6]}
 
 
-def _box(points: list[tuple[float, float]]) -> NormBox:
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    return min(xs), min(ys), max(xs), max(ys)
+def _mapped(box: NormBox, table: dict[int, Any], orientation: int) -> NormBox:
+    if orientation == 1 or orientation not in table:
+        return box
+    f = table[orientation]
+    x0, y0, x1, y1 = box
+    (a, b), (c, d) = f(x0, y0), f(x1, y1)
+    return min(a, c), min(b, d), max(a, c), max(b, d)
 
 
 def to_stored(box: NormBox, orientation: int) -> NormBox:
     """A normalised ``(xmin, ymin, xmax, ymax)`` in the displayed frame, in the stored frame."""
-    if orientation == 1 or orientation not in _TO_STORED:
-        return box
-    f = _TO_STORED[orientation]
-    x0, y0, x1, y1 = box
-    return _box([f(x0, y0), f(x1, y1)])
+    return _mapped(box, _TO_STORED, orientation)
 
 
 def to_displayed(box: NormBox, orientation: int) -> NormBox:
     """A normalised ``(xmin, ymin, xmax, ymax)`` in the stored frame, in the displayed frame."""
-    if orientation == 1 or orientation not in _TO_DISPLAYED:
-        return box
-    f = _TO_DISPLAYED[orientation]
-    x0, y0, x1, y1 = box
-    return _box([f(x0, y0), f(x1, y1)])
+    return _mapped(box, _TO_DISPLAYED, orientation)
 
 
 def array_to_stored(mask, orientation: int):
