@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import picsellia_formats as pf  # noqa: E402
-from picsellia_formats._split_problem import Problem, count_matrix  # noqa: E402
+from picsellia_formats.stratify.problem import Problem, count_matrix  # noqa: E402
 
 P = 0.8
 RARE_IMAGES = (1, 1, 2, 2, 3, 4, 6, 9, 14, 20)

@@ -22,12 +22,12 @@ from .errors import (
 from .formats import detect
 from .model import QA, Annotation, Asset, Dataset, Label, Mask
 from .report import Report
-from .split import split  # light; eager so that the submodule never shadows the function
+from .stratify import split
 
 #: Public names whose modules pull in numpy/scipy/shapely: imported on first use, so that
 #: ``import picsellia_formats`` (and every CLI start) stays light.
 _LAZY = {
-    "SplitResult": ("split", "SplitResult"),
+    "SplitResult": ("stratify.result", "SplitResult"),
     "validate": ("validation", "validate"),
     "fix": ("validation", "fix"),
     "remap_labels": ("labels", "remap_labels"),

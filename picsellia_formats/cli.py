@@ -2,7 +2,8 @@
 
 Each sub-command is a module of `picsellia_formats.commands` with ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; listing it in `COMMAND_MODULES` adds it.
-Exit codes: 0 success, 1 findings or a refused lossy conversion, 2 bad input, 3 internal error.
+Exit codes: 0 success, 1 findings or a refused lossy conversion, 2 bad input (a `PicselliaFormatsError`,
+or an OSError on a path the user named), 3 internal error (anything else: a bug, to report).
 
 Example:
     >>> main(["detect", "fixtures/picsellia_coco_det/annotations.json"])  # doctest: +ELLIPSIS
@@ -35,6 +36,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
+#: OSErrors about the machine rather than a named path (disk full, quota, read-only): bad input, exit 2.
+_ENVIRONMENT_ERRNOS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,22 +151,23 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         if os.environ.get("PF_DEBUG"):
             raise
+        if exc.filename is None and exc.errno not in _ENVIRONMENT_ERRNOS:
+            return _internal(exc)  # not about a path the user named: ours to explain
         _print_error_lines([_os_error_line(exc)])
-        return EXIT_BAD_INPUT
-    except (ValueError, TypeError) as exc:
-        if os.environ.get("PF_DEBUG"):
-            raise
-        _print_error_lines([f"{type(exc).__name__}: {exc}"])
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug of ours: say so in one line, keep the traceback behind a switch
+    except Exception as exc:  # a bug of ours (a bare ValueError/TypeError too): one line, traceback behind a switch
         if os.environ.get("PF_DEBUG"):
             raise
-        _print_error_lines([f"internal error ({type(exc).__name__}: {exc}); "
-                            "set PF_DEBUG=1 for the traceback and please report it"])
-        return EXIT_INTERNAL
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> int:
+    _print_error_lines([f"internal error ({type(exc).__name__}: {exc}); "
+                        "set PF_DEBUG=1 for the traceback and please report it"])
+    return EXIT_INTERNAL
 
 
 def run() -> None:

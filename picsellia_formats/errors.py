@@ -71,27 +71,39 @@ class Problem:
 
 
 class ProblemCollector:
-    """Collects problems while reading and raises them together.
+    """Collects problems while reading, of one file or of many, and raises them together.
+
+    `file` is the default file of `add`; a reader of many files passes each problem's own
+    `file`, or folds another reader's `FormatError` in with `extend`. One collector for every
+    reader: formats keep no problem list of their own.
 
     Example:
         >>> problems = ProblemCollector("a.json")
         >>> problems.add("annotation[3]", "bbox has 3 values, expected 4")
+        >>> problems.add("line 2", "5 values, expected 5 or 6", file="b.txt")
         >>> problems.raise_if_any()
         Traceback (most recent call last):
         ...
         picsellia_formats.errors.FormatError: a.json: annotation[3]: bbox has 3 values, expected 4
+        b.txt: line 2: 5 values, expected 5 or 6
     """
 
-    def __init__(self, file: str | Path, limit: int = MAX_PROBLEMS) -> None:
-        self.file = str(file)
+    def __init__(self, file: str | Path | None = None, limit: int = MAX_PROBLEMS) -> None:
+        self.file = str(file) if file is not None else None
         self.limit = limit
         self.problems: list[Problem] = []
         self.count = 0
 
-    def add(self, record: str | None, message: str) -> None:
+    def add(self, record: str | None, message: str, *, file: str | Path | None = None) -> None:
         self.count += 1
         if len(self.problems) < self.limit:
-            self.problems.append(Problem(message, self.file, record))
+            self.problems.append(Problem(message, str(file) if file is not None else self.file, record))
+
+    def extend(self, error: FormatError) -> None:
+        """Fold in every problem of another error (and its uncounted rest)."""
+        for p in error.problems:
+            self.add(p.record, p.message, file=p.file)
+        self.count += error.more
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -101,7 +113,7 @@ class ProblemCollector:
             first = self.problems[0]
             raise FormatError(
                 first.message,
-                file=self.file,
+                file=first.file,
                 record=first.record,
                 problems=self.problems,
                 more=self.count - len(self.problems),

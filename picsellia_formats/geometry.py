@@ -1,4 +1,6 @@
-"""Pure geometry on the model's shapes: boxes and areas.
+"""Pure geometry on coordinate lists: areas, boxes, part validity, clipping, hole bridging, repair.
+
+No model and no masks here: what dispatches on an annotation's kind is `picsellia_formats.shapes`.
 
 Hot-path helpers work on plain Python lists (no per-object numpy arrays), which is what the
 readers produce and what is fastest for the short vertex lists of annotation polygons.
@@ -19,8 +21,10 @@ from operator import mul
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import Annotation, Box
     from .report import Report
+
+#: ``(x, y, w, h)``, as `picsellia_formats.model.Box`.
+Box = tuple[float, float, float, float]
 
 _isfinite = math.isfinite
 
@@ -103,77 +107,17 @@ def points_bbox(flat: list[float], stride: int = 2) -> Box | None:
     return (x0, y0, max(xs) - x0, max(ys) - y0)
 
 
-def annotation_bbox(ann: Annotation) -> Box | None:
-    """The box of an annotation: the stated one, else one computed from its geometry."""
-    if ann.box is not None:
-        return ann.box
-    if ann.polygon:
-        return polygon_bbox(ann.polygon)
-    if ann.mask is not None:
-        from .masks import rle_bbox
-
-        return rle_bbox(ann.mask)
-    if ann.keypoints:
-        return points_bbox(ann.keypoints, 3)
-    if ann.line:
-        return points_bbox(ann.line)
-    if ann.point is not None:
-        return (ann.point[0], ann.point[1], 0.0, 0.0)
-    return None
-
-
-# ------------------------------------------------------------------------------ any shape: box, area
-
-
-def shape_bbox(ann: Annotation) -> Box | None:
-    """The box computed from an annotation's own geometry (mask, polygon, keypoints, line, point or
-    box, by `Annotation.kind`), ignoring a stated box beside it; None for a classification."""
-    kind = ann.kind
-    if kind == "mask":
-        from .masks import rle_bbox
-
-        return rle_bbox(ann.mask)  # type: ignore[arg-type]
-    if kind == "polygon":
-        return polygon_bbox(ann.polygon)  # type: ignore[arg-type]
-    if kind == "keypoints":
-        return points_bbox(ann.keypoints, 3)  # type: ignore[arg-type]
-    if kind == "line":
-        return points_bbox(ann.line)  # type: ignore[arg-type]
-    if kind == "point":
-        return (ann.point[0], ann.point[1], 0.0, 0.0)  # type: ignore[index]
-    return ann.box
-
-
-def annotation_area(ann: Annotation) -> float:
-    """Area of an annotation's primary geometry: mask pixels, polygon area (sum of its parts),
-    box area; 0 for keypoints, lines, points and classifications."""
-    kind = ann.kind
-    if kind == "mask":
-        from .masks import rle_area
-
-        return float(rle_area(ann.mask))  # type: ignore[arg-type]
-    if kind == "polygon":
-        return polygon_area(ann.polygon)  # type: ignore[arg-type]
-    if kind == "box":
-        return float(ann.box[2] * ann.box[3])  # type: ignore[index]
-    return 0.0
-
-
 # ----------------------------------------------------------------------------------- validity codes
 
-#: Problem codes of `polygon_problems` / `box_problems`, with what each means.
+#: Problem codes of `polygons_part_problems`, with what each means (validation turns them into findings).
 PROBLEMS: dict[str, str] = {
     "empty": "no parts (or no coordinates)",
     "odd_coordinates": "a part has an odd number of coordinates",
     "non_finite": "a coordinate is NaN or infinite",
     "too_few_points": "a part has fewer than 3 distinct points",
-    "zero_area": "a part (or the box) encloses no area",
+    "zero_area": "a part encloses no area",
     "self_intersection": "two edges of a part cross (touching, as keyhole cuts do, is fine)",
-    "negative_size": "the box has a negative width or height",
-    "outside_image": "the shape lies entirely outside the image",
-    "partly_outside_image": "the shape reaches outside the image",
 }
-_ORDER = {code: i for i, code in enumerate(PROBLEMS)}
 _ZERO_AREA = 1e-9
 _AREAL = ("Polygon", "MultiPolygon")
 
@@ -279,64 +223,6 @@ def _crossing_rings(xy: Any, sizes: Any, which: Any) -> set[int]:
             if len(a):
                 out.add(k)
     return out
-
-
-def polygon_problems(parts: Sequence[Sequence[float]], width: float | None = None,
-                     height: float | None = None) -> list[str]:
-    """The problem codes of one (multi-part) polygon (see `PROBLEMS`), each once, in `PROBLEMS` order.
-
-    Given the image `width` and `height`, also ``outside_image`` / ``partly_outside_image``.
-    An empty list means valid.
-
-    Example:
-        >>> polygon_problems([[0, 0, 4, 0, 4, 4, 0, 4]], 3, 3)
-        ['partly_outside_image']
-        >>> polygon_problems([[0, 0, 2, 2, 2, 0, 0, 2], [1, 1, 1, 1, 1, 1]])
-        ['too_few_points', 'self_intersection']
-    """
-    codes = {code for _, code in polygons_part_problems([parts])[0]}
-    if width is not None and height is not None and not codes & {"non_finite", "odd_coordinates"}:
-        box = polygon_bbox([list(p) for p in parts])
-        where = _placement(box, width, height)
-        if where:
-            codes.add(where)
-    return sorted(codes, key=_ORDER.__getitem__)
-
-
-def _placement(box: Box, width: float, height: float) -> str | None:
-    x, y, w, h = box
-    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        return "outside_image"
-    if x < 0 or y < 0 or x + w > width or y + h > height:
-        return "partly_outside_image"
-    return None
-
-
-def box_problems(box: Sequence[float], width: float | None = None, height: float | None = None) -> list[str]:
-    """The problem codes of a box ``(x, y, w, h)``: ``non_finite``, ``negative_size``, ``zero_area``
-    and, given the image size, ``outside_image`` / ``partly_outside_image``.
-
-    Example:
-        >>> box_problems((5, 5, 10, 0)), box_problems((-2, 0, 4, 4), 10, 10)
-        (['zero_area'], ['partly_outside_image'])
-    """
-    try:
-        finite = len(box) == 4 and _isfinite(sum(box))
-    except TypeError:
-        finite = False
-    if not finite:
-        return ["non_finite"]
-    x, y, w, h = box
-    codes = []
-    if w < 0 or h < 0:
-        codes.append("negative_size")
-    elif w == 0 or h == 0:
-        codes.append("zero_area")
-    if width is not None and height is not None and w >= 0 and h >= 0:
-        where = _placement((x, y, w, h), width, height)
-        if where:
-            codes.append(where)
-    return codes
 
 
 # -------------------------------------------------------------------------------------------- clip
@@ -565,3 +451,13 @@ def repair_polygon(parts: Sequence[Sequence[float]], report: Report | None = Non
         if dropped:
             report.dropped("polygon parts without area", why="fewer than 3 distinct points or zero area")
     return out
+
+
+def __getattr__(name: str) -> object:
+    # Compatibility until the format modules import the kind dispatch from `shapes` (issue 13):
+    # lazy, so geometry itself still imports neither the model nor masks.
+    if name in ("annotation_bbox", "shape_bbox", "annotation_area"):
+        from . import shapes
+
+        return getattr(shapes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .images import ImageIndex
 from .model import Asset, Dataset
-from .preview import Style, find_image, label_color, render
+from .preview import Style, label_color, render
 from .stats import Stats, compute
 
 THUMB_SIDE = 360
@@ -38,8 +39,9 @@ def _hex(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def _thumbnail(asset: Asset, images: Path | None, highlight: Sequence[int] = ()) -> str:
-    image = render(asset, find_image(asset, images), style=Style(max_side=THUMB_SIDE), highlight=highlight)
+def _thumbnail(asset: Asset, index: ImageIndex | None, highlight: Sequence[int] = ()) -> str:
+    path = index.lookup(asset.file_name).path if index is not None else None  # ambiguous: drawn as missing
+    image = render(asset, path, style=Style(max_side=THUMB_SIDE), highlight=highlight)
     image.thumbnail((THUMB_SIDE, THUMB_SIDE))
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=80)
@@ -149,6 +151,7 @@ def build_report(
     stderr when it is a terminal (the image checks of the validation).
     """
     image_dir = Path(images) if images else None
+    index = ImageIndex(image_dir) if image_dir is not None else None
     stats = compute(dataset)
     if validation is None:
         from .validation import validate
@@ -179,7 +182,7 @@ def build_report(
             if thumbs_used >= max_findings_images:
                 break
             asset = dataset.assets[asset_index]
-            figures.append(f"<figure><img alt='{_e(asset.file_name)}' src='{_thumbnail(asset, image_dir, objects)}'>"
+            figures.append(f"<figure><img alt='{_e(asset.file_name)}' src='{_thumbnail(asset, index, objects)}'>"
                            f"<figcaption>{_e(asset.file_name)}</figcaption></figure>")
             thumbs_used += 1
         listed = "".join(f"<li>{_e(f.where())}: {_e(f.message)}</li>" for f in items[:10])
@@ -198,7 +201,7 @@ def build_report(
     sampled_note = (f"<p class='muted'>Showing {len(sample):,} of {n:,} images (every {step:,}th).</p>"
                     if len(sample) < n else "")
     gallery_html = "".join(
-        f"<figure><img alt='{_e(dataset.assets[i].file_name)}' src='{_thumbnail(dataset.assets[i], image_dir)}'>"
+        f"<figure><img alt='{_e(dataset.assets[i].file_name)}' src='{_thumbnail(dataset.assets[i], index)}'>"
         f"<figcaption>{_e(dataset.assets[i].file_name)} · {len(dataset.assets[i].annotations):,} objects"
         f"</figcaption></figure>" for i in sample)
 

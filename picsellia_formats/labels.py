@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .errors import OptionError
 from .model import Dataset, Label
 
 
@@ -27,7 +28,7 @@ def remap_labels(dataset: Dataset, mapping: Mapping[str, str], drop: Iterable[st
     drop = set(drop)
     both = drop & set(mapping)
     if both:
-        raise ValueError(f"labels both renamed and dropped: {', '.join(sorted(both))}")
+        raise OptionError(f"labels both renamed and dropped: {', '.join(sorted(both))}")
     labels: list[Label] = []
     by_name: dict[str, Label] = {}
     for label in dataset.labels:

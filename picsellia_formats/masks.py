@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pycocotools import mask as _coco_mask
 
+from .errors import FormatError, OptionError
 from .geometry import bridge_holes
 from .model import Mask
 
@@ -61,10 +62,10 @@ def counts_from_string(s: str | bytes) -> list[int]:
         more = True
         while more:
             if p >= n:
-                raise ValueError("RLE counts string ends inside a number")
+                raise FormatError("RLE counts string ends inside a number")
             c = data[p] - 48
             if c < 0 or c > 63:
-                raise ValueError(f"RLE counts string has an invalid character {chr(data[p])!r} at {p}")
+                raise FormatError(f"RLE counts string has an invalid character {chr(data[p])!r} at {p}")
             x |= (c & 0x1F) << (5 * k)
             more = bool(c & 0x20)
             p += 1
@@ -75,7 +76,7 @@ def counts_from_string(s: str | bytes) -> list[int]:
         if m > 2:
             x += counts[m - 2]
         if x < 0:
-            raise ValueError(f"RLE counts string gives a negative run length ({x}) at run {m}")
+            raise FormatError(f"RLE counts string gives a negative run length ({x}) at run {m}")
         append(x)
     return counts
 
@@ -143,16 +144,16 @@ def counts_array(counts: str | bytes | Sequence[int]) -> np.ndarray:
     if c.size == 0:
         return c
     if c.min() < 0 or c.max() > 63:
-        raise ValueError("RLE counts string has an invalid character")
+        raise FormatError("RLE counts string has an invalid character")
     ends = np.flatnonzero((c & 0x20) == 0)
     if ends.size == 0 or ends[-1] != c.size - 1:
-        raise ValueError("RLE counts string ends inside a number")
+        raise FormatError("RLE counts string ends inside a number")
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     digit = np.arange(c.size) - np.repeat(starts, ends - starts + 1)
     if digit.max() > 11:
-        raise ValueError("RLE counts string holds a number too large")
+        raise FormatError("RLE counts string holds a number too large")
     x = np.add.reduceat((c & 0x1F) << (5 * digit), starts)
     negative = (c[ends] & 0x10) != 0
     x = np.where(negative, x - (np.int64(1) << (5 * (ends - starts + 1))), x)
@@ -160,7 +161,7 @@ def counts_array(counts: str | bytes | Sequence[int]) -> np.ndarray:
         x[1::2] = np.cumsum(x[1::2])
         x[2::2] = np.cumsum(x[2::2])
     if x.size and x.min() < 0:
-        raise ValueError("RLE counts string gives a negative run length")
+        raise FormatError("RLE counts string gives a negative run length")
     return x
 
 
@@ -171,7 +172,7 @@ def _foreground_span(mask: Mask) -> tuple[np.ndarray, np.ndarray] | None:
     runs = counts_array(mask.counts)
     total = int(runs.sum())
     if total != mask.height * mask.width:
-        raise ValueError(f"RLE runs cover {total} pixels, expected {mask.height} x {mask.width}")
+        raise FormatError(f"RLE runs cover {total} pixels, expected {mask.height} x {mask.width}")
     ends = np.cumsum(runs)
     fg_ends = ends[1::2]
     fg_starts = fg_ends - runs[1::2]
@@ -224,7 +225,7 @@ def rle_to_mask(mask: Mask) -> np.ndarray:
     return out.T
 
 
-def _rle_crop(mask: Mask) -> tuple[np.ndarray, int, int] | None:
+def rle_crop(mask: Mask) -> tuple[np.ndarray, int, int] | None:
     """The foreground crop of a mask (C-contiguous uint8; tight but for runs that wrap from a column
     into the next, which take the full height) and its top-left ``(x0, y0)``."""
     if mask.height == 0 or mask.width == 0:
@@ -245,7 +246,7 @@ def mask_to_rle(array: np.ndarray, compressed: bool = True) -> Mask:
     """
     array = np.asarray(array)
     if array.ndim != 2:
-        raise ValueError(f"a mask array must be 2-D, got shape {array.shape}")
+        raise OptionError(f"a mask array must be 2-D, got shape {array.shape}")
     h, w = array.shape
     if not compressed:
         flat = (array.T.reshape(-1) != 0).view(np.int8)
@@ -386,7 +387,7 @@ def _as_array(mask: Mask | np.ndarray) -> np.ndarray:
         return rle_to_mask(mask)
     array = np.asarray(mask)
     if array.ndim != 2:
-        raise ValueError(f"a mask array must be 2-D, got shape {array.shape}")
+        raise OptionError(f"a mask array must be 2-D, got shape {array.shape}")
     return array
 
 
@@ -409,7 +410,7 @@ def mask_to_rings(mask: Mask | np.ndarray, tolerance: float = 0.0
     import cv2
 
     if isinstance(mask, Mask):
-        found = _rle_crop(mask)
+        found = rle_crop(mask)
         if found is None:
             return []
         crop, x0, y0 = found
@@ -524,7 +525,7 @@ def mask_to_polygons(mask: Mask | np.ndarray, tolerance: float = 0.0, holes: str
         [[0.0, 0.0, 0.0, 3.0, 3.0, 3.0, 3.0, 0.0, 1.0, 0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 2.0, 1.0, 2.0, 1.0, 1.0, 1.0, 0.0]]
     """
     if holes not in HOLES:
-        raise ValueError(f"holes must be one of {', '.join(HOLES)}, got {holes!r}")
+        raise OptionError(f"holes must be one of {', '.join(HOLES)}, got {holes!r}")
     out: list[list[float]] = []
     extra: list[list[float]] = []
     for outer, hole_rings in mask_to_rings(mask, tolerance):
@@ -535,3 +536,23 @@ def mask_to_polygons(mask: Mask | np.ndarray, tolerance: float = 0.0, holes: str
             if holes == "separate":
                 extra.extend(hole_rings)
     return out + extra
+
+
+def voc_colormap(n: int = 256) -> list[int]:
+    """The PASCAL VOC devkit's colour map (``VOClabelcolormap.m``) as a flat ``[r, g, b, ...]`` Pillow palette.
+
+    Example:
+        >>> voc_colormap(3)
+        [0, 0, 0, 128, 0, 0, 0, 128, 0]
+    """
+    out: list[int] = []
+    for i in range(n):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        out += (r, g, b)
+    return out

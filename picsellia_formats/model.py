@@ -32,6 +32,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from .errors import FormatError
+
 #: Shared immutable default for free dictionaries (attributes, extra): assign a dict to fill.
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -112,7 +114,7 @@ class QA(_Value):
         extra: Mapping[str, Any] = EMPTY,
     ) -> None:
         if kind not in QA_KINDS:
-            raise ValueError(f"Q&A type {kind!r} is not one of {', '.join(QA_KINDS)}")
+            raise FormatError(f"Q&A type {kind!r} is not one of {', '.join(QA_KINDS)}")
         self.kind = kind
         self.question = question
         self.answer = answer
@@ -130,10 +132,10 @@ class QA(_Value):
         Unknown keys are kept in ``extra``. Raises ValueError (or KeyError) on a malformed entry.
         """
         if not isinstance(data, Mapping):
-            raise ValueError(f"a Q&A entry must be an object, got {type(data).__name__}")
+            raise FormatError(f"a Q&A entry must be an object, got {type(data).__name__}")
         for key in ("type", "question", "answer"):
             if key not in data:
-                raise ValueError(f"Q&A entry lacks {key!r}")
+                raise FormatError(f"Q&A entry lacks {key!r}")
         extra = {k: v for k, v in data.items() if k not in cls._KEYS}
         return cls(
             data["type"],

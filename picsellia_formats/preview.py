@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from .images import ImageIndex, ImageMatch
 from .model import Annotation, Asset, Dataset
 
 Color = tuple[int, int, int]
@@ -118,7 +119,7 @@ def _draw_annotation(base: Image.Image, overlay: ImageDraw.ImageDraw, draw: Imag
 
 
 def _anchor(ann: Annotation) -> tuple[float, float] | None:
-    from .geometry import annotation_bbox
+    from .shapes import annotation_bbox
 
     box = annotation_bbox(ann)
     return (float(box[0]), float(box[1])) if box is not None else None
@@ -181,20 +182,15 @@ def render(
     return image.convert("RGB")
 
 
-def find_image(asset: Asset, images: Path | None) -> Path | None:
-    """The image file of `asset` under `images`: its relative path, else its base name."""
+def find_image(asset: Asset, images: ImageIndex | str | Path | None) -> Path | None:
+    """The image file of `asset` by the one lookup policy (`picsellia_formats.images.ImageIndex`).
+
+    Raises AmbiguousImageError naming the candidates when several files fit its name equally well.
+    """
     if images is None:
         return None
-    from .io_utils import safe_relative_path
-
-    try:
-        candidate = images / safe_relative_path(asset.file_name)
-    except ValueError:
-        return None
-    if candidate.is_file():
-        return candidate
-    fallback = images / Path(asset.file_name).name
-    return fallback if fallback.is_file() else None
+    index = images if isinstance(images, ImageIndex) else ImageIndex(images)
+    return index.find(asset.file_name)
 
 
 def contact_sheet(images: Sequence[Image.Image], titles: Sequence[str], thumb: int = 256, columns: int = 6
@@ -238,6 +234,7 @@ def write_previews(
 
     out_dir = Path(out_dir)
     image_dir = Path(images) if images else None
+    index = ImageIndex(image_dir) if image_dir is not None else None
     wanted = set(labels) if labels else None
     chosen_idx = list(assets) if assets is not None else list(range(len(dataset.assets)))
     chosen: list[tuple[int, Asset]] = []
@@ -256,13 +253,17 @@ def write_previews(
 
     def job(item: tuple[int, Asset]) -> tuple[Image.Image, str, bool]:
         i, asset = item
-        path = find_image(asset, image_dir)
+        match = index.lookup(asset.file_name) if index is not None else ImageMatch(None)
+        if match.ambiguous:
+            ambiguous.append(f"{asset.file_name!r} ({', '.join(str(p) for p in match.candidates[:3])})")
+        path = match.path
         return render(asset, path, label_color, style, (highlights or {}).get(i, ())), asset.file_name, path is None
 
     written: list[Path] = []
     thumbs: list[Image.Image] = []
     titles: list[str] = []
     missing: list[str] = []
+    ambiguous: list[str] = []
     # staged: a run that fails half-way adds no file to out_dir
     with staged_files(out_dir) as stage, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for image, file_name, not_found in track(pool.map(job, chosen), "previews", total=len(chosen), quiet=quiet):
@@ -284,4 +285,7 @@ def write_previews(
         where = f"under {image_dir}" if image_dir is not None else "(no images folder given or found)"
         logging.getLogger(__name__).warning("%d of %d images not found %s, e.g. %s; drawn on a grey canvas",
                                             len(missing), len(chosen), where, missing[0])
+    if ambiguous:
+        logging.getLogger(__name__).warning("%d images fit several files equally well and were not drawn on any, "
+                                            "e.g. %s", len(ambiguous), ambiguous[0])
     return written

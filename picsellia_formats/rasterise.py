@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import PicselliaFormatsError
+from .errors import FormatError, OptionError, PicselliaFormatsError
+from .images import ImageIndex, image_size
 from .io_utils import atomic_dir, safe_relative_path
-from .masks import _rle_crop, box_to_rle, polygon_to_rle
+from .masks import box_to_rle, polygon_to_rle, rle_crop, voc_colormap
 from .model import Annotation, Asset, Dataset
 from .report import Report
 
@@ -57,15 +58,15 @@ def rasterise_asset(asset: Asset, label_index: Mapping[str, int], kind: str = "s
     Raises ValueError when the asset has no size or a mask's size differs from it.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be semantic or instance, got {kind!r}")
+        raise OptionError(f"kind must be semantic or instance, got {kind!r}")
     if not asset.width or not asset.height:
-        raise ValueError(f"{asset.file_name}: image size unknown")
+        raise FormatError("image size unknown", file=asset.file_name)
     h, w = int(asset.height), int(asset.width)
     out = np.zeros((h, w), dtype=np.uint16)
     for n, (_, ann) in enumerate(_painted(asset, boxes), start=1):
         if ann.mask is not None:
             if (ann.mask.height, ann.mask.width) != (h, w):
-                raise ValueError(f"{asset.file_name}: mask size {ann.mask.width}x{ann.mask.height} differs "
+                raise FormatError(f"{asset.file_name}: mask size {ann.mask.width}x{ann.mask.height} differs "
                                  f"from the image size {w}x{h}")
             rle = ann.mask
         elif ann.polygon is not None:
@@ -73,7 +74,7 @@ def rasterise_asset(asset: Asset, label_index: Mapping[str, int], kind: str = "s
         else:
             rle = box_to_rle(ann.box, h, w)
         value = n if kind == "instance" else label_index.get(ann.label, 0)
-        found = _rle_crop(rle)  # paint the object's box only, not the whole image
+        found = rle_crop(rle)  # paint the object's box only, not the whole image
         if found is not None:
             crop, x0, y0 = found
             out[y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]][crop.view(bool)] = value
@@ -104,8 +105,6 @@ def _light(asset: Asset, boxes: bool) -> Asset:
 def _shard(job: tuple[list[tuple[Asset, str]], dict[str, int], str, bool, str, bool]) -> list[tuple[str, str]]:
     """Rasterise and write a shard of assets; returns (file name, error) of the images skipped."""
     items, label_index, kind, boxes, out, palette_ok = job
-    from .formats.voc.segmentation import voc_colormap
-
     palette = voc_colormap() if palette_ok else None
     skipped = []
     for asset, rel in items:
@@ -161,7 +160,7 @@ def rasterise(
     from .progress import bar
 
     if kind not in KINDS:
-        raise ValueError(f"kind must be semantic or instance, got {kind!r}")
+        raise OptionError(f"kind must be semantic or instance, got {kind!r}")
     report = report if report is not None else Report()
     labels = dataset.label_names
     for _, ann in dataset.annotations():
@@ -206,7 +205,7 @@ def rasterise(
 def _plan(dataset: Dataset, images: str | os.PathLike[str] | None, report: Report
           ) -> tuple[list[tuple[Asset, str]], int]:
     """(asset with a size, PNG path relative to the output) for every asset; names made safe and unique."""
-    lookup = None
+    lookup: ImageIndex | None = None
     items: list[tuple[Asset, str]] = []
     taken: set[str] = set()
     renamed = from_header = from_mask = 0
@@ -215,15 +214,10 @@ def _plan(dataset: Dataset, images: str | os.PathLike[str] | None, report: Repor
             size = None
             if images is not None:
                 if lookup is None:
-                    from .images import images_by_stem
-
-                    lookup = images_by_stem(images)
-                stem = Path(asset.file_name.replace("\\", "/")).with_suffix("").as_posix()
-                found = lookup.get(stem) or lookup.get(stem.rpartition("/")[2])
-                if found:
-                    from .images import image_size
-
-                    size = image_size(found[0])
+                    lookup = ImageIndex(images)
+                found = lookup.find(asset.file_name)
+                if found is not None:
+                    size = image_size(found)
                     from_header += 1
             if size is None:
                 mask = next((a.mask for a in asset.annotations if a.mask is not None), None)

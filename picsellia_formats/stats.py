@@ -18,8 +18,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .geometry import annotation_bbox
 from .model import Dataset
+from .shapes import annotation_bbox
 
 SMALL, LARGE = 32.0, 96.0
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from picsellia_formats.cli import main
+from picsellia_formats.errors import OptionError
 from tests.conftest import FIXTURES, run_cli
 
 TOY = FIXTURES / "voc_toy_cats/gts_coco_format/toy_example_coco.JSON"
@@ -124,3 +126,26 @@ def test_detect_command_explains(tmp_path: Path) -> None:
     result = run_cli("detect", TOY)
     assert result.code == 0
     assert result.out.splitlines()[0] == "coco"
+
+
+@pytest.mark.parametrize(("exc", "code", "text"), [
+    (OptionError("ratios must sum to 1"), 2, "error: ratios must sum to 1"),
+    (FileNotFoundError(2, "No such file or directory", "in.json"), 2, "in.json"),
+    (PermissionError(13, "Permission denied", "out/x.json"), 2, "out/x.json: cannot write or read here"),
+    (ValueError("a bug of ours"), 3, "internal error (ValueError: a bug of ours)"),
+    (TypeError("also ours"), 3, "please report it"),
+    (OSError(5, "Input/output error"), 3, "internal error"),
+])
+def test_only_the_family_and_path_errors_are_bad_input(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       exc: Exception, code: int, text: str) -> None:
+    from picsellia_formats.commands import detect as detect_command
+
+    def boom(args: object) -> int:
+        raise exc
+
+    monkeypatch.delenv("PF_DEBUG", raising=False)
+    monkeypatch.setattr(detect_command, "run", boom)
+    assert main(["detect", "whatever.json"]) == code
+    err = capsys.readouterr().err
+    assert text in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""Geometry: boxes of any shape, areas, validity codes, clipping and repair."""
+"""Geometry: part validity codes, clipping, hole bridging and repair (pure coordinate lists)."""
 
 from __future__ import annotations
 
@@ -12,48 +12,26 @@ from hypothesis import strategies as st
 
 from picsellia_formats.geometry import (
     PROBLEMS,
-    annotation_area,
-    box_problems,
     bridge_holes,
     clip_box,
     clip_polygon,
-    polygon_problems,
     polygons_part_problems,
     repair_polygon,
-    shape_bbox,
 )
 from picsellia_formats.masks import iou, mask_to_polygons, mask_to_rle, polygon_to_mask, polygon_to_rle
-from picsellia_formats.model import Annotation, Mask
 from picsellia_formats.report import Report
 
 SQUARE = [0.0, 0.0, 4.0, 0.0, 4.0, 4.0, 0.0, 4.0]
 BOWTIE = [0.0, 0.0, 2.0, 2.0, 2.0, 0.0, 0.0, 2.0]
 
 
+def polygon_problems(parts: list) -> list[str]:
+    """The codes of one polygon, each once, in `PROBLEMS` order."""
+    order = list(PROBLEMS)
+    return sorted({code for _, code in polygons_part_problems([parts])[0]}, key=order.index)
+
+
 # ------------------------------------------------------------------------------------------ box, area
-
-
-@pytest.mark.parametrize(
-    ("ann", "box"),
-    [
-        (Annotation("a", box=(1.0, 2.0, 3.0, 4.0)), (1.0, 2.0, 3.0, 4.0)),
-        (Annotation("a", polygon=[[1, 2, 5, 2, 3, 7]], box=(0, 0, 99, 99)), (1, 2, 4, 5)),
-        (Annotation("a", mask=Mask(2, 3, [1, 4, 1])), (0.0, 0.0, 3.0, 2.0)),
-        (Annotation("a", keypoints=[1, 1, 2, 50, 50, 0, 4, 5, 1]), (1, 1, 3, 4)),
-        (Annotation("a", line=[0, 0, 10, 5]), (0, 0, 10, 5)),
-        (Annotation("a", point=(3.0, 4.0)), (3.0, 4.0, 0.0, 0.0)),
-        (Annotation("a"), None),
-    ],
-)
-def test_shape_bbox_of_every_kind(ann: Annotation, box: tuple | None) -> None:
-    assert shape_bbox(ann) == box
-
-
-def test_annotation_area_of_every_kind() -> None:
-    assert annotation_area(Annotation("a", box=(0, 0, 3, 4))) == 12.0
-    assert annotation_area(Annotation("a", polygon=[SQUARE, [10, 10, 12, 10, 12, 12, 10, 12]])) == 20.0
-    assert annotation_area(Annotation("a", mask=Mask(2, 3, [1, 4, 1]))) == 4.0
-    assert annotation_area(Annotation("a", point=(1, 1))) == 0.0
 
 
 # -------------------------------------------------------------------------------------------- validity
@@ -90,20 +68,6 @@ def test_part_indices_are_given() -> None:
                                                                        (2, "too_few_points")]]
 
 
-@pytest.mark.parametrize(
-    ("parts", "w", "h", "codes"),
-    [
-        ([SQUARE], 4, 4, []),
-        ([SQUARE], 3, 10, ["partly_outside_image"]),
-        ([[-1, 0, 2, 0, 2, 2]], 10, 10, ["partly_outside_image"]),
-        ([[20, 20, 30, 20, 30, 30]], 10, 10, ["outside_image"]),
-        ([[10, 0, 12, 0, 12, 2]], 10, 10, ["outside_image"]),  # touching the right edge only
-    ],
-)
-def test_polygon_placement(parts: list, w: int, h: int, codes: list[str]) -> None:
-    assert polygon_problems(parts, w, h) == codes
-
-
 def test_keyhole_rings_from_masks_are_valid() -> None:
     array = np.ones((30, 30), np.uint8)
     array[5:10, 5:10] = 0
@@ -111,7 +75,7 @@ def test_keyhole_rings_from_masks_are_valid() -> None:
     array[17:20, 14:17] = 1  # an island in a hole
     parts = mask_to_polygons(array)
     assert len(parts) == 2
-    assert polygon_problems(parts, 30, 30) == []
+    assert polygon_problems(parts) == []
     bowtie_keyhole = bridge_holes(BOWTIE, [[0.5, 0.9, 0.6, 0.9, 0.6, 1.0]])
     assert polygon_problems([bowtie_keyhole]) == ["self_intersection"]
 
@@ -139,24 +103,6 @@ def test_vectorised_problems_equal_one_by_one() -> None:
     batch = polygons_part_problems(polys)
     assert batch == [polygons_part_problems([p])[0] for p in polys]
     assert any(batch) and not all(batch)
-
-
-@pytest.mark.parametrize(
-    ("box", "w", "h", "codes"),
-    [
-        ((0, 0, 10, 10), 10, 10, []),
-        ((0, 0, 10, 10), None, None, []),
-        ((5, 5, 0, 3), None, None, ["zero_area"]),
-        ((5, 5, -1, 3), None, None, ["negative_size"]),
-        ((5, 5, math.nan, 3), None, None, ["non_finite"]),
-        ((5, 5, 3), None, None, ["non_finite"]),
-        ((-2, 0, 4, 4), 10, 10, ["partly_outside_image"]),
-        ((12, 0, 4, 4), 10, 10, ["outside_image"]),
-        ((12, 0, 0, 4), 10, 10, ["zero_area", "outside_image"]),
-    ],
-)
-def test_box_problems(box: tuple, w: int | None, h: int | None, codes: list[str]) -> None:
-    assert box_problems(box, w, h) == codes
 
 
 # ------------------------------------------------------------------------------------------------ clip

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..api import read
 from ..errors import PicselliaFormatsError
+from ..images import default_images_folder
 from ._options import int_at_least
 from ._paths import check_folder_output
 
@@ -29,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    images = args.images if args.images else _guess_images(args.src)
+    images = args.images if args.images else default_images_folder(args.src)
     check_folder_output(args.out_dir, [args.src], images=images)
     from ..preview import write_previews  # numpy and Pillow: loaded only when drawing
     dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
@@ -57,12 +58,3 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{len(written):,} previews and a contact sheet -> {args.out_dir}")
     return 0
-
-
-def _guess_images(src: Path) -> Path | None:
-    """Where images usually sit next to annotations: the source folder itself, or its images/."""
-    folder = src if src.is_dir() else src.parent
-    for candidate in (folder / "images", folder.parent / "images", folder):
-        if candidate.is_dir():
-            return candidate
-    return None

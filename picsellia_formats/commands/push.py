@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import formats
 from ..api import read
+from ..images import default_images_folder
 from ..model import Dataset
 from ..report import Report
 from ._options import add_format_options, int_at_least, split_format_options
@@ -40,14 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def guess_images_dir(src: Path, dataset: Dataset) -> Path:
-    """The first candidate folder holding the first asset's image (else the first existing candidate)."""
-    base = src if src.is_dir() else src.parent
-    candidates = [base / "images", base.parent / "images", base, base.parent]
-    probe = dataset.assets[0].file_name if dataset.assets else None
-    for folder in candidates:
-        if probe and (folder / probe).is_file():
-            return folder
-    return next((c for c in candidates if c.is_dir()), base)
+    """The images folder `images.default_images_folder` picks for SRC (else SRC's own folder)."""
+    first = dataset.assets[0].file_name if dataset.assets else None
+    return default_images_folder(src, first) or (src if src.is_dir() else src.parent)
 
 
 def run(args: argparse.Namespace) -> int:

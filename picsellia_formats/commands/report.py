@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from ..api import read
+from ..images import default_images_folder
 from ._options import int_at_least
 from ._paths import check_file_output
-from .preview import _guess_images
 
 NAME = "report"
 HELP = "write one self-contained HTML page: statistics with charts, validation findings, a preview gallery"
@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     check_file_output(args.out, [args.src])
     from ..html_report import write_report  # numpy and Pillow: loaded only when drawing
     dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
-    images = args.images if args.images else _guess_images(args.src)
+    first = dataset.assets[0].file_name if dataset.assets else None
+    images = args.images if args.images else default_images_folder(args.src, first)
     write_report(dataset, args.out, images=images, title=args.title or args.src.name, gallery=args.gallery,
                  progress=not args.quiet)
     if not args.quiet:

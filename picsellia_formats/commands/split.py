@@ -13,9 +13,10 @@ from pathlib import Path
 
 from .. import formats
 from ..api import read, write
+from ..errors import OptionError
 from ..io_utils import staged_files
 from ..report import Report
-from ..split import METHODS, normalise_ratios, split
+from ..stratify import METHODS, normalise_ratios, split
 from ._options import add_format_options, float_at_least, int_at_least, split_format_options
 from ._paths import check_folder_output
 
@@ -57,12 +58,12 @@ def parse_ratios(ratios: str, names: str | None) -> dict[str, float]:
     try:
         values = [float(v) for v in ratios.split(",")]
     except ValueError:
-        raise ValueError(f"--ratios must be comma-separated numbers, got {ratios!r}") from None
+        raise OptionError(f"--ratios must be comma-separated numbers, got {ratios!r}") from None
     if names is None:
         names = _DEFAULT_NAMES.get(len(values), ",".join(f"split{i}" for i in range(len(values))))
     labels = [n.strip() for n in names.split(",")]
     if len(labels) != len(values):
-        raise ValueError(f"--names gives {len(labels)} names for {len(values)} ratios")
+        raise OptionError(f"--names gives {len(labels)} names for {len(values)} ratios")
     normalise_ratios(list(zip(labels, values)))
     return dict(zip(labels, values))
 

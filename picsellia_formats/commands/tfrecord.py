@@ -16,6 +16,7 @@ import orjson
 
 from .. import formats
 from ..api import read
+from ..images import default_images_folder
 from ..io_utils import atomic_file, atomic_path
 from ..report import Report
 from ._options import add_format_options, int_at_least, split_format_options
@@ -60,14 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_options(parser, write=False)
 
 
-def default_image_roots(src: Path) -> list[Path]:
-    """Where the images of SRC usually are: its folder (SRC's own for a folder), images/, JPEGImages/."""
+def default_image_roots(src: Path, first_image: str | None = None) -> list[Path]:
+    """Where the images of SRC are looked for: the folder `images.default_images_folder` picks, then
+    SRC's own folder (the TFRecord writer tries each root in turn)."""
     base = src if src.is_dir() else src.parent
-    roots = [base]
-    for sub in ("images", "JPEGImages", "../images"):
-        if (base / sub).is_dir():
-            roots.append((base / sub).resolve())
-    return roots
+    guess = default_images_folder(src, first_image)
+    return [guess, base] if guess is not None and guess != base else [base]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     report = Report()
     dataset = read(args.src, source, images=args.images, report=report, progress=not args.quiet,
                    **read_opts)
-    images = [args.images] if args.images is not None else default_image_roots(args.src)
+    first = dataset.assets[0].file_name if dataset.assets else None
+    images = [args.images] if args.images is not None else default_image_roots(args.src, first)
     items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
     prefix: Path = args.out_prefix
     paths = write_tfrecords(dataset, prefix, images=images, shards=args.shards, masks=args.masks,

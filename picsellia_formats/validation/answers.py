@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..errors import OptionError
 from ..model import QA
 from .context import Context
 
@@ -106,7 +107,7 @@ def _spec_kind(spec: Mapping[str, Any]) -> str:
     raw = str(spec.get("kind") or spec.get("type") or spec.get("input_type") or "text").lower()
     kind = _KIND_ALIASES.get(raw)
     if kind is None:
-        raise ValueError(f"unknown question kind {raw!r}; use text, select, mc, range, integer, float or boolean")
+        raise OptionError(f"unknown question kind {raw!r}; use text, select, mc, range, integer, float or boolean")
     if spec.get("choices") and kind == "text":
         kind = "mc" if spec.get("allow_multiple") else "select"
     return kind
@@ -122,18 +123,18 @@ def normalise_schema(schema: Any) -> dict[str, dict[str, Any]]:
         out = {}
         for i, spec in enumerate(schema):
             if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
-                raise ValueError(f"schema entry {i} must be an object with a name")
+                raise OptionError(f"schema entry {i} must be an object with a name")
             out[spec["name"]] = dict(spec)
         schema = out
     if not isinstance(schema, Mapping):
-        raise ValueError("a schema is a mapping of name -> spec, or a list of specs with names")
+        raise OptionError("a schema is a mapping of name -> spec, or a list of specs with names")
     result = {}
     for name, spec in schema.items():
         if not isinstance(spec, Mapping):
-            raise ValueError(f"schema entry {name!r} must be an object")
+            raise OptionError(f"schema entry {name!r} must be an object")
         on = spec.get("on", "object")
         if on not in ("asset", "object"):
-            raise ValueError(f"schema entry {name!r}: 'on' must be asset or object, got {on!r}")
+            raise OptionError(f"schema entry {name!r}: 'on' must be asset or object, got {on!r}")
         result[str(name)] = dict(spec, kind=_spec_kind(spec), on=on)
     return result
 

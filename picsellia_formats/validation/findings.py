@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..errors import OptionError
 from .rules import RULES, SEVERITIES, SEVERITY_RANK
 
 
@@ -152,7 +153,7 @@ class ValidationReport:
     def failed(self, fail_on: str = "error") -> bool:
         """True when a finding is at or above `fail_on` (error or warning)."""
         if fail_on not in ("error", "warning", "info"):
-            raise ValueError(f"fail_on must be error, warning or info, got {fail_on!r}")
+            raise OptionError(f"fail_on must be error, warning or info, got {fail_on!r}")
         limit = SEVERITY_RANK[fail_on]
         return any(SEVERITY_RANK[f.severity] <= limit for f in self.findings)
 

@@ -31,10 +31,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import OptionError
 from ..geometry import PROBLEMS, clip_box, clip_polygon, polygon_bbox, polygons_part_problems, repair_polygon
 from ..model import Annotation, Asset, Dataset, Label, Mask
 from .findings import Finding, ValidationReport
-from .objects import _box_text, _fmt, _shape_key, _size_ok
+from .objects import box_str, shape_key, shown, size_valid
 from .polygon_checks import inside_area
 from .rules import RULES
 
@@ -289,18 +290,18 @@ class _Fixer:
                 self.change("image-exif-swapped", f"size set to {W}×{H} and {len(anns)} object"
                             f"{'s' if len(anns) != 1 else ''} turned with EXIF orientation {facts.orientation}",
                             asset, ai)
-            elif not _size_ok(W, H):
+            elif not size_valid(W, H):
                 code = "image-size-unknown" if W is None or H is None else "image-size-invalid"
                 if self.on(code):
                     W, H = facts.width, facts.height
                     changes.update(width=W, height=H)
                     self.change(code, f"size set to {W}×{H} from the image header", asset, ai)
-        size_ok = _size_ok(W, H)
+        size_ok = size_valid(W, H)
         out: list[Annotation] = []
         seen: set[Any] = set()
         for oi, ann in enumerate(anns):
             if self.on("duplicate-object"):
-                key = _shape_key(ann)
+                key = shape_key(ann)
                 if key in seen:
                     self.change("duplicate-object", f"repeat of a {ann.label!r} {ann.kind} dropped", asset, ai, oi,
                                 ann)
@@ -348,22 +349,22 @@ class _Fixer:
                 box = clip_box(ann.box, W, H)
                 changes["box"] = box
                 geometry_changed = True
-                self.change("bbox-partly-out-of-image", f"box {_box_text(ann.box)} clipped to {_box_text(box)}",
+                self.change("bbox-partly-out-of-image", f"box {box_str(ann.box)} clipped to {box_str(box)}",
                             asset, ai, oi, ann)
         if (ai, oi, "bbox-geometry-mismatch") in self.object_codes and self.on("bbox-geometry-mismatch") \
                 and "box" not in changes:
-            from ..geometry import annotation_bbox
+            from ..shapes import annotation_bbox
 
             geometry_box = annotation_bbox(copy_annotation(ann, box=None))
             if geometry_box is not None:
                 changes["box"] = geometry_box
-                self.change("bbox-geometry-mismatch", f"box {_box_text(ann.box)} recomputed as "
-                                                      f"{_box_text(geometry_box)}", asset, ai, oi, ann)
+                self.change("bbox-geometry-mismatch", f"box {box_str(ann.box)} recomputed as "
+                                                      f"{box_str(geometry_box)}", asset, ai, oi, ann)
         if ann.area is not None and (geometry_changed or (ai, oi, "area-mismatch") in self.object_codes):
             if self.on("area-mismatch"):
                 changes["area"] = None
                 if not geometry_changed:
-                    self.change("area-mismatch", f"stated area {_fmt(ann.area)} dropped", asset, ai, oi, ann)
+                    self.change("area-mismatch", f"stated area {shown(ann.area)} dropped", asset, ai, oi, ann)
         return copy_annotation(ann, **changes) if changes else ann
 
     def _drop_reason(self, ann: Annotation, W: Any, H: Any, size_ok: bool) -> tuple[str, str] | None:
@@ -371,7 +372,7 @@ class _Fixer:
         if box is not None:
             try:
                 if not _isfinite(sum(box)):
-                    return "non-finite-coordinate", f"box {_box_text(box)} holds NaN or infinity"
+                    return "non-finite-coordinate", f"box {box_str(box)} holds NaN or infinity"
             except TypeError:
                 return "non-finite-coordinate", f"box {box!r} is not four numbers"
         for name in ("polygon", "keypoints", "line", "point"):
@@ -389,11 +390,11 @@ class _Fixer:
         if ann.polygon is None and ann.mask is None and box is not None:
             x, y, w, h = box
             if w < 0 or h < 0:
-                return "box-negative-size", f"box {_box_text(box)} has a negative size"
+                return "box-negative-size", f"box {box_str(box)} has a negative size"
             if w == 0 or h == 0:
-                return "box-zero-size", f"box {_box_text(box)} has a zero size"
+                return "box-zero-size", f"box {box_str(box)} has a zero size"
             if size_ok and (x >= W or y >= H or x + w <= 0 or y + h <= 0):
-                return "bbox-out-of-image", f"box {_box_text(box)} lies outside the {_fmt(W)}×{_fmt(H)} image"
+                return "bbox-out-of-image", f"box {box_str(box)} lies outside the {shown(W)}×{shown(H)} image"
         return None
 
     def _fix_polygon(self, parts: list[list[float]], W: Any, H: Any, size_ok: bool
@@ -428,11 +429,11 @@ class _Fixer:
                 if inside_area(new, W, H) <= 0:
                     if self.on("polygon-out-of-image"):
                         notes.append(("polygon-out-of-image", f"polygon dropped: it lies outside the "
-                                                              f"{_fmt(W)}×{_fmt(H)} image"))
+                                                              f"{shown(W)}×{shown(H)} image"))
                         return None, notes
                 elif self.on("polygon-partly-out-of-image"):
                     clipped = clip_polygon(new, W, H)
-                    notes.append(("polygon-partly-out-of-image", f"polygon clipped to the {_fmt(W)}×{_fmt(H)} "
+                    notes.append(("polygon-partly-out-of-image", f"polygon clipped to the {shown(W)}×{shown(H)} "
                                                                  f"image ({len(clipped)} part"
                                                                  f"{'s' if len(clipped) != 1 else ''})"))
                     new = clipped
@@ -455,6 +456,6 @@ def fix(source: ValidationReport | Dataset, images: Any = None, **validate_optio
 
         source = validate(source, images, **validate_options)
     if source.dataset is None:
-        raise ValueError("fix() needs the report of validate() (it keeps the dataset it checked)")
+        raise OptionError("fix() needs the report of validate() (it keeps the dataset it checked)")
     fixer = _Fixer(source)
     return fixer.run(), fixer.log

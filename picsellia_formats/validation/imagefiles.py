@@ -27,10 +27,10 @@ from typing import Any, NamedTuple
 
 from PIL import Image
 
-from ..images import IMAGE_EXTENSIONS, SWAPPING_ORIENTATIONS, exif_orientation
+from ..image_header import HEAD, ImageTooLargeError, check_pixels, exif_orientation, fast_header
+from ..images import SWAPPING_ORIENTATIONS, ImageIndex
 from .context import Context
-from .headers import HEAD, read_header
-from .objects import _fmt
+from .objects import shown
 
 #: Image types the platform takes (Pillow format names, lower-case); MPO is a JPEG with extra frames.
 PLATFORM_TYPES = frozenset(("jpeg", "mpo", "png", "bmp", "gif", "tiff"))
@@ -87,7 +87,9 @@ def probe(candidates: Sequence[str], deep: bool = False) -> ImageFacts:
     try:
         with open(path, "rb") as f:
             head = f.read(HEAD)
-            fast = read_header(head)
+            fast = fast_header(head)
+            if fast is not None:
+                check_pixels(fast.width, fast.height, file=path)
             if fast is not None and not deep:
                 nbytes = os.fstat(f.fileno()).st_size
                 fmt, raw_w, raw_h, orientation = fast
@@ -96,6 +98,8 @@ def probe(candidates: Sequence[str], deep: bool = False) -> ImageFacts:
                     return ImageFacts("ok", path, fmt, w, h, raw_w, raw_h, orientation, nbytes)
     except OSError as exc:
         return ImageFacts("unreadable", path, error=f"cannot read: {exc.strerror or exc}")
+    except ImageTooLargeError as exc:
+        return ImageFacts("unreadable", path, error=exc.message)
     return _probe_pillow(path, deep)
 
 
@@ -115,6 +119,10 @@ def _probe_pillow(path: str, deep: bool) -> ImageFacts:
             with im:
                 fmt = (im.format or "").lower()
                 raw_w, raw_h = im.size
+                try:
+                    check_pixels(raw_w, raw_h, file=path)
+                except ImageTooLargeError as exc:
+                    return ImageFacts("unreadable", path, fmt, nbytes=nbytes, error=exc.message)
                 orientation = exif_orientation(im)
                 w, h = (raw_h, raw_w) if orientation in SWAPPING_ORIENTATIONS else (raw_w, raw_h)
                 ok = True
@@ -160,27 +168,6 @@ def hash_files(paths: Sequence[str]) -> list[str | None]:
     return out
 
 
-def _image_files(folder: str) -> list[str]:
-    """Image files under `folder` (any depth, any case of extension), sorted; os.walk, no Path objects."""
-    out = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        out += [os.path.join(root, f) for f in files if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS]
-    return sorted(out)
-
-
-def candidates(folder: Path, file_name: str) -> tuple[str, ...]:
-    """Where to look for an asset's file: ``folder/file_name``, then ``folder/<base name>``."""
-    out = []
-    name = file_name.replace("\\", "/")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if parts and ".." not in parts and not name.startswith("/") and ":" not in parts[0]:
-        out.append(str(folder.joinpath(*parts)))
-    if parts and (len(parts) > 1 or not out):
-        out.append(str(folder / parts[-1]))
-    return tuple(out)
-
-
 class ImageProbe:
     """Probes started in a pool (`start`) while the object rules run; `finish` emits the findings."""
 
@@ -191,12 +178,19 @@ class ImageProbe:
         self.executor: Executor | None = None
         self.futures: list[Future[Any]] = []
         self.results: list[tuple[int, ImageFacts]] = []
+        self.index = ImageIndex(self.folder)
+        self.ambiguous: dict[int, tuple[Path, ...]] = {}
 
     def start(self) -> None:
         if not self.folder.is_dir():
             raise FileNotFoundError(2, "images folder not found", str(self.folder))
-        work = [(i, candidates(self.folder, a.file_name)) for i, a in enumerate(self.ctx.dataset.assets)
-                if isinstance(a.file_name, str)]
+        work: list[tuple[int, tuple[str, ...]]] = []
+        for i, a in enumerate(self.ctx.dataset.assets):
+            if isinstance(a.file_name, str):
+                match = self.index.lookup(a.file_name)
+                if match.ambiguous:
+                    self.ambiguous[i] = match.candidates
+                work.append((i, (str(match.path),) if match.path is not None else ()))
         workers = self.ctx.options.workers
         if workers is None:
             workers = os.cpu_count() or 1
@@ -243,7 +237,12 @@ class ImageProbe:
             f = facts[ai]
             asset = assets[ai]
             if f.status == "missing":
-                emit("image-missing", f"{asset.file_name!r} is not in {str(self.folder)!r}", ai)
+                if ai in self.ambiguous:
+                    names = ", ".join(repr(p.relative_to(self.folder).as_posix()) for p in self.ambiguous[ai][:5])
+                    emit("image-missing", f"{asset.file_name!r} fits {len(self.ambiguous[ai])} files in "
+                                          f"{str(self.folder)!r} equally well ({names}); none is taken", ai)
+                else:
+                    emit("image-missing", f"{asset.file_name!r} is not in {str(self.folder)!r}", ai)
                 continue
             if f.status == "unreadable":
                 emit("image-unreadable", f"{f.path}: {f.error}", ai)
@@ -265,7 +264,7 @@ class ImageProbe:
         if ctx.on("image-not-in-dataset"):
             norm = os.path.normpath
             found = {norm(f.path) for f in facts.values() if f.path}
-            for path in _image_files(str(self.folder)):
+            for path in map(str, self.index):
                 if norm(path) not in found:
                     rel = Path(path).relative_to(self.folder).as_posix()
                     emit("image-not-in-dataset", f"{rel} is in the images folder but no asset names it", file=path)
@@ -283,10 +282,10 @@ class ImageProbe:
         data = {"stated": [W, H], "file": [f.width, f.height], "stored": [f.raw_width, f.raw_height],
                 "orientation": f.orientation}
         if f.orientation in SWAPPING_ORIENTATIONS and (W, H) == (f.raw_width, f.raw_height):
-            emit("image-exif-swapped", f"stated {_fmt(W)}×{_fmt(H)} is the stored size, but EXIF orientation "
+            emit("image-exif-swapped", f"stated {shown(W)}×{shown(H)} is the stored size, but EXIF orientation "
                                        f"{f.orientation} displays it as {f.width}×{f.height}", ai, data=data)
         else:
-            emit("image-size-mismatch", f"stated {_fmt(W)}×{_fmt(H)}, but the file is {f.width}×{f.height}", ai,
+            emit("image-size-mismatch", f"stated {shown(W)}×{shown(H)}, but the file is {f.width}×{f.height}", ai,
                  data=data)
 
     def _duplicates(self, facts: dict[int, ImageFacts]) -> None:

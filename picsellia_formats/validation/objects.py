@@ -28,7 +28,7 @@ _isfinite = math.isfinite
 _NUM = (int, float)
 
 
-def _fmt(v: Any) -> str:
+def shown(v: Any) -> str:
     """A number for people: integers without a fraction, others to 6 significant digits."""
     if isinstance(v, float):
         if v.is_integer() and abs(v) < 1e15:
@@ -37,11 +37,13 @@ def _fmt(v: Any) -> str:
     return repr(v)
 
 
-def _box_text(box: Any) -> str:
-    return "(" + ", ".join(_fmt(v) for v in box) + ")"
+def box_str(box: Any) -> str:
+    """A box for people: ``(x, y, w, h)`` with `shown` values."""
+    return "(" + ", ".join(shown(v) for v in box) + ")"
 
 
-def _size_ok(w: Any, h: Any) -> bool:
+def size_valid(w: Any, h: Any) -> bool:
+    """Whether an image size is two finite positive numbers."""
     return type(w) in _NUM and type(h) in _NUM and _isfinite(w) and _isfinite(h) and w > 0 and h > 0
 
 
@@ -107,13 +109,13 @@ def scan(ctx: Context) -> ScanResult:
         if why is not None:
             emit("file-name-unsafe", f"{why}: {name!r}", ai)
         W, H = asset.width, asset.height
-        size_ok = _size_ok(W, H)
+        size_ok = size_valid(W, H)
         if not size_ok:
             if W is None or H is None:
                 emit("image-size-unknown", "the image has no stated width/height; positions were not checked",
                      ai)
             else:
-                emit("image-size-invalid", f"stated size {_fmt(W)}×{_fmt(H)} is not a positive size", ai)
+                emit("image-size-invalid", f"stated size {shown(W)}×{shown(H)} is not a positive size", ai)
         anns = asset.annotations
         if not anns:
             result.empty_assets.append(ai)
@@ -138,7 +140,7 @@ def scan(ctx: Context) -> ScanResult:
                     emit("non-finite-coordinate", f"box {box!r} is not four numbers", ai, oi)
                     continue
                 if not finite:
-                    emit("non-finite-coordinate", f"box {_box_text(box)} holds NaN or infinity", ai, oi)
+                    emit("non-finite-coordinate", f"box {box_str(box)} holds NaN or infinity", ai, oi)
                     continue
             if polygon is not None:
                 first_part = len(pparts)
@@ -156,25 +158,25 @@ def scan(ctx: Context) -> ScanResult:
                     continue
             elif box is not None:
                 if bw < 0 or bh < 0:
-                    emit("box-negative-size", f"box {_box_text(box)} has a negative "
+                    emit("box-negative-size", f"box {box_str(box)} has a negative "
                                               f"{'width' if bw < 0 else 'height'}", ai, oi)
                     continue
                 if bw == 0 or bh == 0:
-                    emit("box-zero-size", f"box {_box_text(box)} has a zero "
+                    emit("box-zero-size", f"box {box_str(box)} has a zero "
                                           f"{'width' if bw == 0 else 'height'}", ai, oi)
                     continue
                 if size_ok:
                     if bx >= W or by >= H or bx + bw <= 0 or by + bh <= 0:
-                        emit("bbox-out-of-image", f"box {_box_text(box)} lies wholly outside the "
-                                                  f"{_fmt(W)}×{_fmt(H)} image", ai, oi)
+                        emit("bbox-out-of-image", f"box {box_str(box)} lies wholly outside the "
+                                                  f"{shown(W)}×{shown(H)} image", ai, oi)
                         continue
                     if bx < 0 or by < 0 or bx + bw > W or by + bh > H:
-                        emit("bbox-partly-out-of-image", f"box {_box_text(box)} reaches outside the "
-                                                         f"{_fmt(W)}×{_fmt(H)} image", ai, oi,
+                        emit("bbox-partly-out-of-image", f"box {box_str(box)} reaches outside the "
+                                                         f"{shown(W)}×{shown(H)} image", ai, oi,
                              {"box": list(box), "image": [W, H]})
                 computed_area = bw * bh
                 if check_small and (computed_area < min_area or bw < min_side or bh < min_side):
-                    emit("object-too-small", f"box {_box_text(box)} is {_fmt(computed_area)} px²", ai, oi)
+                    emit("object-too-small", f"box {box_str(box)} is {shown(computed_area)} px²", ai, oi)
             if ann.keypoints is not None or ann.line is not None or ann.point is not None:
                 if _points(ctx, ai, oi, ann, W, H, size_ok):
                     continue
@@ -182,22 +184,22 @@ def scan(ctx: Context) -> ScanResult:
                 if check_small and geometry_box is not None and (
                         computed_area < min_area or geometry_box[2] < min_side or geometry_box[3] < min_side):
                     emit("object-too-small", f"{'polygon' if polygon is not None else 'mask'} covers "
-                                             f"{_fmt(computed_area)} px²", ai, oi)
+                                             f"{shown(computed_area)} px²", ai, oi)
                 if check_bbox and box is not None and geometry_box is not None:
                     if (abs(box[0] - geometry_box[0]) > tol or abs(box[1] - geometry_box[1]) > tol
                             or abs(box[0] + box[2] - geometry_box[0] - geometry_box[2]) > tol
                             or abs(box[1] + box[3] - geometry_box[1] - geometry_box[3]) > tol):
-                        emit("bbox-geometry-mismatch", f"stated box {_box_text(box)}, but the "
-                                                       f"{ann.kind} spans {_box_text(geometry_box)}", ai, oi)
+                        emit("bbox-geometry-mismatch", f"stated box {box_str(box)}, but the "
+                                                       f"{ann.kind} spans {box_str(geometry_box)}", ai, oi)
             if check_area and ann.area is not None and computed_area is not None:
                 stated = ann.area
                 if type(stated) in _NUM and abs(stated - computed_area) > max(0.15 * computed_area, 16.0):
-                    emit("area-mismatch", f"stated area {_fmt(stated)}, but the {ann.kind} covers "
-                                          f"{_fmt(computed_area)} px²", ai, oi)
+                    emit("area-mismatch", f"stated area {shown(stated)}, but the {ann.kind} covers "
+                                          f"{shown(computed_area)} px²", ai, oi)
             if seen is not None:
-                key = (label, box) if box is not None else _shape_key(ann)
+                key = (label, box) if box is not None else shape_key(ann)
                 other = seen.setdefault(key, oi)
-                if other != oi and (box is None or _shape_key(ann) == _shape_key(anns[other])):
+                if other != oi and (box is None or shape_key(ann) == shape_key(anns[other])):
                     emit("duplicate-object", f"a second {label!r} {ann.kind} with the same geometry as object "
                                              f"{other}", ai, oi)
             if ann.qa:
@@ -244,7 +246,8 @@ def _duplicate_ids(ctx: Context) -> None:
                                                 f"{assets[fa].file_name!r}", ai, oi)
 
 
-def _shape_key(ann: Any) -> Any:
+def shape_key(ann: Any) -> Any:
+    """A hashable key of an object's label and geometry (duplicate objects share it)."""
     if ann.polygon is not None:
         return (ann.label, 1, tuple(ann.polygon[0]) if len(ann.polygon) == 1 else
                 tuple(tuple(p) for p in ann.polygon))
@@ -368,23 +371,23 @@ def _polygons(ctx: Context, parts: list[list[float]], owners: list[int], objs: l
         box = (bx0, by0, bx1 - bx0, by1 - by0)
         if size_ok and outside[k]:
             if bx0 >= Wk or by0 >= Hk or bx1 <= 0 or by1 <= 0 or inside_area(anns[k].polygon, Wk, Hk) <= 0:
-                emit("polygon-out-of-image", f"polygon spanning {_box_text(box)} lies wholly outside the "
-                                             f"{_fmt(Wk)}×{_fmt(Hk)} image", ai, oi)
+                emit("polygon-out-of-image", f"polygon spanning {box_str(box)} lies wholly outside the "
+                                             f"{shown(Wk)}×{shown(Hk)} image", ai, oi)
                 continue
-            emit("polygon-partly-out-of-image", f"polygon spanning {_box_text(box)} reaches outside the "
-                                                f"{_fmt(Wk)}×{_fmt(Hk)} image", ai, oi)
+            emit("polygon-partly-out-of-image", f"polygon spanning {box_str(box)} reaches outside the "
+                                                f"{shown(Wk)}×{shown(Hk)} image", ai, oi)
         if a < opt.min_area or box[2] < opt.min_side or box[3] < opt.min_side:
-            emit("object-too-small", f"polygon covers {_fmt(a)} px²", ai, oi)
+            emit("object-too-small", f"polygon covers {shown(a)} px²", ai, oi)
         stated_box = anns[k].box
         tol = opt.bbox_tolerance
         if stated_box is not None and (
                 abs(stated_box[0] - bx0) > tol or abs(stated_box[1] - by0) > tol
                 or abs(stated_box[0] + stated_box[2] - bx1) > tol or abs(stated_box[1] + stated_box[3] - by1) > tol):
-            emit("bbox-geometry-mismatch", f"stated box {_box_text(stated_box)}, but the polygon spans "
-                                           f"{_box_text(box)}", ai, oi)
+            emit("bbox-geometry-mismatch", f"stated box {box_str(stated_box)}, but the polygon spans "
+                                           f"{box_str(box)}", ai, oi)
         stated_area = anns[k].area
         if type(stated_area) in _NUM and abs(stated_area - a) > max(0.15 * a, 16.0):
-            emit("area-mismatch", f"stated area {_fmt(stated_area)}, but the polygon covers {_fmt(a)} px²", ai, oi)
+            emit("area-mismatch", f"stated area {shown(stated_area)}, but the polygon covers {shown(a)} px²", ai, oi)
     if ctx.on("polygon-self-intersecting"):
         owner_obj = np.repeat(np.arange(len(objs)), np.fromiter((o[3] - o[2] for o in objs), np.int64, len(objs)))
         first = int(idx[0])
@@ -398,7 +401,7 @@ def _polygons(ctx: Context, parts: list[list[float]], owners: list[int], objs: l
 def _mask(ctx: Context, ai: int, oi: int, mask: Any, W: Any, H: Any, size_ok: bool, measure: bool
           ) -> tuple[float | None, Any, bool]:
     if size_ok and (mask.width != W or mask.height != H):
-        ctx.emit("rle-size-mismatch", f"mask is {mask.width}×{mask.height}, the image {_fmt(W)}×{_fmt(H)}",
+        ctx.emit("rle-size-mismatch", f"mask is {mask.width}×{mask.height}, the image {shown(W)}×{shown(H)}",
                  ai, oi, {"mask": [mask.width, mask.height], "image": [W, H]})
         return None, None, True
     if not measure:
@@ -437,7 +440,7 @@ def _points(ctx: Context, ai: int, oi: int, ann: Any, W: Any, H: Any, size_ok: b
         if outside:
             x, y = outside[0]
             ctx.emit("points-out-of-image", f"{len(outside)} {what}{'s' if len(outside) > 1 else ''} outside the "
-                                            f"{_fmt(W)}×{_fmt(H)} image, e.g. ({_fmt(x)}, {_fmt(y)})", ai, oi)
+                                            f"{shown(W)}×{shown(H)} image, e.g. ({shown(x)}, {shown(y)})", ai, oi)
     return False
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import OptionError
+
 SEVERITIES = ("error", "warning", "info")
 #: rank of a severity: lower is worse
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -161,7 +163,7 @@ def select(rules: object = None, skip: object = None) -> frozenset[str]:
             elif name in CATEGORIES:
                 out.update(c for c, r in RULES.items() if r.category == name)
             else:
-                raise ValueError(f"unknown rule or category {name!r}; categories: {', '.join(sorted(CATEGORIES))}")
+                raise OptionError(f"unknown rule or category {name!r}; categories: {', '.join(sorted(CATEGORIES))}")
         return out
 
     chosen = set(RULES) if rules is None else expand(rules)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import formats
+from ..errors import OptionError
 from ..model import Dataset
 from .answers import check_schema
 from .context import Context, Options, Source
@@ -58,7 +59,7 @@ def validate(
     t0 = time.perf_counter()
     unknown = set(option_values) - _OPTION_NAMES
     if unknown:
-        raise TypeError(f"validate() takes no option {', '.join(sorted(unknown))}; options: "
+        raise OptionError(f"validate() takes no option {', '.join(sorted(unknown))}; options: "
                         f"{', '.join(sorted(_OPTION_NAMES))}")
     opts = Options(**{**(options.__dict__ if options else {}), **option_values})
     enabled = select(rules, skip)

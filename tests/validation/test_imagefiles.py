@@ -11,7 +11,7 @@ from PIL import Image
 
 from picsellia_formats.model import Annotation, Asset, Dataset, Label
 from picsellia_formats.validation import validate
-from picsellia_formats.validation.imagefiles import candidates, probe
+from picsellia_formats.validation.imagefiles import probe
 from tests.conftest import FIXTURES
 
 TERRAIN1 = FIXTURES / "sahi_coco" / "coco_utils" / "terrain1.jpg"
@@ -95,11 +95,13 @@ def test_exif_orientation(tmp_path: Path, orientation: int, swapped: bool) -> No
     assert f.orientation == orientation
 
 
-def test_candidates_lookup(tmp_path: Path) -> None:
-    assert candidates(tmp_path, "images/a.jpg") == (str(tmp_path / "images" / "a.jpg"), str(tmp_path / "a.jpg"))
-    assert candidates(tmp_path, "a.jpg") == (str(tmp_path / "a.jpg"),)
-    assert candidates(tmp_path, "../a.jpg") == (str(tmp_path / "a.jpg"),)
-    assert candidates(tmp_path, "/abs/a.jpg") == (str(tmp_path / "a.jpg"),)
+def test_an_ambiguous_name_is_a_missing_image_naming_the_candidates(tmp_path: Path) -> None:
+    for sub in ("train", "val"):
+        (tmp_path / sub).mkdir()
+        Image.new("RGB", (4, 3)).save(tmp_path / sub / "a.jpg")
+    report = validate(_dataset(Asset("a.jpg", 4, 3)), tmp_path, rules=["image-missing"])
+    [finding] = [f for f in report if f.code == "image-missing"]
+    assert "fits 2 files" in finding.message and "'train/a.jpg'" in finding.message and "'val/a.jpg'" in finding.message
 
 
 # ------------------------------------------------------------------------------- through validate

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from picsellia_formats.errors import OptionError
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
 from picsellia_formats.validation import RULES, SEVERITIES, Options, select, validate
 
@@ -226,7 +227,7 @@ def test_rule_selection() -> None:
     assert select("geometry") == {c for c, r in RULES.items() if r.category == "geometry"}
     with pytest.raises(ValueError, match="unknown rule"):
         validate(ds, rules=["no-such-rule"])
-    with pytest.raises(TypeError, match="no option"):
+    with pytest.raises(OptionError, match="no option"):
         validate(ds, threshold=3)
 
 

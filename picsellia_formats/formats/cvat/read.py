@@ -28,7 +28,7 @@ from typing import Any
 from ...errors import FormatError, ProblemCollector
 from ...model import EMPTY, Annotation, Asset, Dataset
 from ...report import Report
-from .._voc_xml import new_parser, parse
+from ..voc.xml import new_parser, parse
 from . import meta as cvat_meta
 from .detect import resolve
 from .geometry import cvat_rle_to_mask, rotated_corners
@@ -41,7 +41,7 @@ _COMMON = frozenset(("label", "source", "occluded", "z_order", "group_id", "fram
 
 
 def read(path: str | Path, *, images: Path | None = None, report: Report | None = None,
-         tracks: str = "frames") -> Dataset:
+         tracks: str = "frames", progress: bool = False) -> Dataset:
     """Read a CVAT XML 1.1 file (or the only one of a folder).
 
     `tracks`: ``frames`` reads a video export's ``<track>`` s as objects on per-frame images

@@ -81,7 +81,8 @@ class _Writer:
         self.level -= 1
 
 
-def write(dataset: Dataset, path: str | Path, *, images: Path | None = None, report: Report | None = None) -> None:
+def write(dataset: Dataset, path: str | Path, *, images: Path | None = None, report: Report | None = None,
+          progress: bool = False) -> None:
     """Write `dataset` to `path` as one CVAT for images XML 1.1 file."""
     report = report if report is not None else Report()
     state = _State(dataset, report)

@@ -42,7 +42,7 @@ _MAPPED = frozenset(("value", "type", "id", "from_name", "to_name", "original_wi
 
 
 def read(path: str | Path, *, images: Path | None = None, report: Report | None = None,
-         annotator: str = "latest", source: str = "annotations") -> Dataset:
+         annotator: str = "latest", source: str = "annotations", progress: bool = False) -> Dataset:
     """Read a Label Studio JSON export. `annotator`: ``latest``, ``first`` or a ``completed_by`` value;
     `source`: ``annotations`` or ``predictions``."""
     report = report if report is not None else Report()
@@ -54,7 +54,7 @@ def read(path: str | Path, *, images: Path | None = None, report: Report | None 
         data = [data]
     if not isinstance(data, list):
         raise FormatError("a Label Studio export is a JSON list of tasks", file=file)
-    reader = _Reader(file, report, annotator, source)
+    reader = TaskReader(file, report, annotator, source)
     for i, task in enumerate(data):
         reader.task(i, task)
     reader.problems.raise_if_any()
@@ -63,7 +63,7 @@ def read(path: str | Path, *, images: Path | None = None, report: Report | None 
     return reader.ds
 
 
-def _file_name(url: str) -> str:
+def file_name_of(url: str) -> str:
     parsed = urlparse(url)
     path = parsed.path
     if parsed.query and "d=" in parsed.query and path.endswith("/data/local-files/"):
@@ -75,7 +75,7 @@ def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-class _Reader:
+class TaskReader:
     def __init__(self, file: Path, report: Report, annotator: str, source: str) -> None:
         self.file = file
         self.report = report
@@ -117,7 +117,7 @@ class _Reader:
         if len(records) > (chosen is not None):
             ls["others"] = [None if i == chosen else r for i, r in enumerate(records)]
             self.count("others", len(records) - (chosen is not None))
-        asset = Asset(_file_name(data[key]), None, None, [], task.get("id"))
+        asset = Asset(file_name_of(data[key]), None, None, [], task.get("id"))
         asset.extra = {"labelstudio": ls}
         if chosen is not None:
             self._results(records[chosen].get("result"), f"{record}: {self.source}[{chosen}]", asset,

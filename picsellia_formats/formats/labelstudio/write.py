@@ -32,7 +32,8 @@ DEFAULT_NAMES = {"rectanglelabels": "label", "polygonlabels": "polygon", "keypoi
                  "brushlabels": "brush", "choices": "choice"}
 
 
-def write(dataset: Dataset, path: str | Path, *, images: Path | None = None, report: Report | None = None) -> None:
+def write(dataset: Dataset, path: str | Path, *, images: Path | None = None, report: Report | None = None,
+          progress: bool = False) -> None:
     """Write `dataset` to `path` as a Label Studio JSON task list."""
     report = report if report is not None else Report()
     w = _Writer(dataset, report)
@@ -74,9 +75,9 @@ class _Writer:
         data = dict(task.get("data") or {})
         url = data.get(key)
         if not isinstance(url, str) or url.rsplit("/", 1)[-1] != asset.file_name:
-            from .read import _file_name
+            from .read import file_name_of
 
-            if not isinstance(url, str) or _file_name(url) != asset.file_name:
+            if not isinstance(url, str) or file_name_of(url) != asset.file_name:
                 data[key] = asset.file_name
         task["data"] = data
         if "id" not in task:
@@ -248,10 +249,10 @@ class _Writer:
             return False
 
     def _side_same(self, side: list[dict], qa: Any) -> bool:
-        from .read import _Reader
+        from .read import TaskReader
 
         probe = Annotation("x", extra={"labelstudio": {}})
-        reader = _Reader(Path("."), Report(), "latest", self.source)
+        reader = TaskReader(Path("."), Report(), "latest", self.source)
         try:
             for r in side:
                 reader._side(r, probe, Asset("x"), [])

@@ -39,7 +39,7 @@ import numpy as np
 from ...errors import FormatError, OptionError
 from ...geometry import annotation_bbox
 from ...io_utils import safe_relative_path
-from ...masks import mask_to_polygons, mask_to_rle, polygon_to_mask, rle_to_mask
+from ...masks import mask_to_polygons, mask_to_rle, polygon_to_mask, rle_to_mask, voc_colormap
 from ...model import Annotation, Asset, Dataset
 from ...report import Report
 
@@ -53,21 +53,6 @@ CLASS_DIR = "SegmentationClass"
 OBJECT_DIR = "SegmentationObject"
 LABELMAP = "labelmap.txt"
 MODES = ("rle", "polygon", "none")
-
-
-def voc_colormap(n: int = 256) -> list[int]:
-    """The devkit's colour map (``VOClabelcolormap.m``) as a flat ``[r, g, b, ...]`` Pillow palette."""
-    out: list[int] = []
-    for i in range(n):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        out += (r, g, b)
-    return out
 
 
 # ------------------------------------------------------------------------------------------ labelmap

@@ -1,4 +1,4 @@
-"""Tests of picsellia_formats.split: objective, solvers, floors, result, logs, edge cases."""
+"""Tests of picsellia_formats.stratify: objective, solvers, floors, result, logs, edge cases."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pytest
 import scipy.sparse as sp
 
 import picsellia_formats as pf
-from picsellia_formats import Annotation, Asset, Dataset, Label, _split_exact, _split_fast
-from picsellia_formats._split_problem import Problem, count_matrix, image_targets, round_to_total
+from picsellia_formats import Annotation, Asset, Dataset, Label
+from picsellia_formats.stratify import exact as _split_exact
+from picsellia_formats.stratify import greedy as _split_fast
+from picsellia_formats.stratify.problem import Problem, count_matrix, image_targets, round_to_total
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def make_dataset(rows: list[dict[str, int]], prefix: str = "img") -> Dataset:

@@ -16,18 +16,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from .model import Dataset
+from ..errors import OptionError
+from ..model import Dataset
+from ..splits import canonical_split
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
 #: Split names the platform reserves a log for (``experiment.log(name=..., type="bar")``).
-PLATFORM_LOG_NAMES = {
-    "train": "train-split", "training": "train-split",
-    "test": "test-split", "testing": "test-split",
-    "val": "eval-split", "valid": "eval-split", "validation": "eval-split",
-    "eval": "eval-split", "evaluation": "eval-split",
-}
+#: Keyed by the canonical split (`picsellia_formats.splits`), so every alias of a split logs under one name.
+PLATFORM_LOG_NAMES = {"train": "train-split", "test": "test-split", "val": "eval-split"}
 
 
 @dataclass
@@ -100,7 +98,7 @@ class SplitResult:
     def by_file_name(self) -> dict[str, str]:
         """Asset file name → split name (a file name listed twice keeps its last asset's split)."""
         if self.dataset is None:
-            raise ValueError("this result has no dataset attached")
+            raise OptionError("this result has no dataset attached")
         return {a.file_name: s for a, s in zip(self.dataset.assets, self.assignment)}
 
     # -- quality -----------------------------------------------------------------------------
@@ -164,9 +162,9 @@ class SplitResult:
         """One `Dataset` per split (same labels and metadata, the split's assets — shared, not copied)."""
         dataset = dataset if dataset is not None else self.dataset
         if dataset is None:
-            raise ValueError("pass the dataset this result was computed for")
+            raise OptionError("pass the dataset this result was computed for")
         if len(dataset.assets) != self.index.size:
-            raise ValueError(f"the dataset has {len(dataset.assets)} assets, the split {self.index.size}")
+            raise OptionError(f"the dataset has {len(dataset.assets)} assets, the split {self.index.size}")
         parts: list[list[Any]] = [[] for _ in self.names]
         for asset, s in zip(dataset.assets, self.index.tolist()):
             parts[s].append(asset)
@@ -194,7 +192,7 @@ class SplitResult:
         out: list[dict[str, Any]] = []
         used: set[str] = set()
         for s, name in enumerate(self.names):
-            log = PLATFORM_LOG_NAMES.get(name.lower(), f"{name}-split")
+            log = PLATFORM_LOG_NAMES.get(canonical_split(name) or "", f"{name}-split")
             if log in used:
                 log = f"{name}-split"
             used.add(log)

@@ -9,9 +9,9 @@
 * images without objects are spread by the same ratios,
 
 deterministically for a given seed (the exact solver is, unless it stops at its time limit).
-Two solvers share that objective (`_split_problem`): a
-fast one for any size (`_split_fast`: rarest-first greedy, then swaps) and an exact one for
-small sets (`_split_exact`: a mixed-integer program solved by HiGHS under a time limit).
+Two solvers share that objective (`problem`): a
+fast one for any size (`greedy`: rarest-first greedy, then swaps) and an exact one for
+small sets (`exact`: a mixed-integer program solved by HiGHS under a time limit).
 ``method="auto"`` runs the fast one and, up to `AUTO_EXACT_MAX` images, the exact one too,
 and keeps the better. The result reports, per split and class, objects, images and deviation,
 and each class's *floor*: the smallest error that class can reach at all given how its
@@ -35,9 +35,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import OptionError
+
 if TYPE_CHECKING:
-    from ._split_result import SplitResult
-    from .model import Dataset
+    from ..model import Dataset
+    from .result import SplitResult
 
 #: ``method="auto"`` also runs the exact solver up to this many images holding objects, for at
 #: most `AUTO_NODE_LIMIT` branch-and-bound nodes (a deterministic limit) and `time_limit` seconds.
@@ -77,16 +79,17 @@ def split(
     """
     import numpy as np  # numpy and scipy load on first use: `import picsellia_formats` stays light
 
-    from . import _split_exact, _split_fast
-    from ._split_problem import Problem, count_matrix, image_targets
-    from ._split_result import SplitResult
+    from . import exact as exact_solver
+    from . import greedy
+    from .problem import Problem, count_matrix, image_targets
+    from .result import SplitResult
 
     names, share_list = normalise_ratios(ratios)
     shares = np.asarray(share_list)
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise OptionError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        raise OptionError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     seed = 0 if seed is None else int(seed)
     t0 = time.perf_counter()
     classes, counts = count_matrix(dataset)
@@ -102,13 +105,13 @@ def split(
 
     fast = exact = None
     if method in ("fast", "auto"):
-        fast = _split_fast.solve(problem, seed=seed)
+        fast = greedy.solve(problem, seed=seed)
     if method == "exact" or (method == "auto" and labelled.size <= AUTO_EXACT_MAX
                              and problem.objective(fast) > lower_bound + 1e-9):  # type: ignore[arg-type]
-        exact = _split_exact.solve(problem, time_limit=time_limit,
+        exact = exact_solver.solve(problem, time_limit=time_limit,
                                    node_limit=AUTO_NODE_LIMIT if method == "auto" else None)
         if exact.assign is None and fast is None:
-            fast = _split_fast.solve(problem, seed=seed)
+            fast = greedy.solve(problem, seed=seed)
     chosen, used = fast, "fast"
     if exact is not None and exact.assign is not None and (
             fast is None or problem.objective(exact.assign) < problem.objective(fast) - 1e-9):
@@ -146,33 +149,21 @@ def normalise_ratios(ratios: Mapping[str, float] | Sequence[Any]) -> tuple[list[
             default = _DEFAULT_NAMES.get(len(seq), tuple(f"split{i}" for i in range(len(seq))))
             items = list(zip(default, seq))
     if len(items) < 1:
-        raise ValueError("give at least one split ratio")
+        raise OptionError("give at least one split ratio")
     names = [n for n, _ in items]
     for n in names:
         if not isinstance(n, str) or not n.strip() or any(ch in n for ch in "/\\\0") or n in (".", ".."):
-            raise ValueError(f"split name {n!r} is not usable as a folder name")
+            raise OptionError(f"split name {n!r} is not usable as a folder name")
     if len(set(names)) != len(names):
-        raise ValueError(f"split names must differ, got {', '.join(names)}")
+        raise OptionError(f"split names must differ, got {', '.join(names)}")
     try:
         values = [float(v) for _, v in items]
     except (TypeError, ValueError):
-        raise ValueError(f"ratios must be numbers, got {[v for _, v in items]!r}") from None
+        raise OptionError(f"ratios must be numbers, got {[v for _, v in items]!r}") from None
     if any(not math.isfinite(v) or v <= 0 for v in values):
-        raise ValueError(f"every ratio must be a number > 0, got {', '.join(f'{n} {v:g}' for n, v in items)}")
+        raise OptionError(f"every ratio must be a number > 0, got {', '.join(f'{n} {v:g}' for n, v in items)}")
     total = sum(values)
     if abs(total - 1.0) > 1e-6:
         parts = " + ".join(f"{n} {v:g}" for n, v in zip(names, values))
-        raise ValueError(f"ratios must sum to 1, got {total:g} ({parts})")
+        raise OptionError(f"ratios must sum to 1, got {total:g} ({parts})")
     return names, [v / total for v in values]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SplitResult":
-        from ._split_result import SplitResult
-
-        return SplitResult
-    if name == "count_matrix":
-        from ._split_problem import count_matrix
-
-        return count_matrix
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The exact split: the objective of `_split_problem` as a mixed-integer program for HiGHS.
+"""The exact split: the objective of `problem` as a mixed-integer program for HiGHS.
 
 Images with identical class counts are one group ``g`` of size ``n_g`` (which removes the
 symmetry that makes such models slow); the variables are
@@ -16,7 +16,7 @@ the result carries its status, objective and dual bound.
 
 Example:
     >>> import numpy as np, scipy.sparse as sp
-    >>> from picsellia_formats._split_problem import Problem
+    >>> from picsellia_formats.stratify.problem import Problem
     >>> p = Problem.build(sp.csr_matrix(np.array([[3], [1], [1], [1], [2]])), [0.5, 0.5])
     >>> out = solve(p, time_limit=10)
     >>> out.status, round(out.objective, 6), p.objective(out.assign)
@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from ._split_problem import Problem
+from .problem import Problem
 
 _STATUS = {0: "optimal", 1: "time limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 

@@ -2,7 +2,7 @@
 
 1. Images are taken by decreasing rarity (the largest share ``x_ic / T_c`` of any class they
    hold; ties in a seeded random order) and each goes, among the splits that still have room,
-   to the one where it raises the objective of `_split_problem` least, counting the presence
+   to the one where it raises the objective of `problem` least, counting the presence
    penalty as soon as a class can no longer reach a split. Pure Python: an image touches a
    handful of classes, where numpy's per-call cost would dominate.
 2. Swaps (image i in split a <-> image j in split b) keep every split's image count. Each
@@ -13,7 +13,7 @@
 
 Example:
     >>> import numpy as np, scipy.sparse as sp
-    >>> from picsellia_formats._split_problem import Problem
+    >>> from picsellia_formats.stratify.problem import Problem
     >>> p = Problem.build(sp.csr_matrix(np.array([[1, 0], [1, 0], [0, 1], [0, 1]])), [0.5, 0.5])
     >>> assign = solve(p, seed=0)
     >>> p.objective(assign)
@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from ._split_problem import Problem
+from .problem import Problem
 
 #: Candidates kept per side and per kind in each local-search round.
 CANDIDATES = 24

@@ -1,6 +1,6 @@
 """The split problem as numbers: per-image class counts, targets, objective and per-class floors.
 
-Both solvers (`_split_fast`, `_split_exact`) optimise the objective defined here::
+Both solvers (`greedy`, `exact`) optimise the objective defined here::
 
     F = Σ_c w_c Σ_s |S_sc − r_s·T_c|  +  M · Σ_c missing_c
 
@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from .model import Dataset
+    from ..model import Dataset
 
 #: Penalty per missing (class, split) presence: larger than any object-count gain one image can bring.
 PRESENCE_PENALTY = 10.0
