@@ -21,9 +21,10 @@ from typing import Any
 
 from . import formats
 from .errors import FormatError, LossyConversionError, OptionError
+from .formats.capabilities import report_for_spec
 from .io_utils import atomic_dir, atomic_path
 from .model import Dataset
-from .report import Report
+from .report import Report, check_strict
 
 
 def read(
@@ -61,15 +62,19 @@ def write(
     *,
     images: str | os.PathLike[str] | None = None,
     report: Report | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     progress: bool = False,
     **options: Any,
 ) -> Report:
     """Write `dataset` to `path` in `format`, atomically; return the fidelity report.
 
     A file format given an existing folder writes ``<folder>/<default file name>``. The output
-    appears only once complete; with `strict`, a lossy conversion raises LossyConversionError and
-    writes nothing. `progress`: a bar on stderr when it is a terminal, for the writers that have one.
+    appears only once complete. `strict=True` (or ``"annotations"``): a conversion that loses
+    annotation data (objects, geometry, labels, attributes, Q&A, statuses, scores) raises
+    LossyConversionError and writes nothing; ``strict="all"`` also refuses format metadata with no
+    place in the target (VOC header fields, COCO info/licenses). What the dataset holds that the
+    format cannot is reported once, from the format's declaration (`FormatSpec.holds`).
+    `progress`: a bar on stderr when it is a terminal, for the writers that have one.
     Raises FormatError (the format cannot be written, or the data cannot go in it), OptionError (an
     option the format does not take, or a value outside its choices) or LossyConversionError.
     """
@@ -77,8 +82,10 @@ def write(
     if spec.write is None:
         raise FormatError(f"format {spec.name} cannot be written")
     _check_options(spec.name, spec.write_options, options, "write")
-    options = {**options, "progress": progress}
+    strict = check_strict(strict)
     report = report if report is not None else Report()
+    report_for_spec(spec, dataset, options, report)
+    options = {**options, "progress": progress}
     path = Path(path)
     image_dir = Path(images) if images else None
     if spec.output == "file":
@@ -86,15 +93,15 @@ def write(
             path = path / spec.default_file_name
         with atomic_path(path) as tmp:
             spec.write(dataset, tmp, images=image_dir, report=report, **options)
-            if strict and report.lossy:
-                raise LossyConversionError(report)
+            if report.refuses(strict):
+                raise LossyConversionError(report, strict)
     else:
         _write_folder(spec, dataset, path, image_dir, report, strict, options)
     return report
 
 
 def _write_folder(spec: formats.FormatSpec, dataset: Dataset, path: Path, images: Path | None,
-                  report: Report, strict: bool, options: dict[str, Any]) -> None:
+                  report: Report, strict: bool | str, options: dict[str, Any]) -> None:
     """Write into a fresh temporary folder; then it becomes `path` (new or empty) or its files are
     moved into `path` (an existing folder with other content, which is kept)."""
     if path.exists() and not path.is_dir():
@@ -104,8 +111,8 @@ def _write_folder(spec: formats.FormatSpec, dataset: Dataset, path: Path, images
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
         try:
             spec.write(dataset, tmp, images=images, report=report, **options)
-            if strict and report.lossy:
-                raise LossyConversionError(report)
+            if report.refuses(strict):
+                raise LossyConversionError(report, strict)
             for entry in sorted(tmp.rglob("*")):
                 if entry.is_file():
                     target = path / entry.relative_to(tmp)
@@ -116,8 +123,8 @@ def _write_folder(spec: formats.FormatSpec, dataset: Dataset, path: Path, images
         return
     with atomic_dir(path) as tmp:
         spec.write(dataset, tmp, images=images, report=report, **options)
-        if strict and report.lossy:
-            raise LossyConversionError(report)
+        if report.refuses(strict):
+            raise LossyConversionError(report, strict)
 
 
 def convert(
@@ -127,7 +134,7 @@ def convert(
     *,
     from_: str | None = None,
     images: str | os.PathLike[str] | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     read_options: dict[str, Any] | None = None,
     write_options: dict[str, Any] | None = None,
     progress: bool = False,

@@ -34,7 +34,8 @@ def test_merge_and_json() -> None:
     b.stats["assets"] = 3
     a.merge(b)
     d = a.to_dict()
-    assert d["entries"] == [{"kind": "dropped", "what": "x", "count": 3, "why": "", "examples": ["first", "second"]}]
+    assert d["entries"] == [{"kind": "dropped", "what": "x", "count": 3, "why": "", "examples": ["first", "second"],
+                            "scope": "annotation"}]
     assert d["stats"] == {"assets": 3} and d["lossy"]
 
 

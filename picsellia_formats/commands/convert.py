@@ -11,7 +11,7 @@ from .. import formats
 from ..api import convert
 from ..io_utils import atomic_file
 from ..report import Report
-from ._options import add_format_options, split_format_options
+from ._options import add_format_options, add_strict_argument, split_format_options
 from ._paths import check_file_output, check_folder_output
 
 NAME = "convert"
@@ -24,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", required=True, dest="to", help=f"output format ({', '.join(formats.names())})")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
+    add_strict_argument(parser)
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_format_options(parser)

@@ -19,7 +19,7 @@ from ..api import read
 from ..images import default_images_folder
 from ..io_utils import atomic_file, atomic_path
 from ..report import Report
-from ._options import add_format_options, int_at_least, split_format_options
+from ._options import add_format_options, add_strict_argument, int_at_least, split_format_options
 from ._paths import check_file_output
 
 NAME = "tfrecord"
@@ -54,8 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-missing-images", action="store_true",
                         help="leave out (and report) images whose file is missing instead of failing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
+    add_strict_argument(parser)
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_format_options(parser, write=False)
@@ -70,9 +69,11 @@ def default_image_roots(src: Path, first_image: str | None = None) -> list[Path]
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..formats.capabilities import report_for_spec
+    from ..labels import labels_in_use
     from ..tfod.labelmap import format_label_map, label_map_items  # the tfod package loads numpy
     from ..tfod.pipeline import input_reader_config, reader_for_split
-    from ..tfod.tfrecord import labels_in_use, write_tfrecords
+    from ..tfod.tfrecord import write_tfrecords
 
     t0 = time.perf_counter()
     source = args.from_ or formats.detect(args.src)
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     first = dataset.assets[0].file_name if dataset.assets else None
     images = [args.images] if args.images is not None else default_image_roots(args.src, first)
     items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
+    report_for_spec(formats.get("tfrecord"), dataset, {"masks": args.masks}, report)
     prefix: Path = args.out_prefix
     paths = write_tfrecords(dataset, prefix, images=images, shards=args.shards, masks=args.masks,
                             label_map=items, split_by_tag=args.split_by_tag, workers=args.workers,

@@ -13,11 +13,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, OptionError
-from ..fidelity import report_foreign_fields
 from ..model import Dataset
 from ..report import Report
 from . import FormatSpec, Option
@@ -105,9 +105,9 @@ def write(
 
     `progress`: a bar over the encoded images on stderr when it is a terminal.
     """
-    report_foreign_fields(dataset, "tfrecord", report)  # other formats' fields it cannot hold
+    from ..labels import labels_in_use
     from ..tfod.labelmap import label_map_items, write_label_map
-    from ..tfod.tfrecord import labels_in_use, write_tfrecords
+    from ..tfod.tfrecord import write_tfrecords
 
     if images is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
@@ -146,6 +146,19 @@ def _options() -> dict[str, Any]:
     }
 
 
+#: what an OD API record holds: boxes, image classes, crowd flags, Pascal attributes (the writer
+#: reports others), split tags (one set per split with split_by_tag; the writer reports them
+#: otherwise) and a label map listing every label; with masks, PNG masks of polygons and masks
+HOLDS = frozenset(("box", "classification", "crowd", "attributes", "tags", "label_only"))
+
+
+def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    """Polygons and masks are PNG masks with ``masks``, else their boxes; keypoint objects become boxes."""
+    if options.get("masks"):
+        return HOLDS | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
+    return HOLDS, {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
+
+
 FORMAT = FormatSpec(
     name="tfrecord",
     description="TensorFlow Object Detection API TFRecords (+ label_map.pbtxt)",
@@ -154,5 +167,7 @@ FORMAT = FormatSpec(
     write=write,
     output="folder",
     default_file_name="data.record",
+    holds=HOLDS,
+    holds_for=holds_for,
     **_options(),
 )

@@ -39,6 +39,7 @@ import google_crc32c
 
 from ..errors import FormatError, OptionError, ProblemCollector
 from ..io_utils import gc_paused, safe_relative_path
+from ..labels import labels_in_use
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
 from ..report import Report
 from .decode import decode_features
@@ -216,7 +217,7 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
     sids = source_ids(dataset.assets, report)
     jobs = []
     pascal = any_classes = False
-    n_poly_boxes = n_mask_boxes = n_kp = n_kp_boxes = n_qa = n_scores = n_attr = 0
+    n_attr = 0
     dropped_kinds: dict[str, int] = {}
     for index, (asset, sid) in enumerate(zip(dataset.assets, sids)):
         objects = []
@@ -231,28 +232,18 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
                     if kind == "classification":
                         classes.append((ann.label, ids[ann.label]))
                         continue
-                    if kind in ("line", "point"):
-                        dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
+                    if kind in ("line", "point"):  # reported from the format's declaration
                         continue
                 box = annotation_bbox(ann)
                 if box is None:
                     dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
                     continue
             segm = None
-            if mask is not None:
-                if masks:
+            if masks:
+                if mask is not None:
                     segm = ("rle", mask.height, mask.width, mask.counts)
-                else:
-                    n_mask_boxes += 1
-            elif polygon is not None:
-                if masks:
+                elif polygon is not None:
                     segm = ("polygon", polygon)
-                else:
-                    n_poly_boxes += 1
-            if ann.keypoints is not None:
-                n_kp += 1
-                if ann.box is None and polygon is None and mask is None:
-                    n_kp_boxes += 1
             area = ann.area
             if area is None:
                 if mask is not None:
@@ -272,10 +263,6 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
             else:
                 difficult = truncated = 0
                 pose = None
-            if ann.qa:
-                n_qa += len(ann.qa)
-            if ann.score is not None:
-                n_scores += 1
             extra = None
             if ann.extra:
                 tfod = ann.extra.get("tfod")
@@ -289,31 +276,14 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
         extra = tfod.get("features") if isinstance(tfod, dict) else None
         jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
                              extra or None))
-    keep = "pass masks=True (--masks) to keep them"
-    if n_poly_boxes:
-        report.approximated("polygons written as boxes", n_poly_boxes, keep)
-    if n_mask_boxes:
-        report.approximated("masks written as boxes", n_mask_boxes, keep)
-    if n_kp_boxes:
-        report.approximated("keypoint objects written as the box of their visible points", n_kp_boxes)
-    if n_kp:
-        report.dropped("object keypoints", n_kp, "not written to the OD API records")
-    names = {"line": "lines", "point": "points", "keypoints": "keypoint objects without visible points",
-             "polygon": "empty polygons", "mask": "empty masks"}
+    # kinds, keypoints, Q&A, scores and statuses the OD API cannot hold are reported from the format's
+    # declaration (formats.tfrecord.holds_for); here only what depends on each value
+    names = {"keypoints": "keypoint objects without visible points", "polygon": "empty polygons",
+             "mask": "empty masks"}
     for kind, n in dropped_kinds.items():
-        report.dropped(names.get(kind, kind), n, "the OD API has no such shape")
-    if n_qa:
-        report.dropped("object Q&A answers", n_qa, "the OD API has no Q&A")
-    if n_scores:
-        report.dropped("object scores", n_scores, "OD API ground truth has no score")
+        report.dropped(names.get(kind, kind), n, "no box to write")
     if n_attr:
         report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
-    image_qa = sum(len(a.qa) for a in dataset.assets)
-    if image_qa:
-        report.dropped("image Q&A answers", image_qa, "the OD API has no Q&A")
-    statuses = sum(1 for a in dataset.assets if a.status)
-    if statuses:
-        report.dropped("asset statuses", statuses, "the OD API has no review status")
     return jobs, pascal, any_classes
 
 
@@ -432,11 +402,11 @@ def _remove(paths: Iterable[Path]) -> None:
 
 
 def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool) -> list[Path]:
-    if strict and report.lossy:
+    if report.refuses(strict):
         _remove(t for t, _ in pending)
         from ..errors import LossyConversionError
 
-        raise LossyConversionError(report)
+        raise LossyConversionError(report, strict)
     for tmp, path in pending:
         os.replace(tmp, path)
     return [path for _, path in pending]
@@ -620,17 +590,6 @@ def _split_order(split: str) -> tuple[int, str]:
     order = {"train": 0, "training": 0, "val": 1, "valid": 1, "validation": 1, "eval": 1, "test": 2,
              "testing": 2}
     return (order.get(split.lower(), 3), split)
-
-
-def labels_in_use(dataset: Dataset) -> list[Label]:
-    """The dataset's labels, then the labels its annotations use without declaring them."""
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for _, ann in dataset.annotations():
-        if ann.label not in known:
-            known.add(ann.label)
-            labels.append(Label(ann.label))
-    return labels
 
 
 # ----------------------------------------------------------------------------------------------- read

@@ -83,13 +83,14 @@ def test_every_fixture_through_every_format_and_back(source: str, target: str, t
     lost = LOST_KINDS[target]  # kinds the target cannot hold (each reported as dropped, see EXPECTED_REPORTS)
     for kind in lost:
         n = sum(1 for _, ann in ds.annotations() if ann.kind == kind)
-        what = {"classification": "image-level classifications", "line": "lines", "point": "points"}.get(kind, kind)
+        what = {"classification": "image-level classifications", "line": "lines", "point": "points",
+                "keypoints": "keypoint objects"}[kind]
         assert report.count("dropped", what) == n
     used = {ann.label for _, ann in ds.annotations() if ann.kind not in lost}
     assert {ann.label for _, ann in back.annotations()} == used
     split = report.count("approximated", "multi-part polygons written as one row per part") or report.count(
         "approximated", "masks written as polygons") or report.count(
-        "approximated", "keypoints written as separate keypoint regions")
+        "approximated", "keypoint objects written as separate keypoint regions")
     if not split:
         assert back.num_annotations == sum(1 for _, ann in ds.annotations() if ann.kind not in lost)
         # every box survives to the pixel (VOC rounds to integers, YOLO clips values to [0, 1]: both say so)
@@ -152,7 +153,7 @@ EXPECTED_REPORTS: dict[str, dict[tuple[str, str], int]] = {
         ("dropped", "labels without objects"): 1,
         ("dropped", "lines"): 1,
         ("dropped", "points"): 1,
-        ("approximated", "keypoints written as boxes"): 1,
+        ("approximated", "keypoint objects written as boxes"): 1,
         ("approximated", "masks written as boxes"): 1,
         ("approximated", "polygons written as boxes"): 1,
     },
@@ -161,11 +162,11 @@ EXPECTED_REPORTS: dict[str, dict[tuple[str, str], int]] = {
         ("dropped", "image Q&A answers"): 1,
         ("dropped", "object Q&A answers"): 1,
         ("dropped", "image-level classifications"): 1,
-        ("dropped", "keypoints"): 1,
+        ("dropped", "keypoint objects"): 1,
         ("dropped", "lines"): 1,
         ("dropped", "points"): 1,
-        ("dropped", "object attributes"): 1,
-        ("dropped", "scores"): 1,
+        ("dropped", "objects' attributes"): 1,
+        ("dropped", "detection scores"): 1,
         ("approximated", "masks written as polygons"): 1,
         ("approximated", "multi-part polygons written as one row per part"): 1,
         ("changed", "boxes written as 4-point polygons"): 2,
@@ -184,8 +185,8 @@ EXPECTED_REPORTS: dict[str, dict[tuple[str, str], int]] = {
         ("dropped", "asset statuses"): 1,
         ("dropped", "asset tags"): 2,
         ("dropped", "lines"): 1,
-        ("dropped", "object attributes"): 1,
-        ("approximated", "keypoints written as separate keypoint regions"): 1,
+        ("dropped", "objects' attributes"): 1,
+        ("approximated", "keypoint objects written as separate keypoint regions"): 1,
         ("approximated", "multi-part polygons written as one region per part"): 1,
         ("changed", "image select/multiple-choice Q&A written as choices"): 1,
     },

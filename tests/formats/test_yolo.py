@@ -448,9 +448,9 @@ def test_coco_polygons_masks_and_unsupported_kinds(tmp_path: Path) -> None:
     assert rows[2][1:] == ["0.1", "0.1", "0.1", "0.3", "0.3", "0.3", "0.3", "0.1"]
     text = str(report)
     for line in ("1 multi-part polygons written as one row per part", "1 masks written as polygons",
-                 "1 keypoints dropped", "1 lines dropped", "1 points dropped",
+                 "1 keypoint objects dropped", "1 lines dropped", "1 points dropped",
                  "1 image-level classifications dropped", "1 object Q&A answers dropped",
-                 "1 crowd flags dropped", "1 object attributes dropped", "1 scores dropped",
+                 "1 crowd flags dropped", "1 objects' attributes dropped", "1 detection scores dropped",
                  "1 asset statuses dropped", "1 asset tags other than the split dropped",
                  "2 boxes written as 4-point polygons"):
         assert line in text, (line, text)

@@ -14,10 +14,27 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .. import FormatSpec, Option
 from .detect import detect
 from .read import read
 from .write import write
+
+#: what a COCO instances file holds; lines, points, classifications, Q&A, statuses, tags and image
+#: metadata have no place in it
+HOLDS = frozenset(("box", "polygon", "multipart", "mask", "keypoints", "keypoints_on_shapes", "scores",
+                   "attributes", "crowd", "label_only", "label_groups"))
+
+
+def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    """A results list has no categories: labels without objects and label groups are lost."""
+    results = options.get("results")
+    if results is None and dataset is not None:
+        results = bool(dataset.metadata.get("coco", {}).get("results"))
+    return (HOLDS - {"label_only", "label_groups"} if results else HOLDS), {}
+
 
 FORMAT = FormatSpec(
     name="coco",
@@ -26,6 +43,9 @@ FORMAT = FormatSpec(
     read=read,
     write=write,
     hint_keys=frozenset(("key_order", "results")),
+    holds=HOLDS,
+    metadata_keys=frozenset(("license", "coco_url", "flickr_url", "date_captured")),
+    holds_for=holds_for,
     output="file",
     default_file_name="annotations.json",
     read_options=(

@@ -28,10 +28,27 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .. import FormatSpec, Option
 from .detect import detect
 from .read import read
 from .write import write
+
+#: what a VOC XML holds: boxes with free attribute elements, asset metadata elements, tags as
+#: ImageSets lists (devkit layout; the writer reports tags it cannot list); polygons, masks and
+#: keypoint objects become their boxes
+HOLDS = frozenset(("box", "attributes", "asset_metadata", "tags"))
+WRITTEN_AS = {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
+
+
+def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    """With ``segmentation``, polygons and masks are also painted in the devkit's PNGs."""
+    if options.get("segmentation"):
+        return HOLDS | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
+    return HOLDS, WRITTEN_AS
+
 
 FORMAT = FormatSpec(
     name="voc",
@@ -41,6 +58,10 @@ FORMAT = FormatSpec(
     write=write,
     hint_keys=frozenset(("order", "style", "layout", "bndbox_order", "size_order", "xml", "filename_made", "raw",
                          "render")),
+    holds=HOLDS,
+    metadata_keys=frozenset(("folder", "path", "source", "depth", "segmented", "owner", "root")),
+    written_as=WRITTEN_AS,
+    holds_for=holds_for,
     output="folder",
     default_file_name="Annotations",
     read_options=(

@@ -28,12 +28,39 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .. import FormatSpec, Option
 from .layout import NAME_FILES, SIZES_FILE, YAML_FILES, detect
 from .read import read
 from .write import write
 
 __all__ = ["FORMAT", "NAME_FILES", "SIZES_FILE", "YAML_FILES", "detect", "read", "write"]
+
+#: held by every task: split tags (the writer reports other tags), the class list (labels without objects)
+_ALWAYS = frozenset(("tags", "label_only"))
+
+
+def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    """What YOLO rows hold for the writer's ``task`` (by default segment when the dataset has polygons or
+    masks, else detect): boxes (detect), polygons (segment), both (mixed); one ring per row. Scores
+    with ``confidence`` (by default when the source had them; the writer reports those on polygon rows)."""
+    always = _ALWAYS
+    confidence = options.get("confidence")
+    if confidence is None and dataset is not None:
+        confidence = bool((dataset.metadata.get("yolo") or {}).get("confidence"))
+    if confidence:
+        always = always | {"scores"}
+    task = options.get("task")
+    if task is None:
+        shapes = dataset is not None and any(ann.polygon is not None or ann.mask is not None
+                                             for asset in dataset.assets for ann in asset.annotations)
+        task = "segment" if shapes else "detect"
+    if task == "detect":
+        return always | {"box"}, {"polygon": "boxes", "mask": "boxes"}
+    return always | {"box", "polygon"}, {"multipart": "one row per part", "mask": "polygons"}
+
 
 FORMAT = FormatSpec(
     name="yolo",
@@ -42,6 +69,8 @@ FORMAT = FormatSpec(
     read=read,
     write=write,
     hint_keys=frozenset(("text", "names_from", "newline")),
+    holds=_ALWAYS | {"box"},
+    holds_for=holds_for,
     output="folder",
     default_file_name="",
     read_options=(

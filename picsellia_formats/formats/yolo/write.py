@@ -10,7 +10,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ...errors import OptionError, PicselliaFormatsError
-from ...fidelity import report_foreign_fields
 from ...images import image_size
 from ...io_utils import gc_paused, safe_relative_path
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
@@ -63,13 +62,11 @@ def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], extra: dict[s
 
 
 class _Counts:
-    __slots__ = ("boxes_as_polygons", "clipped", "crowd", "masks_as_boxes", "masks_as_polygons", "multipart",
-                 "no_size", "other", "poly_as_boxes", "qa", "scores", "small_parts", "with_attributes")
+    __slots__ = ("boxes_as_polygons", "clipped", "masks_as_boxes", "no_size", "scores", "small_parts")
 
     def __init__(self) -> None:
         for s in self.__slots__:
             setattr(self, s, 0)
-        self.other: dict[str, int] = {}
 
 
 _FORMATS: dict[int, str] = {}
@@ -109,10 +106,8 @@ class _Writer:
             else:
                 coords = self._box_coords(box, W, H)
         score = ann.score
-        if score is not None:
-            if self.confidence:
-                return f"{idx} {coords} {score:.14g}"
-            self.c.scores += 1
+        if score is not None and self.confidence:  # without it, reported from FORMAT.holds_for
+            return f"{idx} {coords} {score:.14g}"
         return f"{idx} {coords}"
 
     def _box_coords(self, box: Any, W: float, H: float) -> str:
@@ -133,8 +128,6 @@ class _Writer:
             if text and text_matches_poly(text, parts[0], W, H):
                 out.append(f"{idx} {text}")
                 return
-        if len(parts) > 1:
-            self.c.multipart += 1
         cache = self._divisors
         if len(cache) > 4096:
             cache.clear()
@@ -159,15 +152,12 @@ class _Writer:
         out: list[str] = []
         append = out.append
         index = self.index
-        c = self.c
         boxes_as_boxes = self.task != "segment"
         polygons_as_boxes = self.task == "detect"
         for ann in asset.annotations:
             box = ann.box
             if box is not None and ann.mask is None and ann.keypoints is None and ann.line is None \
                     and ann.point is None and (boxes_as_boxes if ann.polygon is None else polygons_as_boxes):
-                if ann.polygon is not None:
-                    c.poly_as_boxes += 1
                 if ann.extra or ann.score is not None:
                     append(self.box_row(index[ann.label], ann, box, W, H))
                 else:
@@ -182,31 +172,19 @@ class _Writer:
                         append(f"{index[ann.label]} {self._box_coords(box, W, H)}")
             else:
                 self.slow(index[ann.label], ann, W, H, out)
-            if ann.qa:
-                c.qa += len(ann.qa)
-            if ann.attributes:
-                c.with_attributes += 1
-            if ann.iscrowd:
-                c.crowd += 1
         return out
 
     def slow(self, idx: int, ann: Annotation, W: float, H: float, out: list[str]) -> None:
         """Every object that is not a plain box written as a box."""
         c = self.c
-        other = c.other
-        for kind in ("keypoints", "line", "point"):
-            if getattr(ann, kind) is not None:
-                other[kind] = other.get(kind, 0) + 1
         box = ann.box
         if ann.polygon is None and ann.mask is None:
             if box is None:
-                if ann.keypoints is None and ann.line is None and ann.point is None:
-                    other["classification"] = other.get("classification", 0) + 1
                 return
             if self.task == "segment":
                 x, y, w, h = box
                 c.boxes_as_polygons += 1
-                if ann.score is not None:
+                if ann.score is not None and self.confidence:
                     c.scores += 1
                 self.poly_rows(idx, EMPTY, [[x, y, x + w, y, x + w, y + h, x, y + h]], W, H, out)
             else:
@@ -217,13 +195,9 @@ class _Writer:
                 from ...geometry import annotation_bbox
 
                 box = annotation_bbox(ann)
-            if ann.polygon is not None:
-                c.poly_as_boxes += 1
-            else:
-                c.masks_as_boxes += 1
             out.append(self.box_row(idx, ann, box, W, H))
             return
-        if ann.score is not None:
+        if ann.score is not None and self.confidence:
             c.scores += 1
         if ann.polygon is not None:
             self.poly_rows(idx, ann.extra, ann.polygon, W, H, out)
@@ -234,7 +208,6 @@ class _Writer:
         if mask_to_polygons is not None:
             parts = mask_to_polygons(ann.mask)
             if parts:
-                c.masks_as_polygons += 1
                 self.poly_rows(idx, EMPTY, parts, W, H, out)
                 return
         from ...masks import rle_bbox
@@ -243,25 +216,14 @@ class _Writer:
         out.append(self.box_row(idx, ann, box or rle_bbox(ann.mask), W, H))  # type: ignore[arg-type]
 
     def report_to(self, report: Report) -> None:
+        # kinds, Q&A, attributes, crowd flags... YOLO cannot hold are reported from FORMAT.holds_for
         c = self.c
-        report.approximated("polygons written as boxes", c.poly_as_boxes, "YOLO detection rows are boxes")
-        report.approximated("masks written as boxes", c.masks_as_boxes,
-                            "YOLO detection rows are boxes" if self.task == "detect" else "no polygon traced")
-        report.approximated("masks written as polygons", c.masks_as_polygons, "YOLO rows hold no RLE")
-        report.approximated("multi-part polygons written as one row per part", c.multipart,
-                            "a YOLO row holds one ring")
+        report.approximated("masks with no traceable polygon written as boxes", c.masks_as_boxes)
         report.approximated("objects clipped to the image", c.clipped, "YOLO values must be within [0, 1]")
         report.changed("boxes written as 4-point polygons", c.boxes_as_polygons,
                        "segmentation datasets hold one kind of row")
         report.dropped("polygon parts with fewer than 3 points or an odd count of values", c.small_parts)
-        plural = {"keypoints": "keypoints", "line": "lines", "point": "points",
-                  "classification": "image-level classifications"}
-        for kind, n in c.other.items():
-            report.dropped(plural[kind], n, "YOLO rows hold boxes and polygons only")
-        report.dropped("scores", c.scores, "written only with --yolo-confidence, on box rows")
-        report.dropped("object Q&A answers", c.qa, "YOLO has no Q&A")
-        report.dropped("object attributes", c.with_attributes, "YOLO has no attributes")
-        report.dropped("crowd flags", c.crowd, "YOLO has no iscrowd")
+        report.dropped("scores on polygon rows", c.scores, "YOLO writes a confidence on box rows only")
         report.dropped("objects of images of unknown size", c.no_size, "pass --images to read the sizes")
 
 
@@ -310,7 +272,6 @@ def write(
         raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
                                     "the folder of the image files to put beside the labels")
     report = report if report is not None else Report()
-    report_foreign_fields(dataset, "yolo", report)  # other formats' fields it cannot hold
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     meta = dataset.metadata.get("yolo") or {}
@@ -347,7 +308,7 @@ def write(
     sizes: dict[str, list[Any]] = {}
     renamed: list[str] = []
     missing_images = 0
-    extra_tags = statuses = image_qa = 0
+    extra_tags = 0
     root = str(out)
     labels_root = root + "/labels/"
     images_root = root + "/images/"
@@ -394,10 +355,6 @@ def write(
                     sizes[stem] = [*wh, split] if split else wh
             if asset.tags and len(asset.tags) > (1 if split in asset.tags else 0):
                 extra_tags += 1
-            if asset.status:
-                statuses += 1
-            if asset.qa:
-                image_qa += len(asset.qa)
 
     split_dirs: dict[str, list[str]] = {}
     if any_split:
@@ -427,8 +384,6 @@ def write(
     if missing_images:
         report.info("images not found in the images folder, not copied", missing_images)
     report.dropped("asset tags other than the split", extra_tags, "YOLO has no tags")
-    report.dropped("asset statuses", statuses, "YOLO has no review status")
-    report.dropped("image Q&A answers", image_qa, "YOLO has no Q&A")
 
 
 def _split_rank(s: str) -> tuple[int, str]:

@@ -1,0 +1,193 @@
+"""What a format can hold, and the one report of what a dataset holds that its target cannot.
+
+Each `FormatSpec` declares the capabilities it holds (``holds``) and those it writes in another
+form (``written_as``: capability -> what it becomes); `report_unheld` counts, in one pass over the
+dataset, only what the target does not hold, and reports each with its count in one wording::
+
+    17 object Q&A answers dropped (VOC has no object Q&A)
+    3,204 polygons written as boxes (VOC has no polygons)
+
+Fields other formats keep in ``extra`` are tallied in the same pass (`fidelity.ForeignFields`).
+Writers report only what they alone know (rounding, clipping, per-value approximations).
+
+Example:
+    >>> from picsellia_formats.model import Annotation, Asset, Dataset
+    >>> from picsellia_formats.report import Report
+    >>> ds = Dataset(assets=[Asset("a.jpg", 9, 9, [Annotation("cat", line=[0, 0, 4, 4])], status="ACCEPTED")])
+    >>> r = Report()
+    >>> report_unheld(ds, "voc", frozenset({"box"}), {}, r)
+    >>> print(r)
+    1 asset statuses dropped (VOC has no review status)
+    1 lines dropped (VOC has no lines)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..fidelity import ForeignFields, title
+from ..model import Dataset
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One thing a dataset can hold: `noun` names what is counted, `thing` what a format lacks."""
+
+    name: str
+    noun: str
+    thing: str
+
+
+#: every capability a format may declare, in report order
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability("box", "boxes", "boxes"),
+    Capability("polygon", "polygons", "polygons"),
+    Capability("multipart", "multi-part polygons", "multi-part polygons"),
+    Capability("mask", "masks", "masks"),
+    Capability("keypoints", "keypoint objects", "keypoint objects"),
+    Capability("keypoints_on_shapes", "keypoints of polygon and mask objects", "keypoints on polygons or masks"),
+    Capability("line", "lines", "lines"),
+    Capability("point", "points", "points"),
+    Capability("classification", "image-level classifications", "image-level classifications"),
+    Capability("shapes_beside", "lines or points beside another shape", "second shape on an object"),
+    Capability("scores", "detection scores", "scores"),
+    Capability("attributes", "objects' attributes", "object attributes"),
+    Capability("crowd", "crowd flags", "crowd flag"),
+    Capability("object_qa", "object Q&A answers", "object Q&A"),
+    Capability("image_qa", "image Q&A answers", "image Q&A"),
+    Capability("statuses", "asset statuses", "review status"),
+    Capability("tags", "asset tags", "tags"),
+    Capability("asset_metadata", "assets' metadata", "image metadata"),
+    Capability("label_only", "labels without objects", "label list"),
+    Capability("label_groups", "label groups", "label groups"),
+)
+BY_NAME: dict[str, Capability] = {c.name: c for c in CAPABILITIES}
+ALL: frozenset[str] = frozenset(BY_NAME)
+#: capabilities that only matter when the target holds polygons as polygons
+_NEEDS_POLYGONS = frozenset(("multipart",))
+_KINDS = ("box", "polygon", "mask", "keypoints", "line", "point", "classification")
+
+
+def census(dataset: Dataset, wanted: frozenset[str], kept_kinds: frozenset[str] = frozenset(_KINDS)
+           ) -> dict[str, int]:
+    """How many of each capability in `wanted` the dataset holds (one pass; others are not counted).
+
+    ``label_only`` counts the labels with no object of a kind in `kept_kinds` (what the target keeps,
+    as it is or approximated): a label whose only objects are dropped is lost with them.
+
+    Example:
+        >>> from picsellia_formats.model import Annotation, Asset, Dataset
+        >>> ds = Dataset(assets=[Asset("a.jpg", annotations=[Annotation("c", polygon=[[0, 0, 1, 0, 1, 1]] * 2)])])
+        >>> census(ds, frozenset({"polygon", "multipart", "label_only"}))
+        {'polygon': 1, 'multipart': 1, 'label_only': 0}
+    """
+    n = dict.fromkeys((c.name for c in CAPABILITIES if c.name in wanted), 0)
+    kinds = [k for k in _KINDS if k in wanted]
+    per_object = wanted & {"multipart", "keypoints_on_shapes", "shapes_beside", "scores", "attributes", "crowd",
+                           "object_qa"}
+    used: set[str] | None = set() if "label_only" in wanted else None
+    for asset in dataset.assets:
+        if "image_qa" in n and asset.qa:
+            n["image_qa"] += len(asset.qa)
+        if "statuses" in n and asset.status:
+            n["statuses"] += 1
+        if "tags" in n and asset.tags:
+            n["tags"] += 1
+        if "asset_metadata" in n and asset.metadata:
+            n["asset_metadata"] += 1
+        if not (kinds or per_object or used is not None):
+            continue
+        for ann in asset.annotations:
+            if kinds or used is not None:
+                kind = ann.kind
+                if kind in n:
+                    n[kind] += 1
+                if used is not None and kind in kept_kinds:
+                    used.add(ann.label)
+            if per_object:
+                _count_object(ann, n)
+    if used is not None:
+        n["label_only"] = sum(1 for label in dataset.labels if label.name not in used)
+    if "label_groups" in n:
+        n["label_groups"] = sum(1 for label in dataset.labels if label.group is not None)
+    return n
+
+
+def _count_object(ann: Any, n: dict[str, int]) -> None:
+    if "multipart" in n and ann.polygon is not None and ann.mask is None and len(ann.polygon) > 1:
+        n["multipart"] += 1
+    if "keypoints_on_shapes" in n and ann.keypoints is not None and (ann.mask is not None or ann.polygon is not None):
+        n["keypoints_on_shapes"] += 1
+    if "shapes_beside" in n and (ann.line is not None or ann.point is not None):
+        kind = ann.kind
+        n["shapes_beside"] += (ann.line is not None and kind != "line") + (ann.point is not None and kind not in
+                                                                            ("line", "point"))
+    if "scores" in n and ann.score is not None:
+        n["scores"] += 1
+    if "attributes" in n and ann.attributes:
+        n["attributes"] += 1
+    if "crowd" in n and ann.iscrowd:
+        n["crowd"] += 1
+    if "object_qa" in n and ann.qa:
+        n["object_qa"] += len(ann.qa)
+
+
+def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_as: Mapping[str, str],
+                  report: Any, foreign: bool = True) -> None:
+    """Report, once and in one wording, what `dataset` holds that format `target` cannot.
+
+    `holds`: capabilities written as they are; `written_as`: capability -> the form it is written in
+    (approximated); every other capability is dropped. With `foreign`, the fields other formats keep
+    in ``extra`` are reported too (`fidelity.ForeignFields`).
+    """
+    unheld = ALL - holds
+    if "polygon" not in holds:
+        unheld -= _NEEDS_POLYGONS
+    kept = frozenset(k for k in _KINDS if k in holds or k in written_as)
+    counts = census(dataset, frozenset(unheld), kept)
+    name = title(target)
+    for cap in CAPABILITIES:
+        count = counts.get(cap.name, 0)
+        if not count:
+            continue
+        why = f"{name} has no {cap.thing}"
+        if cap.name in written_as:
+            report.approximated(f"{cap.noun} written as {written_as[cap.name]}", count, why)
+        else:
+            report.dropped(cap.noun, count, why)
+    if foreign:
+        _report_foreign(dataset, target, report)
+
+
+def _report_foreign(dataset: Dataset, target: str, report: Any) -> None:
+    tally = ForeignFields(target)
+    tally.add("dataset", dataset.metadata)
+    for label in dataset.labels:
+        tally.add("labels", label.extra)
+    for asset in dataset.assets:
+        if asset.extra:
+            tally.add("assets", asset.extra)
+        for ann in asset.annotations:
+            if ann.extra:
+                tally.add("objects", ann.extra)
+    tally.report_to(report)
+
+
+def report_for_spec(spec: Any, dataset: Dataset, options: Mapping[str, Any], report: Any) -> None:
+    """`report_unheld` with what `spec` declares it holds under `options` (nothing when it declares nothing).
+
+    Example:
+        >>> from picsellia_formats import formats
+        >>> from picsellia_formats.model import Asset, Dataset
+        >>> from picsellia_formats.report import Report
+        >>> r = Report()
+        >>> report_for_spec(formats.get("coco"), Dataset(assets=[Asset("a.jpg", status="ACCEPTED")]), {}, r)
+        >>> str(r)
+        '1 asset statuses dropped (COCO has no review status)'
+    """
+    declared = spec.capabilities(dataset, options)
+    if declared is not None:
+        holds, written_as = declared
+        report_unheld(dataset, spec.name, holds, written_as, report)
