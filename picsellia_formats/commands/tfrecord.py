@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     first = dataset.assets[0].file_name if dataset.assets else None
     images = [args.images] if args.images is not None else default_image_roots(args.src, first)
     items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
-    report_for_spec(formats.get("tfrecord"), dataset, {"masks": args.masks}, report)
+    report_for_spec(formats.get("tfrecord"), dataset, {"masks": args.masks, "split_by_tag": args.split_by_tag},
+                    report)
     prefix: Path = args.out_prefix
     paths = write_tfrecords(dataset, prefix, images=images, shards=args.shards, masks=args.masks,
                             label_map=items, split_by_tag=args.split_by_tag, workers=args.workers,

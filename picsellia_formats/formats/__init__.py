@@ -83,6 +83,8 @@ class FormatSpec:
     written_as: Mapping[str, str] = field(default_factory=dict)
     #: when what the format holds depends on the write options (or on the dataset): a function
     #: ``(dataset, options) -> (holds, written_as)`` used instead of the two fields above
+    #: what a user can do about a loss, per capability: appended to the report's reason
+    loss_hints: Mapping[str, str] = field(default_factory=dict)
     holds_for: Callable[[Any, Mapping[str, Any]], tuple[frozenset[str], Mapping[str, str]]] | None = None
 
     def capabilities(self, dataset: Any, options: Mapping[str, Any]

@@ -135,12 +135,13 @@ def _count_object(ann: Any, n: dict[str, int]) -> None:
 
 
 def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_as: Mapping[str, str],
-                  report: Any, foreign: bool = True) -> None:
+                  report: Any, foreign: bool = True, hints: Mapping[str, str] | None = None) -> None:
     """Report, once and in one wording, what `dataset` holds that format `target` cannot.
 
     `holds`: capabilities written as they are; `written_as`: capability -> the form it is written in
     (approximated); every other capability is dropped. With `foreign`, the fields other formats keep
-    in ``extra`` are reported too (`fidelity.ForeignFields`).
+    in ``extra`` are reported too (`fidelity.ForeignFields`). `hints`: capability -> what the user
+    can do about its loss (appended to the reason).
     """
     unheld = ALL - holds
     if "polygon" not in holds:
@@ -153,6 +154,8 @@ def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_
         if not count:
             continue
         why = f"{name} has no {cap.thing}"
+        if hints and cap.name in hints:
+            why += f"; {hints[cap.name]}"
         if cap.name in written_as:
             report.approximated(f"{cap.noun} written as {written_as[cap.name]}", count, why)
         else:
@@ -190,4 +193,4 @@ def report_for_spec(spec: Any, dataset: Dataset, options: Mapping[str, Any], rep
     declared = spec.capabilities(dataset, options)
     if declared is not None:
         holds, written_as = declared
-        report_unheld(dataset, spec.name, holds, written_as, report)
+        report_unheld(dataset, spec.name, holds, written_as, report, hints=spec.loss_hints)

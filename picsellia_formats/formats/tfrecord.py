@@ -153,10 +153,12 @@ HOLDS = frozenset(("box", "classification", "crowd", "attributes", "tags", "labe
 
 
 def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
-    """Polygons and masks are PNG masks with ``masks``, else their boxes; keypoint objects become boxes."""
+    """Polygons and masks are PNG masks with ``masks``, else their boxes; keypoint objects become boxes;
+    split tags make one record set each with ``split_by_tag``, else they are lost."""
+    holds = HOLDS if options.get("split_by_tag") else HOLDS - {"tags"}
     if options.get("masks"):
-        return HOLDS | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
-    return HOLDS, {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
+        return holds | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
+    return holds, {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
 
 
 FORMAT = FormatSpec(
@@ -169,5 +171,8 @@ FORMAT = FormatSpec(
     default_file_name="data.record",
     holds=HOLDS,
     holds_for=holds_for,
+    loss_hints={"tags": "split_by_tag (--tfrecord-split-by-tag) writes one record set per split",
+                "polygon": "masks=True (--tfrecord-masks) keeps them as PNG masks",
+                "mask": "masks=True (--tfrecord-masks) keeps them as PNG masks"},
     **_options(),
 )

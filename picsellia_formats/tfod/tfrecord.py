@@ -542,11 +542,7 @@ def write_tfrecords(
         report.info("objects labelled 'background' written with class id 0", background,
                     "the OD API treats id 0 as the background")
     options = EncodeOptions(tuple(str(r) for r in roots), masks, pascal, any_classes)
-    if not split_by_tag:
-        tagged = sum(1 for a in dataset.assets if a.tags)
-        if tagged:
-            report.dropped("asset tags", tagged,
-                           "TFRecords have no tags; split_by_tag writes one set per split")
+    if not split_by_tag:  # tags lost: reported from the format's declaration (formats.tfrecord.holds_for)
         groups = {"": jobs}
     else:
         groups = _split_groups(dataset, jobs, prefix, report)

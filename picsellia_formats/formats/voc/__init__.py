@@ -44,10 +44,17 @@ WRITTEN_AS = {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
 
 
 def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
-    """With ``segmentation``, polygons and masks are also painted in the devkit's PNGs."""
+    """With ``segmentation``, polygons and masks are also painted in the devkit's PNGs; tags are
+    ImageSets lists in the devkit layout only (by default the layout the data was read from)."""
+    holds = HOLDS
+    layout = options.get("layout")
+    if layout is None and dataset is not None:
+        layout = "devkit" if (dataset.metadata.get("voc") or {}).get("layout") == "devkit" else "flat"
+    if layout == "flat":
+        holds = holds - {"tags"}
     if options.get("segmentation"):
-        return HOLDS | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
-    return HOLDS, WRITTEN_AS
+        return holds | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
+    return holds, WRITTEN_AS
 
 
 FORMAT = FormatSpec(
@@ -62,6 +69,7 @@ FORMAT = FormatSpec(
     metadata_keys=frozenset(("folder", "path", "source", "depth", "segmented", "owner", "root")),
     written_as=WRITTEN_AS,
     holds_for=holds_for,
+    loss_hints={"tags": "the devkit layout lists them in ImageSets (--voc-layout devkit)"},
     output="folder",
     default_file_name="Annotations",
     read_options=(

@@ -179,9 +179,7 @@ def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[
     tagged = sum(1 for a in dataset.assets if a.tags)
     if not tagged:
         return
-    if layout != "devkit":
-        report.dropped("asset tags", tagged, "the flat layout has no ImageSets; use layout=devkit "
-                       "(--voc-layout devkit)")
+    if layout != "devkit":  # reported from FORMAT.holds_for
         return
     lists: dict[str, list[str]] = {}
     for asset, image_id in zip(dataset.assets, image_ids):

@@ -71,6 +71,7 @@ FORMAT = FormatSpec(
     hint_keys=frozenset(("text", "names_from", "newline")),
     holds=_ALWAYS | {"box"},
     holds_for=holds_for,
+    loss_hints={"scores": "confidence=True (--yolo-confidence) writes them on box rows"},
     output="folder",
     default_file_name="",
     read_options=(
