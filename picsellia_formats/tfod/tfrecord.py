@@ -211,7 +211,8 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
 
     What the OD API cannot hold goes into `report`.
     """
-    from ..geometry import annotation_bbox, polygon_area
+    from ..geometry import polygon_area
+    from ..shapes import annotation_bbox
 
     ids = {item.name: item.id for item in items}
     sids = source_ids(dataset.assets, report)

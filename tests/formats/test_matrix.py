@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 import picsellia_formats as pf
-from picsellia_formats.geometry import annotation_bbox
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
+from picsellia_formats.shapes import annotation_bbox
 from tests.conftest import FIXTURES
 
 TARGETS = ("coco", "voc", "yolo", "picsellia", "cvat", "labelstudio")

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from pycocotools.coco import COCO
 
 import picsellia_formats as pf
-from picsellia_formats.geometry import annotation_bbox
 from picsellia_formats.masks import mask_to_rle
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
+from picsellia_formats.shapes import annotation_bbox
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

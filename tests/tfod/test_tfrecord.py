@@ -118,7 +118,7 @@ def _stored_boxes(row):
 def test_boxes_cover_the_painted_objects_in_what_tensorflow_decodes(tf, written):
     """Each object's box was painted into the displayed image in its own colour: in the pixels
     TensorFlow decodes (stored frame, EXIF ignored), the colour's extent is the box we wrote."""
-    from picsellia_formats.geometry import annotation_bbox
+    from picsellia_formats.shapes import annotation_bbox
 
     from .conftest import COLOURS, PAINTED
 
@@ -251,7 +251,7 @@ def test_round_trip_through_our_reader(written):
         got_objects = [a for a in got.annotations if a.kind != "classification"]
         assert [a.label for a in got_objects] == [a.label for a in objects]
         for s, g in zip(objects, got_objects):
-            from picsellia_formats.geometry import annotation_bbox
+            from picsellia_formats.shapes import annotation_bbox
 
             x, y, w, h = annotation_bbox(s)
             x1, y1 = min(x + w, src.width), min(y + h, src.height)

@@ -9,11 +9,12 @@ from typing import Any
 import orjson
 
 from ...errors import OptionError
-from ...geometry import annotation_bbox, polygon_areas
+from ...geometry import polygon_areas
 from ...io_utils import gc_paused
 from ...labels import labels_in_use
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...shapes import annotation_bbox
 from .._writer import chunks, write_json_array
 from .read import TOP_KEYS, counted, writing_bar
 

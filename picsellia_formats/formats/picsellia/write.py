@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 
 from ...errors import OptionError
-from ...geometry import annotation_bbox
 from ...io_utils import gc_paused
 from ...labels import labels_in_use
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...shapes import annotation_bbox
 from .._writer import chunks, dumps, write_json_array
 from .parse import PARSERS, Bad
 from .schema import DEFAULT_ALWAYS, JOIN_KEYS, NAME, STATUS_FLAGS, TOP_KEYS, flags_of_status, status_from_flags

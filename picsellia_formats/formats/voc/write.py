@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ...errors import OptionError
-from ...geometry import annotation_bbox
 from ...images import IMAGE_EXTENSIONS, image_size
 from ...io_utils import safe_relative_path
 from ...model import Annotation, Asset, Dataset
 from ...report import Report
+from ...shapes import annotation_bbox
 from .._writer import write_bytes
 from .detect import XML_SUFFIX
 from .read import file_stem

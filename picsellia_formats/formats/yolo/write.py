@@ -192,7 +192,7 @@ class _Writer:
             return
         if self.task == "detect":
             if box is None:
-                from ...geometry import annotation_bbox
+                from ...shapes import annotation_bbox
 
                 box = annotation_bbox(ann)
             out.append(self.box_row(idx, ann, box, W, H))
