@@ -70,12 +70,13 @@ _NEEDS_POLYGONS = frozenset(("multipart",))
 _KINDS = ("box", "polygon", "mask", "keypoints", "line", "point", "classification")
 
 
-def census(dataset: Dataset, wanted: frozenset[str], kept_kinds: frozenset[str] = frozenset(_KINDS)
-           ) -> dict[str, int]:
+def census(dataset: Dataset, wanted: frozenset[str], kept_kinds: frozenset[str] = frozenset(_KINDS),
+           foreign: ForeignFields | None = None) -> dict[str, int]:
     """How many of each capability in `wanted` the dataset holds (one pass; others are not counted).
 
     ``label_only`` counts the labels with no object of a kind in `kept_kinds` (what the target keeps,
-    as it is or approximated): a label whose only objects are dropped is lost with them.
+    as it is or approximated): a label whose only objects are dropped is lost with them. `foreign`
+    tallies, in the same pass, the fields other formats keep in ``extra``.
 
     Example:
         >>> from picsellia_formats.model import Annotation, Asset, Dataset
@@ -84,54 +85,68 @@ def census(dataset: Dataset, wanted: frozenset[str], kept_kinds: frozenset[str] 
         {'polygon': 1, 'multipart': 1, 'label_only': 0}
     """
     n = dict.fromkeys((c.name for c in CAPABILITIES if c.name in wanted), 0)
-    kinds = [k for k in _KINDS if k in wanted]
-    per_object = wanted & {"multipart", "keypoints_on_shapes", "shapes_beside", "scores", "attributes", "crowd",
-                           "object_qa"}
-    used: set[str] | None = set() if "label_only" in wanted else None
+    want_kind = any(k in wanted for k in _KINDS) or "label_only" in wanted
+    used: set[str] = set()
+    want_used = "label_only" in wanted
+    multipart = "multipart" in wanted
+    on_shapes = "keypoints_on_shapes" in wanted
+    beside = "shapes_beside" in wanted
+    scores = attributes = crowd = object_qa = 0
+    want_scores, want_attributes = "scores" in wanted, "attributes" in wanted
+    want_crowd, want_object_qa = "crowd" in wanted, "object_qa" in wanted
+    kinds: dict[str, int] = dict.fromkeys(_KINDS, 0)
     for asset in dataset.assets:
-        if "image_qa" in n and asset.qa:
-            n["image_qa"] += len(asset.qa)
-        if "statuses" in n and asset.status:
-            n["statuses"] += 1
-        if "tags" in n and asset.tags:
-            n["tags"] += 1
-        if "asset_metadata" in n and asset.metadata:
-            n["asset_metadata"] += 1
-        if not (kinds or per_object or used is not None):
-            continue
+        if asset.qa:
+            n["image_qa"] = n.get("image_qa", 0) + len(asset.qa)
+        if asset.status:
+            n["statuses"] = n.get("statuses", 0) + 1
+        if asset.tags:
+            n["tags"] = n.get("tags", 0) + 1
+        if asset.metadata:
+            n["asset_metadata"] = n.get("asset_metadata", 0) + 1
+        if foreign is not None and asset.extra:
+            foreign.add("assets", asset.extra)
+        # one loop per object, attribute checks only (no call): 700k objects in a fraction of a second
         for ann in asset.annotations:
-            if kinds or used is not None:
+            if want_kind:
                 kind = ann.kind
-                if kind in n:
-                    n[kind] += 1
-                if used is not None and kind in kept_kinds:
+                kinds[kind] += 1
+                if want_used and kind in kept_kinds:
                     used.add(ann.label)
-            if per_object:
-                _count_object(ann, n)
-    if used is not None:
+            if want_scores and ann.score is not None:
+                scores += 1
+            if want_attributes and ann.attributes:
+                attributes += 1
+            if want_crowd and ann.iscrowd:
+                crowd += 1
+            if want_object_qa and ann.qa:
+                object_qa += len(ann.qa)
+            if (multipart or on_shapes or beside) and (ann.polygon is not None or ann.mask is not None
+                                                       or ann.line is not None or ann.point is not None):
+                _count_shapes(ann, n, multipart, on_shapes, beside)
+            if foreign is not None and ann.extra:
+                foreign.add("objects", ann.extra)
+    for name, count in (("scores", scores), ("attributes", attributes), ("crowd", crowd),
+                        ("object_qa", object_qa), *kinds.items()):
+        if name in wanted:
+            n[name] = count
+    n = {c.name: n.get(c.name, 0) for c in CAPABILITIES if c.name in wanted}
+    if want_used:
         n["label_only"] = sum(1 for label in dataset.labels if label.name not in used)
     if "label_groups" in n:
         n["label_groups"] = sum(1 for label in dataset.labels if label.group is not None)
     return n
 
 
-def _count_object(ann: Any, n: dict[str, int]) -> None:
-    if "multipart" in n and ann.polygon is not None and ann.mask is None and len(ann.polygon) > 1:
-        n["multipart"] += 1
-    if "keypoints_on_shapes" in n and ann.keypoints is not None and (ann.mask is not None or ann.polygon is not None):
-        n["keypoints_on_shapes"] += 1
-    if "shapes_beside" in n and (ann.line is not None or ann.point is not None):
+def _count_shapes(ann: Any, n: dict[str, int], multipart: bool, on_shapes: bool, beside: bool) -> None:
+    if multipart and ann.polygon is not None and ann.mask is None and len(ann.polygon) > 1:
+        n["multipart"] = n.get("multipart", 0) + 1
+    if on_shapes and ann.keypoints is not None and (ann.mask is not None or ann.polygon is not None):
+        n["keypoints_on_shapes"] = n.get("keypoints_on_shapes", 0) + 1
+    if beside and (ann.line is not None or ann.point is not None):
         kind = ann.kind
-        n["shapes_beside"] += (ann.line is not None and kind != "line") + (ann.point is not None and kind not in
-                                                                            ("line", "point"))
-    if "scores" in n and ann.score is not None:
-        n["scores"] += 1
-    if "attributes" in n and ann.attributes:
-        n["attributes"] += 1
-    if "crowd" in n and ann.iscrowd:
-        n["crowd"] += 1
-    if "object_qa" in n and ann.qa:
-        n["object_qa"] += len(ann.qa)
+        n["shapes_beside"] = n.get("shapes_beside", 0) + (ann.line is not None and kind != "line") + (
+            ann.point is not None and kind not in ("line", "point"))
 
 
 def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_as: Mapping[str, str],
@@ -147,7 +162,8 @@ def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_
     if "polygon" not in holds:
         unheld -= _NEEDS_POLYGONS
     kept = frozenset(k for k in _KINDS if k in holds or k in written_as)
-    counts = census(dataset, frozenset(unheld), kept)
+    tally = ForeignFields(target) if foreign else None
+    counts = census(dataset, frozenset(unheld), kept, tally)
     name = title(target)
     for cap in CAPABILITIES:
         count = counts.get(cap.name, 0)
@@ -160,22 +176,11 @@ def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_
             report.approximated(f"{cap.noun} written as {written_as[cap.name]}", count, why)
         else:
             report.dropped(cap.noun, count, why)
-    if foreign:
-        _report_foreign(dataset, target, report)
-
-
-def _report_foreign(dataset: Dataset, target: str, report: Any) -> None:
-    tally = ForeignFields(target)
-    tally.add("dataset", dataset.metadata)
-    for label in dataset.labels:
-        tally.add("labels", label.extra)
-    for asset in dataset.assets:
-        if asset.extra:
-            tally.add("assets", asset.extra)
-        for ann in asset.annotations:
-            if ann.extra:
-                tally.add("objects", ann.extra)
-    tally.report_to(report)
+    if tally is not None:
+        tally.add("dataset", dataset.metadata)
+        for label in dataset.labels:
+            tally.add("labels", label.extra)
+        tally.report_to(report)
 
 
 def report_for_spec(spec: Any, dataset: Dataset, options: Mapping[str, Any], report: Any) -> None:
