@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import DetectionError, UnknownFormatError
 
 #: Format modules in `picsellia_formats.formats`, in the order they are tried and listed.
-FORMAT_MODULES: tuple[str, ...] = ("coco", "picsellia", "voc", "yolo", "tfrecord", "labelme")
+FORMAT_MODULES: tuple[str, ...] = ("coco", "picsellia", "voc", "yolo", "tfrecord", "labelme", "createml")
 
 
 @dataclass(frozen=True)
