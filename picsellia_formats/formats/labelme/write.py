@@ -56,6 +56,19 @@ def _finite(values: Any) -> bool:
     return all(math.isfinite(v) for v in values)
 
 
+def _box_is_data(ann: Annotation) -> bool:
+    """A box stated beside a polygon or mask that is not just its extent (that one LabelMe recomputes)."""
+    from ...geometry import polygon_bbox
+
+    if ann.polygon is not None:
+        extent = polygon_bbox(ann.polygon)
+    else:
+        from ...masks import rle_bbox
+
+        extent = rle_bbox(ann.mask)  # type: ignore[arg-type]
+    return any(abs(a - b) > 1e-6 for a, b in zip(ann.box, extent))  # type: ignore[arg-type]
+
+
 class _Writer:
     def __init__(self, report: Report, images: Path | None, image_data: str) -> None:
         self.report = report
@@ -122,7 +135,7 @@ class _Writer:
         if ann.polygon is None and ann.mask is None and (ann.line is not None or ann.point is not None) \
                 and ann.box is not None:
             self.c["other_boxes"] += 1
-        elif (ann.polygon is not None or ann.mask is not None) and ann.box is not None and lm.get("_far") is None:
+        elif (ann.polygon is not None or ann.mask is not None) and ann.box is not None and _box_is_data(ann):
             self.c["stated_boxes"] += 1
         geometry = self._geometry(ann, lm)
         if not geometry or not all(_finite(v for pt in pts for v in pt) for _, pts in geometry):

@@ -207,6 +207,6 @@ def test_bad_shapes_name_the_file_the_record_and_the_problem(tmp_path: Path, sha
 ])
 def test_bad_files(tmp_path: Path, data: object, message: str) -> None:
     p = _write(tmp_path, "bad.json", data)
-    with pytest.raises(pf.FormatError, match="bad.json") as err:
+    with pytest.raises(pf.FormatError, match=r"bad\.json") as err:
         pf.read(p, "labelme")
     assert message in str(err.value)
