@@ -146,7 +146,24 @@ def refused(path: str | os.PathLike[str]) -> Refusal | None:
         return None
     first = hits[0]
     if len(hits) == len(found) and all(h.format == first.format for h in hits):
-        # less sure than of a file: a readable format that recognises the folder (a TFRecord beside
-        # CSV files, say) wins
-        return Refusal(first.format, 0.5, f"every file looked at: {first.reason}")
+        # beside files of other kinds (a TFRecord beside CSV files, say), a readable format that
+        # recognises the folder wins
+        sure = first.confidence * 0.95 if not _holds_other_files(path) else 0.5
+        return Refusal(first.format, sure, f"every file looked at: {first.reason}")
     return None
+
+
+def _holds_other_files(folder: Path) -> bool:
+    """Files beside the annotations and images (looked at: the first few hundred)."""
+    from ..images import is_image
+
+    seen = 0
+    for _root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            seen += 1
+            if not name.startswith(".") and not name.lower().endswith((".json", ".csv", ".txt")) and not is_image(name):
+                return True
+            if seen > 500:
+                return False
+    return False
