@@ -34,7 +34,7 @@ from ...io_utils import gc_paused, safe_relative_path
 from ...model import Annotation, Asset, Dataset
 from ...report import Report
 from .._json_files import load_json
-from .detect import label_files, sniff
+from .detect import label_files
 
 #: top-level keys LabelMe itself reads and writes (`labelme._label_file`)
 TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth")
@@ -420,10 +420,11 @@ def read(
     extracted = 0
     with gc_paused():
         for file in files:
-            if path.is_dir() and sniff(file)[0] < 0.8:
+            data = load_json(file)
+            if path.is_dir() and not (isinstance(data, dict) and isinstance(data.get("shapes"), list)):
                 skipped.append(file.relative_to(root).as_posix())
                 continue
-            asset = _FileReader(file, root, report, circle_points, counts).read(load_json(file))
+            asset = _FileReader(file, root, report, circle_points, counts).read(data)
             dataset.add_asset(asset)
             if extract_images is not None:
                 extracted += _extract(asset, Path(extract_images), file)
