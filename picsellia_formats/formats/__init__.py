@@ -20,7 +20,9 @@ from typing import Any
 from ..errors import DetectionError, UnknownFormatError
 
 #: Format modules in `picsellia_formats.formats`, in the order they are tried and listed.
-FORMAT_MODULES: tuple[str, ...] = ("coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio")
+FORMAT_MODULES: tuple[str, ...] = (
+    "coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio", "labelme", "createml",
+)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,11 @@ def detect(path: str | Path) -> str:
     verdicts = detect_all(path)
     tried = "; ".join(f"{d.format}: {d.reason}" for d in verdicts)
     best = verdicts[0] if verdicts else None
+    from .unsupported import refused  # formats recognised but not read: named, never mis-read
+
+    refusal = refused(path)
+    if refusal is not None and (best is None or refusal.confidence >= best.confidence):
+        raise DetectionError(refusal.message(path))
     if best is None or best.confidence <= 0:
         raise DetectionError(f"{path}: no known format recognised it (tried {tried}); name it with --from")
     tied = [d.format for d in verdicts if d.confidence == best.confidence]
