@@ -53,7 +53,7 @@ class SyncError(PicselliaFormatsError):
     """A push or pull that could not be done (network, platform refusal, missing dataset...)."""
 
 
-class ApiError(SyncError):
+class PlatformError(SyncError):
     """The platform answered with an error: status, method, path, its message and detail."""
 
     def __init__(self, status: int, method: str, path: str, message: str, detail: Any = None) -> None:
@@ -308,7 +308,7 @@ class Client:
         api: bool = True,
         ok: Sequence[int] = (),
     ) -> requests.Response:
-        """Send one call, retrying what is safe to retry; returns the response or raises ApiError/SyncError.
+        """Send one call, retrying what is safe to retry; returns the response or raises PlatformError/SyncError.
 
         ``api=False`` sends to an absolute URL (presigned storage) without the token. A non-idempotent
         call raises `_Ambiguous` when it may have taken effect; `create` handles that.
@@ -360,7 +360,7 @@ class Client:
                 self._sleep(self._backoff(n))
                 continue
             message, detail = self._error_text(resp)
-            raise ApiError(status, method, shown, message, detail)
+            raise PlatformError(status, method, shown, message, detail)
         raise SyncError(f"{method} {urlsplit(url).netloc}{shown}: gave up after {self.retry.attempts} attempts "
                         f"(last: {last})")
 
@@ -394,7 +394,7 @@ class Client:
                 return self.call(method, path, json=body, idempotent=False)
             except _Ambiguous as amb:
                 log.debug("%s %s ambiguous (%s): looking it up", method, path, amb.cause)
-            except ApiError as err:
+            except PlatformError as err:
                 if err.status != 409:
                     raise
                 found = lookup()
@@ -411,7 +411,7 @@ class Client:
         """GET a ``.../find`` path; None when the platform answers 404."""
         try:
             return self.call("GET", path, params=params)
-        except ApiError as err:
+        except PlatformError as err:
             if err.status == 404:
                 return None
             raise

@@ -42,7 +42,7 @@ from ..model import Asset, Dataset
 from ..progress import bar
 from ..report import Report
 from . import shapes
-from .client import ApiError, Client, SyncError, _Ambiguous
+from .client import Client, PlatformError, SyncError, _Ambiguous
 
 log = logging.getLogger("picsellia_formats.sync")
 
@@ -450,7 +450,7 @@ def _send_split(client: Client, vid: str, items: list[dict[str, Any]], mode: str
     try:
         client.bulk_annotations(vid, items, mode, status)
         return len(items)
-    except ApiError as err:
+    except PlatformError as err:
         if err.status != 413:
             raise
         if len(items) == 1:
