@@ -1,7 +1,11 @@
 """A small, careful client of the Picsellia REST API (reference §5): the calls push and pull need.
 
-* The token comes from the argument, ``PICSELLIA_API_TOKEN`` or a ``.env`` file; it is sent only to the
-  API host, never printed, logged, put in an error message or a repr.
+* The token comes from the argument, ``PICSELLIA_TOKEN`` (the SDK's variable; ``PICSELLIA_API_TOKEN`` is
+  still read) or a ``.env`` file; it is sent only to the API host, never printed, logged, put in an error
+  message or a repr, and a token holding control characters is refused before any use.
+* Responses are capped in size (`Limits`), every call has an overall deadline besides the per-read
+  timeout, a pagination that does not end is an error, and a redirect to another host is never
+  followed with the token.
 * TLS certificates are verified (plain http is refused except on loopback addresses, e.g. the emulator).
 * Every call has a timeout; every idempotent call is retried on connection errors, 429 (honouring
   ``Retry-After``) and 5xx with exponential backoff and jitter. Calls that create something are never
@@ -42,11 +46,18 @@ from ..errors import PicselliaFormatsError
 log = logging.getLogger("picsellia_formats.sync")
 
 DEFAULT_HOST = "https://app.picsellia.com"
-TOKEN_ENV = "PICSELLIA_API_TOKEN"
+TOKEN_ENV = "PICSELLIA_TOKEN"
+#: Read when ``PICSELLIA_TOKEN`` is unset (this tool's name before 0.2).
+LEGACY_TOKEN_ENV = "PICSELLIA_API_TOKEN"
 HOST_ENV = "PICSELLIA_HOST"
 ORGANIZATION_ENV = "PICSELLIA_ORGANIZATION"
 #: Largest list a filter or a bulk call takes (the platform's page limit).
 PAGE = 1000
+#: Files above this size are sent by multipart upload (the SDK's ``LARGE_FILE_SIZE``), in parts of this size.
+LARGE_FILE = 25 * 1024 * 1024
+#: Data and asset listings ask for every upload status and type, as every SDK listing since 6.20 does
+#: (``compatibility.add_data_mandatory_query_parameters``); without them the platform lists DONE data only.
+DATA_LISTING = {"upload_statuses": ["PENDING", "COMPUTING", "DONE", "ERROR"], "types": ["IMAGE", "VIDEO"]}
 
 
 class SyncError(PicselliaFormatsError):
@@ -119,6 +130,34 @@ class Timeouts:
     transfer: float = 300.0
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Caps against a hostile or broken server: bytes of one API answer, bytes of one download when the
+    platform states no size, seconds for one whole call (all reads of it), pages of one listing."""
+
+    response_bytes: int = 256 * 1024 * 1024
+    download_bytes: int = 2 * 1024 * 1024 * 1024
+    deadline: float = 900.0
+    pages: int = 100_000
+
+
+def check_token(value: str) -> str:
+    """`value` stripped, or SyncError when it holds a control character (never echoing it).
+
+    Example:
+        >>> check_token(" abc ")
+        'abc'
+        >>> check_token("ab\\ncd")
+        Traceback (most recent call last):
+        ...
+        picsellia_formats.sync.client.SyncError: the API token holds a control character (a pasted newline?): not used
+    """
+    value = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise SyncError("the API token holds a control character (a pasted newline?): not used")
+    return value
+
+
 class _Secret:
     """Holds the token; every way of showing it shows a placeholder."""
 
@@ -186,11 +225,35 @@ def read_dotenv(path: str | os.PathLike[str], key: str) -> str | None:
 
 
 def resolve_token(token: str | None = None, env_file: str | os.PathLike[str] | None = ".env") -> str:
-    """The API token: `token`, else ``PICSELLIA_API_TOKEN``, else the same key in `env_file`."""
-    value = token or os.environ.get(TOKEN_ENV) or (read_dotenv(env_file, TOKEN_ENV) if env_file else None)
+    """The API token: `token`, else ``PICSELLIA_TOKEN`` (then ``PICSELLIA_API_TOKEN``), else the same keys
+    in `env_file`; refused when it holds a control character."""
+    value = token or os.environ.get(TOKEN_ENV) or os.environ.get(LEGACY_TOKEN_ENV)
+    if not value and env_file:
+        value = read_dotenv(env_file, TOKEN_ENV) or read_dotenv(env_file, LEGACY_TOKEN_ENV)
     if not value:
         raise SyncError(f"no API token: set {TOKEN_ENV} in the environment or in a .env file")
-    return value.strip()
+    return check_token(value)
+
+
+def _read_capped(resp: requests.Response, cap: int, deadline: float, what: str) -> None:
+    """Read the whole body of `resp` (kept as its content), refusing more than `cap` bytes or reading
+    past `deadline` (a server trickling bytes cannot hold a call forever)."""
+    stated = resp.headers.get("Content-Length", "")
+    if stated.isdigit() and int(stated) > cap:
+        resp.close()
+        raise SyncError(f"{what}: the answer is {int(stated):,} bytes, over the {cap:,}-byte limit")
+    chunks, size = [], 0
+    for chunk in resp.iter_content(1 << 16):
+        size += len(chunk)
+        if size > cap:
+            resp.close()
+            raise SyncError(f"{what}: the answer is over the {cap:,}-byte limit")
+        if time.monotonic() > deadline:
+            resp.close()
+            raise SyncError(f"{what}: the answer did not arrive within the deadline")
+        chunks.append(chunk)
+    resp._content = b"".join(chunks)
+    resp._content_consumed = True
 
 
 def _is_loopback(host: str) -> bool:
@@ -234,6 +297,7 @@ class Client:
         *,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
         workers: int = 8,
         env_file: str | os.PathLike[str] | None = ".env",
         allow_insecure_http: bool = False,
@@ -250,6 +314,7 @@ class Client:
         self._wanted_org = organization or os.environ.get(ORGANIZATION_ENV) or None
         self.retry = retry or RetryPolicy.from_env()
         self.timeouts = timeouts or Timeouts()
+        self.limits = limits or Limits()
         self._sleep = sleep
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
@@ -324,13 +389,21 @@ class Client:
             if self._org is not None:
                 hdrs["X-Picsellia-Organization"] = self._org["id"]
         timeout = (self.timeouts.connect, self.timeouts.api if api else self.timeouts.transfer)
+        deadline = time.monotonic() + self.limits.deadline
         last = ""
         for n in range(self.retry.attempts):
+            if time.monotonic() > deadline:
+                raise SyncError(f"{method} {shown}: no answer within the {self.limits.deadline:.0f} s deadline "
+                                f"(last: {last or 'none'})")
             t0 = time.perf_counter()
             try:
+                # API answers are read through a size cap; a redirect of an API call is never followed
+                # (the token must not reach another host); storage calls carry no token at all
                 resp = self.session.request(method, url, params=params, data=body, files=files, headers=hdrs,
-                                            timeout=timeout, stream=stream, auth=self._auth if api else None,
+                                            timeout=timeout, stream=True, auth=self._auth if api else None,
                                             allow_redirects=not api)
+                if not stream:
+                    _read_capped(resp, self.limits.response_bytes, deadline, f"{method} {shown}")
             except requests.exceptions.SSLError:
                 raise SyncError(f"{method} {shown}: TLS handshake or certificate verification failed with "
                                 f"{urlsplit(url).hostname}") from None
@@ -424,7 +497,7 @@ class Client:
         query["limit"] = limit
         query["offset"] = 0
         seen = 0
-        for _ in range(10_000_000 // limit + 1):
+        for _ in range(self.limits.pages):
             page = self.call(method, path, params=query, json=body)
             items = page.get("items", []) if isinstance(page, dict) else page
             yield from items
@@ -438,6 +511,8 @@ class Client:
                 query["offset"] = seen
             else:
                 return
+        raise SyncError(f"{method} {path}: the listing did not end after {self.limits.pages:,} pages "
+                        "(a cursor that never ends?); nothing was treated as complete")
 
     def poll(self, what: str, check: Callable[[], bool]) -> None:
         """Call `check` until it returns True, waiting longer each time; bounded by ``poll_timeout``."""
@@ -529,6 +604,26 @@ class Client:
                 out[item["name"]] = str(item["id"])
         return out
 
+    def skeletons(self, version_id: str) -> dict[str, dict[str, Any]]:
+        """label id -> ``{vertices, edges}`` (``DatasetVersion.get_skeletons``)."""
+        return dict(self.call("GET", f"/api/dataset/version/{version_id}/labels/skeleton")["items"])
+
+    def set_skeleton(self, label_id: str, vertices: list[str], edges: list[list[int]]) -> None:
+        """``Label.set_skeleton``: vertex names and 1-based edges."""
+        self.call("POST", f"/api/label/{label_id}/skeleton", json={"vertices": vertices, "edges": edges})
+
+    def label_groups(self, version_id: str) -> list[dict[str, Any]]:
+        return list(self.call("GET", f"/api/dataset/version/{version_id}/labelgroups")["items"])
+
+    def create_label_group(self, version_id: str, name: str) -> dict[str, Any]:
+        """``DatasetVersion.create_label_group`` (no parent)."""
+        return self.create(f"/api/dataset/version/{version_id}/labelgroups", {"name": name},
+                           lambda: next((g for g in self.label_groups(version_id) if g.get("name") == name), None))
+
+    def set_label_group(self, label_id: str, group_id: str) -> None:
+        """``Label.set_group`` (``PATCH label {group_id}``)."""
+        self.call("PATCH", f"/api/label/{label_id}", json={"group_id": group_id})
+
     def find_asset_tag(self, version_id: str, name: str) -> dict[str, Any] | None:
         return self.find(f"/api/dataset/version/{version_id}/tags/find", {"name": name})
 
@@ -553,7 +648,20 @@ class Client:
         return str(self.call("POST", path, json={"filename": filename, "type": "DATA"})["object_name"])
 
     def upload_object(self, object_name: str, content: bytes, content_type: str) -> None:
-        """Presigned upload of one object (S3/MinIO/GCS form POST, Azure PUT). Idempotent."""
+        """Upload one object as the SDK does (``services/upload/file.py``): a presigned form POST (S3,
+        MinIO, GCS) or PUT (Azure) up to 25 MiB, a multipart upload above (falling back to one upload
+        when the connector answers 400 to ``init_multipart_upload``). Idempotent."""
+        if len(content) > LARGE_FILE:
+            try:
+                init = self.call("POST", f"/api/object-storage/{self.connector_id}/init_multipart_upload",
+                                 json={"object_name": object_name, "content_type": content_type})
+            except PlatformError as err:
+                if err.status != 400:
+                    raise
+                log.debug("multipart refused for %s: one upload", object_name)
+            else:
+                self._upload_parts(object_name, content, init)
+                return
         presigned = self.call("POST", f"/api/object-storage/{self.connector_id}/generate_presigned_url",
                               json={"object_name": object_name, "content_type": content_type})
         client_type = str(presigned.get("client_type", "")).lower()
@@ -562,11 +670,52 @@ class Client:
         if client_type == "azure":
             headers = {**fields, "Content-Type": content_type, "x-ms-blob-type": "BlockBlob"}
             self.request("PUT", url, data=content, headers=headers, api=False)
-        elif client_type in ("aws", "minio", "google", "s3"):
+        elif client_type in ("aws", "minio", "google"):
             form = {**fields, "Content-Type": content_type}
             self.request("POST", url, data=form, files={"file": (object_name, content)}, api=False)
         else:
             raise SyncError(f"storage type {client_type!r} is not supported")
+
+    def _upload_parts(self, object_name: str, content: bytes, init: dict[str, Any]) -> None:
+        client_type = str(init.get("client_type", "")).lower()
+        size = len(content)
+        if client_type == "google":
+            for start in range(0, size, LARGE_FILE):
+                end = min(size, start + LARGE_FILE) - 1
+                self.request("PUT", str(init["url"]), data=content[start:end + 1], api=False, ok=(308,),
+                             headers={"Content-Length": str(end + 1 - start),
+                                      "Content-Range": f"bytes {start}-{end}/{size}"})
+            return
+        if client_type not in ("aws", "minio"):
+            raise SyncError(f"multipart upload to storage type {client_type!r} is not supported")
+        base = f"/api/object-storage/{self.connector_id}"
+        parts = []
+        for number, start in enumerate(range(0, size, LARGE_FILE), start=1):
+            url = self.call("POST", f"{base}/generate_part_presigned_url",
+                            json={"object_name": object_name, "upload_id": init["upload_id"], "part_no": number})
+            resp = self.request("PUT", str(url["url"]), data=content[start:start + LARGE_FILE], api=False)
+            parts.append({"ETag": resp.headers.get("ETag", ""), "PartNumber": number})
+        self.call("POST", f"{base}/complete_part_upload",
+                  json={"object_name": object_name, "upload_id": init["upload_id"], "parts": parts})
+
+    def custom_metadata_schema(self) -> dict[str, Any]:
+        """``GET datalake/{id}/custom-metadata`` (``Datalake.get_custom_metadata_schema``)."""
+        return dict(self.call("GET", f"/api/datalake/{self.datalake['id']}/custom-metadata") or {})
+
+    def ensure_custom_metadata_key(self, key: str) -> bool:
+        """Declare `key` as an optional STRING custom metadata key of the datalake unless declared
+        (``Datalake.upsert_custom_metadata_schema_key``); False when this user may not."""
+        try:
+            schema = self.custom_metadata_schema()
+            if key in (schema.get("custom_metadata_schema") or {}):
+                return True
+            self.call("POST", f"/api/datalake/{self.datalake['id']}/custom-metadata/keys/{key}",
+                      json={"required": False, "archived": False, "input_type": "STRING"})
+            return True
+        except PlatformError as err:
+            if err.status in (403, 404, 405):
+                return False
+            raise
 
     def find_data(self, **params: str) -> dict[str, Any] | None:
         return self.find(f"/api/datalake/{self.datalake['id']}/datas/find", params)
@@ -581,7 +730,7 @@ class Client:
         out: list[dict[str, Any]] = []
         path = f"/api/datalake/{self.datalake['id']}/datas"
         for i in range(0, len(values), PAGE):
-            out.extend(self.paginate(path, method="XGET", body={key: list(values[i:i + PAGE])}))
+            out.extend(self.paginate(path, dict(DATA_LISTING), method="XGET", body={key: list(values[i:i + PAGE])}))
         return out
 
     def data_url(self, data_id: str) -> str:
@@ -594,10 +743,11 @@ class Client:
         """Assets of a version: all (cursor pages) or those whose ``key`` is among `values` (XGET)."""
         path = f"/api/dataset/version/{version_id}/assets"
         if key is None:
-            return list(self.paginate(path))
+            return list(self.paginate(path, dict(DATA_LISTING)))
         out: list[dict[str, Any]] = []
         for i in range(0, len(values), PAGE):
-            out.extend(self.paginate(path, method="XGET", body={key: list(values[i:i + PAGE])}))
+            out.extend(self.paginate(path, dict(DATA_LISTING), method="XGET",
+                                     body={key: list(values[i:i + PAGE])}))
         return out
 
     def add_assets(self, version_id: str, data_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -657,6 +807,29 @@ class Client:
             params["asset_ids"] = list(asset_ids)
         return [str(i) for i in self.call("GET", f"/api/dataset/version/{version_id}/annotations/ids",
                                           params=params)]
+
+    def list_annotations(self, version_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """Annotation records ``{id, asset_id, duration, status, ...}`` (``DatasetVersion.list_annotations``:
+        offset pages of ``GET annotations``), where review statuses are read."""
+        params: dict[str, Any] = {"status": status} if status else {}
+        return list(self.paginate(f"/api/dataset/version/{version_id}/annotations", params))
+
+    def asset_annotation(self, asset_id: str) -> dict[str, Any] | None:
+        """The latest annotation of an asset (``Asset.get_annotation``), None when it has none."""
+        return self.find(f"/api/asset/{asset_id}/annotations/find", {})
+
+    def create_annotation(self, asset_id: str, duration: float = 0.0) -> dict[str, Any]:
+        """``Asset.create_annotation``; after an ambiguous failure the latest annotation is looked up."""
+        return self.create(f"/api/asset/{asset_id}/annotations", {"duration": float(duration)},
+                           lambda: self.asset_annotation(asset_id))
+
+    def add_shapes(self, annotation_id: str, key: str, shapes: list[dict[str, Any]]) -> None:
+        """``Annotation.create_multiple_lines|points`` (``POST annotation/{id}/bulk-lines|points``)."""
+        self.call("POST", f"/api/annotation/{annotation_id}/bulk-{key}", json={key: shapes}, idempotent=False)
+
+    def update_annotation_status(self, annotation_id: str, status: str) -> None:
+        """``Annotation.update(status=...)``."""
+        self.call("PATCH", f"/api/annotation/{annotation_id}", json={"status": status})
 
     def load_annotations(self, version_id: str, ids: Sequence[str]) -> list[dict[str, Any]]:
         """Full annotations (shapes with label names) of ≤ 1000 annotation ids (``XGET annotations``)."""

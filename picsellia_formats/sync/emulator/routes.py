@@ -10,11 +10,12 @@ import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 
 from .store import SHAPE_KINDS, ErrorResponse, Page, check_uuid
+from .store.strict import check_keys
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -97,7 +98,8 @@ _ID = r"(?P<{}>[0-9a-fA-F-]{{36}})"
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
     """Register a handler for ``method pattern`` (``{name}`` matches a uuid)."""
-    regex = re.compile("^" + re.sub(r"\{(\w+)\}", lambda m: _ID.format(m.group(1)), pattern) + "$")
+    regex = re.compile("^" + re.sub(r"\{(\w+)(:name)?\}", lambda m: (
+        f"(?P<{m.group(1)}>[^/]+)" if m.group(2) else _ID.format(m.group(1))), pattern) + "$")
 
     def deco(fn: Handler) -> Handler:
         for m in method.split("|"):
@@ -184,7 +186,60 @@ def _presign_upload(ctx: Ctx, connector: str) -> tuple[int, Any]:
 
 @route("POST", "/api/object-storage/{connector}/init_multipart_upload")
 def _multipart(ctx: Ctx, connector: str) -> tuple[int, Any]:
-    raise ErrorResponse(400, "Multipart upload is not available on this connector")
+    """``PlatformAdapter.init_multipart_upload``: an S3-style upload id (client type minio)."""
+    ctx.store.check_connector(connector)
+    body = ctx.obj()
+    check_keys(body, ("object_name", "content_type"), "init_multipart_upload")
+    if not isinstance(body.get("object_name"), str) or not body["object_name"]:
+        raise ErrorResponse(422, "object_name is required")
+    return 200, {"client_type": "minio", "upload_id": ctx.emu.multipart.start(body["object_name"],
+                                                                              str(body.get("content_type")))}
+
+
+@route("POST", "/api/object-storage/{connector}/generate_part_presigned_url")
+def _part_url(ctx: Ctx, connector: str) -> tuple[int, Any]:
+    ctx.store.check_connector(connector)
+    body = ctx.obj()
+    check_keys(body, ("object_name", "upload_id", "part_no"), "generate_part_presigned_url")
+    part = body.get("part_no")
+    if not isinstance(part, int) or isinstance(part, bool) or not 1 <= part <= 10000:
+        raise ErrorResponse(422, "part_no must be an integer 1-10000", part)
+    ctx.emu.multipart.check(str(body.get("upload_id")), str(body.get("object_name")))
+    expires = int(time.time()) + PRESIGNED_TTL
+    key = f"{body['upload_id']}/{part}"
+    sig = ctx.emu.sign("PUT", key, expires)
+    return 200, {"url": f"{ctx.base}/_storage/part?key={quote(key, safe='')}&expires={expires}&sig={sig}"}
+
+
+@route("POST", "/api/object-storage/{connector}/complete_part_upload")
+def _complete(ctx: Ctx, connector: str) -> tuple[int, Any]:
+    ctx.store.check_connector(connector)
+    body = ctx.obj()
+    check_keys(body, ("object_name", "upload_id", "parts"), "complete_part_upload")
+    parts = body.get("parts")
+    if not isinstance(parts, list) or not all(isinstance(p, dict) and set(p) == {"ETag", "PartNumber"}
+                                              for p in parts):
+        raise ErrorResponse(422, "parts must be a list of {ETag, PartNumber}", parts)
+    content, content_type = ctx.emu.multipart.finish(str(body.get("upload_id")), str(body.get("object_name")),
+                                                     parts)
+    ctx.store.put_object(str(body["object_name"]), content, content_type)
+    return 200, {"object_name": body["object_name"]}
+
+
+@route("GET", "/api/datalake/{lake}/custom-metadata")
+def _custom_schema(ctx: Ctx, lake: str) -> tuple[int, Any]:
+    return 200, ctx.store.custom_metadata_schema(ctx.store.datalake(ctx.org_id, lake)["id"])
+
+
+@route("PATCH", "/api/datalake/{lake}/custom-metadata")
+def _allow_extra(ctx: Ctx, lake: str) -> tuple[int, Any]:
+    ctx.store.set_allow_extra(ctx.store.datalake(ctx.org_id, lake)["id"], ctx.obj())
+    return 200, ctx.store.custom_metadata_schema(lake)
+
+
+@route("POST", "/api/datalake/{lake}/custom-metadata/keys/{key:name}")
+def _custom_key(ctx: Ctx, lake: str, key: str) -> tuple[int, Any]:
+    return 200, ctx.store.upsert_custom_key(ctx.store.datalake(ctx.org_id, lake)["id"], unquote(key), ctx.obj())
 
 
 @route("POST", "/api/object-storage/{connector}/retrieve_presigned_url")
@@ -205,7 +260,8 @@ def _create_data(ctx: Ctx, lake: str) -> tuple[int, Any]:
 @route("GET|XGET", "/api/datalake/{lake}/datas")
 def _list_datas(ctx: Ctx, lake: str) -> tuple[int, Any]:
     filters = ctx.obj() if ctx.method == "XGET" else {}
-    return 200, ctx.store.list_datas(lake, filters, ctx.page(), ctx.url_for)
+    return 200, ctx.store.list_datas(lake, filters, ctx.page(), ctx.url_for, ctx.qlist("upload_statuses"),
+                                     ctx.qlist("types"))
 
 
 @route("GET", "/api/datalake/{lake}/datas/find")
@@ -314,7 +370,8 @@ def _add_assets(ctx: Ctx, v: str) -> tuple[int, Any]:
 @route("GET|XGET", "/api/dataset/version/{v}/assets")
 def _assets(ctx: Ctx, v: str) -> tuple[int, Any]:
     filters = ctx.obj() if ctx.method == "XGET" else {}
-    return 200, ctx.store.list_assets(v, filters, ctx.page(), ctx.url_for)
+    return 200, ctx.store.list_assets(v, filters, ctx.page(), ctx.url_for, ctx.qlist("upload_statuses"),
+                                      ctx.qlist("types"))
 
 
 @route("DELETE", "/api/dataset/version/{v}/assets")
@@ -378,14 +435,34 @@ def _label(ctx: Ctx, label: str) -> tuple[int, Any]:
 
 @route("GET", "/api/dataset/version/{v}/labelgroups")
 def _label_groups(ctx: Ctx, v: str) -> tuple[int, Any]:
-    ctx.store.version(v)
-    return 200, {"items": [], "count": 0}
+    return 200, ctx.store.label_groups(v)
+
+
+@route("POST", "/api/dataset/version/{v}/labelgroups")
+def _create_label_group(ctx: Ctx, v: str) -> tuple[int, Any]:
+    return 201, ctx.store.create_label_group(v, ctx.obj())
+
+
+@route("PATCH", "/api/label/{label}")
+def _update_label(ctx: Ctx, label: str) -> tuple[int, Any]:
+    return 200, ctx.store.update_label(label, ctx.obj())
 
 
 @route("GET", "/api/dataset/version/{v}/labels/skeleton")
 def _skeletons(ctx: Ctx, v: str) -> tuple[int, Any]:
-    ctx.store.version(v)
-    return 200, {}
+    """``DatasetVersion.get_skeletons`` reads ``["items"]``: label id -> {vertices, edges}."""
+    return 200, ctx.store.skeletons(v)
+
+
+@route("GET", "/api/label/{label}/skeleton")
+def _skeleton(ctx: Ctx, label: str) -> tuple[int, Any]:
+    return 200, ctx.store.skeleton(label)
+
+
+@route("POST", "/api/label/{label}/skeleton")
+def _set_skeleton(ctx: Ctx, label: str) -> tuple[int, Any]:
+    ctx.store.set_skeleton(label, ctx.obj())
+    return 200, ctx.store.skeleton(label)
 
 
 @route("POST", "/api/dataset/version/{v}/tags")

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from .multipart import Multipart
 from .routes import _ROUTES, Ctx, _Drop
 from .settings import Settings, _Faults
 from .store import ErrorResponse, Store
@@ -60,10 +61,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
-    def _read_body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | tuple[int, str]:
+        """The body, or (status, message) when its length is invalid, too large or chunked: nothing is
+        read then and the connection is closed, so no thread waits on a body that never comes."""
+        raw = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding"):
+            return 411, "Length required (chunked bodies are not accepted)"
+        if raw is None:
+            return b""
+        if not raw.strip().isdigit():
+            return 400, "Invalid Content-Length"
+        length = int(raw)
         if length > self.server.emu.settings.max_body:
-            return None
+            return 413, "Request too large"
         return self.rfile.read(length) if length else b""
 
     def _send(
@@ -96,9 +106,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = split.path
         body = self._read_body()
-        if body is None:
+        if isinstance(body, tuple):
             self.close_connection = True
-            self._error(413, "Request too large")
+            self._error(body[0], body[1])
             return
         params = parse_qs(split.query, keep_blank_values=True)
         base = f"http://{self.headers.get('Host') or emu.address}"
@@ -184,6 +194,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             content_type = _text(form.get("Content-Type")) or "application/octet-stream"
             emu.store.put_object(key, form["file"], content_type)
             return 204, b"", "", {}
+        if ctx.path == "/_storage/part" and ctx.method == "PUT":
+            key, expires, sig = ctx.q("key") or "", ctx.q("expires") or "", ctx.q("sig") or ""
+            if not key or not expires.isdigit() or not emu.check(sig, "PUT", key, int(expires)):
+                raise ErrorResponse(403, "Signature does not match or has expired")
+            return 200, b"", "", {"ETag": emu.multipart.put(key, ctx.body)}
         if ctx.path == "/_storage/object" and ctx.method == "GET":
             key, expires, sig = ctx.q("key") or "", ctx.q("expires") or "", ctx.q("sig") or ""
             if not key or not expires.isdigit() or not emu.check(sig, "GET", key, int(expires)):
@@ -262,6 +277,7 @@ class Emulator:
         settings: Settings | None = None,
     ) -> None:
         self.store = Store(data_dir, token=token)
+        self.multipart = Multipart(data_dir)
         self.settings = settings or Settings()
         self.faults = _Faults(self.settings)
         self.token = token or self.store.seeded_token()

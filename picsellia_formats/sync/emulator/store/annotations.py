@@ -19,6 +19,7 @@ from .base import (
     _uid,
     check_uuid,
 )
+from .strict import SHAPE_COMMON, check_bulk_item, check_keys, check_shape_type
 from .validate import _shoelace, _validate_shape
 
 
@@ -58,11 +59,20 @@ class AnnotationMixin(StoreBase):
                 raise ErrorResponse(422, f"{where}: {key} must be a list")
             for j, shape in enumerate(shapes):
                 geometry = _validate_shape(kind, fields, shape, f"{where}.{key}[{j}]")
+                check_keys(shape, {*fields, *SHAPE_COMMON}, f"{where}.{key}[{j}]")
                 label_id = check_uuid(shape.get("label_id"), f"{where}.{key}[{j}].label_id")
                 if self._one("SELECT 1 FROM labels WHERE id=? AND version_id=?", (label_id, v_id)) is None:
                     raise ErrorResponse(
                         404, f"{where}.{key}[{j}]: label not found in this dataset version", label_id
                     )
+                if kind == "keypoints":
+                    skel = self._one("SELECT vertices FROM skeletons WHERE label_id=?", (label_id,))
+                    if skel is None:
+                        raise ErrorResponse(400, f"{where}.{key}[{j}]: the label has no skeleton "
+                                            "(POST /api/label/{id}/skeleton first)", label_id)
+                    if len(geometry["keypoints"]) != len(_loads(skel["vertices"])):
+                        raise ErrorResponse(422, f"{where}.{key}[{j}]: keypoints do not match the skeleton's "
+                                            "vertices", len(geometry["keypoints"]))
                 self._db.execute(
                     "INSERT INTO shapes(id, annotation_id, kind, label_id, geometry, text, attributes)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -91,11 +101,14 @@ class AnnotationMixin(StoreBase):
             raise ErrorResponse(422, "annotations must be a list")
         result: dict[str, int] = {}
         with self._lock, self._tx():
-            self.version(v_id)
+            vtype = self.version(v_id)["type"]
             for i, item in enumerate(items):
                 if not isinstance(item, dict):
                     raise ErrorResponse(422, f"annotations[{i}] must be an object")
+                check_bulk_item(item, vtype, f"annotations[{i}]")
                 asset_id = check_uuid(item.get("asset_id"), f"annotations[{i}].asset_id")
+                if self._one("SELECT 1 FROM locked_assets WHERE asset_id=?", (asset_id,)):
+                    continue  # "Annotations of assets that are already in a campaign won't be imported"
                 if self._one("SELECT 1 FROM assets WHERE id=? AND version_id=?", (asset_id, v_id)) is None:
                     raise ErrorResponse(
                         404, f"annotations[{i}]: asset not found in this dataset version", asset_id
@@ -167,6 +180,8 @@ class AnnotationMixin(StoreBase):
             row = self._one("SELECT * FROM annotations WHERE id=?", (ann_id,))
             if row is None:
                 raise ErrorResponse(404, "Annotation not found", ann_id)
+            check_keys(body, (key,), f"bulk-{key}")
+            check_shape_type(key, self.version(row["version_id"])["type"], f"bulk-{key}")
             before = self._one("SELECT MAX(seq) AS m FROM shapes")["m"] or 0
             self._insert_shapes(ann_id, row["version_id"], {key: body.get(key)}, key)
             rows = self._all(

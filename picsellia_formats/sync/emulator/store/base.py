@@ -83,6 +83,13 @@ CREATE TABLE IF NOT EXISTS shapes(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT
     kind TEXT, label_id TEXT, geometry TEXT, text TEXT, attributes TEXT);
 CREATE INDEX IF NOT EXISTS shapes_annotation ON shapes(annotation_id);
 CREATE TABLE IF NOT EXISTS jobs(id TEXT PRIMARY KEY, status TEXT, done_at REAL);
+CREATE TABLE IF NOT EXISTS custom_keys(datalake_id TEXT, key TEXT, spec TEXT, PRIMARY KEY(datalake_id, key));
+CREATE TABLE IF NOT EXISTS lake_settings(datalake_id TEXT PRIMARY KEY, allow_extra INTEGER);
+CREATE TABLE IF NOT EXISTS skeletons(label_id TEXT PRIMARY KEY, vertices TEXT, edges TEXT);
+CREATE TABLE IF NOT EXISTS label_groups(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, version_id TEXT,
+    name TEXT, parent_id TEXT, UNIQUE(version_id, name));
+CREATE TABLE IF NOT EXISTS locked_assets(asset_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS multipart(upload_id TEXT PRIMARY KEY, object_name TEXT, content_type TEXT);
 """
 
 
@@ -391,3 +398,41 @@ def _in_filter(where: list[str], args: list[Any], column: str, values: Any) -> N
     where.append(f"{column} IN ({','.join('?' * len(values))})")
     args.extend(str(v) for v in values)
 
+
+
+#: Upload statuses and data types a listing may ask for (``compatibility.add_data_mandatory_query_parameters``).
+UPLOAD_STATUSES = ("PENDING", "COMPUTING", "DONE", "ERROR")
+DATA_TYPES = ("IMAGE", "VIDEO")
+
+
+def status_filter(where: list[str], args: list[Any], status_col: str, type_col: str,
+                  statuses: list[str] | None, types: list[str] | None) -> None:
+    """Listings hold DONE data only unless ``upload_statuses`` (and ``types``) ask for more."""
+    for values, allowed, column in ((statuses, UPLOAD_STATUSES, status_col), (types, DATA_TYPES, type_col)):
+        bad = [v for v in values or () if v not in allowed]
+        if bad:
+            raise ErrorResponse(422, f"unknown value(s) for {column}", bad)
+    chosen = statuses or ["DONE"]
+    where.append(f"{status_col} IN ({','.join('?' * len(chosen))})")
+    args.extend(chosen)
+    if types:
+        where.append(f"{type_col} IN ({','.join('?' * len(types))})")
+        args.extend(types)
+
+
+def image_size(path: Path) -> dict[str, int] | None:
+    """``{width, height}`` of an image file after EXIF orientation, None when it is not an image."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            try:
+                orientation = im.getexif().get(0x0112)
+            except Exception:  # a broken EXIF block: the pixels still have a size
+                orientation = None
+    except Exception:  # not an image the emulator can read: the platform marks it ERROR
+        return None
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return {"width": width, "height": height}

@@ -16,7 +16,10 @@ from .base import (
     _loads,
     _uid,
     check_uuid,
+    image_size,
+    status_filter,
 )
+from .strict import DATA_KEYS, check_custom_key, check_custom_metadata, check_keys, check_metadata
 
 
 class DataMixin(StoreBase):
@@ -24,10 +27,9 @@ class DataMixin(StoreBase):
 
     def _data_json(self, row: sqlite3.Row, url: Callable[[str], str]) -> dict[str, Any]:
         status = row["status"]
+        meta = _loads(row["meta"])
         if status in ("PENDING", "COMPUTING") and time.time() >= row["created"] + self.processing_delay:
-            stored = self._one("SELECT 1 FROM objects WHERE object_name=?", (row["object_name"],))
-            status = "DONE" if stored else "ERROR"
-            self._db.execute("UPDATE datas SET status=? WHERE id=?", (status, row["id"]))
+            status, meta = self._process(row)
         tags = self._tags_of(row["id"])
         return {
             "id": row["id"],
@@ -38,16 +40,21 @@ class DataMixin(StoreBase):
             "content_type": row["content_type"],
             "upload_status": status,
             "presigned_url": url(row["object_name"]) if status == "DONE" else None,
-            "meta": _loads(row["meta"]),
+            "meta": meta,
             "metadata": _loads(row["metadata"]),
             "custom_metadata": _loads(row["custom_metadata"]),
             "tags": tags,
         }
 
     def create_data(self, lake_id: str, body: dict[str, Any], url: Callable[[str], str]) -> dict[str, Any]:
+        check_keys(body, DATA_KEYS, "data")
         for key in ("filename", "object_name"):
             if not isinstance(body.get(key), str) or not body[key]:
                 raise ErrorResponse(422, f"{key} is required")
+        if "/" in body["filename"] or "\\" in body["filename"]:
+            raise ErrorResponse(422, "filename must be a base name (the SDK sends os.path.basename)",
+                                body["filename"])
+        check_metadata(body.get("metadata"))
         data_type = body.get("type", "IMAGE")
         if data_type not in ("IMAGE", "VIDEO"):
             raise ErrorResponse(422, "type must be IMAGE or VIDEO", data_type)
@@ -60,6 +67,9 @@ class DataMixin(StoreBase):
             raise ErrorResponse(422, "meta must be {width: int, height: int}", meta)
         with self._lock, self._tx():
             self.datalake(self.organization_id, lake_id)
+            schema = self.custom_metadata_schema(lake_id)
+            check_custom_metadata(body.get("custom_metadata"), schema["custom_metadata_schema"] or {},
+                                  schema["allow_extra_custom_metadata"])
             if self._one("SELECT 1 FROM datas WHERE object_name=?", (body["object_name"],)):
                 raise ErrorResponse(409, "A data with this object name already exists", body["object_name"])
             data_id = _uid()
@@ -110,14 +120,63 @@ class DataMixin(StoreBase):
                     return self._data_json(rows[0], url)
         raise ErrorResponse(400, "Give one of id, object_name, filename")
 
+    def _process(self, row: sqlite3.Row) -> tuple[str, Any]:
+        """What the platform's processing does: DONE with the image size read from the stored object
+        (EXIF orientation applied) when the object exists, else ERROR."""
+        stored = self._one("SELECT path FROM objects WHERE object_name=?", (row["object_name"],))
+        meta = _loads(row["meta"])
+        status = "DONE" if stored else "ERROR"
+        if stored and meta is None and row["type"] == "IMAGE":
+            meta = image_size(self.data_dir / stored["path"])
+            if meta is None:
+                status = "ERROR"
+        self._db.execute("UPDATE datas SET status=?, meta=? WHERE id=?", (status, _dumps(meta), row["id"]))
+        return status, meta
+
+    def advance_processing(self) -> None:
+        """Finish the processing of every data whose delay has passed (so listings can filter on it)."""
+        with self._lock, self._tx():
+            for row in self._all("SELECT * FROM datas WHERE status IN ('PENDING', 'COMPUTING') AND created<=?",
+                                 (time.time() - self.processing_delay,)):
+                self._process(row)
+
     def list_datas(
-        self, lake_id: str, filters: dict[str, Any], page: Page, url: Callable[[str], str]
+        self, lake_id: str, filters: dict[str, Any], page: Page, url: Callable[[str], str],
+        statuses: list[str] | None = None, types: list[str] | None = None,
     ) -> dict[str, Any]:
         where, args = ["datalake_id=?"], [lake_id]
         for key, column in (("ids", "id"), ("filenames", "filename"), ("object_names", "object_name")):
             _in_filter(where, args, column, filters.get(key))
+        status_filter(where, args, "status", "type", statuses, types)
+        self.advance_processing()
         with self._lock, self._tx():
             return page.run(self, "datas", where, args, lambda r: self._data_json(r, url))
+
+    # -- custom metadata schema -----------------------------------------------------------------------
+
+    def custom_metadata_schema(self, lake_id: str) -> dict[str, Any]:
+        with self._lock:
+            rows = self._all("SELECT key, spec FROM custom_keys WHERE datalake_id=? ORDER BY key", (lake_id,))
+            row = self._one("SELECT allow_extra FROM lake_settings WHERE datalake_id=?", (lake_id,))
+        schema = {r["key"]: _loads(r["spec"]) for r in rows}
+        return {"custom_metadata_schema": schema or None, "allow_extra_custom_metadata": bool(row and row[0]),
+                "keys": {k: {"indexed": False} for k in schema}}
+
+    def upsert_custom_key(self, lake_id: str, key: str, body: Any) -> dict[str, Any]:
+        if not key or len(key) > 256:
+            raise ErrorResponse(422, "key must be 1-256 characters", key)
+        spec = check_custom_key(body)
+        with self._lock, self._tx():
+            self.datalake(self.organization_id, lake_id)
+            self._db.execute("INSERT OR REPLACE INTO custom_keys VALUES (?, ?, ?)", (lake_id, key, _dumps(spec)))
+        return spec
+
+    def set_allow_extra(self, lake_id: str, body: Any) -> None:
+        value = body.get("allow_extra_custom_metadata") if isinstance(body, dict) else None
+        if not isinstance(value, bool):
+            raise ErrorResponse(422, "allow_extra_custom_metadata must be a boolean", value)
+        with self._lock, self._tx():
+            self._db.execute("INSERT OR REPLACE INTO lake_settings VALUES (?, ?)", (lake_id, int(value)))
 
     # -- tags ---------------------------------------------------------------------------------------
 

@@ -12,10 +12,14 @@ from .base import (
     ErrorResponse,
     Page,
     StoreBase,
+    _dumps,
     _in_filter,
+    _loads,
     _uid,
     check_uuid,
+    status_filter,
 )
+from .strict import check_keys
 
 
 class DatasetMixin(StoreBase):
@@ -192,7 +196,8 @@ class DatasetMixin(StoreBase):
         return {"id": row["id"], "status": status}
 
     def list_assets(
-        self, v_id: str, filters: dict[str, Any], page: Page, url: Callable[[str], str]
+        self, v_id: str, filters: dict[str, Any], page: Page, url: Callable[[str], str],
+        statuses: list[str] | None = None, types: list[str] | None = None,
     ) -> dict[str, Any]:
         where, args = ["a.version_id=?"], [v_id]
         for key, column in (
@@ -202,6 +207,8 @@ class DatasetMixin(StoreBase):
             ("object_names", "d.object_name"),
         ):
             _in_filter(where, args, column, filters.get(key))
+        status_filter(where, args, "d.status", "d.type", statuses, types)
+        self.advance_processing()
         starts = filters.get("filename_startswith")
         if starts:
             where.append("(" + " OR ".join("substr(d.filename, 1, ?)=?" for _ in starts) + ")")
@@ -308,3 +315,76 @@ class DatasetMixin(StoreBase):
                 out.append(self._label_json(row))
             return out
 
+
+    # -- skeletons, label groups, campaign locks -------------------------------------------------------
+
+    def skeletons(self, v_id: str) -> dict[str, Any]:
+        with self._lock:
+            self.version(v_id)
+            rows = self._all("SELECT s.* FROM skeletons s JOIN labels l ON l.id=s.label_id WHERE l.version_id=?",
+                             (v_id,))
+        return {"items": {r["label_id"]: {"vertices": _loads(r["vertices"]), "edges": _loads(r["edges"])}
+                          for r in rows}}
+
+    def skeleton(self, label_id: str) -> dict[str, Any]:
+        self.label(label_id)
+        with self._lock:
+            row = self._one("SELECT * FROM skeletons WHERE label_id=?", (label_id,))
+        if row is None:
+            return {"vertices": [], "edges": []}
+        return {"vertices": _loads(row["vertices"]), "edges": _loads(row["edges"])}
+
+    def set_skeleton(self, label_id: str, body: Any) -> None:
+        """``Label.set_skeleton``: ``vertices`` names, ``edges`` 1-based pairs of vertex indexes."""
+        check_keys(body, ("vertices", "edges"), "skeleton")
+        vertices, edges = body.get("vertices"), body.get("edges")
+        if not (isinstance(vertices, list) and vertices and all(isinstance(v, str) for v in vertices)):
+            raise ErrorResponse(422, "vertices must be a non-empty list of names")
+        if not (isinstance(edges, list) and all(
+                isinstance(e, list) and len(e) == 2 and all(isinstance(i, int) and 1 <= i <= len(vertices)
+                                                            for i in e) for e in edges)):
+            raise ErrorResponse(422, "edges must be pairs of 1-based vertex indexes", edges)
+        self.label(label_id)
+        with self._lock, self._tx():
+            self._db.execute("INSERT OR REPLACE INTO skeletons VALUES (?, ?, ?)",
+                             (label_id, _dumps(vertices), _dumps(edges)))
+
+    def label_groups(self, v_id: str) -> dict[str, Any]:
+        with self._lock:
+            self.version(v_id)
+            rows = self._all("SELECT * FROM label_groups WHERE version_id=? ORDER BY seq", (v_id,))
+        items = [{"id": r["id"], "name": r["name"], "parent_id": r["parent_id"]} for r in rows]
+        return {"items": items, "count": len(items)}
+
+    def create_label_group(self, v_id: str, body: Any) -> dict[str, Any]:
+        check_keys(body, ("name", "parent_id"), "label group")
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise ErrorResponse(422, "name is required")
+        with self._lock, self._tx():
+            self.version(v_id)
+            if self._one("SELECT 1 FROM label_groups WHERE version_id=? AND name=?", (v_id, name)):
+                raise ErrorResponse(409, "A label group with this name already exists", name)
+            group_id = _uid()
+            self._db.execute("INSERT INTO label_groups(id, version_id, name, parent_id) VALUES (?, ?, ?, ?)",
+                             (group_id, v_id, name, body.get("parent_id")))
+        return {"id": group_id, "name": name, "parent_id": body.get("parent_id")}
+
+    def update_label(self, label_id: str, body: Any) -> dict[str, Any]:
+        check_keys(body, ("name", "group_id"), "label")
+        self.label(label_id)
+        with self._lock, self._tx():
+            if "group_id" in body:
+                group = body["group_id"]
+                if group is not None and self._one("SELECT 1 FROM label_groups WHERE id=?", (str(group),)) is None:
+                    raise ErrorResponse(404, "Label group not found", group)
+                self._db.execute("UPDATE labels SET group_id=? WHERE id=?", (group, label_id))
+            if isinstance(body.get("name"), str) and body["name"]:
+                self._db.execute("UPDATE labels SET name=? WHERE id=?", (body["name"], label_id))
+        return self.label(label_id)
+
+    def lock_assets(self, asset_ids: Iterable[str]) -> None:
+        """Put assets in an annotation campaign: bulk-annotations then leaves their annotations alone."""
+        with self._lock, self._tx():
+            for asset_id in asset_ids:
+                self._db.execute("INSERT OR IGNORE INTO locked_assets VALUES (?)", (check_uuid(asset_id, "asset id"),))
