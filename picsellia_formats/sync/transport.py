@@ -147,7 +147,7 @@ def check_token(value: str) -> str:
         >>> check_token("ab\\ncd")
         Traceback (most recent call last):
         ...
-        picsellia_formats.sync.client.SyncError: the API token holds a control character (a pasted newline?): not used
+        picsellia_formats.sync.transport.SyncError: the API token holds a control character (a pasted newline?): not used
     """
     value = value.strip()
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
