@@ -131,7 +131,9 @@ class Client(Transport):
         return self.call("PATCH", f"/api/dataset/version/{version_id}", json={"type": type})
 
     def list_labels(self, version_id: str) -> list[dict[str, Any]]:
-        return list(self.paginate(f"/api/dataset/version/{version_id}/labels"))
+        # DatasetVersion.list_labels: one GET, no paging
+        page = self.call("GET", f"/api/dataset/version/{version_id}/labels")
+        return list(page.get("items", []) if isinstance(page, dict) else page)
 
     def bulk_labels(self, version_id: str, names: Sequence[str]) -> dict[str, str]:
         """Get or create labels by name in one call per 1000 (``XGET bulk-labels``); name -> id."""
@@ -268,8 +270,14 @@ class Client(Transport):
         out: list[dict[str, Any]] = []
         path = f"/api/datalake/{self.datalake['id']}/datas"
         for i in range(0, len(values), PAGE):
-            out.extend(self.paginate(path, dict(DATA_LISTING), method="XGET", body={key: list(values[i:i + PAGE])}))
+            out.extend(self._xget_listing(path, key, values[i:i + PAGE]))
         return out
+
+    def _xget_listing(self, path: str, key: str, values: Sequence[str]) -> list[dict[str, Any]]:
+        """One filtered listing as the SDK's listers send it (``_call_xget``): ``XGET`` with the filter and
+        the upload statuses and types in the body, no paging (≤ 1000 values per call)."""
+        page = self.call("XGET", path, json={key: list(values), **DATA_LISTING})
+        return list(page.get("items", []) if isinstance(page, dict) else page)
 
     def data_url(self, data_id: str) -> str:
         return str(self.call("GET", f"/api/data/{data_id}/presigned-url")["presigned_url"])
@@ -284,8 +292,7 @@ class Client(Transport):
             return list(self.paginate(path, dict(DATA_LISTING)))
         out: list[dict[str, Any]] = []
         for i in range(0, len(values), PAGE):
-            out.extend(self.paginate(path, dict(DATA_LISTING), method="XGET",
-                                     body={key: list(values[i:i + PAGE])}))
+            out.extend(self._xget_listing(path, key, values[i:i + PAGE]))
         return out
 
     def add_assets(self, version_id: str, data_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -350,7 +357,7 @@ class Client(Transport):
         """Annotation records ``{id, asset_id, duration, status, ...}`` (``DatasetVersion.list_annotations``:
         offset pages of ``GET annotations``), where review statuses are read."""
         params: dict[str, Any] = {"status": status} if status else {}
-        return list(self.paginate(f"/api/dataset/version/{version_id}/annotations", params))
+        return list(self.paginate(f"/api/dataset/version/{version_id}/annotations", params, offsets=True))
 
     def asset_annotation(self, asset_id: str) -> dict[str, Any] | None:
         """The latest annotation of an asset (``Asset.get_annotation``), None when it has none."""

@@ -117,7 +117,7 @@ def infer_type(dataset: Dataset) -> str:
         >>> infer_type(Dataset(assets=[Asset("a.jpg", annotations=[Annotation("c", box=(0, 0, 1, 1))])]))
         'OBJECT_DETECTION'
     """
-    names = {"box": "OBJECT_DETECTION", "polygon": "SEGMENTATION", "mask": "SEGMENTATION",
+    names = {"box": "OBJECT_DETECTION", "polygon": "SEGMENTATION", "mask": "MASK",
              "classification": "CLASSIFICATION", "keypoints": "KEYPOINT", "line": "LINE", "point": "POINT"}
     kinds = {names[ann.kind] for _, ann in dataset.annotations()}
     if not kinds:

@@ -185,5 +185,5 @@ def _send_per_annotation(client: Client, vid: str, vtype: str, items: list[dict[
             it = {**it, **missing({k: it.get(k) for k in shapes.PER_ANNOTATION_KEYS}, have, label_names)}
         for key in shapes.PER_ANNOTATION_KEYS:
             if it.get(key):
-                body = [{k: v for k, v in s.items() if k in (key, "label_id")} for s in it[key]]
+                body = [{k: v for k, v in s.items() if k in (key[:-1], "label_id")} for s in it[key]]
                 client.add_shapes(str(ann["id"]), key, body)

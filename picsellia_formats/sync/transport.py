@@ -14,7 +14,7 @@ Example:
     >>> check_token("ab\\rc")
     Traceback (most recent call last):
     ...
-    picsellia_formats.sync.transport.SyncError: the API token holds a control character (a pasted newline?): not used
+    picsellia_formats.sync.transport.SyncError: the API token holds a control character (not used)
 """
 
 
@@ -147,11 +147,11 @@ def check_token(value: str) -> str:
         >>> check_token("ab\\ncd")
         Traceback (most recent call last):
         ...
-        picsellia_formats.sync.transport.SyncError: the API token holds a control character (a pasted newline?): not used
+        picsellia_formats.sync.transport.SyncError: the API token holds a control character (not used)
     """
     value = value.strip()
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise SyncError("the API token holds a control character (a pasted newline?): not used")
+        raise SyncError("the API token holds a control character (not used)")
     return value
 
 
@@ -487,12 +487,13 @@ class Transport:
             raise
 
     def paginate(self, path: str, params: dict[str, Any] | None = None, method: str = "GET",
-                 body: Any = None, limit: int = PAGE) -> Iterator[dict[str, Any]]:
+                 body: Any = None, limit: int = PAGE, offsets: bool = False) -> Iterator[dict[str, Any]]:
         """Every item of a list endpoint: ``limit`` and ``offset=0`` first, then ``cursor`` until null
         (offset pages when the platform gives no cursor)."""
         query = dict(params or {})
-        query["limit"] = limit
-        query["offset"] = 0
+        query["limit"] = limit  # the first page has no offset (the SDK's list_with_cursor sends None)
+        if offsets:  # offset pages from 0 (the SDK's do_paginate, e.g. DatasetVersion.list_annotations)
+            query["offset"] = 0
         seen = 0
         for _ in range(self.limits.pages):
             page = self.call(method, path, params=query, json=body)
@@ -500,7 +501,11 @@ class Transport:
             yield from items
             seen += len(items)
             cursor = page.get("next_cursor") if isinstance(page, dict) else None
-            if cursor:
+            if offsets:
+                if not (items and isinstance(page, dict) and seen < int(page.get("count", 0))):
+                    return
+                query["offset"] = seen
+            elif cursor:
                 query.pop("offset", None)
                 query["cursor"] = cursor
             elif isinstance(page, dict) and "next_cursor" not in page and len(items) == limit and \

@@ -92,7 +92,7 @@ class Ctx:
 
 
 Handler = Callable[..., tuple[int, Any]]
-_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+_ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = []
 _ID = r"(?P<{}>[0-9a-fA-F-]{{36}})"
 
 
@@ -103,7 +103,7 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
     def deco(fn: Handler) -> Handler:
         for m in method.split("|"):
-            _ROUTES.append((m, regex, fn))
+            _ROUTES.append((m, regex, fn, pattern.replace(":name}", "}")))
         return fn
 
     return deco
@@ -113,6 +113,22 @@ def _own_org(ctx: Ctx, org: str) -> str:
     if org != ctx.org_id:
         raise ErrorResponse(404, "Organization not found", org)
     return org
+
+
+def _listing_filters(ctx: Ctx, filters: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """``upload_statuses`` / ``types`` of a data or asset listing: in the query of a GET, in the body of
+    an XGET (``services/lister/default.py``); the other filters an XGET may carry are checked too."""
+    if ctx.method == "XGET":
+        check_keys(filters, _XGET_FILTERS, "listing")
+        statuses, types = filters.get("upload_statuses") or [], filters.get("types") or []
+        if not isinstance(statuses, list) or not isinstance(types, list):
+            raise ErrorResponse(422, "upload_statuses and types must be lists")
+        return statuses, types
+    return ctx.qlist("upload_statuses"), ctx.qlist("types")
+
+
+_XGET_FILTERS = ("ids", "filenames", "object_names", "data_ids", "filename_startswith", "q", "upload_statuses",
+                 "types")
 
 
 # -- connect ---------------------------------------------------------------------------------------
@@ -260,8 +276,8 @@ def _create_data(ctx: Ctx, lake: str) -> tuple[int, Any]:
 @route("GET|XGET", "/api/datalake/{lake}/datas")
 def _list_datas(ctx: Ctx, lake: str) -> tuple[int, Any]:
     filters = ctx.obj() if ctx.method == "XGET" else {}
-    return 200, ctx.store.list_datas(lake, filters, ctx.page(), ctx.url_for, ctx.qlist("upload_statuses"),
-                                     ctx.qlist("types"))
+    statuses, types = _listing_filters(ctx, filters)
+    return 200, ctx.store.list_datas(lake, filters, ctx.page(), ctx.url_for, statuses, types)
 
 
 @route("GET", "/api/datalake/{lake}/datas/find")
@@ -370,8 +386,8 @@ def _add_assets(ctx: Ctx, v: str) -> tuple[int, Any]:
 @route("GET|XGET", "/api/dataset/version/{v}/assets")
 def _assets(ctx: Ctx, v: str) -> tuple[int, Any]:
     filters = ctx.obj() if ctx.method == "XGET" else {}
-    return 200, ctx.store.list_assets(v, filters, ctx.page(), ctx.url_for, ctx.qlist("upload_statuses"),
-                                      ctx.qlist("types"))
+    statuses, types = _listing_filters(ctx, filters)
+    return 200, ctx.store.list_assets(v, filters, ctx.page(), ctx.url_for, statuses, types)
 
 
 @route("DELETE", "/api/dataset/version/{v}/assets")
@@ -410,7 +426,10 @@ def _job(ctx: Ctx, job: str) -> tuple[int, Any]:
 
 @route("GET", "/api/dataset/version/{v}/labels")
 def _labels(ctx: Ctx, v: str) -> tuple[int, Any]:
-    return 200, ctx.store.list_labels(v, ctx.page())
+    page = ctx.page()
+    if ctx.q("limit") is None:  # DatasetVersion.list_labels reads every label from one GET
+        page.limit = 1 << 30
+    return 200, ctx.store.list_labels(v, page)
 
 
 @route("POST", "/api/dataset/version/{v}/labels")

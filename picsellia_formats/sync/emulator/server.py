@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from .multipart import Multipart
+from .recorder import Recorder
 from .routes import _ROUTES, Ctx, _Drop
 from .settings import Settings, _Faults
 from .store import ErrorResponse, Store
@@ -114,6 +115,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         base = f"http://{self.headers.get('Host') or emu.address}"
         ctx = Ctx(emu, method, path, params, body, self.headers, base)
         emu.count_request()
+        emu.recorder.record(method, path, params, body, self.headers.get("Content-Type") or "")
         try:
             if path.startswith("/_emulator/"):
                 self._control(ctx)
@@ -164,7 +166,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _api(self, ctx: Ctx) -> tuple[int, Any]:
         self._authorize(ctx)
         allowed = []
-        for method, regex, fn in _ROUTES:
+        for method, regex, fn, _pattern in _ROUTES:
             match = regex.match(ctx.path)
             if match is None:
                 continue
@@ -278,6 +280,7 @@ class Emulator:
     ) -> None:
         self.store = Store(data_dir, token=token)
         self.multipart = Multipart(data_dir)
+        self.recorder = Recorder()
         self.settings = settings or Settings()
         self.faults = _Faults(self.settings)
         self.token = token or self.store.seeded_token()
