@@ -279,7 +279,7 @@ class AnnotationMixin(StoreBase):
                 item: dict[str, Any] = {
                     "id": row["id"],
                     "asset_id": row["asset_id"],
-                    "status": row["status"],
+                    # no status: the SDK reads it from the annotation listing, not from loaded annotations
                     "duration": row["duration"],
                     "attributes": _loads(row["attributes"]) or {},
                 }
