@@ -281,7 +281,7 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
                     f"{HASH_KEY!r}: images are matched by file name only")
 
     # 1. what the version already holds
-    existing = _assets_by_name(client, vid, report)
+    existing = _assets_by_name(client, vid, report, dedupe={img.name for img in images})
     asset_id_of: dict[str, str] = {}
     need_data: list[LocalImage] = []
     to_delete: list[str] = []
@@ -365,19 +365,21 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
 
 
 def _assets_by_name(client: Client, vid: str, report: Report, names: Sequence[str] | None = None,
-                    dedupe: bool = False) -> dict[str, dict[str, Any]]:
-    """The version's assets by file name (all, or those named), first listed first. With `dedupe`, later
-    assets of a name whose content equals the first one's (same hash, or none) are deleted: that is what
-    two concurrent pushes leave, and every push repairs it."""
+                    dedupe: bool | set[str] = False) -> dict[str, dict[str, Any]]:
+    """The version's assets by file name (all, or those named), first listed first. With `dedupe` (True, or
+    the names to repair), later assets of a name whose content hash equals the first one's are deleted: that
+    is what two concurrent pushes leave, and every push repairs it (assets without our hash are left alone)."""
     listed = client.list_assets(vid) if names is None else client.list_assets(vid, "filenames", names)
     out: dict[str, dict[str, Any]] = {}
     extra: list[str] = []
     for asset in listed:
         name = str(asset["data"]["filename"])
         first = out.setdefault(name, asset)
-        if first is not asset and _data_hash(first["data"]) == _data_hash(asset["data"]):
+        known = _data_hash(asset["data"])
+        if first is not asset and known is not None and known == _data_hash(first["data"]) and \
+                (dedupe is True or name in dedupe):
             extra.append(str(asset["id"]))
-    if dedupe and extra:
+    if extra:
         client.delete_assets(vid, extra)
         report.info("duplicate assets removed", len(extra), "another push attached the same image at the same time")
     return out

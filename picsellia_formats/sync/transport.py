@@ -25,6 +25,7 @@ import ipaddress
 import logging
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -232,23 +233,55 @@ def resolve_token(token: str | None = None, env_file: str | os.PathLike[str] | N
     return check_token(value)
 
 
+def _socket_of(resp: requests.Response) -> socket.socket | None:
+    """The socket under a streamed response (urllib3 over http.client), to cut a read at the deadline."""
+    try:
+        sock = resp.raw._fp.fp.raw._sock  # type: ignore[union-attr]
+    except AttributeError:
+        return None
+    return sock if isinstance(sock, socket.socket) else None
+
+
 def _read_capped(resp: requests.Response, cap: int, deadline: float, what: str) -> None:
     """Read the whole body of `resp` (kept as its content), refusing more than `cap` bytes or reading
-    past `deadline` (a server trickling bytes cannot hold a call forever)."""
+    past `deadline`: a watchdog shuts the socket down then, so a server trickling bytes cannot hold a call."""
     stated = resp.headers.get("Content-Length", "")
     if stated.isdigit() and int(stated) > cap:
         resp.close()
         raise SyncError(f"{what}: the answer is {int(stated):,} bytes, over the {cap:,}-byte limit")
+    sock = _socket_of(resp)
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
     chunks, size = [], 0
-    for chunk in resp.iter_content(1 << 16):
-        size += len(chunk)
-        if size > cap:
+    try:
+        for chunk in resp.iter_content(1 << 16):
+            size += len(chunk)
+            if size > cap:
+                resp.close()
+                raise SyncError(f"{what}: the answer is over the {cap:,}-byte limit")
+            if expired.is_set() or time.monotonic() > deadline:
+                raise SyncError(f"{what}: the answer did not arrive within the deadline")
+            chunks.append(chunk)
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, OSError):
+        if expired.is_set():
             resp.close()
-            raise SyncError(f"{what}: the answer is over the {cap:,}-byte limit")
-        if time.monotonic() > deadline:
-            resp.close()
-            raise SyncError(f"{what}: the answer did not arrive within the deadline")
-        chunks.append(chunk)
+            raise SyncError(f"{what}: the answer did not arrive within the deadline") from None
+        raise
+    finally:
+        timer.cancel()
+    if expired.is_set():
+        raise SyncError(f"{what}: the answer did not arrive within the deadline")
     resp._content = b"".join(chunks)
     resp._content_consumed = True
 
