@@ -238,6 +238,13 @@ def push(
         item = shapes.to_platform(img.asset.annotations, dict.fromkeys(label_names, ""), img.width, img.height,
                                   report)
         shapes.restrict(item, vtype, report)
+        extras = sum(1 for key in shapes.PER_ANNOTATION_KEYS for s in item[key] if s.get("text") or s.get("attributes"))
+        if extras:
+            report.dropped("texts and attributes of lines and points", extras,
+                           "the SDK creates lines and points with a label only")
+        if img.asset.metadata:
+            report.dropped("image metadata fields", len(img.asset.metadata),
+                           "the platform's data metadata is a fixed key set; nothing is sent there")
         if img.name != Path(img.asset.file_name).as_posix():
             report.info("file names sent as base names", 1, "the platform keeps base names (as the SDK sends)",
                         example=img.asset.file_name)

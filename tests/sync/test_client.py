@@ -86,13 +86,14 @@ def _client(url: str, sleeps: list[float] | None = None, policy: RetryPolicy = F
 
 def test_token_from_env_then_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env = tmp_path / ".env"
-    env.write_text("OTHER=1\nPICSELLIA_API_TOKEN='from-file'\n")
+    env.write_text("OTHER=1\nPICSELLIA_TOKEN='from-file'\n")
     monkeypatch.delenv("PICSELLIA_API_TOKEN", raising=False)
+    monkeypatch.delenv("PICSELLIA_TOKEN", raising=False)
     assert resolve_token(None, env) == "from-file"
-    monkeypatch.setenv("PICSELLIA_API_TOKEN", "from-env")
+    monkeypatch.setenv("PICSELLIA_TOKEN", "from-env")
     assert resolve_token(None, env) == "from-env"
     assert resolve_token("given", env) == "given"
-    monkeypatch.delenv("PICSELLIA_API_TOKEN")
+    monkeypatch.delenv("PICSELLIA_TOKEN")
     with pytest.raises(SyncError, match="no API token"):
         resolve_token(None, tmp_path / "missing.env")
 

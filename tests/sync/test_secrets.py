@@ -66,7 +66,7 @@ def test_an_echoed_token_is_redacted() -> None:
 
 def test_token_absent_from_cli_output(secret_emulator: Emulator, raccoon_voc_dir: Path, tmp_path: Path) -> None:
     secret_emulator.configure(fail_rate=0.2, retry_after=0.01, seed=9)
-    env = dict(os.environ, PICSELLIA_API_TOKEN=SECRET, PF_SYNC_BACKOFF="0.005", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PICSELLIA_TOKEN=SECRET, PF_SYNC_BACKOFF="0.005", PYTHONPATH=str(ROOT))
     base = [sys.executable, "-m", "picsellia_formats"]
     runs = [
         [*base, "push", str(raccoon_voc_dir / "annotations"), "--from", "voc", "--dataset", "r", "--version", "v1",
