@@ -56,6 +56,8 @@ IMPORT_TYPES = ("REPLACE", "KEEP", "CONCATENATE")
 HASH_KEY = "pf_sha256"
 #: The SDK's ``LARGE_FILE_SIZE``: a bigger file goes by multipart upload (`Client.upload_object`).
 LARGE_FILE = 25 * 1024 * 1024
+#: Images uploaded between two listings of the datalake (a concurrent push's uploads are seen then).
+UPLOAD_BATCH = 64
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -321,11 +323,13 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
     to_upload = [img for img in need_data if img.name not in data_of]
     if to_upload:
         with bar(len(to_upload), "uploading", quiet) as progress:
-            uploaded = pool_map(lambda img: _upload(client, img, hashed), to_upload, workers, progress)
-        for img, (data, reused) in zip(to_upload, uploaded):
-            data_of[img.name] = data
-            result.reused_data += reused
-            result.uploaded += not reused
+            step = max(UPLOAD_BATCH, workers * 8)
+            for i in range(0, len(to_upload), step):
+                for name, (data, reused) in _upload_batch(client, to_upload[i:i + step], hashed, workers,
+                                                          progress, first=i == 0).items():
+                    data_of[name] = data
+                    result.reused_data += reused
+                    result.uploaded += not reused
     _wait_processed(client, data_of)
 
     # 3. attach to the version (what another push attached meanwhile is used, not attached again)
@@ -408,26 +412,46 @@ def _reusable_data(client: Client, images: Sequence[LocalImage]) -> list[dict[st
     return out
 
 
-def _upload(client: Client, img: LocalImage, hashed: bool) -> tuple[dict[str, Any], bool]:
-    """Upload and register one image, unless a concurrent push did it meanwhile (listed again before
-    the upload and before the registration); returns the data and whether it was reused."""
-    if hashed:
-        found = _reusable_data(client, [img])[0]
-        if found is not None:
-            return found, True
-    object_name = client.generate_object_name(img.name)
-    with open(img.path, "rb") as f:
-        client.upload_object(object_name, f.read(), img.content_type)
-    if hashed:
-        found = _reusable_data(client, [img])[0]
-        if found is not None:
-            return found, True
-    payload: dict[str, Any] = {"type": "IMAGE", "filename": img.name, "object_name": object_name,
-                               "content_type": img.content_type, "tags": [], "data_source_id": None,
-                               "meta": {"width": img.width, "height": img.height}}
-    if hashed:
-        payload["custom_metadata"] = {HASH_KEY: img.sha256}
-    return client.register_data(payload), False
+def _upload_batch(client: Client, batch: list[LocalImage], hashed: bool, workers: int, progress: Any,
+                  first: bool) -> dict[str, tuple[dict[str, Any], bool]]:
+    """Upload and register a batch of images, unless a concurrent push did it meanwhile: the batch's names
+    are listed again before the uploads (except for the first batch, just listed) and before the
+    registrations. Returns name -> (data, reused)."""
+    out: dict[str, tuple[dict[str, Any], bool]] = {}
+
+    def reuse(images: list[LocalImage]) -> list[LocalImage]:
+        if not hashed:
+            return images
+        rest = []
+        for img, found in zip(images, _reusable_data(client, images)):
+            if found is None:
+                rest.append(img)
+            else:
+                out[img.name] = (found, True)
+                progress.update(1)
+        return rest
+
+    def send(img: LocalImage) -> str:
+        object_name = client.generate_object_name(img.name)
+        with open(img.path, "rb") as f:
+            client.upload_object(object_name, f.read(), img.content_type)
+        return object_name
+
+    todo = batch if first else reuse(batch)
+    names = dict(zip([img.name for img in todo], pool_map(send, todo, workers)))
+    todo = reuse(todo)
+
+    def register(img: LocalImage) -> dict[str, Any]:
+        payload: dict[str, Any] = {"type": "IMAGE", "filename": img.name, "object_name": names[img.name],
+                                   "content_type": img.content_type, "tags": [], "data_source_id": None,
+                                   "meta": {"width": img.width, "height": img.height}}
+        if hashed:
+            payload["custom_metadata"] = {HASH_KEY: img.sha256}
+        return client.register_data(payload)
+
+    for img, data in zip(todo, pool_map(register, todo, workers, progress)):
+        out[img.name] = (data, False)
+    return out
 
 
 def _wait_processed(client: Client, data_of: dict[str, dict[str, Any]]) -> None:

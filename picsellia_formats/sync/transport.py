@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import email.utils
+import heapq
 import ipaddress
 import logging
 import os
@@ -233,6 +234,51 @@ def resolve_token(token: str | None = None, env_file: str | os.PathLike[str] | N
     return check_token(value)
 
 
+class _Watchdog:
+    """One daemon thread that runs callbacks at their deadlines (cheaper than a timer thread per call)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._live: set[int] = set()
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float, callback: Callable[[], None]) -> int:
+        with self._cond:
+            self._next += 1
+            heapq.heappush(self._heap, (deadline, self._next, callback))
+            self._live.add(self._next)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="pf-sync-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return self._next
+
+    def disarm(self, alarm: int) -> None:
+        with self._cond:
+            self._live.discard(alarm)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][1] not in self._live:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                _, alarm, callback = heapq.heappop(self._heap)
+                self._live.discard(alarm)
+            callback()
+
+
+_WATCHDOG = _Watchdog()
+
+
 def _socket_of(resp: requests.Response) -> socket.socket | None:
     """The socket under a streamed response (urllib3 over http.client), to cut a read at the deadline."""
     try:
@@ -260,9 +306,7 @@ def _read_capped(resp: requests.Response, cap: int, deadline: float, what: str) 
             except OSError:
                 pass
 
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-    timer.daemon = True
-    timer.start()
+    alarm = _WATCHDOG.arm(deadline, cut)
     chunks, size = [], 0
     try:
         for chunk in resp.iter_content(1 << 16):
@@ -279,7 +323,7 @@ def _read_capped(resp: requests.Response, cap: int, deadline: float, what: str) 
             raise SyncError(f"{what}: the answer did not arrive within the deadline") from None
         raise
     finally:
-        timer.cancel()
+        _WATCHDOG.disarm(alarm)
     if expired.is_set():
         raise SyncError(f"{what}: the answer did not arrive within the deadline")
     resp._content = b"".join(chunks)
