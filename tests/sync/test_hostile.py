@@ -180,11 +180,12 @@ def test_a_token_with_control_characters_is_refused_unseen(token: str) -> None:
 
 
 def test_the_cli_refuses_such_a_token_with_exit_2(tmp_path: Path) -> None:
-    env = dict(os.environ, PICSELLIA_TOKEN="secret-part\nsecond-line", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "picsellia_formats", "pull", "d", "v1", str(tmp_path / "o"),
-                           "--host", "http://127.0.0.1:9"], env=env, capture_output=True, text=True, cwd=tmp_path,
-                          timeout=60)
-    assert proc.returncode == 2, proc.stderr
+    env = dict(os.environ, PICSELLIA_TOKEN="secret-part\nsecond-line", PICSELLIA_API_TOKEN="secret-part\nsecond-line",
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "picsellia_formats", "pull", str(tmp_path / "o"), "--dataset", "d",
+                           "--version", "v1", "--to", "coco", "--host", "http://127.0.0.1:9"], env=env,
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and "control character" in proc.stderr, proc.stderr
     assert "secret-part" not in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
 
 
@@ -297,11 +298,14 @@ def test_a_planted_link_is_never_written_through(client: Client, raccoon: pf.Dat
     outside.write_text("keep me")
     dest = tmp_path / "out"
     (dest / ".pf-pull").mkdir(parents=True)
-    for data in data_of.values():
+    (dest / "images").mkdir()
+    for name, data in data_of.items():
         os.symlink(outside, dest / ".pf-pull" / f"{data['id']}.part")
+        os.symlink(outside, dest / "images" / f"{name}.pf-part")  # where 0.1 kept its resume files
     pull("r", "v1", dest, "coco", client=client, quiet=True)
     assert outside.read_text() == "keep me"
-    assert len(list((dest / "images").iterdir())) == 40
+    pulled = [p for p in (dest / "images").iterdir() if not p.is_symlink()]
+    assert len(pulled) == 40 and all(p.read_bytes() == (RACCOON_IMAGES / p.name).read_bytes() for p in pulled)
 
 
 def test_a_resume_folder_that_is_a_link_is_refused(client: Client, raccoon: pf.Dataset, tmp_path: Path) -> None:
