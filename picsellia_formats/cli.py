@@ -27,6 +27,7 @@ from pathlib import Path
 from . import __version__
 from .commands._paths import check_images
 from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
+from .outputs.temps import handlers_held
 
 COMMAND_MODULES: tuple[str, ...] = (
     "convert", "detect", "stats", "preview", "report", "split", "labelmap", "tfrecord", "push", "pull", "emulator",
@@ -118,7 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger(__package__)
     package_log.addHandler(handler)
     try:
-        return _run(args)
+        with handlers_held():  # SIGTERM: temporary outputs removed, exit 143 (SIGINT: 130)
+            return _run(args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_INTERNAL
     finally:
         package_log.removeHandler(handler)
 

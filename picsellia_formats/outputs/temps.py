@@ -86,7 +86,7 @@ def release(path: Path, *, delete: bool = True) -> None:
         remove(path)
     with _lock:
         _live.pop(Path(path), None)
-        if not _live and not _deferring:
+        if not _live and not _deferring and not _held:
             _restore_handlers()
 
 
@@ -115,7 +115,27 @@ def signals_deferred() -> Iterator[None]:
         for signum in pending[:1]:
             _on_signal(signum, None)
         with _lock:
-            if not _live and not _deferring:
+            if not _live and not _deferring and not _held:
+                _restore_handlers()
+
+
+_held = 0
+
+
+@contextlib.contextmanager
+def handlers_held() -> Iterator[None]:
+    """Keep the SIGTERM/SIGINT handler installed for the whole block (the CLI: one exit code, 143 or
+    130, wherever the signal lands), not only while a temporary path exists."""
+    global _held
+    with _lock:
+        _held += 1
+        _install_handlers()
+    try:
+        yield
+    finally:
+        with _lock:
+            _held -= 1
+            if not _live and not _deferring and not _held:
                 _restore_handlers()
 
 
@@ -157,7 +177,8 @@ def _on_signal(signum: int, frame: Any) -> None:
         _live.clear()
     for path in paths:
         remove(path)
-    _restore_handlers()
+    if not _held:
+        _restore_handlers()
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise SystemExit(128 + signum)
