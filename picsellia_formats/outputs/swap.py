@@ -155,6 +155,7 @@ def _finish_files(anchor: Path, journal: dict[str, Any]) -> None:
         tmp, path = Path(pair[0]), Path(pair[1])
         if temps.parse_temp_name(tmp.name) is not None and tmp.is_file():
             os.replace(tmp, path)
+            temps.release(tmp, delete=False)
     for name in journal.get("remove", []):
         Path(name).unlink(missing_ok=True)
     _fsync_dir(anchor.parent)

@@ -119,6 +119,7 @@ def test_recovery_from_each_state_of_a_two_rename_swap(tmp_path: Path, step: str
     target = tmp_path / "out"
     _stage_old = _stage(target, {"old.txt": "old"})
     os.rename(_stage_old, target)
+    temps.release(_stage_old, delete=False)
     stage = _stage(target, {"new.txt": "new"})
     old = target.with_name(temps.temp_name(target, "old"))
     swap._write_journal(target, {"kind": "dir", "stage": stage.name, "old": old.name,
