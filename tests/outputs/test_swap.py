@@ -162,6 +162,7 @@ def test_a_file_set_commit_is_finished_by_the_next_run(tmp_path: Path) -> None:
     swap._write_journal(prefix, {"kind": "files", "moves": [[str(t), str(p)] for t, p in zip(tmps, new)],
                                  "remove": [str(p) for p in stale]})
     os.replace(tmps[0], new[0])  # ... and after the first rename
+    temps.release(tmps[0], delete=False)
     assert swap.recover(prefix)
     assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in new]
     assert all(p.read_bytes() == b"new" for p in new)
