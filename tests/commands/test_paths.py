@@ -251,3 +251,18 @@ def test_a_signal_during_the_write_removes_the_temporary_output(tmp_path: Path, 
     proc.stdout.close()
     proc.stderr.close()
     assert sorted(p.name for p in out.parent.iterdir()) in ([], ["yolo"])
+
+
+DEAD = 2 ** 22 + 4321  # above the default pid_max: no such process
+
+
+def test_the_next_run_removes_what_a_killed_run_left(tmp_path: Path, record_images: Path) -> None:
+    (tmp_path / f".yolo.pf{DEAD}-0a1b.tmp-pf" / "labels").mkdir(parents=True)
+    (tmp_path / f".yolo.pf{DEAD}-0a1b.old-pf").mkdir()
+    (tmp_path / f".t.record-00001-of-00004.pf{DEAD}-77.tmp-pf").write_bytes(b"half a shard")
+    (tmp_path / f".someone-else.pf{DEAD}-77.tmp-pf").write_bytes(b"not this output's")
+    assert main(["convert", str(TERRAIN), str(tmp_path / "yolo"), "--to", "yolo", "-q"]) == 0
+    assert main(["tfrecord", str(RECORD), str(tmp_path / "t.record"), "--images", str(record_images), "-q",
+                 "--workers", "0"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f".someone-else.pf{DEAD}-77.tmp-pf", "label_map.pbtxt", "t.record", "yolo"]
