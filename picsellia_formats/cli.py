@@ -27,6 +27,7 @@ from pathlib import Path
 from . import __version__
 from .commands._paths import check_images
 from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
+from .outputs import transaction
 from .outputs.temps import handlers_held
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -132,7 +133,9 @@ def _run(args: argparse.Namespace) -> int:
         images = getattr(args, "images", None)
         if isinstance(images, Path):  # every command's --images is a folder (pull's is a switch)
             check_images(images)
-        return int(args._run(args) or 0)
+        # side outputs (--tfrecord-extract-images) are put in place only if the whole command succeeds
+        with transaction(overwrite=bool(getattr(args, "overwrite", False))):
+            return int(args._run(args) or 0)
     except LossyConversionError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_FINDINGS

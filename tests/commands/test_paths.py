@@ -266,3 +266,13 @@ def test_the_next_run_removes_what_a_killed_run_left(tmp_path: Path, record_imag
                  "--workers", "0"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         f".someone-else.pf{DEAD}-77.tmp-pf", "label_map.pbtxt", "t.record", "yolo"]
+
+
+def test_split_that_fails_leaves_no_extracted_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images = tmp_path / "img"
+    # the TFRecord writer needs the image files: it fails after the read extracted them
+    code = main(["split", str(RECORD), str(tmp_path / "s"), "--to", "tfrecord", "--method", "fast",
+                 "--tfrecord-extract-images", str(images), "-q"])
+    assert code == 2
+    assert "images" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
