@@ -55,7 +55,10 @@ def check_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool = Fals
     path = Path(path)
     if os.path.lexists(path) and not path.is_dir():
         raise PicselliaFormatsError(f"{path}: exists and is not a folder")
-    if overwrite or not path.exists() or not any(path.iterdir()):
+    if not path.exists():
+        return
+    _refuse_precious(path)
+    if overwrite or not any(path.iterdir()):
         return
     marker = read_marker(path)
     if marker is None:
@@ -66,6 +69,16 @@ def check_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool = Fals
     if not is_intact(path, marker):
         raise OutputExistsError(f"{path}: files were added, removed or resized since picsellia-formats wrote it; "
                                 f"it would be replaced whole: {HINT}")
+
+
+def _refuse_precious(path: Path) -> None:
+    """Never replace the working folder, one of its parents, the home folder or a root, even with
+    overwrite (``convert x.json . --to yolo --overwrite`` would swap the working folder away)."""
+    where = path.resolve()
+    cwd = Path.cwd().resolve()
+    if where == cwd or where in cwd.parents or where == Path.home().resolve() or where.parent == where:
+        raise PicselliaFormatsError(f"{path}: is the working folder, one of its parents, the home folder or a root; "
+                                    "an output folder is replaced whole: choose a new folder")
 
 
 def check_file(path: str | os.PathLike[str], *, overwrite: bool = False, same_bytes: bytes | None = None) -> None:

@@ -161,3 +161,14 @@ def test_file_set_refused_unless_overwrite(tmp_path: Path) -> None:
         check_file_set(prefix)
     check_file_set(prefix, overwrite=True)
     assert [p.name for p in existing_set(prefix)] == ["t.record-00001-of-00004"]
+
+
+def test_the_working_folder_and_its_parents_are_never_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "mine.txt").write_text("x")
+    monkeypatch.chdir(work)
+    for target in (Path("."), work, tmp_path):
+        with pytest.raises(PicselliaFormatsError, match="working folder"):
+            check_dir(target, "yolo", overwrite=True)
+    assert (work / "mine.txt").exists()
