@@ -31,15 +31,15 @@ from .transport import (
     LARGE_FILE,
     PAGE,
     TOKEN_ENV,
+    Ambiguous,
     Limits,
     PlatformError,
     RetryPolicy,
     SyncError,
     Timeouts,
     Transport,
-    _Ambiguous,
-    _is_loopback,
     check_token,
+    is_loopback,
     read_dotenv,
     resolve_token,
 )
@@ -47,8 +47,21 @@ from .transport import (
 log = logging.getLogger("picsellia_formats.sync")
 
 __all__ = [
-    "DATA_LISTING", "DEFAULT_HOST", "LARGE_FILE", "PAGE", "TOKEN_ENV", "Client", "Limits", "PlatformError",
-    "RetryPolicy", "SyncError", "Timeouts", "_Ambiguous", "_is_loopback", "check_token", "read_dotenv",
+    "DATA_LISTING",
+    "DEFAULT_HOST",
+    "LARGE_FILE",
+    "PAGE",
+    "TOKEN_ENV",
+    "Ambiguous",
+    "Client",
+    "Limits",
+    "PlatformError",
+    "RetryPolicy",
+    "SyncError",
+    "Timeouts",
+    "check_token",
+    "is_loopback",
+    "read_dotenv",
     "resolve_token",
 ]
 
@@ -307,7 +320,7 @@ class Client(Transport):
                                     json={"data_ids": pending[i:i + 10000], "asset_tag_ids": []},
                                     idempotent=False)["job"]
                     self.wait_job(job["id"])
-            except _Ambiguous as amb:
+            except Ambiguous as amb:
                 log.debug("attaching assets: %s; checking what is attached", amb.cause)
             assets = self.list_assets(version_id, "data_ids", wanted)
             attached = {asset_data_id(a) for a in assets}

@@ -32,6 +32,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,14 +42,15 @@ import requests
 
 from .. import formats
 from ..api import write
-from ..io_utils import safe_relative_path
+from ..io_utils import safe_relative_path, staged_files
 from ..model import Asset, Dataset, Label
+from ..outputs import MARKER
 from ..progress import bar
 from ..report import Report
 from . import shapes
 from .client import DATA_LISTING, Client, SyncError
 from .pool import pool_map
-from .push import _data_hash
+from .push import data_hash
 from .push_annotations import load_chunk
 
 log = logging.getLogger("picsellia_formats.sync")
@@ -218,7 +220,7 @@ def download_image(client: Client, target: Path, data: dict[str, Any], parts: Pa
     The resume file is ``parts/<data id>.part`` (`part_dir`); a download larger than the size the storage
     states, or than `Limits.download_bytes`, is refused.
     """
-    expected = _data_hash(data)
+    expected = data_hash(data)
     if target.exists():
         if expected is None or _sha256(target) == expected:
             return False
@@ -329,8 +331,19 @@ def pull(
             client.close()
     dest.mkdir(parents=True, exist_ok=True)
     target_path = dest / spec.default_file_name if spec.output == "file" else dest
-    write(dataset, target_path, spec.name, images=image_root if images else None, report=result.report,
-          **(write_options or {}))
+    # DST is pull's own folder (the command checked it): its annotations are rewritten; a folder
+    # format's files join images/ there (staged: all or nothing), the output marker left out
+    if spec.output == "file":
+        write(dataset, target_path, spec.name, images=image_root if images else None, report=result.report,
+              overwrite=True, **(write_options or {}))
+    else:
+        with staged_files(dest) as stage:
+            write(dataset, stage / "new", spec.name, images=image_root if images else None,
+                  report=result.report, overwrite=True, **(write_options or {}))
+            for entry in (stage / "new").iterdir():
+                if entry.name != MARKER:
+                    entry.rename(stage / entry.name)
+            shutil.rmtree(stage / "new")
     result.assets, result.objects, result.labels = len(dataset), dataset.num_annotations, len(dataset.labels)
     result.dataset = dataset
     result.seconds = time.perf_counter() - t0

@@ -190,7 +190,7 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
     return images
 
 
-def _data_hash(data: dict[str, Any]) -> str | None:
+def data_hash(data: dict[str, Any]) -> str | None:
     """The content hash a push stored (custom metadata; ``metadata`` for data pushed by 0.1)."""
     for field_ in ("custom_metadata", "metadata"):
         values = data.get(field_)
@@ -298,7 +298,7 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
     for img in images:
         asset = existing.get(img.name)
         if asset is not None:
-            known = _data_hash(asset["data"])
+            known = data_hash(asset["data"])
             if known is None or known == img.sha256:
                 if known is None:
                     report.info("assets already on the platform without a content hash, kept as they are")
@@ -336,7 +336,7 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
     if data_of:
         now = _assets_by_name(client, vid, report, list(data_of))
         for name in list(data_of):
-            if name in now and _data_hash(now[name]["data"]) in (None, _data_hash(data_of[name])):
+            if name in now and data_hash(now[name]["data"]) in (None, data_hash(data_of[name])):
                 asset_id_of[name] = str(now[name]["id"])
                 existing[name] = now[name]
                 del data_of[name]
@@ -386,8 +386,8 @@ def _assets_by_name(client: Client, vid: str, report: Report, names: Sequence[st
     for asset in listed:
         name = str(asset["data"]["filename"])
         first = out.setdefault(name, asset)
-        known = _data_hash(asset["data"])
-        if first is not asset and known is not None and known == _data_hash(first["data"]) and \
+        known = data_hash(asset["data"])
+        if first is not asset and known is not None and known == data_hash(first["data"]) and \
                 (dedupe is True or name in dedupe):
             extra.append(str(asset["id"]))
     if extra:
@@ -405,7 +405,7 @@ def _reusable_data(client: Client, images: Sequence[LocalImage]) -> list[dict[st
         by_name[data["filename"]].append(data)
     out: list[dict[str, Any] | None] = []
     for img in images:
-        usable = [d for d in by_name.get(img.name, ()) if _data_hash(d) == img.sha256
+        usable = [d for d in by_name.get(img.name, ()) if data_hash(d) == img.sha256
                   and d.get("upload_status") != "ERROR"]
         usable.sort(key=lambda d: d.get("upload_status") != "DONE")
         out.append(usable[0] if usable else None)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..progress import bar
 from ..report import Report
 from . import shapes
-from .client import Client, PlatformError, SyncError, _Ambiguous
+from .client import Ambiguous, Client, PlatformError, SyncError
 from .pool import pool_map
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def _send_concatenate(client: Client, vid: str, vtype: str, items: list[dict[str
         try:
             answer.update(_send_split(client, vid, pending, "CONCATENATE", status))
             return answer
-        except _Ambiguous:
+        except Ambiguous:
             now = latest_annotations(client, vid, vtype, 1, [it["asset_id"] for it in pending])
             rest = []
             for it in pending:

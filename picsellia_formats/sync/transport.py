@@ -77,7 +77,7 @@ class PlatformError(SyncError):
         super().__init__(text)
 
 
-class _Ambiguous(Exception):
+class Ambiguous(Exception):
     """A call that may or may not have taken effect (connection lost, 5xx)."""
 
     def __init__(self, cause: str) -> None:
@@ -222,7 +222,7 @@ def resolve_token(token: str | None = None, env_file: str | os.PathLike[str] | N
     return check_token(value)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -273,7 +273,7 @@ class Transport:
         parts = urlsplit(host)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise SyncError(f"host must be an https:// URL, got {host!r}")
-        if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(parts.hostname)):
+        if parts.scheme == "http" and not (allow_insecure_http or is_loopback(parts.hostname)):
             raise SyncError(f"refusing to send the API token over plain http to {parts.hostname}; use https")
         self.host = host
         self._secret = _Secret(resolve_token(token, env_file))
@@ -342,7 +342,7 @@ class Transport:
         """Send one call, retrying what is safe to retry; returns the response or raises PlatformError/SyncError.
 
         ``api=False`` sends to an absolute URL (presigned storage) without the token. A non-idempotent
-        call raises `_Ambiguous` when it may have taken effect; `create` handles that.
+        call raises `Ambiguous` when it may have taken effect; `create` handles that.
         """
         url = f"{self.host}{path}" if api else path
         shown = path if api else urlsplit(path).path
@@ -380,7 +380,7 @@ class Transport:
                 last = f"{type(exc).__name__}"
                 log.debug("%s %s -> %s (attempt %d)", method, shown, last, n + 1)
                 if not idempotent:
-                    raise _Ambiguous(last) from None
+                    raise Ambiguous(last) from None
                 self._sleep(self._backoff(n))
                 continue
             status = resp.status_code
@@ -398,7 +398,7 @@ class Transport:
                 last = f"{status} {self._error_text(resp)[0]}"
                 resp.close()
                 if not idempotent:
-                    raise _Ambiguous(last)
+                    raise Ambiguous(last)
                 self._sleep(self._backoff(n))
                 continue
             message, detail = self._error_text(resp)
@@ -434,7 +434,7 @@ class Transport:
         for n in range(self.retry.attempts):
             try:
                 return self.call(method, path, json=body, idempotent=False)
-            except _Ambiguous as amb:
+            except Ambiguous as amb:
                 log.debug("%s %s ambiguous (%s): looking it up", method, path, amb.cause)
             except PlatformError as err:
                 if err.status != 409:

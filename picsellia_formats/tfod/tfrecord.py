@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import struct
@@ -40,6 +39,7 @@ import google_crc32c
 from ..errors import FormatError, OptionError, ProblemCollector
 from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
+from ..outputs import check_file_set, commit_file_set, new_temp_path, release, side_output_dir
 from ..report import Report
 from .decode import decode_features
 from .example import Feature, decode_example
@@ -387,7 +387,7 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
     chunk_size = 16 if options.masks else 64
     chunks = (list(jobs[i:i + chunk_size]) for i in range(0, len(jobs), chunk_size))
     problems = ProblemCollector(str(prefix))
-    tmps = [p.with_name(f".{p.name}.{os.getpid()}.tmp-pf") for p in paths]
+    tmps = [new_temp_path(p) for p in paths]  # removed on SIGTERM; recognised by the next run
     for p in tmps:
         p.parent.mkdir(parents=True, exist_ok=True)
     files: list[BinaryIO] = []
@@ -427,18 +427,19 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
 
 def _remove(paths: Iterable[Path]) -> None:
     for p in paths:
-        with contextlib.suppress(OSError):
-            p.unlink()
+        release(p)
 
 
-def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool) -> list[Path]:
+def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool,
+            prefixes: Sequence[Path] = (), any_split: bool = False) -> list[Path]:
+    """Put the shards in place (journaled) and delete the other files of the previous sets at `prefixes`."""
     if strict and report.lossy:
         _remove(t for t, _ in pending)
         from ..errors import LossyConversionError
 
         raise LossyConversionError(report)
-    for tmp, path in pending:
-        os.replace(tmp, path)
+    if pending:
+        commit_file_set(pending, list(prefixes) or [pending[0][1]], any_split=any_split)
     return [path for _, path in pending]
 
 
@@ -540,6 +541,7 @@ def write_tfrecords(
     report: Report | None = None,
     strict: bool = False,
     skip_missing: bool = False,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write `dataset` as OD API TFRecords at `prefix`; return the files written.
 
@@ -551,9 +553,14 @@ def write_tfrecords(
     (None: a pool only when the job is large enough to pay for it; 0: this process). `strict`:
     raise LossyConversionError, writing nothing, when the report says something was lost.
     `skip_missing`: leave out (and report) images whose file is not found, instead of failing.
-    Files appear only once every set is complete.
+    Files appear only once every set is complete. An existing set at `prefix` (any shard count;
+    with `split_by_tag`, any split's) raises OutputExistsError unless `overwrite`; then it is
+    replaced whole: shards of the previous run that this one does not write are deleted.
     """
     report = report if report is not None else Report()
+    by_template = "{split}" in str(prefix)
+    if not by_template:
+        check_file_set(prefix, overwrite=overwrite, any_split=split_by_tag)
     if images is None:
         raise FormatError("the TFRecord writer needs the image files: pass images= (--images)")
     roots = [images] if isinstance(images, (str, os.PathLike)) else list(images)
@@ -583,10 +590,14 @@ def write_tfrecords(
     totals: dict[str, int] = {}
     pending: list[tuple[Path, Path]] = []
     sets = []
+    targets: list[Path] = []
     try:
         for split in sorted(groups, key=_split_order):
             group = groups[split]
             target = split_prefix(prefix, split) if split else Path(prefix)
+            targets.append(target)
+            if by_template:
+                check_file_set(target, overwrite=overwrite)
             before = totals.get("written", 0)
             pending += _encode_set(group, target, options, shards, workers, progress, totals, skip_missing)
             sets.append({"split": split or None, "input_path": input_path_pattern(target, shards),
@@ -596,7 +607,8 @@ def write_tfrecords(
         raise
     _report_counts(totals, report)
     report.stats["record_sets"] = sets
-    return _commit(pending, report, strict)
+    prefixes = targets if by_template else [Path(prefix)]
+    return _commit(pending, report, strict, prefixes, split_by_tag and not by_template)
 
 
 def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report
@@ -731,6 +743,16 @@ def read_tfrecords(
         >>> len(ds), ds.num_annotations, ds.label_names
         (40, 44, ['raccoon'])
     """
+    if extract_images is None:
+        return _read_tfrecords(paths, label_map, None, check_crc, report)
+    # staged; in place only when the whole conversion succeeds (`picsellia_formats.outputs.transaction`)
+    with side_output_dir(extract_images, "extracted images") as stage:
+        return _read_tfrecords(paths, label_map, stage, check_crc, report)
+
+
+def _read_tfrecords(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                    label_map: Sequence[LabelMapItem] | None, extract_images: Path | None, check_crc: bool,
+                    report: Report | None) -> Dataset:
     report = report if report is not None else Report()
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

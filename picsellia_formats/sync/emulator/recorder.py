@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .routes import _ROUTES
+from .routes import ROUTES
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -68,7 +68,7 @@ def body_shape(body: Any, prefix: str = "", depth: int = 0) -> tuple[str, ...]:
 
 def template(method: str, path: str) -> str:
     """The route pattern serving `path` (``/api/dataset/version/{v}/assets``), or the path with ids replaced."""
-    for m, regex, _fn, pattern in _ROUTES:
+    for m, regex, _fn, pattern in ROUTES:
         if m == method and regex.match(path):
             return pattern
     return _UUID.sub("{id}", path)

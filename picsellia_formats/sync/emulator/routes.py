@@ -24,7 +24,7 @@ PRESIGNED_TTL = 3600
 SDK_VERSION = "6.37.0"
 
 
-class _Drop(Exception):
+class Drop(Exception):
     """Close the connection without answering."""
 
 
@@ -92,7 +92,7 @@ class Ctx:
 
 
 Handler = Callable[..., tuple[int, Any]]
-_ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = []
+ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = []
 _ID = r"(?P<{}>[0-9a-fA-F-]{{36}})"
 
 
@@ -103,7 +103,7 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
     def deco(fn: Handler) -> Handler:
         for m in method.split("|"):
-            _ROUTES.append((m, regex, fn, pattern.replace(":name}", "}")))
+            ROUTES.append((m, regex, fn, pattern.replace(":name}", "}")))
         return fn
 
     return deco

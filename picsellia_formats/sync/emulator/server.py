@@ -28,8 +28,8 @@ import orjson
 
 from .multipart import Multipart
 from .recorder import Recorder
-from .routes import _ROUTES, Ctx, _Drop
-from .settings import Settings, _Faults
+from .routes import ROUTES, Ctx, Drop
+from .settings import Faults, Settings
 from .store import ErrorResponse, Store
 
 # -- the server ---------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(status, payload, ctype, headers)
         except ErrorResponse as err:
             self._send_json(err.status, err.body())
-        except _Drop:
+        except Drop:
             self.close_connection = True
         except Exception as exc:  # a bug of the emulator: answer like the platform does
             self._error(500, "Internal server error", f"{type(exc).__name__}: {exc}")
@@ -166,7 +166,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _api(self, ctx: Ctx) -> tuple[int, Any]:
         self._authorize(ctx)
         allowed = []
-        for method, regex, fn, _pattern in _ROUTES:
+        for method, regex, fn, _pattern in ROUTES:
             match = regex.match(ctx.path)
             if match is None:
                 continue
@@ -282,7 +282,7 @@ class Emulator:
         self.multipart = Multipart(data_dir)
         self.recorder = Recorder()
         self.settings = settings or Settings()
-        self.faults = _Faults(self.settings)
+        self.faults = Faults(self.settings)
         self.token = token or self.store.seeded_token()
         self.username = "emulator"
         self._server = _Server((host, port), _RequestHandler)

@@ -79,7 +79,7 @@ def _check_setting(key: str, value: Any) -> Any:
     return value
 
 
-class _Faults:
+class Faults:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.lock = threading.Lock()

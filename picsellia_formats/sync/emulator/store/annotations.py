@@ -13,14 +13,14 @@ from .base import (
     ErrorResponse,
     Page,
     StoreBase,
-    _dumps,
-    _in_filter,
-    _loads,
-    _uid,
     check_uuid,
+    dumps,
+    in_filter,
+    loads,
+    uid,
 )
 from .strict import SHAPE_COMMON, check_bulk_item, check_keys, check_shape_type
-from .validate import _shoelace, _validate_shape
+from .validate import shoelace, validate_shape
 
 
 class AnnotationMixin(StoreBase):
@@ -32,7 +32,7 @@ class AnnotationMixin(StoreBase):
             "asset_id": row["asset_id"],
             "duration": row["duration"],
             "status": row["status"],
-            "attributes": _loads(row["attributes"]) or {},
+            "attributes": loads(row["attributes"]) or {},
         }
 
     def _delete_annotations_of(self, asset_id: str) -> None:
@@ -41,11 +41,11 @@ class AnnotationMixin(StoreBase):
         self._db.execute("DELETE FROM annotations WHERE asset_id=?", (asset_id,))
 
     def _new_annotation(self, asset_id: str, v_id: str, status: str, duration: float, attributes: Any) -> str:
-        ann_id = _uid()
+        ann_id = uid()
         self._db.execute(
             "INSERT INTO annotations(id, asset_id, version_id, status, duration, attributes) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (ann_id, asset_id, v_id, status, duration, _dumps(attributes)),
+            (ann_id, asset_id, v_id, status, duration, dumps(attributes)),
         )
         return ann_id
 
@@ -58,7 +58,7 @@ class AnnotationMixin(StoreBase):
             if not isinstance(shapes, list):
                 raise ErrorResponse(422, f"{where}: {key} must be a list")
             for j, shape in enumerate(shapes):
-                geometry = _validate_shape(kind, fields, shape, f"{where}.{key}[{j}]")
+                geometry = validate_shape(kind, fields, shape, f"{where}.{key}[{j}]")
                 check_keys(shape, {*fields, *SHAPE_COMMON}, f"{where}.{key}[{j}]")
                 label_id = check_uuid(shape.get("label_id"), f"{where}.{key}[{j}].label_id")
                 if self._one("SELECT 1 FROM labels WHERE id=? AND version_id=?", (label_id, v_id)) is None:
@@ -70,20 +70,20 @@ class AnnotationMixin(StoreBase):
                     if skel is None:
                         raise ErrorResponse(400, f"{where}.{key}[{j}]: the label has no skeleton "
                                             "(POST /api/label/{id}/skeleton first)", label_id)
-                    if len(geometry["keypoints"]) != len(_loads(skel["vertices"])):
+                    if len(geometry["keypoints"]) != len(loads(skel["vertices"])):
                         raise ErrorResponse(422, f"{where}.{key}[{j}]: keypoints do not match the skeleton's "
                                             "vertices", len(geometry["keypoints"]))
                 self._db.execute(
                     "INSERT INTO shapes(id, annotation_id, kind, label_id, geometry, text, attributes)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
-                        _uid(),
+                        uid(),
                         ann_id,
                         kind,
                         label_id,
-                        _dumps(geometry),
+                        dumps(geometry),
                         shape.get("text"),
-                        _dumps(shape.get("attributes")),
+                        dumps(shape.get("attributes")),
                     ),
                 )
                 n += 1
@@ -200,7 +200,7 @@ class AnnotationMixin(StoreBase):
         return {"items": items, "count": len(items)}
 
     def _shape_json(self, row: sqlite3.Row, label_names: dict[str, str] | None = None) -> dict[str, Any]:
-        geometry = _loads(row["geometry"]) or {}
+        geometry = loads(row["geometry"]) or {}
         label = self._one("SELECT * FROM labels WHERE id=?", (row["label_id"],))
         out: dict[str, Any] = {"id": row["id"], **geometry}
         if label_names is not None:
@@ -208,12 +208,12 @@ class AnnotationMixin(StoreBase):
         else:
             out["label"] = self._label_json(label) if label else None
         out["text"] = row["text"]
-        out["attributes"] = _loads(row["attributes"])
+        out["attributes"] = loads(row["attributes"])
         kind = row["kind"]
         if kind == "rectangle":
             out["area"] = geometry["w"] * geometry["h"]
         elif kind == "polygon":
-            out["area"] = _shoelace(geometry["polygon"])
+            out["area"] = shoelace(geometry["polygon"])
         elif kind == "mask":
             out["area"], out["bbox"] = self._mask_area_bbox(row["annotation_id"], geometry["mask"])
         return out
@@ -224,7 +224,7 @@ class AnnotationMixin(StoreBase):
             "JOIN datas d ON d.id=a.data_id WHERE n.id=?",
             (ann_id,),
         )
-        meta = _loads(row["meta"]) if row else None
+        meta = loads(row["meta"]) if row else None
         if not meta:
             return 0.0, [0, 0, 0, 0]
         from pycocotools import mask as coco_mask
@@ -249,7 +249,7 @@ class AnnotationMixin(StoreBase):
         if status:
             where.append("status=?")
             args.append(status)
-        _in_filter(where, args, "asset_id", asset_ids or None)
+        in_filter(where, args, "asset_id", asset_ids or None)
         with self._lock:
             self.version(v_id)
             rows = self._all(
@@ -281,7 +281,7 @@ class AnnotationMixin(StoreBase):
                     "asset_id": row["asset_id"],
                     # no status: the SDK reads it from the annotation listing, not from loaded annotations
                     "duration": row["duration"],
-                    "attributes": _loads(row["attributes"]) or {},
+                    "attributes": loads(row["attributes"]) or {},
                 }
                 for key in SHAPE_KINDS:
                     item[key] = []

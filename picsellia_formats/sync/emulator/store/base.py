@@ -107,15 +107,15 @@ class ErrorResponse(Exception):
         return {"message": self.message, "detail": self.detail}
 
 
-def _uid() -> str:
+def uid() -> str:
     return str(uuid.uuid4())
 
 
-def _loads(text: str | None) -> Any:
+def loads(text: str | None) -> Any:
     return orjson.loads(text) if text else None
 
 
-def _dumps(value: Any) -> str | None:
+def dumps(value: Any) -> str | None:
     return orjson.dumps(value).decode() if value is not None else None
 
 
@@ -184,7 +184,7 @@ class StoreBase:
 
     def _seed(self, token: str | None) -> None:
         if self._kv("organization_id") is None:
-            org_id, connector_id, lake_id = _uid(), _uid(), _uid()
+            org_id, connector_id, lake_id = uid(), uid(), uid()
             self._db.execute(
                 "INSERT INTO organizations VALUES (?, ?, ?)", (org_id, "emulated-org", connector_id)
             )
@@ -289,7 +289,7 @@ class StoreBase:
             raise ErrorResponse(400, "filename is required")
         base = filename.replace("\\", "/").rsplit("/", 1)[-1]
         prefix = f"{upload_dir.strip('/')}/" if upload_dir else ""
-        return f"{prefix}{_uid()}/{base}"
+        return f"{prefix}{uid()}/{base}"
 
     def _object_path(self, object_name: str) -> Path:
         digest = hashlib.sha256(object_name.encode()).hexdigest()
@@ -385,7 +385,7 @@ class Page:
         return {"items": [render(r) for r in rows], "count": count, "next_cursor": next_cursor}
 
 
-def _in_filter(where: list[str], args: list[Any], column: str, values: Any) -> None:
+def in_filter(where: list[str], args: list[Any], column: str, values: Any) -> None:
     if values is None:
         return
     if not isinstance(values, list):

@@ -11,13 +11,13 @@ from .base import (
     ErrorResponse,
     Page,
     StoreBase,
-    _dumps,
-    _in_filter,
-    _loads,
-    _uid,
     check_uuid,
+    dumps,
     image_size,
+    in_filter,
+    loads,
     status_filter,
+    uid,
 )
 from .strict import DATA_KEYS, check_custom_key, check_custom_metadata, check_keys, check_metadata
 
@@ -27,7 +27,7 @@ class DataMixin(StoreBase):
 
     def _data_json(self, row: sqlite3.Row, url: Callable[[str], str]) -> dict[str, Any]:
         status = row["status"]
-        meta = _loads(row["meta"])
+        meta = loads(row["meta"])
         if status in ("PENDING", "COMPUTING") and time.time() >= row["created"] + self.processing_delay:
             status, meta = self._process(row)
         tags = self._tags_of(row["id"])
@@ -41,8 +41,8 @@ class DataMixin(StoreBase):
             "upload_status": status,
             "presigned_url": url(row["object_name"]) if status == "DONE" else None,
             "meta": meta,
-            "metadata": _loads(row["metadata"]),
-            "custom_metadata": _loads(row["custom_metadata"]),
+            "metadata": loads(row["metadata"]),
+            "custom_metadata": loads(row["custom_metadata"]),
             "tags": tags,
         }
 
@@ -72,7 +72,7 @@ class DataMixin(StoreBase):
                                   schema["allow_extra_custom_metadata"])
             if self._one("SELECT 1 FROM datas WHERE object_name=?", (body["object_name"],)):
                 raise ErrorResponse(409, "A data with this object name already exists", body["object_name"])
-            data_id = _uid()
+            data_id = uid()
             self._db.execute(
                 "INSERT INTO datas(id, datalake_id, filename, object_name, type, content_type, meta,"
                 " metadata, custom_metadata, created, status)"
@@ -84,9 +84,9 @@ class DataMixin(StoreBase):
                     body["object_name"],
                     data_type,
                     body.get("content_type") or "application/octet-stream",
-                    _dumps(meta),
-                    _dumps(body.get("metadata")),
-                    _dumps(body.get("custom_metadata")),
+                    dumps(meta),
+                    dumps(body.get("metadata")),
+                    dumps(body.get("custom_metadata")),
                     time.time(),
                 ),
             )
@@ -124,13 +124,13 @@ class DataMixin(StoreBase):
         """What the platform's processing does: DONE with the image size read from the stored object
         (EXIF orientation applied) when the object exists, else ERROR."""
         stored = self._one("SELECT path FROM objects WHERE object_name=?", (row["object_name"],))
-        meta = _loads(row["meta"])
+        meta = loads(row["meta"])
         status = "DONE" if stored else "ERROR"
         if stored and meta is None and row["type"] == "IMAGE":
             meta = image_size(self.data_dir / stored["path"])
             if meta is None:
                 status = "ERROR"
-        self._db.execute("UPDATE datas SET status=?, meta=? WHERE id=?", (status, _dumps(meta), row["id"]))
+        self._db.execute("UPDATE datas SET status=?, meta=? WHERE id=?", (status, dumps(meta), row["id"]))
         return status, meta
 
     def advance_processing(self) -> None:
@@ -146,7 +146,7 @@ class DataMixin(StoreBase):
     ) -> dict[str, Any]:
         where, args = ["datalake_id=?"], [lake_id]
         for key, column in (("ids", "id"), ("filenames", "filename"), ("object_names", "object_name")):
-            _in_filter(where, args, column, filters.get(key))
+            in_filter(where, args, column, filters.get(key))
         status_filter(where, args, "status", "type", statuses, types)
         self.advance_processing()
         with self._lock, self._tx():
@@ -158,7 +158,7 @@ class DataMixin(StoreBase):
         with self._lock:
             rows = self._all("SELECT key, spec FROM custom_keys WHERE datalake_id=? ORDER BY key", (lake_id,))
             row = self._one("SELECT allow_extra FROM lake_settings WHERE datalake_id=?", (lake_id,))
-        schema = {r["key"]: _loads(r["spec"]) for r in rows}
+        schema = {r["key"]: loads(r["spec"]) for r in rows}
         return {"custom_metadata_schema": schema or None, "allow_extra_custom_metadata": bool(row and row[0]),
                 "keys": {k: {"indexed": False} for k in schema}}
 
@@ -168,7 +168,7 @@ class DataMixin(StoreBase):
         spec = check_custom_key(body)
         with self._lock, self._tx():
             self.datalake(self.organization_id, lake_id)
-            self._db.execute("INSERT OR REPLACE INTO custom_keys VALUES (?, ?, ?)", (lake_id, key, _dumps(spec)))
+            self._db.execute("INSERT OR REPLACE INTO custom_keys VALUES (?, ?, ?)", (lake_id, key, dumps(spec)))
         return spec
 
     def set_allow_extra(self, lake_id: str, body: Any) -> None:
@@ -199,7 +199,7 @@ class DataMixin(StoreBase):
                 (scope_id, target_type, name),
             ):
                 raise ErrorResponse(409, "A tag with this name already exists", name)
-            tag_id = _uid()
+            tag_id = uid()
             self._db.execute(
                 "INSERT INTO tags(id, name, target_type, scope_id) VALUES (?, ?, ?, ?)",
                 (tag_id, name, target_type, scope_id),

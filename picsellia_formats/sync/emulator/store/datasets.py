@@ -12,12 +12,12 @@ from .base import (
     ErrorResponse,
     Page,
     StoreBase,
-    _dumps,
-    _in_filter,
-    _loads,
-    _uid,
     check_uuid,
+    dumps,
+    in_filter,
+    loads,
     status_filter,
+    uid,
 )
 from .strict import check_keys
 
@@ -40,7 +40,7 @@ class DatasetMixin(StoreBase):
         with self._lock, self._tx():
             if self._one("SELECT 1 FROM datasets WHERE organization_id=? AND name=?", (org_id, name)):
                 raise ErrorResponse(409, "A dataset with this name already exists", name)
-            ds_id = _uid()
+            ds_id = uid()
             self._db.execute(
                 "INSERT INTO datasets(id, organization_id, name, description) VALUES (?, ?, ?, ?)",
                 (ds_id, org_id, name, body.get("description") or ""),
@@ -92,7 +92,7 @@ class DatasetMixin(StoreBase):
             self.dataset(ds_id)
             if self._one("SELECT 1 FROM versions WHERE dataset_id=? AND version=?", (ds_id, version)):
                 raise ErrorResponse(409, "A version with this name already exists", version)
-            v_id = _uid()
+            v_id = uid()
             self._db.execute(
                 "INSERT INTO versions(id, dataset_id, version, description, type) VALUES (?, ?, ?, ?, ?)",
                 (v_id, ds_id, version, body.get("description") or "", vtype),
@@ -173,7 +173,7 @@ class DatasetMixin(StoreBase):
             for data_id in data_ids:
                 data_id = str(data_id)
                 row = self._one("SELECT id FROM assets WHERE version_id=? AND data_id=?", (v_id, data_id))
-                asset_id = row["id"] if row else _uid()
+                asset_id = row["id"] if row else uid()
                 if row is None:
                     self._db.execute(
                         "INSERT INTO assets(id, version_id, data_id) VALUES (?, ?, ?)",
@@ -181,7 +181,7 @@ class DatasetMixin(StoreBase):
                     )
                 for tag_id in tag_ids:
                     self._db.execute("INSERT OR IGNORE INTO tag_links VALUES (?, ?)", (tag_id, asset_id))
-            job_id = _uid()
+            job_id = uid()
             self._db.execute(
                 "INSERT INTO jobs VALUES (?, 'RUNNING', ?)", (job_id, time.time() + self.job_delay)
             )
@@ -206,7 +206,7 @@ class DatasetMixin(StoreBase):
             ("filenames", "d.filename"),
             ("object_names", "d.object_name"),
         ):
-            _in_filter(where, args, column, filters.get(key))
+            in_filter(where, args, column, filters.get(key))
         status_filter(where, args, "d.status", "d.type", statuses, types)
         self.advance_processing()
         starts = filters.get("filename_startswith")
@@ -279,7 +279,7 @@ class DatasetMixin(StoreBase):
             self.version(v_id)
             if self._one("SELECT 1 FROM labels WHERE version_id=? AND name=?", (v_id, name)):
                 raise ErrorResponse(409, "A label with this name already exists", name)
-            label_id = _uid()
+            label_id = uid()
             self._db.execute(
                 "INSERT INTO labels(id, version_id, name) VALUES (?, ?, ?)", (label_id, v_id, name)
             )
@@ -309,7 +309,7 @@ class DatasetMixin(StoreBase):
                 row = self._one("SELECT * FROM labels WHERE version_id=? AND name=?", (v_id, name))
                 if row is None:
                     self._db.execute(
-                        "INSERT INTO labels(id, version_id, name) VALUES (?, ?, ?)", (_uid(), v_id, name)
+                        "INSERT INTO labels(id, version_id, name) VALUES (?, ?, ?)", (uid(), v_id, name)
                     )
                     row = self._one("SELECT * FROM labels WHERE version_id=? AND name=?", (v_id, name))
                 out.append(self._label_json(row))
@@ -323,7 +323,7 @@ class DatasetMixin(StoreBase):
             self.version(v_id)
             rows = self._all("SELECT s.* FROM skeletons s JOIN labels l ON l.id=s.label_id WHERE l.version_id=?",
                              (v_id,))
-        return {"items": {r["label_id"]: {"vertices": _loads(r["vertices"]), "edges": _loads(r["edges"])}
+        return {"items": {r["label_id"]: {"vertices": loads(r["vertices"]), "edges": loads(r["edges"])}
                           for r in rows}}
 
     def skeleton(self, label_id: str) -> dict[str, Any]:
@@ -332,7 +332,7 @@ class DatasetMixin(StoreBase):
             row = self._one("SELECT * FROM skeletons WHERE label_id=?", (label_id,))
         if row is None:
             return {"vertices": [], "edges": []}
-        return {"vertices": _loads(row["vertices"]), "edges": _loads(row["edges"])}
+        return {"vertices": loads(row["vertices"]), "edges": loads(row["edges"])}
 
     def set_skeleton(self, label_id: str, body: Any) -> None:
         """``Label.set_skeleton``: ``vertices`` names, ``edges`` 1-based pairs of vertex indexes."""
@@ -347,7 +347,7 @@ class DatasetMixin(StoreBase):
         self.label(label_id)
         with self._lock, self._tx():
             self._db.execute("INSERT OR REPLACE INTO skeletons VALUES (?, ?, ?)",
-                             (label_id, _dumps(vertices), _dumps(edges)))
+                             (label_id, dumps(vertices), dumps(edges)))
 
     def label_groups(self, v_id: str) -> dict[str, Any]:
         with self._lock:
@@ -365,7 +365,7 @@ class DatasetMixin(StoreBase):
             self.version(v_id)
             if self._one("SELECT 1 FROM label_groups WHERE version_id=? AND name=?", (v_id, name)):
                 raise ErrorResponse(409, "A label group with this name already exists", name)
-            group_id = _uid()
+            group_id = uid()
             self._db.execute("INSERT INTO label_groups(id, version_id, name, parent_id) VALUES (?, ?, ?, ?)",
                              (group_id, v_id, name, body.get("parent_id")))
         return {"id": group_id, "name": name, "parent_id": body.get("parent_id")}

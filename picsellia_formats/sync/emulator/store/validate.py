@@ -15,7 +15,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _validate_shape(kind: str, fields: tuple[str, ...], shape: Any, where: str) -> dict[str, Any]:
+def validate_shape(kind: str, fields: tuple[str, ...], shape: Any, where: str) -> dict[str, Any]:
     """The geometry of one shape, or ErrorResponse(422) naming the shape (the platform's pixel rules)."""
     if not isinstance(shape, dict):
         raise ErrorResponse(422, f"{where} must be an object")
@@ -53,7 +53,7 @@ def _validate_shape(kind: str, fields: tuple[str, ...], shape: Any, where: str) 
     return {}
 
 
-def _shoelace(points: list[list[int]]) -> float:
+def shoelace(points: list[list[int]]) -> float:
     n = len(points)
     s = 0
     for i in range(n):
