@@ -75,7 +75,7 @@ def test_generated_files_come_back_json_equal(docs: list[dict[str, Any]]) -> Non
         ds = pf.read(src, "labelme", report=report)
         pf.write(ds, out, "labelme", report=report)
         assert not report.lossy
-        written = {p.relative_to(out).as_posix(): json.loads(p.read_text()) for p in out.rglob("*.json")}
+        written = {p.relative_to(out).as_posix(): json.loads(p.read_text()) for p in out.rglob("[!.]*.json")}
         assert written == {f"d{i}/f{i}.json": doc for i, doc in enumerate(docs)}
 
 
