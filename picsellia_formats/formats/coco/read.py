@@ -14,6 +14,7 @@ from ...model import EMPTY, Annotation, Asset, Dataset, Label, Mask
 from ...report import Report
 from .._json_files import load_json, resolve_file_or_folder
 from .detect import sniff
+from .split_files import SPLIT_FILES_KEY, find_split_files
 
 _ANN_KEYS = frozenset(
     ("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "keypoints",
@@ -169,8 +170,8 @@ def _parse_annotations(
         except TypeError:
             problems.add(_record_name(i, a), f"image_id {a['image_id']!r} is not a valid id")
             continue
-        if "category_id" not in a and "caption" in a:
-            captions += 1
+        if "caption" in a and ("category_id" not in a or a["category_id"] not in labels_by_id):
+            captions += 1  # a captions file: category_id 0 and no categories (CVAT, Datumaro)
             continue
         try:
             label = labels_by_id[a["category_id"]]
@@ -354,8 +355,16 @@ def read(
 
     Raises FormatError naming the file and the records that are wrong.
     """
-    path = resolve_file_or_folder(Path(path), sniff, "COCO")
     report = report if report is not None else Report()
+    path = Path(path)
+    if path.is_dir():
+        files = find_split_files(path)
+        if files:
+            if ground_truth is not None:
+                raise FormatError("a ground truth (--coco-ground-truth) applies only to a COCO results list, "
+                                  "and this is a folder of COCO files per split", file=path)
+            return read_split_files(path, files, report=report, progress=progress)
+    path = resolve_file_or_folder(path, sniff, "COCO")
     problems = ProblemCollector(path)
     with gc_paused(), _reading_bar(path, progress) as b:
         top = load_json(path)
@@ -372,6 +381,12 @@ def read(
         assets, assets_by_id = _parse_images(top["images"], problems)
         labels, labels_by_id = _parse_categories(top.get("categories", []), problems, report)
         anns = top.get("annotations", [])
+        if is_panoptic(anns):
+            problems.raise_if_any()
+            from .panoptic import read_panoptic
+
+            read_panoptic(anns, path, assets_by_id, labels_by_id, report)
+            return Dataset(labels, assets, {"coco": _top_meta(top)})
         if type(anns) is not list:
             problems.add("annotations", f"must be a list, got {type(anns).__name__}")
         elif b is not None and len(anns) > _PROGRESS_CHUNK:
@@ -384,9 +399,58 @@ def read(
         else:
             _parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
         problems.raise_if_any()
-        meta = {k: v for k, v in top.items() if k not in ("images", "annotations", "categories")}
-        meta["key_order"] = [k for k in top if k in TOP_KEYS]
+        meta = _top_meta(top)
+        if any(not (ann.box or ann.polygon or ann.mask or ann.keypoints) for a in assets for ann in a.annotations):
+            meta["image_labels"] = True  # written back as annotations without geometry on COCO -> COCO
         return Dataset(labels, assets, {"coco": meta})
+
+
+def _top_meta(top: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in top.items() if k not in ("images", "annotations", "categories")}
+    meta["key_order"] = [k for k in top if k in TOP_KEYS]
+    return meta
+
+
+def is_panoptic(anns: Any) -> bool:
+    """Whether a COCO ``annotations`` list is COCO panoptic (per-image ``segments_info`` + PNG)."""
+    return type(anns) is list and bool(anns) and type(anns[0]) is dict and "segments_info" in anns[0]
+
+
+def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report: Report | None = None,
+                     **options: Any) -> Dataset:
+    """Read every split file of folder `path` into one dataset; each asset tagged with its split.
+
+    Labels are merged by name (the first file's category id and fields kept; a name whose id
+    differs in another file is reported). Raises FormatError when `path` holds no split files.
+    """
+    report = report if report is not None else Report()
+    files = files if files is not None else find_split_files(path)
+    if not files:
+        raise FormatError("not a folder of COCO files per split", file=path)
+    labels: dict[str, Label] = {}
+    assets = []
+    metas: dict[str, Any] = {}
+    differing = 0
+    for split, file in files.items():
+        part = read(file, report=report, **options)
+        for label in part.labels:
+            known = labels.get(label.name)
+            if known is None:
+                labels[label.name] = label
+            elif known.id != label.id:
+                differing += 1
+        for asset in part.assets:
+            if split not in asset.tags:
+                asset.tags.append(split)
+        assets += part.assets
+        metas[split] = {"file": file.relative_to(path).as_posix(), "meta": part.metadata.get("coco", {})}
+    if differing:
+        report.changed("category ids that differ between split files (the first file's id kept)", differing)
+    report.info("COCO split files read as one dataset with split tags", len(files),
+                why=", ".join(f"{s}: {m['file']}" for s, m in metas.items()))
+    first = next(iter(metas.values()))["meta"]
+    meta = {**first, SPLIT_FILES_KEY: metas}
+    return Dataset(list(labels.values()), assets, {"coco": meta})
 
 
 def _read_results(results: list[Any], path: Path, ground_truth: str | Path | None,
