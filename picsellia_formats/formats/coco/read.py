@@ -14,7 +14,7 @@ from ...model import EMPTY, Annotation, Asset, Dataset, Label, Mask
 from ...report import Report
 from .._json_files import load_json, resolve_file_or_folder
 from .detect import sniff
-from .split_files import SPLIT_FILES_KEY, find_split_files
+from .split_files import SPLIT_FILES_KEY, find_split_files, split_of_file
 
 _ANN_KEYS = frozenset(
     ("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "keypoints",
@@ -386,7 +386,7 @@ def read(
             from .panoptic import read_panoptic
 
             read_panoptic(anns, path, assets_by_id, labels_by_id, report)
-            return Dataset(labels, assets, {"coco": _top_meta(top)})
+            return _tag_file_split(Dataset(labels, assets, {"coco": _top_meta(top)}), path, report)
         if type(anns) is not list:
             problems.add("annotations", f"must be a list, got {type(anns).__name__}")
         elif b is not None and len(anns) > _PROGRESS_CHUNK:
@@ -402,7 +402,22 @@ def read(
         meta = _top_meta(top)
         if any(not (ann.box or ann.polygon or ann.mask or ann.keypoints) for a in assets for ann in a.annotations):
             meta["image_labels"] = True  # written back as annotations without geometry on COCO -> COCO
-        return Dataset(labels, assets, {"coco": meta})
+        return _tag_file_split(Dataset(labels, assets, {"coco": meta}), path, report)
+
+
+def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
+    """A file whose folder or name names a split (``instances_val.json``, Roboflow's
+    ``valid/_annotations.coco.json``): every asset gets that split as a tag, and a COCO write to a
+    folder gives the same layout back (``annotations/instances_<split>.json``)."""
+    split = split_of_file(path, path.parent.parent)
+    if split is None:
+        return dataset
+    for asset in dataset.assets:
+        if split not in asset.tags:
+            asset.tags.append(split)
+    dataset.metadata["coco"][SPLIT_FILES_KEY] = {split: {"file": path.name}}
+    report.info("assets tagged with the split their COCO file names", len(dataset.assets), why=path.name)
+    return dataset
 
 
 def _top_meta(top: dict[str, Any]) -> dict[str, Any]:
@@ -440,10 +455,10 @@ def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report
             elif known.id != label.id:
                 differing += 1
         for asset in part.assets:
-            if split not in asset.tags:
-                asset.tags.append(split)
+            asset.tags = [split]  # COCO has no tags: the only one is the split (as the folder names it)
         assets += part.assets
-        metas[split] = {"file": file.relative_to(path).as_posix(), "meta": part.metadata.get("coco", {})}
+        part_meta = {k: v for k, v in part.metadata.get("coco", {}).items() if k != SPLIT_FILES_KEY}
+        metas[split] = {"file": file.relative_to(path).as_posix(), "meta": part_meta}
     if differing:
         report.changed("category ids that differ between split files (the first file's id kept)", differing)
     report.info("COCO split files read as one dataset with split tags", len(files),

@@ -46,10 +46,14 @@ def _split_word(word: str) -> str | None:
     return base if canonical_split(base) else None
 
 
-def _split_of_file(path: Path, root: Path) -> str | None:
+def split_of_file(path: Path, root: Path) -> str | None:
+    """The split a COCO file belongs to: its folder's name (below `root`, ``annotations/`` aside)
+    when it names a split, else the last ``_`` word of its name (``instances_val2017`` -> ``val``)."""
     parent = path.parent
     if parent != root and parent.name.lower() != "annotations":
-        return _split_word(parent.name)
+        split = _split_word(parent.name)
+        if split is not None:
+            return split
     stem = path.name[:-len(path.suffix)]
     return _split_word(stem.rsplit("_", 1)[-1])
 
@@ -73,7 +77,7 @@ def find_split_files(path: Path) -> dict[str, Path] | None:
     for p in _candidates(path):
         if sniff(p)[0] < FOLDER_THRESHOLD:
             continue
-        split = _split_of_file(p, path)
+        split = split_of_file(p, path)
         if split is None:
             return None  # a COCO file that names no split: not a per-split folder
         by_split.setdefault(split, []).append(p)

@@ -289,6 +289,7 @@ def write(
         write_split_files(dataset, path, report=report, segmentation=segmentation, results=results,
                           category_id_start=category_id_start, progress=progress)
         return
+    dataset = _without_file_split(dataset)
     if segmentation not in ("keep", "rle", "polygon"):
         raise OptionError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
     meta = dataset.metadata.get("coco", {})
@@ -436,6 +437,22 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
         write(part, target, report=report, split_files=False, **options)
         written[split] = target
     return written
+
+
+def _without_file_split(dataset: Dataset) -> Dataset:
+    """`dataset` without the split tag its one source file's name gave (``instances_val.json``):
+    written to one file, that tag was the file's name, not data to report as dropped."""
+    files = (dataset.metadata.get("coco") or {}).get(SPLIT_FILES_KEY)
+    if not isinstance(files, dict) or len(files) != 1:
+        return dataset
+    (split,) = files
+    assets = []
+    for asset in dataset.assets:
+        if split in asset.tags:
+            asset = copy.copy(asset)
+            asset.tags = [t for t in asset.tags if t != split]
+        assets.append(asset)
+    return Dataset(dataset.labels, assets, dataset.metadata)
 
 
 def output_for(dataset: Dataset, path: Path, options: dict[str, Any]) -> str:
