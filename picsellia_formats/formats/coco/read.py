@@ -436,7 +436,8 @@ def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report
     """Read every split file of folder `path` into one dataset; each asset tagged with its split.
 
     Labels are merged by name (the first file's category id and fields kept; a name whose id
-    differs in another file is reported). Raises FormatError when `path` holds no split files.
+    differs in another file is reported); image ids that collide across files are renumbered
+    (each file's own ids are written back by a per-split write). Raises FormatError when `path` holds no split files.
     """
     report = report if report is not None else Report()
     files = files if files is not None else find_split_files(path)
@@ -463,9 +464,25 @@ def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report
         report.changed("category ids that differ between split files (the first file's id kept)", differing)
     report.info("COCO split files read as one dataset with split tags", len(files),
                 why=", ".join(f"{s}: {m['file']}" for s, m in metas.items()))
+    _unique_image_ids(assets, metas, report)
     first = next(iter(metas.values()))["meta"]
     meta = {**first, SPLIT_FILES_KEY: metas}
     return Dataset(list(labels.values()), assets, {"coco": meta})
+
+
+def _unique_image_ids(assets: list[Asset], metas: dict[str, Any], report: Report) -> None:
+    """Image ids restart in each split file (Roboflow: 0, 1...): when they collide, the merged
+    dataset gets ids 1..N and each split remembers its own ids (``image_ids``: new -> old), which
+    the per-split writer puts back."""
+    ids = [a.id for a in assets]
+    if len(set(ids)) == len(ids):
+        return
+    for new_id, asset in enumerate(assets, 1):
+        split = asset.tags[0]
+        metas[split].setdefault("image_ids", {})[new_id] = asset.id
+        asset.id = new_id
+    report.info("image ids renumbered across split files (each file's own ids kept for a per-split write)",
+                len(assets))
 
 
 def _read_results(results: list[Any], path: Path, ground_truth: str | Path | None,

@@ -399,6 +399,8 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
     """
     report = report if report is not None else Report()
     folder = Path(folder)
+    meta = dict(dataset.metadata.get("coco") or {})
+    per_split = meta.pop(SPLIT_FILES_KEY, None) or {}
     groups: dict[str, list[Any]] = {}
     untagged = []
     for asset in dataset.assets:
@@ -408,6 +410,9 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
             continue
         clone = copy.copy(asset)
         clone.tags = [t for t in asset.tags if t != split]
+        source = per_split.get(split) if isinstance(per_split, dict) else None
+        if isinstance(source, dict) and source.get("image_ids"):
+            clone.id = source["image_ids"].get(asset.id, asset.id)  # the split file's own id
         groups.setdefault(split, []).append(clone)
     if untagged:
         raise FormatError(f"{len(untagged)} assets have no split tag (e.g. {untagged[0]!r}); one COCO file "
@@ -415,8 +420,6 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
                           file=folder)
     if not groups:
         raise FormatError("no asset to write: one COCO file per split needs tagged assets", file=folder)
-    meta = dict(dataset.metadata.get("coco") or {})
-    per_split = meta.pop(SPLIT_FILES_KEY, None) or {}
     labels = list(dataset.labels)
     known = {label.name for label in labels}
     for asset in dataset.assets:  # every file gets every category, so that ids agree across files
