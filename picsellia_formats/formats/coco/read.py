@@ -405,6 +405,9 @@ def read(
         return _tag_file_split(Dataset(labels, assets, {"coco": meta}), path, report)
 
 
+_FILE_SPLIT_INFO = "assets tagged with the split their COCO file names"
+
+
 def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
     """A file whose folder or name names a split (``instances_val.json``, Roboflow's
     ``valid/_annotations.coco.json``): every asset gets that split as a tag, and a COCO write to a
@@ -416,7 +419,7 @@ def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
         if split not in asset.tags:
             asset.tags.append(split)
     dataset.metadata["coco"][SPLIT_FILES_KEY] = {split: {"file": path.name}}
-    report.info("assets tagged with the split their COCO file names", len(dataset.assets), why=path.name)
+    report.info(_FILE_SPLIT_INFO, len(dataset.assets), why=path.name)
     return dataset
 
 
@@ -448,7 +451,11 @@ def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report
     metas: dict[str, Any] = {}
     differing = 0
     for split, file in files.items():
-        part = read(file, report=report, **options)
+        part_report = Report()
+        part = read(file, report=part_report, **options)
+        for e in part_report.entries:  # the split tag is said once below, for all files
+            if e.what != _FILE_SPLIT_INFO:
+                report.add(e.kind, e.what, e.count, e.why, e.examples[0] if e.examples else None)
         for label in part.labels:
             known = labels.get(label.name)
             if known is None:

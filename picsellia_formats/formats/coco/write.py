@@ -416,10 +416,9 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
         groups.setdefault(split, []).append(clone)
     if untagged:
         raise FormatError(f"{len(untagged)} assets have no split tag (e.g. {untagged[0]!r}); one COCO file "
-                          "per split needs a split tag on every asset (or write a single file)",
-                          file=folder)
+                          "per split needs a split tag on every asset (or write a single .json file)")
     if not groups:
-        raise FormatError("no asset to write: one COCO file per split needs tagged assets", file=folder)
+        raise FormatError("no asset to write: one COCO file per split needs tagged assets")
     labels = list(dataset.labels)
     known = {label.name for label in labels}
     for asset in dataset.assets:  # every file gets every category, so that ids agree across files
