@@ -14,6 +14,7 @@ from ...model import EMPTY, Annotation, Asset, Dataset, Label, Mask
 from ...report import Report
 from .._json_files import load_json, resolve_file_or_folder
 from .detect import sniff
+from .sizes import fill_sizes
 from .split_files import SPLIT_FILES_KEY, find_split_files, split_of_file
 
 _ANN_KEYS = frozenset(
@@ -350,13 +351,21 @@ def read(
     A results list (detections with ``score``) takes its images and categories from
     `ground_truth` (a COCO instances file); without one, images and categories are made from the
     ids (file name = image id; label = ``category_name`` if present, else the id) and the report
-    says so. `images` is accepted for symmetry with other formats and not needed. `progress`: a bar
-    over the annotations on a terminal (`picsellia_formats.progress`).
+    says so. A folder holding one COCO file per split is read as one dataset with split tags
+    (`read_split_files`). `images` (the image files' folder) gives the sizes the file lacks (none,
+    or 0: CVAT's "unknown"). `progress`: a bar over the annotations on a terminal
+    (`picsellia_formats.progress`).
 
     Raises FormatError naming the file and the records that are wrong.
     """
     report = report if report is not None else Report()
-    path = Path(path)
+    dataset = _read(Path(path), report, ground_truth, progress)
+    if images is not None and Path(images).is_dir():
+        fill_sizes(dataset, images, report)
+    return dataset
+
+
+def _read(path: Path, report: Report, ground_truth: str | Path | None, progress: bool) -> Dataset:
     if path.is_dir():
         files = find_split_files(path)
         if files:
