@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -80,12 +81,15 @@ def attach_images(keyed: list[tuple[str, Asset]], index: ImageIndex, report: Rep
         report.info("image sizes taken from the image headers (missing or zero in the XML)", filled)
     if ambiguous:
         report.info("XML files whose image name fits several image files (sizes not read)", ambiguous)
+    if not include_unlabelled:  # counted without listing them (listing costs a Path per image)
+        prefix = os.path.join(os.fspath(index.folder), "")
+        unread = len(index) - sum(1 for p in used if os.fspath(p).startswith(prefix))
+        if unread > 0:
+            report.info("images without an XML not read", unread, "a dataset is what its XML files declare; "
+                        "include_unlabelled (--include-unlabelled) adds them")
+        return keyed
     extra = [p for p in index if p not in used]
     if not extra:
-        return keyed
-    if not include_unlabelled:
-        report.info("images without an XML not read", len(extra),
-                    "a dataset is what its XML files declare; include_unlabelled (--include-unlabelled) adds them")
         return keyed
     for p in extra:
         w, h = image_size(p)
