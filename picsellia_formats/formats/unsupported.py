@@ -48,8 +48,6 @@ def _head(path: Path) -> bytes:
 def _json(path: Path, head: bytes) -> Refusal | None:
     if path.suffix.lower() != ".json" or not head.lstrip().startswith((b"{", b"[")):
         return None
-    if b'"segments_info"' in head:
-        return Refusal("COCO panoptic", 0.95, "annotations hold segments_info (PNG segment ids)")
     if b'"dm_format_version"' in head or (b'"items"' in head and b'"categories"' in head
                                           and b'"label"' in head and b'"labels"' in head):
         return Refusal("Datumaro JSON", 0.95, "has Datumaro's items and categories.label.labels")

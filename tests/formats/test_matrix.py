@@ -34,6 +34,8 @@ KEPT = {
     "labelme": set(ALL_KINDS),
     "createml": {"box", "polygon", "mask", "keypoints"},
 }
+#: kinds each target drops (with a report line)
+LOST_KINDS: dict[str, tuple[str, ...]] = {t: tuple(sorted(ALL_KINDS - kept)) for t, kept in KEPT.items()}
 
 SOURCES = {
     "coco terrain (polygons)": ("coco", FIXTURES / "sahi_coco/coco_utils/terrain_all_coco.json", None),

@@ -342,7 +342,7 @@ def test_picsellia_to_coco_reports_what_coco_cannot_hold(tmp_path: Path) -> None
 def test_bundled_json_fixtures_are_not_picsellia(path: Path) -> None:
     confidence, _ = picsellia.detect(path)
     assert confidence == 0
-    if coco.detect(path)[0] > 0 and "panoptic" not in path.name:  # panoptic: refused by name, see test_unsupported
+    if coco.detect(path)[0] > 0:
         assert pf.detect(path) == "coco"
 
 
