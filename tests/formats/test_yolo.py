@@ -274,8 +274,16 @@ def test_images_folder_given_separately(tmp_path: Path) -> None:
     (tmp_path / "lbl").mkdir()
     (tmp_path / "lbl" / "p.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     (tmp_path / "lbl" / "classes.txt").write_text("only\n")
-    ds = pf.read(tmp_path / "lbl", "yolo", images=tmp_path / "imgs")
+    report = pf.Report()
+    ds = pf.read(tmp_path / "lbl", "yolo", images=tmp_path / "imgs", report=report)
+    # issue 15: an image no label file names is not part of the dataset (no train/val leak) ...
+    assert [(a.file_name, len(a.annotations)) for a in ds.assets] == [("p.png", 1)]
+    assert "images of the images folder that no label file names, not added" in str(report)
+    # ... unless asked, and then counted
+    report = pf.Report()
+    ds = pf.read(tmp_path / "lbl", "yolo", images=tmp_path / "imgs", include_unlabelled=True, report=report)
     assert [(a.file_name, len(a.annotations)) for a in ds.assets] == [("p.png", 1), ("q.png", 0)]
+    assert "images without a label file added as empty images" in str(report)
 
 
 def test_without_class_names_classes_are_indexes(tmp_path: Path) -> None:
