@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from ...errors import FormatError, OptionError
@@ -84,8 +85,6 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
     if images is None or mode == "none":
         raise OptionError("YOLO classify output is folders of images: pass --images (the folder of the image "
                           "files) and do not use --yolo-images none")
-    from .write import put_image
-
     index = ImageIndex(images)
     no_class = several = geometry = missing = 0
     taken: set[str] = set()
@@ -117,3 +116,14 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
     report.dropped("objects with geometry", geometry, "YOLO classify holds image classes only")
     if missing:
         raise FormatError(f"{missing} images not found under {images}", file=images)
+
+
+def put_image(src: Path, dst: str, mode: str) -> None:
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if mode == "link":
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copyfile(src, dst)
