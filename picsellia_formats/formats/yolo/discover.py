@@ -260,9 +260,11 @@ def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: P
     if same:
         sources = dict([next(iter(sources.items()))])
     for key, srcs in sources.items():
-        tag = None if same else key
+        tag = key
+        if same:  # one split named twice (as we write it) keeps its folder's split name, else no tag
+            tag = srcs[0].name if len(srcs) == 1 and is_split_name(srcs[0].name) else None
         if tag:
-            splits.append(key)
+            splits.append(tag)
         for src in srcs:
             if not src.exists():
                 labels_dir = labels_path(src / "x.png")

@@ -134,7 +134,7 @@ def read(
     if names is None:
         report.info("classes named by their index", why="no data.yaml, classes.txt or obj.names")
 
-    sets = [data[k] for k in SPLIT_KEYS if data.get(k)]
+    sets = [v for k in SPLIT_KEYS if data.get(k) for v in (data[k] if isinstance(data[k], list) else [data[k]])]
     lists_only = all(isinstance(v, Path) or (isinstance(v, str) and v.lower().endswith(".txt")) for v in sets)
     has_splits = yaml_path is not None and bool(sets) and (images_dir is None or lists_only)
     split_order: list[str] = []
