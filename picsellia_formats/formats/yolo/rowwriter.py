@@ -313,9 +313,9 @@ class RowWriter:
         report.dropped("polygon parts with fewer than 3 points or an odd count of values", c.small_parts)
         plural = {"keypoints": "keypoints", "line": "lines", "point": "points",
                   "classification": "image-level classifications"}
-        why = "YOLO pose rows hold boxes and keypoints only" if self.task == "pose" else \
-            "YOLO rows of this task hold no such kind (keypoints need --yolo-task pose)"
         for kind, n in c.other.items():
+            why = "YOLO keypoints are written by --yolo-task pose" if kind == "keypoints" else \
+                "YOLO rows hold boxes, polygons and pose keypoints only"
             report.dropped(plural[kind], n, why)
         if self.kpt_shape is not None:
             nk = self.kpt_shape[0]
@@ -325,7 +325,7 @@ class RowWriter:
             report.approximated("keypoints clipped to the image", c.kp_clipped, "YOLO values are within [0, 1]")
             report.dropped("keypoint visibility flags other than visible", c.visibility,
                            "kpt_shape [N, 2] has no visibility")
-        report.dropped("scores", c.scores, "written only with --yolo-confidence, on detect box rows")
+        report.dropped("scores", c.scores, "written only with --yolo-confidence, on box rows")
         report.dropped("object Q&A answers", c.qa, "YOLO has no Q&A")
         report.dropped("object attributes", c.with_attributes, "YOLO has no attributes")
         report.dropped("crowd flags", c.crowd, "YOLO has no iscrowd")

@@ -43,20 +43,18 @@ def _stem(name: str) -> str:
     return name[:dot] if dot > slash + 1 else name
 
 
-def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], pose: dict[str, Any], extra: dict[str, Any]
-               ) -> str:
+def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], pose: dict[str, list[int]],
+               extra: dict[str, Any]) -> str:
     import yaml
 
-    doc: dict[str, Any] = {}
-    for key, dirs in split_dirs.items():
-        doc[key] = dirs[0] if len(dirs) == 1 else dirs
-    doc.update(pose)
-    doc["nc"] = len(names)
-    doc["names"] = names
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=1 << 16)
+    def dump(doc: dict[str, Any]) -> str:
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 16)
+
+    text = dump({key: dirs[0] if len(dirs) == 1 else dirs for key, dirs in split_dirs.items()})
+    text += "".join(f"{key}: [{', '.join(map(str, v))}]\n" for key, v in pose.items())  # Ultralytics' style
+    text += dump({"nc": len(names), "names": names})
     if extra:
-        text += yaml.safe_dump(extra, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                               width=1 << 16)
+        text += dump(extra)
     return text
 
 
@@ -252,7 +250,7 @@ def write(
                 image_qa += len(asset.qa)
 
     split_dirs = _split_dirs(splits if any_split else [], report)
-    pose: dict[str, Any] = {}
+    pose: dict[str, list[int]] = {}
     if kpt_shape is not None:
         pose["kpt_shape"] = list(kpt_shape)
         flip = meta.get("flip_idx")
