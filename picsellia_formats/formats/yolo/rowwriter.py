@@ -107,34 +107,37 @@ class RowWriter:
             if text and text_matches_poly(text, parts[0], W, H):
                 out.append(f"{idx} {text}")
                 return
-        usable = [p for p in parts if len(p) >= 6 and not len(p) % 2]
-        self.c.small_parts += len(parts) - len(usable)
-        if not usable:
-            return
-        xs = [v for p in usable for v in p[0::2]]
-        ys = [v for p in usable for v in p[1::2]]
-        if _outside(min(xs), min(ys), max(xs), max(ys), W, H):
-            self._drop_outside("polygons")
-            return
+        usable = parts
+        if not all(len(p) >= 6 and not len(p) % 2 for p in parts):
+            usable = [p for p in parts if len(p) >= 6 and not len(p) % 2]
+            self.c.small_parts += len(parts) - len(usable)
+            if not usable:
+                return
         if len(usable) > 1:
             self.c.multipart += 1
-            usable = [join_parts(usable)]
+            part = join_parts(usable)
+        else:
+            part = usable[0]
+        n = len(part)
         cache = self._divisors
-        if len(cache) > 4096:
-            cache.clear()
-        for part in usable:
-            n = len(part)
-            divisors = cache.get((W, H, n))
-            if divisors is None:
-                divisors = cache[(W, H, n)] = (W, H) * (n // 2)
-            flat = tuple(map(truediv, part, divisors))
-            if clip and not (min(flat) >= 0.0 and max(flat) <= 1.0):
+        divisors = cache.get((W, H, n))
+        if divisors is None:
+            if len(cache) > 4096:
+                cache.clear()
+            divisors = cache[(W, H, n)] = (W, H) * (n // 2)
+        flat = tuple(map(truediv, part, divisors))
+        if not (min(flat) >= 0.0 and max(flat) <= 1.0 and sum(flat) == sum(flat)):
+            xs, ys = flat[0::2], flat[1::2]
+            if _outside(min(xs), min(ys), max(xs), max(ys), 1.0, 1.0) or sum(flat) != sum(flat):
+                self._drop_outside("polygons")
+                return
+            if clip:
                 self.c.clipped += 1
                 flat = tuple(_clip01(v) for v in flat)
-            fmt = _FORMATS.get(n)
-            if fmt is None:
-                fmt = _FORMATS[n] = " ".join(["%.14g"] * n)
-            out.append(f"{idx} " + fmt % flat)
+        fmt = _FORMATS.get(n)
+        if fmt is None:
+            fmt = _FORMATS[n] = " ".join(["%.14g"] * n)
+        out.append(f"{idx} " + fmt % flat)
 
     def rows(self, asset: Asset, W: float, H: float) -> list[str]:
         out: list[str] = []
