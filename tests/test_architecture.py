@@ -25,15 +25,10 @@ MAX_LINES = 600
 ALLOWED_CYCLES: set[tuple[str, ...]] = set()
 #: ``(importing module, imported module, name)`` allowed for now.
 ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
-    ("picsellia_formats.sync.pull", "picsellia_formats.sync.push", "_pool_map"),
-    ("picsellia_formats.sync.push", "picsellia_formats.sync.client", "_Ambiguous"),
     ("picsellia_formats.tfod.pipeline", "picsellia_formats.tfod.labelmap", "_escape"),
 }
 #: Modules allowed over `MAX_LINES` for now.
 ALLOWED_LONG: set[str] = {
-    "picsellia_formats.sync.client",
-    "picsellia_formats.sync.emulator.server",
-    "picsellia_formats.sync.emulator.store",
     "picsellia_formats.tfod.tfrecord",
 }
 

@@ -20,7 +20,9 @@ from typing import Any
 from ..errors import DetectionError, UnknownFormatError
 
 #: Format modules in `picsellia_formats.formats`, in the order they are tried and listed.
-FORMAT_MODULES: tuple[str, ...] = ("coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio")
+FORMAT_MODULES: tuple[str, ...] = (
+    "coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio", "labelme", "createml",
+)
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,14 @@ class FormatSpec:
     holds: frozenset[str] | None = None
     #: capabilities written in another form (approximated): name -> that form, e.g. {"polygon": "boxes"}
     written_as: Mapping[str, str] = field(default_factory=dict)
-    #: when what the format holds depends on the write options (or on the dataset): a function
-    #: ``(dataset, options) -> (holds, written_as)`` used instead of the two fields above
     #: what a user can do about a loss, per capability: appended to the report's reason
     loss_hints: Mapping[str, str] = field(default_factory=dict)
+    #: when what the format holds depends on the write options (or on the dataset): a function
+    #: ``(dataset, options) -> (holds, written_as)`` used instead of `holds` and `written_as`
     holds_for: Callable[[Any, Mapping[str, Any]], tuple[frozenset[str], Mapping[str, str]]] | None = None
+    #: ``output_for(dataset, path, options) -> "file" | "folder"`` when the output kind depends on the
+    #: data (COCO: one file, or a folder of one file per split); None: always `output`
+    output_for: Callable[[Any, Path, dict[str, Any]], str] | None = None
 
     def capabilities(self, dataset: Any, options: Mapping[str, Any]
                      ) -> tuple[frozenset[str], Mapping[str, str]] | None:
@@ -160,6 +165,11 @@ def detect(path: str | Path) -> str:
     verdicts = detect_all(path)
     tried = "; ".join(f"{d.format}: {d.reason}" for d in verdicts)
     best = verdicts[0] if verdicts else None
+    from .unsupported import refused  # formats recognised but not read: named, never mis-read
+
+    refusal = refused(path)
+    if refusal is not None and (best is None or refusal.confidence >= best.confidence):
+        raise DetectionError(refusal.message(path))
     if best is None or best.confidence <= 0:
         raise DetectionError(f"{path}: no known format recognised it (tried {tried}); name it with --from")
     tied = [d.format for d in verdicts if d.confidence == best.confidence]

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import struct
@@ -39,8 +38,8 @@ import google_crc32c
 
 from ..errors import FormatError, OptionError, ProblemCollector
 from ..io_utils import gc_paused, safe_relative_path
-from ..labels import labels_in_use
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
+from ..outputs import check_file_set, commit_file_set, new_temp_path, release, side_output_dir
 from ..report import Report
 from .decode import decode_features
 from .example import Feature, decode_example
@@ -218,7 +217,7 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
     sids = source_ids(dataset.assets, report)
     jobs = []
     pascal = any_classes = False
-    n_attr = 0
+    n_poly_boxes = n_mask_boxes = n_kp = n_kp_boxes = n_qa = n_scores = n_attr = 0
     dropped_kinds: dict[str, int] = {}
     for index, (asset, sid) in enumerate(zip(dataset.assets, sids)):
         objects = []
@@ -233,18 +232,28 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
                     if kind == "classification":
                         classes.append((ann.label, ids[ann.label]))
                         continue
-                    if kind in ("line", "point"):  # reported from the format's declaration
+                    if kind in ("line", "point"):
+                        dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
                         continue
                 box = annotation_bbox(ann)
                 if box is None:
                     dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
                     continue
             segm = None
-            if masks:
-                if mask is not None:
+            if mask is not None:
+                if masks:
                     segm = ("rle", mask.height, mask.width, mask.counts)
-                elif polygon is not None:
+                else:
+                    n_mask_boxes += 1
+            elif polygon is not None:
+                if masks:
                     segm = ("polygon", polygon)
+                else:
+                    n_poly_boxes += 1
+            if ann.keypoints is not None:
+                n_kp += 1
+                if ann.box is None and polygon is None and mask is None:
+                    n_kp_boxes += 1
             area = ann.area
             if area is None:
                 if mask is not None:
@@ -264,6 +273,10 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
             else:
                 difficult = truncated = 0
                 pose = None
+            if ann.qa:
+                n_qa += len(ann.qa)
+            if ann.score is not None:
+                n_scores += 1
             extra = None
             if ann.extra:
                 tfod = ann.extra.get("tfod")
@@ -277,14 +290,31 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
         extra = tfod.get("features") if isinstance(tfod, dict) else None
         jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
                              extra or None))
-    # kinds, keypoints, Q&A, scores and statuses the OD API cannot hold are reported from the format's
-    # declaration (formats.tfrecord.holds_for); here only what depends on each value
-    names = {"keypoints": "keypoint objects without visible points", "polygon": "empty polygons",
-             "mask": "empty masks"}
+    keep = "pass masks=True (--masks) to keep them"
+    if n_poly_boxes:
+        report.approximated("polygons written as boxes", n_poly_boxes, keep)
+    if n_mask_boxes:
+        report.approximated("masks written as boxes", n_mask_boxes, keep)
+    if n_kp_boxes:
+        report.approximated("keypoint objects written as the box of their visible points", n_kp_boxes)
+    if n_kp:
+        report.dropped("object keypoints", n_kp, "not written to the OD API records")
+    names = {"line": "lines", "point": "points", "keypoints": "keypoint objects without visible points",
+             "polygon": "empty polygons", "mask": "empty masks"}
     for kind, n in dropped_kinds.items():
-        report.dropped(names.get(kind, kind), n, "no box to write")
+        report.dropped(names.get(kind, kind), n, "the OD API has no such shape")
+    if n_qa:
+        report.dropped("object Q&A answers", n_qa, "the OD API has no Q&A")
+    if n_scores:
+        report.dropped("object scores", n_scores, "OD API ground truth has no score")
     if n_attr:
         report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
+    image_qa = sum(len(a.qa) for a in dataset.assets)
+    if image_qa:
+        report.dropped("image Q&A answers", image_qa, "the OD API has no Q&A")
+    statuses = sum(1 for a in dataset.assets if a.status)
+    if statuses:
+        report.dropped("asset statuses", statuses, "the OD API has no review status")
     return jobs, pascal, any_classes
 
 
@@ -358,7 +388,7 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
     chunk_size = 16 if options.masks else 64
     chunks = (list(jobs[i:i + chunk_size]) for i in range(0, len(jobs), chunk_size))
     problems = ProblemCollector(str(prefix))
-    tmps = [p.with_name(f".{p.name}.{os.getpid()}.tmp-pf") for p in paths]
+    tmps = [new_temp_path(p) for p in paths]  # removed on SIGTERM; recognised by the next run
     for p in tmps:
         p.parent.mkdir(parents=True, exist_ok=True)
     files: list[BinaryIO] = []
@@ -398,18 +428,19 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
 
 def _remove(paths: Iterable[Path]) -> None:
     for p in paths:
-        with contextlib.suppress(OSError):
-            p.unlink()
+        release(p)
 
 
-def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool) -> list[Path]:
-    if report.refuses(strict):
+def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool,
+            prefixes: Sequence[Path] = (), any_split: bool = False) -> list[Path]:
+    """Put the shards in place (journaled) and delete the other files of the previous sets at `prefixes`."""
+    if strict and report.lossy:
         _remove(t for t, _ in pending)
         from ..errors import LossyConversionError
 
-        raise LossyConversionError(report, strict)
-    for tmp, path in pending:
-        os.replace(tmp, path)
+        raise LossyConversionError(report)
+    if pending:
+        commit_file_set(pending, list(prefixes) or [pending[0][1]], any_split=any_split)
     return [path for _, path in pending]
 
 
@@ -511,6 +542,7 @@ def write_tfrecords(
     report: Report | None = None,
     strict: bool = False,
     skip_missing: bool = False,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write `dataset` as OD API TFRecords at `prefix`; return the files written.
 
@@ -522,9 +554,14 @@ def write_tfrecords(
     (None: a pool only when the job is large enough to pay for it; 0: this process). `strict`:
     raise LossyConversionError, writing nothing, when the report says something was lost.
     `skip_missing`: leave out (and report) images whose file is not found, instead of failing.
-    Files appear only once every set is complete.
+    Files appear only once every set is complete. An existing set at `prefix` (any shard count;
+    with `split_by_tag`, any split's) raises OutputExistsError unless `overwrite`; then it is
+    replaced whole: shards of the previous run that this one does not write are deleted.
     """
     report = report if report is not None else Report()
+    by_template = "{split}" in str(prefix)
+    if not by_template:
+        check_file_set(prefix, overwrite=overwrite, any_split=split_by_tag)
     if images is None:
         raise FormatError("the TFRecord writer needs the image files: pass images= (--images)")
     roots = [images] if isinstance(images, (str, os.PathLike)) else list(images)
@@ -543,17 +580,25 @@ def write_tfrecords(
         report.info("objects labelled 'background' written with class id 0", background,
                     "the OD API treats id 0 as the background")
     options = EncodeOptions(tuple(str(r) for r in roots), masks, pascal, any_classes)
-    if not split_by_tag:  # tags lost: reported from the format's declaration (formats.tfrecord.holds_for)
+    if not split_by_tag:
+        tagged = sum(1 for a in dataset.assets if a.tags)
+        if tagged:
+            report.dropped("asset tags", tagged,
+                           "TFRecords have no tags; split_by_tag writes one set per split")
         groups = {"": jobs}
     else:
         groups = _split_groups(dataset, jobs, prefix, report)
     totals: dict[str, int] = {}
     pending: list[tuple[Path, Path]] = []
     sets = []
+    targets: list[Path] = []
     try:
         for split in sorted(groups, key=_split_order):
             group = groups[split]
             target = split_prefix(prefix, split) if split else Path(prefix)
+            targets.append(target)
+            if by_template:
+                check_file_set(target, overwrite=overwrite)
             before = totals.get("written", 0)
             pending += _encode_set(group, target, options, shards, workers, progress, totals, skip_missing)
             sets.append({"split": split or None, "input_path": input_path_pattern(target, shards),
@@ -563,7 +608,8 @@ def write_tfrecords(
         raise
     _report_counts(totals, report)
     report.stats["record_sets"] = sets
-    return _commit(pending, report, strict)
+    prefixes = targets if by_template else [Path(prefix)]
+    return _commit(pending, report, strict, prefixes, split_by_tag and not by_template)
 
 
 def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report
@@ -587,6 +633,17 @@ def _split_order(split: str) -> tuple[int, str]:
     order = {"train": 0, "training": 0, "val": 1, "valid": 1, "validation": 1, "eval": 1, "test": 2,
              "testing": 2}
     return (order.get(split.lower(), 3), split)
+
+
+def labels_in_use(dataset: Dataset) -> list[Label]:
+    """The dataset's labels, then the labels its annotations use without declaring them."""
+    labels = list(dataset.labels)
+    known = {label.name for label in labels}
+    for _, ann in dataset.annotations():
+        if ann.label not in known:
+            known.add(ann.label)
+            labels.append(Label(ann.label))
+    return labels
 
 
 # ----------------------------------------------------------------------------------------------- read
@@ -687,6 +744,16 @@ def read_tfrecords(
         >>> len(ds), ds.num_annotations, ds.label_names
         (40, 44, ['raccoon'])
     """
+    if extract_images is None:
+        return _read_tfrecords(paths, label_map, None, check_crc, report)
+    # staged; in place only when the whole conversion succeeds (`picsellia_formats.outputs.transaction`)
+    with side_output_dir(extract_images, "extracted images") as stage:
+        return _read_tfrecords(paths, label_map, stage, check_crc, report)
+
+
+def _read_tfrecords(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                    label_map: Sequence[LabelMapItem] | None, extract_images: Path | None, check_crc: bool,
+                    report: Report | None) -> Dataset:
     report = report if report is not None else Report()
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

@@ -21,7 +21,7 @@ other formats is written as a clean labelImg-style file (tab indented, integers 
 Example:
     >>> ds = read("fixtures/voc_toy_cats/gts_vocpascal_format", images="fixtures/voc_toy_cats/images")
     >>> len(ds), ds.num_annotations, ds.label_names
-    (12, 12, ['cat'])
+    (10, 12, ['cat'])
     >>> ds.assets[0].annotations[0].box, dict(ds.assets[0].annotations[0].attributes)
     ((1.0, 49.0, 340.0, 450.0), {'pose': 'Unspecified', 'truncated': 1, 'difficult': 0})
 """
@@ -34,27 +34,27 @@ from typing import Any
 from .. import FormatSpec, Option
 from .detect import detect
 from .read import read
-from .write import write
+from .write import write, writes_segmentation
 
-#: what a VOC XML holds: boxes with free attribute elements, asset metadata elements, tags as
-#: ImageSets lists (devkit layout; the writer reports tags it cannot list); polygons, masks and
-#: keypoint objects become their boxes
+#: what a VOC XML holds: boxes with free attribute elements, asset metadata elements, tags (as
+#: ImageSets lists in the devkit layout, as folders for split folders: the writer reports the tags
+#: the flat layout cannot carry); polygons, masks and keypoint objects become their boxes
 HOLDS = frozenset(("box", "attributes", "asset_metadata", "tags"))
 WRITTEN_AS = {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
 
 
 def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
-    """With ``segmentation``, polygons and masks are also painted in the devkit's PNGs; tags are
-    ImageSets lists in the devkit layout only (by default the layout the data was read from)."""
-    holds = HOLDS
-    layout = options.get("layout")
-    if layout is None and dataset is not None:
-        layout = "devkit" if (dataset.metadata.get("voc") or {}).get("layout") == "devkit" else "flat"
-    if layout == "flat":
-        holds = holds - {"tags"}
-    if options.get("segmentation"):
-        return holds | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
-    return holds, WRITTEN_AS
+    """With ``segmentation`` (by default for VOC read with the PNGs), polygons and masks are also
+    painted in the devkit's PNGs.
+
+    Example:
+        >>> holds, written_as = holds_for(None, {"segmentation": True})
+        >>> "mask" in holds, dict(written_as)
+        (True, {'keypoints': 'boxes'})
+    """
+    if writes_segmentation(dataset, options.get("segmentation")):
+        return HOLDS | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
+    return HOLDS, WRITTEN_AS
 
 
 FORMAT = FormatSpec(
@@ -64,17 +64,18 @@ FORMAT = FormatSpec(
     read=read,
     write=write,
     hint_keys=frozenset(("order", "style", "layout", "bndbox_order", "size_order", "xml", "filename_made", "raw",
-                         "render")),
+                         "render", "bndbox", "cvat", "segmentation_index", "segmentation")),
     holds=HOLDS,
     metadata_keys=frozenset(("folder", "path", "source", "depth", "segmented", "owner", "root")),
     written_as=WRITTEN_AS,
     holds_for=holds_for,
-    loss_hints={"tags": "the devkit layout lists them in ImageSets (--voc-layout devkit)"},
     output="folder",
     default_file_name="Annotations",
     read_options=(
         Option("one_based", "--voc-one-based", "VOC corners use the devkit's 1-based pixel convention "
                "(shift by one on read and write)"),
+        Option("include_unlabelled", "--include-unlabelled", "VOC: also read the images no XML names, as "
+               "assets with no objects (off: a dataset is what its XML files declare)"),
         Option("masks", "--voc-masks", "VOC devkit segmentation PNGs read as rle (default), polygon or none",
                type=str, choices=("rle", "polygon", "none")),
     ),
@@ -85,6 +86,6 @@ FORMAT = FormatSpec(
                "ImageSets/Main/<tag>.txt)", type=str, choices=("flat", "devkit")),
         Option("folder", "--voc-folder", "VOC <folder> text for images that have none", type=str),
         Option("segmentation", "--voc-segmentation", "VOC: also write masks and polygons as "
-               "SegmentationClass/ and SegmentationObject/ palette PNGs"),
+               "SegmentationClass/ and SegmentationObject/ palette PNGs (the default for VOC read with them)"),
     ),
 )
