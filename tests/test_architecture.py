@@ -38,7 +38,6 @@ ALLOWED_LONG: set[str] = {
     "picsellia_formats.sync.client",
     "picsellia_formats.sync.emulator.server",
     "picsellia_formats.sync.emulator.store",
-    "picsellia_formats.tfod.tfrecord",
 }
 
 

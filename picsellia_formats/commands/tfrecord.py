@@ -70,9 +70,10 @@ def default_image_roots(src: Path, first_image: str | None = None) -> list[Path]
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..formats.tfrecord.jobs import labels_in_use
+    from ..formats.tfrecord.write import write_tfrecords
     from ..tfod.labelmap import format_label_map, label_map_items  # the tfod package loads numpy
     from ..tfod.pipeline import input_reader_config, reader_for_split
-    from ..tfod.tfrecord import labels_in_use, write_tfrecords
 
     t0 = time.perf_counter()
     source = args.from_ or formats.detect(args.src)

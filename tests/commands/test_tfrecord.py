@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 
+from picsellia_formats.formats.tfrecord.read import read_tfrecords
+from picsellia_formats.formats.tfrecord.records import iter_records
 from picsellia_formats.tfod.labelmap import read_label_map
-from picsellia_formats.tfod.tfrecord import iter_records, read_tfrecords
 from tests.conftest import FIXTURES, run_cli
 
 RACCOON = FIXTURES / "raccoon_voc"

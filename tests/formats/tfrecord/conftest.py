@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from picsellia_formats.formats.tfrecord.write import write_tfrecords
 from picsellia_formats.model import Annotation, Asset, Dataset, Label, Mask
+from picsellia_formats.report import Report
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "fixtures"
 RACCOON = FIXTURES / "raccoon_voc"
 
@@ -170,3 +172,14 @@ def _rect_rle(h: int, w: int, x: int, y: int, rw: int, rh: int) -> str:
 def synthetic(tmp_path_factory) -> tuple[Dataset, Path]:
     folder = tmp_path_factory.mktemp("synthetic_images")
     return make_synthetic(folder), folder
+
+
+@pytest.fixture(scope="session")
+def written(synthetic, tmp_path_factory):
+    """The synthetic set written with masks into 3 shards, and its report."""
+    dataset, images = synthetic
+    out = tmp_path_factory.mktemp("records") / "train.record"
+    report = Report()
+    paths = write_tfrecords(dataset, out, images=images, shards=3, masks=True, progress=False, report=report,
+                            workers=0)
+    return dataset, images, paths, report

@@ -20,9 +20,10 @@ import hashlib
 import struct
 from typing import Any, NamedTuple
 
-from ..errors import FormatError
+from ...errors import FormatError
+from ...image_header import SWAPPING, array_to_displayed, to_displayed
+from ...image_header import read_header as sniff
 from .example import Feature
-from .image_header import SWAPPING, array_to_displayed, sniff, to_displayed
 from .keys import (
     AREA,
     CLASS_LABEL,
