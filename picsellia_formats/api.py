@@ -151,6 +151,8 @@ def convert(
     src_path = Path(src)
     name = from_ or formats.detect(src_path)
     dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
+    if images is None and formats.get(name).name == formats.get(to).name == "tfrecord":
+        images = src_path  # TFRecord -> TFRecord: the records hold the images
     write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress, **(write_options or {}))
     report.stats.update(
         source_format=formats.get(name).name,

@@ -30,7 +30,6 @@ ALLOWED_CYCLES: set[tuple[str, ...]] = {
 ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
     ("picsellia_formats.sync.pull", "picsellia_formats.sync.push", "_pool_map"),
     ("picsellia_formats.sync.push", "picsellia_formats.sync.client", "_Ambiguous"),
-    ("picsellia_formats.tfod.pipeline", "picsellia_formats.tfod.labelmap", "_escape"),
 }
 #: Modules allowed over `MAX_LINES` for now.
 ALLOWED_LONG: set[str] = {

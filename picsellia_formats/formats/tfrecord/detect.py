@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import looks_like_tfrecord, record_files
-
 
 def _plausible(path: Path) -> bool:
     """A first record length below 1 TiB."""
@@ -33,6 +31,8 @@ def detect(path: Path) -> tuple[float, str]:
     if path.is_dir() and not any(".record" in p.name or ".tfrecord" in p.name or _plausible(p)
                                  for p in path.iterdir() if p.is_file() and not p.name.startswith(".")):
         return 0.0, "no TFRecord file in the folder"
+    from .records import looks_like_tfrecord, record_files  # google_crc32c loads only when it may be one
+
     if path.is_file():
         if looks_like_tfrecord(path):
             return 0.95, "starts with a TFRecord record header (its length CRC-32C matches)"

@@ -56,6 +56,8 @@ from .keys import (
 from .sources import BROKEN, MISSING, TOO_LARGE, EmbeddedImages, FolderImages, decode_problem
 
 _PREFIX = {key: entry_prefix(key) for key in KNOWN_KEYS}
+#: the most pixels a mask may have whatever the pixel limit (pycocotools counts them in 32 bits)
+MASK_PIXEL_CAP = 1 << 31
 
 
 
@@ -144,8 +146,7 @@ def encode_job(job: AssetJob, options: EncodeOptions) -> Encoded:
     try:
         return Encoded(job.index, encode_record(job, data, info, options, counts), None, counts)
     except ImageTooLargeError as exc:
-        return Encoded(job.index, None, f"{TOO_LARGE}: a mask {exc.message.replace('the header ', '')}", counts,
-                       where)
+        return Encoded(job.index, None, f"{TOO_LARGE}: {exc.message}", counts, where)
     except ValueError as exc:
         return Encoded(job.index, None, exc.message if isinstance(exc, FormatError) else str(exc), counts, where)
 
@@ -369,6 +370,9 @@ def _mask_pngs(objects: list[ObjectJob], frame_w: int, frame_h: int, info: Heade
         real_w, real_h = info.height, info.width
     else:
         real_w, real_h = info.width, info.height
+    if real_w * real_h >= MASK_PIXEL_CAP:  # pycocotools' sizes are 32-bit: never let it overflow
+        raise ImageTooLargeError(f"the image is {real_w}×{real_h}: too large to rasterise a mask "
+                                 f"({MASK_PIXEL_CAP:,} pixels at most)")
     sx, sy = real_w / frame_w, real_h / frame_h
     out = []
     for obj in objects:
@@ -385,6 +389,8 @@ def _mask_pngs(objects: list[ObjectJob], frame_w: int, frame_h: int, info: Heade
         else:
             _, mh, mw, mcounts = segm
             check_pixels(mw, mh, max_pixels=max_pixels)  # an RLE's size, before it is allocated
+            if mw * mh >= MASK_PIXEL_CAP:
+                raise ImageTooLargeError(f"a mask is {mw}×{mh}: too large to rasterise")
             array = rle_to_mask(Mask(mh, mw, mcounts))
             if (mh, mw) != (real_h, real_w):
                 from PIL import Image

@@ -40,8 +40,14 @@ def pascal_attributes(difficult: int | None, truncated: int | None, view: str | 
     return attrs
 
 
-def _split_tag(path: Path) -> str | None:
-    name = path.name
+def split_tag_of_name(name: str) -> str | None:
+    """The split a record file's name ends with (``train.record``, ``val-00000-of-00002``,
+    ``coco_test.tfrecord``, ``S/val`` as ``val``), as written, or None.
+
+    Example:
+        >>> split_tag_of_name("data-Valid.record-00001-of-00004"), split_tag_of_name("data.record")
+        ('Valid', None)
+    """
     m = SHARD_PATTERN.match(name)
     if m:
         name = m["base"]
@@ -125,7 +131,7 @@ def read_tfrecords(
             except ValueError as exc:
                 problems.add(record, str(exc))
                 continue
-            tag = _split_tag(path)
+            tag = split_tag_of_name(path.name)
             file_name = image.file_name or image.source_id or f"record-{len(assets):06d}"
             anns = []
             for obj in image.objects:

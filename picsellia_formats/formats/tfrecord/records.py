@@ -102,25 +102,28 @@ def looks_like_tfrecord(path: str | os.PathLike[str]) -> bool:
     return len(head) == 12 and _U32.unpack_from(head, 8)[0] == masked_crc(head[:8])
 
 
-def shard_paths(prefix: str | os.PathLike[str], shards: int) -> list[Path]:
-    """The files of a set: ``prefix`` itself for one shard, else ``{prefix}-{i:05d}-of-{n:05d}``.
+def shard_paths(prefix: str | os.PathLike[str], shards: int, *, suffixed: bool = False) -> list[Path]:
+    """The files of a set: ``prefix`` itself for one shard (unless `suffixed`), else
+    ``{prefix}-{i:05d}-of-{n:05d}``.
 
     Example:
         >>> [p.name for p in shard_paths("out/train.record", 2)]
         ['train.record-00000-of-00002', 'train.record-00001-of-00002']
+        >>> [p.name for p in shard_paths("out/val.record", 1, suffixed=True)]
+        ['val.record-00000-of-00001']
     """
     prefix = Path(prefix)
     if shards < 1:
         raise OptionError(f"shards must be >= 1, got {shards}")
-    if shards == 1:
+    if shards == 1 and not suffixed:
         return [prefix]
     return [prefix.with_name(f"{prefix.name}-{i:05d}-of-{shards:05d}") for i in range(shards)]
 
 
-def input_path_pattern(prefix: str | os.PathLike[str], shards: int) -> str:
+def input_path_pattern(prefix: str | os.PathLike[str], shards: int, *, suffixed: bool = False) -> str:
     """What a pipeline config's ``input_path`` should say for a set (a glob for shards)."""
     prefix = Path(prefix)
-    if shards == 1:
+    if shards == 1 and not suffixed:
         return str(prefix)
     return str(prefix.with_name(f"{prefix.name}-?????-of-{shards:05d}"))
 
@@ -140,6 +143,33 @@ def split_prefix(prefix: str | os.PathLike[str], split: str) -> Path:
         if prefix.name.endswith(suffix) and len(prefix.name) > len(suffix):
             return prefix.with_name(f"{prefix.name[:-len(suffix)]}-{split}{suffix}")
     return prefix.with_name(f"{prefix.name}-{split}")
+
+
+def stale_shards(paths: list[Path]) -> list[Path]:
+    """Record files beside the set `paths` (one prefix) that an earlier run with another shard count
+    left: ``{prefix}-?????-of-?????`` of another count, or the bare ``prefix`` when the set is
+    sharded; only files that hold TFRecords (or nothing).
+
+    Example:
+        >>> stale_shards([Path("no/such/train.record")])
+        []
+    """
+    first = paths[0]
+    m = SHARD_PATTERN.match(first.name)
+    base = m["base"] if m else first.name
+    folder = first.parent
+    if not folder.is_dir():
+        return []
+    keep = set(paths)
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p in keep or not p.is_file():
+            continue
+        other = SHARD_PATTERN.match(p.name)
+        if (p.name == base and m) or (other and other["base"] == base):
+            if p.stat().st_size == 0 or looks_like_tfrecord(p):
+                out.append(p)
+    return out
 
 
 def record_files(path: str | os.PathLike[str]) -> list[Path]:

@@ -32,12 +32,12 @@ from ...images import ImageIndex
 from ...io_utils import gc_paused
 from ...model import Dataset
 from ...report import Report
-from ...splits import split_of, split_order
+from ...splits import canonical_split, split_of, split_order
 from ...tfod.labelmap import BACKGROUND, LabelMapItem, label_map_items, write_label_map
 from .encode import AssetJob, EncodeOptions, encode_job
 from .jobs import build_jobs, labels_in_use
 from .keys import DECODABLE
-from .records import frame, input_path_pattern, shard_paths, split_prefix
+from .records import frame, input_path_pattern, shard_paths, split_prefix, stale_shards
 from .sources import BROKEN, MISSING, TOO_LARGE, EmbeddedImages, FolderImages, embedded_images, is_record_source
 
 #: the label map the registry's writer puts beside the records
@@ -99,14 +99,15 @@ def _progress(total: int, desc: str, enabled: bool | None) -> Any:
 
 def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, shards: int,
                 workers: int | None, progress: bool | None, totals: dict[str, Any],
-                skip_missing: bool = False, skip_broken: bool = False) -> list[tuple[Path, Path]]:
+                skip_missing: bool = False, skip_broken: bool = False, suffixed: bool = False
+                ) -> list[tuple[Path, Path]]:
     """Encode `jobs` into temporary shard files beside their targets; ``[(temporary, target)]``.
 
     A missing (unless `skip_missing`), broken or too large (unless `skip_broken`) or unreadable
     image stops it with a FormatError listing every such image; errors name `prefix`, never the
     temporary files.
     """
-    paths = shard_paths(prefix, shards)
+    paths = shard_paths(prefix, shards, suffixed=suffixed)
     if workers is None:
         workers = _auto_workers(jobs, options.masks)
     chunk_size = 16 if options.masks else 64
@@ -301,6 +302,8 @@ def write_tfrecords(
     skip_broken: bool = False,
     check_decode: bool = True,
     max_pixels: int | None = -1,
+    suffixed: bool = False,
+    canonical_splits: bool = False,
 ) -> list[Path]:
     """Write `dataset` as OD API TFRecords at `prefix`; return the files written.
 
@@ -316,7 +319,10 @@ def write_tfrecords(
     `check_decode`: decode every image cheaply before packing it (`sources.decode_problem`);
     `skip_broken`: leave out (and report, with counts and names) images that do not decode or whose
     header claims more than `max_pixels` pixels (-1: Pillow's ``MAX_IMAGE_PIXELS``; None: no limit),
-    instead of failing. Files appear only once every set is complete.
+    instead of failing. `suffixed`: shard names even for one shard (``x.record-00000-of-00001``);
+    `canonical_splits`: sets named by the canonical split (``valid`` and ``validation`` -> ``val``).
+    Files appear only once every set is complete; shard files of the same prefixes left by an
+    earlier run with another shard count are then removed (and reported).
 
     Raises FormatError naming `prefix` and every image that stops the job (never a temporary file).
     """
@@ -346,7 +352,7 @@ def write_tfrecords(
                            "TFRecords have no tags; split_by_tag writes one set per split")
         groups = {"": jobs}
     else:
-        groups = _split_groups(dataset, jobs, prefix, report)
+        groups = _split_groups(dataset, jobs, prefix, report, canonical_splits)
     totals: dict[str, Any] = {}
     pending: list[tuple[Path, Path]] = []
     sets = []
@@ -356,24 +362,32 @@ def write_tfrecords(
             target = split_prefix(prefix, split) if split else Path(prefix)
             before = totals.get("written", 0)
             pending += _encode_set(group, target, options, shards, workers, progress, totals, skip_missing,
-                                   skip_broken)
-            sets.append({"split": split or None, "input_path": input_path_pattern(target, shards),
+                                   skip_broken, suffixed)
+            sets.append({"split": split or None, "input_path": input_path_pattern(target, shards, suffixed=suffixed),
                          "records": totals.get("written", 0) - before})
     except BaseException:
         _remove(t for t, _ in pending)
         raise
     _report_counts(totals, report)
     report.stats["record_sets"] = sets
-    return _commit(pending, report, strict)
+    written = _commit(pending, report, strict)
+    stale = [p for i in range(0, len(written), shards) for p in stale_shards(written[i:i + shards])]
+    _remove(stale)
+    if stale:
+        report.info("shard files of an earlier run with another shard count removed", len(stale),
+                    ", ".join(p.name for p in stale[:5]) + (" ..." if len(stale) > 5 else ""))
+    return written
 
 
-def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report
-                  ) -> dict[str, list[AssetJob]]:
+def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report,
+                  canonical: bool = False) -> dict[str, list[AssetJob]]:
     groups: dict[str, list[AssetJob]] = {}
     problems = ProblemCollector(str(prefix))
     for asset, job in zip(dataset.assets, jobs):
         try:
             split = split_of(asset.tags)
+            if split and canonical:
+                split = canonical_split(split)
         except FormatError as exc:
             problems.add(f"image {asset.file_name!r}", exc.message)
             continue
