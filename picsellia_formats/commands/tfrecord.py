@@ -66,8 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-pixels", type=int_at_least(0), default=None,
                         help="refuse images whose header claims more pixels (default: Pillow's limit, "
                              "89,478,485; 0: no limit)")
-    parser.add_argument("--no-decode-check", action="store_true",
-                        help="pack images after a header check only (faster; a broken image then reaches training)")
+    parser.add_argument("--decode-check", choices=("fast", "full", "none"), default="fast",
+                        help="how each image is checked to decode before it is packed: fast (JPEG end marker, "
+                             "else a 1/8-scale decode; PNG chunk CRCs; default), full (decode JPEG at 1/8 "
+                             "scale and PNG), none (header only)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--strict", action="store_true",
                         help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                             label_map=items, split_by_tag=args.split_by_tag, workers=args.workers,
                             progress=False if args.no_progress or args.quiet else None, report=report,
                             strict=args.strict, skip_missing=args.skip_missing_images,
-                            skip_broken=args.skip_broken_images, check_decode=not args.no_decode_check,
+                            skip_broken=args.skip_broken_images, check_decode=args.decode_check,
                             max_pixels=-1 if args.max_pixels is None else (args.max_pixels or None))
     with atomic_path(label_map_path) as tmp:
         tmp.write_bytes(format_label_map(items).encode("utf-8"))

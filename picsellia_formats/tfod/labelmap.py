@@ -61,8 +61,8 @@ def escape_text(text: str) -> str:
     """`text` with protobuf text-format C escapes (quotes, backslash, control characters); UTF-8 kept.
 
     Example:
-        >>> escape_text("it's")
-        "it\\'s"
+        >>> print(escape_text("it's"))
+        it\\'s
     """
     out = []
     for ch in text:

@@ -65,7 +65,7 @@ def pipeline_fragment(record_sets: Iterable[Mapping[str, Any]], label_map_path: 
     Example:
         >>> sets = [{"split": "val", "input_path": "v.record", "records": 2},
         ...         {"split": "train", "input_path": "t.record", "records": 8}]
-        >>> [line for line in pipeline_fragment(sets, "lm.pbtxt").splitlines() if "reader {" in line]
+        >>> [line for line in pipeline_fragment(sets, "lm.pbtxt").splitlines() if line.startswith(("train", "eval"))]
         ['train_input_reader {', 'eval_input_reader {']
     """
     blocks = []

@@ -10,8 +10,8 @@ Example:
     >>> import tempfile, pathlib
     >>> from picsellia_formats.model import Annotation, Asset, Dataset
     >>> ds = Dataset(assets=[
-    ...     Asset("raccoon-1.jpg", 650, 417, [Annotation("raccoon", box=(81, 88, 441, 320))], tags=["train"]),
-    ...     Asset("raccoon-12.jpg", 259, 194, [Annotation("raccoon", box=(28, 21, 160, 152))], tags=["valid"])])
+    ...     Asset("raccoon-105.jpg", 720, 960, [Annotation("raccoon", box=(250, 49, 464, 820))], tags=["train"]),
+    ...     Asset("raccoon-106.jpg", None, None, [Annotation("raccoon", box=(28, 21, 160, 152))], tags=["valid"])])
     >>> out = write_split_tfrecords(ds, pathlib.Path(tempfile.mkdtemp()), images="fixtures/raccoon_voc/images",
     ...                             progress=False)
     >>> sorted(p.name for p in out.records), out.label_map.name, out.pipeline.name

@@ -99,7 +99,7 @@ class EncodeOptions(NamedTuple):
     masks: bool = False
     pascal_fields: bool = False  # write truncated and view (when the data set has them)
     image_classes: bool = False  # write image/class/* on every record (classification data sets)
-    check_decode: bool = True  # `decode_problem` on every image before it is packed
+    check_decode: str = "fast"  # `decode_problem` on every image before it is packed: fast, full or none
     max_pixels: int | None = -1
 
 
@@ -139,8 +139,8 @@ def encode_job(job: AssetJob, options: EncodeOptions) -> Encoded:
         return Encoded(job.index, None, f"{TOO_LARGE}: {exc.message}", counts, where)
     if info is None:
         return Encoded(job.index, None, f"{BROKEN}: not a readable image", counts, where)
-    if options.check_decode:
-        problem = decode_problem(data, info)
+    if options.check_decode != "none":
+        problem = decode_problem(data, info, options.check_decode)
         if problem is not None:
             return Encoded(job.index, None, f"{BROKEN}: {problem}", counts, where)
     try:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ...errors import FormatError, ProblemCollector
+from ...errors import FormatError, OptionError, ProblemCollector
 from ...fidelity import report_foreign_fields
 from ...images import ImageIndex
 from ...io_utils import gc_paused
@@ -38,7 +38,16 @@ from .encode import AssetJob, EncodeOptions, encode_job
 from .jobs import build_jobs, labels_in_use
 from .keys import DECODABLE
 from .records import frame, input_path_pattern, shard_paths, split_prefix, stale_shards
-from .sources import BROKEN, MISSING, TOO_LARGE, EmbeddedImages, FolderImages, embedded_images, is_record_source
+from .sources import (
+    BROKEN,
+    DECODE_CHECKS,
+    MISSING,
+    TOO_LARGE,
+    EmbeddedImages,
+    FolderImages,
+    embedded_images,
+    is_record_source,
+)
 
 #: the label map the registry's writer puts beside the records
 LABEL_MAP_NAME = "label_map.pbtxt"
@@ -300,7 +309,7 @@ def write_tfrecords(
     strict: bool = False,
     skip_missing: bool = False,
     skip_broken: bool = False,
-    check_decode: bool = True,
+    check_decode: str = "fast",
     max_pixels: int | None = -1,
     suffixed: bool = False,
     canonical_splits: bool = False,
@@ -316,7 +325,8 @@ def write_tfrecords(
     encoding images (None: a pool only when the job is large enough to pay for it; 0: this process).
     `strict`: raise LossyConversionError, writing nothing, when the report says something was lost.
     `skip_missing`: leave out (and report) images whose file is not found, instead of failing.
-    `check_decode`: decode every image cheaply before packing it (`sources.decode_problem`);
+    `check_decode`: ``fast`` (default), ``full`` or ``none``: how each image is checked to decode
+    before it is packed (`sources.decode_problem`);
     `skip_broken`: leave out (and report, with counts and names) images that do not decode or whose
     header claims more than `max_pixels` pixels (-1: Pillow's ``MAX_IMAGE_PIXELS``; None: no limit),
     instead of failing. `suffixed`: shard names even for one shard (``x.record-00000-of-00001``);
@@ -329,6 +339,8 @@ def write_tfrecords(
     report = report if report is not None else Report()
     if images is None:
         raise FormatError("the TFRecord writer needs the image files: pass images= (--images)")
+    if check_decode not in DECODE_CHECKS:
+        raise OptionError(f"check_decode must be one of {', '.join(DECODE_CHECKS)}, got {check_decode!r}")
     source = image_source(images)
     if label_map is not None:
         items = list(label_map)
