@@ -164,6 +164,8 @@ def is_record_source(path: str | os.PathLike[str]) -> bool:
     return any(looks_like_tfrecord(p) for p in entries)
 
 
+#: a PNG's last chunk, always these 12 bytes (length 0, type, CRC)
+_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 #: what `decode_problem` checks: ``fast`` (default), ``full``, ``none``
 DECODE_CHECKS = ("fast", "full", "none")
 
@@ -174,7 +176,7 @@ def decode_problem(data: bytes, info: HeaderInfo, check: str = "fast") -> str | 
     `check` ``fast``: a JPEG that ends with its EOI marker (after any zero or whitespace padding)
     passes at once, any other JPEG is decoded at 1/8 scale; a PNG's chunks are walked with their
     CRCs up to ``IEND`` (Pillow ``verify``); other types are decoded. ``full``: every JPEG decoded
-    at 1/8 scale, every PNG decompressed. ``none``: no check. Images over Pillow's own
+    at 1/8 scale, every PNG walked and decompressed. ``none``: no check. Images over Pillow's own
     decompression-bomb limit (possible only when the caller raised the pixel limit) are not decoded
     here: None.
     """
@@ -182,6 +184,8 @@ def decode_problem(data: bytes, info: HeaderInfo, check: str = "fast") -> str | 
         return None
     if check == "fast" and info.format == "jpeg" and data.rstrip(b"\x00 \t\r\n").endswith(b"\xff\xd9"):
         return None
+    if info.format == "png" and data.rfind(_IEND) == -1:
+        return "no complete IEND chunk: the PNG is truncated"
     from PIL import Image
 
     limit = max_image_pixels()
@@ -190,10 +194,12 @@ def decode_problem(data: bytes, info: HeaderInfo, check: str = "fast") -> str | 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as im:
-                if check == "fast" and info.format == "png":
+            if info.format == "png":  # every chunk and its CRC up to IEND (libpng, in TF, wants them all)
+                with Image.open(io.BytesIO(data)) as im:
                     im.verify()
+                if check == "fast":
                     return None
+            with Image.open(io.BytesIO(data)) as im:
                 if info.format == "jpeg":
                     im.draft(im.mode if im.mode in ("L", "RGB") else None,
                              (max(1, info.width // 8), max(1, info.height // 8)))
