@@ -128,3 +128,33 @@ def test_extract_images(tmp_path):
     ds = read_tfrecords(RACCOON / "data" / "test.record", extract_images=tmp_path / "img")
     for asset in ds.assets:
         assert (tmp_path / "img" / asset.file_name).read_bytes() == (RACCOON / "images" / asset.file_name).read_bytes()
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+@pytest.mark.parametrize("key", ["image/object/bbox/xmin", "image/object/bbox/ymax"])
+def test_non_finite_box_is_a_format_error_naming_file_and_record(tmp_path, key, value):
+    features = {"image/width": ("int64", [10]), "image/height": ("int64", [10]),
+                "image/object/class/text": ("bytes", [b"cat"])}
+    for k, v in (("image/object/bbox/xmin", 0.1), ("image/object/bbox/xmax", 0.5),
+                 ("image/object/bbox/ymin", 0.1), ("image/object/bbox/ymax", 0.5)):
+        features[k] = ("float", [value if k == key else v])
+    path = tmp_path / "bad.record"
+    path.write_bytes(frame(encode_example({"image/width": ("int64", [10])})) + frame(encode_example(features)))
+    with pytest.raises(FormatError) as info:
+        read_tfrecords(path)
+    assert info.value.lines() == [f"{path}: record 1 (byte 40): {key}[0] is {value}: a box coordinate must be "
+                                  "a finite number"]
+
+
+def test_non_finite_box_exits_2_in_the_cli(tmp_path):
+    from tests.conftest import run_cli
+
+    features = {"image/width": ("int64", [10]), "image/height": ("int64", [10]),
+                "image/object/bbox/xmin": ("float", [0.1]), "image/object/bbox/xmax": ("float", [float("inf")]),
+                "image/object/bbox/ymin": ("float", [0.1]), "image/object/bbox/ymax": ("float", [0.5]),
+                "image/object/class/text": ("bytes", [b"cat"])}
+    path = tmp_path / "inf.record"
+    path.write_bytes(frame(encode_example(features)))
+    result = run_cli("convert", path, tmp_path / "out.json", "--to", "coco")
+    assert result.code == 2, result.err
+    assert f"{path}: record 0 (byte 0): image/object/bbox/xmax[0] is inf" in result.err

@@ -21,7 +21,7 @@ from picsellia_formats.formats.tfrecord.sources import (
     is_record_source,
 )
 from picsellia_formats.image_header import read_header
-from picsellia_formats.images import ImageIndex
+from picsellia_formats.images import AmbiguousImageError, ImageIndex
 
 from .conftest import FIXTURES, RACCOON
 
@@ -100,7 +100,7 @@ def test_folder_images_go_through_the_image_index(tmp_path):
     assert source.fetch("1.jpg", "1", "val").data == JPEG + b"\x00"
     assert source.fetch("data/obj_train_data/train/1.jpg", "1", None).data == JPEG
     assert source.fetch("2.jpg", "2", None) is None
-    with pytest.raises(Exception, match="fit '1.jpg'"):
+    with pytest.raises(AmbiguousImageError, match=r"fit '1\.jpg'"):
         source.fetch("1.jpg", "1", None)  # two files fit, no split hint: never a silent pick
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from picsellia_formats.errors import FormatError, LossyConversionError
-from picsellia_formats.formats.tfrecord.example import encode_example
+from picsellia_formats.formats.tfrecord.example import decode_example, encode_example
 from picsellia_formats.formats.tfrecord.read import read_tfrecords
 from picsellia_formats.formats.tfrecord.records import frame, iter_records
 from picsellia_formats.formats.tfrecord.write import write_tfrecords
@@ -20,7 +20,7 @@ from picsellia_formats.model import Annotation, Asset, Dataset, Label
 from picsellia_formats.report import Report
 from picsellia_formats.tfod.labelmap import label_map_items
 
-from .conftest import EXIF_OPS, RACCOON, parse_records
+from .conftest import EXIF_OPS, FIXTURES, RACCOON, parse_records
 
 F32 = np.float32
 
@@ -327,3 +327,96 @@ def test_image_bytes_not_reencoded_for_png_with_alpha(tmp_path):
     rec = decode_example(next(iter_records(paths[0]))[1])
     assert rec["image/encoded"] == ("bytes", [buf.getvalue()])
     assert rec["image/width"] == ("int64", [7]) and rec["image/format"] == ("bytes", [b"png"])
+
+
+# ------------------------------------------------------------------- images that cannot be packed
+
+
+def _truncated_copy(tmp_path, dataset, images, name="a.jpg"):
+    """A copy of the synthetic images folder where `name` is cut in half."""
+    import shutil
+
+    folder = tmp_path / "imgs"
+    shutil.copytree(images, folder)
+    data = (folder / name).read_bytes()
+    (folder / name).write_bytes(data[: len(data) // 2])
+    return folder
+
+
+def test_broken_image_refused_naming_it_and_the_option(synthetic, tmp_path):
+    dataset, images = synthetic
+    folder = _truncated_copy(tmp_path, dataset, images)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(FormatError) as info:
+        write_tfrecords(dataset, out / "x.record", images=folder, progress=False)
+    text = str(info.value)
+    assert str(folder / "a.jpg") in text and "does not decode" in text and "--skip-broken-images" in text
+    assert ".tmp-pf" not in text
+    assert not list(out.iterdir())  # nothing written, no temporary file left
+
+
+def test_broken_image_skipped_and_reported_with_counts(tf, synthetic, tmp_path):
+    dataset, images = synthetic
+    folder = _truncated_copy(tmp_path, dataset, images)
+    report = Report()
+    paths = write_tfrecords(dataset, tmp_path / "x.record", images=folder, progress=False, skip_broken=True,
+                            report=report, shards=2)
+    broken = next(a for a in dataset.assets if a.file_name == "a.jpg")
+    assert report.count("dropped", "images that do not decode") == 1
+    assert report.count("dropped", "objects on images that do not decode") == len(broken.annotations)
+    assert "'a.jpg'" in str(report)
+    rows = parse_records(tf, paths)
+    assert len(rows) == len(dataset) - 1
+    assert b"a.jpg" not in {r["image/filename"] for r in rows}
+    for row in rows:  # what is packed decodes in TensorFlow
+        tf.io.decode_image(row["image/encoded"], channels=3, expand_animations=False)
+
+
+def test_decode_check_can_be_turned_off(synthetic, tmp_path):
+    dataset, images = synthetic
+    folder = _truncated_copy(tmp_path, dataset, images)
+    paths = write_tfrecords(dataset, tmp_path / "x.record", images=folder, progress=False, check_decode="none")
+    assert len(list(iter_records(paths[0]))) == len(dataset)
+    with pytest.raises(ValueError, match="check_decode must be one of"):
+        write_tfrecords(dataset, tmp_path / "y.record", images=folder, progress=False, check_decode="quick")
+
+
+def test_rerun_with_fewer_shards_leaves_no_stale_shard(synthetic, tmp_path):
+    dataset, images = synthetic
+    out = tmp_path / "out"
+    write_tfrecords(dataset, out / "t.record", images=images, shards=4, progress=False)
+    (out / "t.record-notes.txt").write_text("kept")  # not ours: never touched
+    report = Report()
+    paths = write_tfrecords(dataset, out / "t.record", images=images, shards=2, progress=False, report=report)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in paths), "t.record-notes.txt"])
+    assert report.count("info", "shard files of an earlier run with another shard count removed") == 4
+    assert len(read_tfrecords(out / "t.record-00000-of-00002").assets) + len(
+        read_tfrecords(out / "t.record-00001-of-00002").assets) == len(dataset)
+    write_tfrecords(dataset, out / "t.record", images=images, shards=1, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["t.record", "t.record-notes.txt"]
+
+
+def test_tfrecord_to_tfrecord_reuses_the_embedded_images(tf, tmp_path):
+    src = RACCOON / "data" / "test.record"
+    ds = read_tfrecords(src)
+    paths = write_tfrecords(ds, tmp_path / "again.record", images=src, progress=False, masks=True)
+    before = {r["image/filename"]: r["image/encoded"] for r in parse_records(tf, [src])}
+    after = parse_records(tf, paths, masks=True)
+    assert len(after) == len(before) == 40
+    assert all(r["image/encoded"] == before[r["image/filename"]] for r in after)
+
+
+def test_split_hint_picks_the_image_of_the_assets_split(tmp_path):
+    import picsellia_formats as pf
+
+    src = FIXTURES / "real_exports" / "yolo_same_name_two_splits"
+    ds = pf.read(src, images=src / "images")
+    paths = write_tfrecords(ds, tmp_path / "{split}.record", images=src / "images", split_by_tag=True,
+                            progress=False)
+    for path in paths:
+        split = path.name.split(".")[0]
+        ((_, data),) = iter_records(path)
+        encoded = decode_example(data)["image/encoded"][1][0]
+        on_disk = [p for p in (src / "images").rglob("*") if p.is_file() and split in p.parts]
+        assert [p.read_bytes() for p in on_disk] == [encoded]
