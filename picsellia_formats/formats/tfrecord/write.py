@@ -65,6 +65,20 @@ def encode_chunk(jobs: Sequence[AssetJob], options: EncodeOptions) -> list[Resul
     return out
 
 
+#: the read-only options of a pool worker, set once when it starts (`_start_worker`), so the image
+#: source (an `ImageIndex` that walks its folder once, a table of embedded images) is sent and built
+#: once per worker, not once per chunk
+_WORKER_OPTIONS: list[EncodeOptions] = []
+
+
+def _start_worker(options: EncodeOptions) -> None:
+    _WORKER_OPTIONS[:] = [options]
+
+
+def _encode_chunk_in_worker(jobs: Sequence[AssetJob]) -> list[Result]:
+    return encode_chunk(jobs, _WORKER_OPTIONS[0])
+
+
 def _auto_workers(jobs: Sequence[AssetJob], masks: bool) -> int:
     """Worker processes worth starting: none for small jobs (a pool costs ~0.3 s to start; records
     cost ~0.1 ms each, masks ~0.3 ms each), else one per CPU (at most 8)."""
@@ -89,10 +103,11 @@ def _run_chunks(chunks: Iterable[list[AssetJob]], options: EncodeOptions, worker
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                             initargs=(options,)) as pool:
         pending: deque[Any] = deque()
         for chunk in chunks:
-            pending.append(pool.submit(encode_chunk, chunk, options))
+            pending.append(pool.submit(_encode_chunk_in_worker, chunk))
             if len(pending) >= workers * 4:  # bounded: memory stays flat on huge data sets
                 yield pending.popleft().result()
         while pending:
@@ -334,7 +349,8 @@ def write_tfrecords(
     Files appear only once every set is complete; shard files of the same prefixes left by an
     earlier run with another shard count are then removed (and reported).
 
-    Raises FormatError naming `prefix` and every image that stops the job (never a temporary file).
+    Raises FormatError naming every image that stops the job (its file when found; never a
+    temporary file), OptionError for a bad `check_decode`.
     """
     report = report if report is not None else Report()
     if images is None:
@@ -393,8 +409,9 @@ def write_tfrecords(
 
 def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report,
                   canonical: bool = False) -> dict[str, list[AssetJob]]:
+    del prefix
     groups: dict[str, list[AssetJob]] = {}
-    problems = ProblemCollector(str(prefix))
+    problems = ProblemCollector()
     for asset, job in zip(dataset.assets, jobs):
         try:
             split = split_of(asset.tags)
