@@ -27,10 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-difficult", action="store_true", help="leave out objects marked difficult")
     parser.add_argument("--one-based", action="store_true", help="VOC corners follow the devkit's 1-based rule")
     parser.add_argument("--no-copy", action="store_true", help="write labels only, do not copy the images")
+    parser.add_argument("--include-unlabelled", action="store_true",
+                        help="also convert the images no XML names (as images with no objects)")
     args = parser.parse_args(argv)
     try:
         report = pf.Report()
-        dataset = pf.read(args.src, "voc", images=args.images, report=report, one_based=args.one_based)
+        dataset = pf.read(args.src, "voc", images=args.images, report=report, one_based=args.one_based,
+                          include_unlabelled=args.include_unlabelled)
         skipped = 0
         if args.skip_difficult:
             for asset in dataset.assets:

@@ -13,16 +13,14 @@ Example:
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from . import formats
 from .errors import FormatError, LossyConversionError, OptionError
-from .io_utils import atomic_dir, atomic_path
 from .model import Dataset
+from .outputs import output_dir, output_file, transaction
 from .report import Report
 
 
@@ -63,6 +61,7 @@ def write(
     report: Report | None = None,
     strict: bool = False,
     progress: bool = False,
+    overwrite: bool = False,
     **options: Any,
 ) -> Report:
     """Write `dataset` to `path` in `format`, atomically; return the fidelity report.
@@ -72,6 +71,9 @@ def write(
     writes nothing. `progress`: a bar on stderr when it is a terminal, for the writers that have one.
     Raises FormatError (the format cannot be written, or the data cannot go in it), OptionError (an
     option the format does not take, or a value outside its choices) or LossyConversionError.
+    Output policy (`picsellia_formats.outputs`): an existing non-empty file, or a non-empty folder
+    that is not a previous output of this format, raises OutputExistsError unless `overwrite`; a
+    folder is replaced whole (no stale file of an earlier run survives).
     """
     spec = formats.get(format)
     if spec.write is None:
@@ -81,43 +83,20 @@ def write(
     report = report if report is not None else Report()
     path = Path(path)
     image_dir = Path(images) if images else None
-    if spec.output == "file":
+    output = spec.output_for(dataset, path, options) if spec.output_for is not None else spec.output
+    if output == "file":
         if path.is_dir():
             path = path / spec.default_file_name
-        with atomic_path(path) as tmp:
+        with output_file(path, overwrite=overwrite) as tmp:
             spec.write(dataset, tmp, images=image_dir, report=report, **options)
             if strict and report.lossy:
                 raise LossyConversionError(report)
     else:
-        _write_folder(spec, dataset, path, image_dir, report, strict, options)
-    return report
-
-
-def _write_folder(spec: formats.FormatSpec, dataset: Dataset, path: Path, images: Path | None,
-                  report: Report, strict: bool, options: dict[str, Any]) -> None:
-    """Write into a fresh temporary folder; then it becomes `path` (new or empty) or its files are
-    moved into `path` (an existing folder with other content, which is kept)."""
-    if path.exists() and not path.is_dir():
-        raise FormatError(f"exists and is not a folder (the {spec.name} output is a folder)", file=path)
-    if path.exists() and any(path.iterdir()):
-        path.mkdir(exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
-        try:
-            spec.write(dataset, tmp, images=images, report=report, **options)
+        with output_dir(path, spec.name, overwrite=overwrite) as tmp:
+            spec.write(dataset, tmp, images=image_dir, report=report, **options)
             if strict and report.lossy:
                 raise LossyConversionError(report)
-            for entry in sorted(tmp.rglob("*")):
-                if entry.is_file():
-                    target = path / entry.relative_to(tmp)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(entry, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return
-    with atomic_dir(path) as tmp:
-        spec.write(dataset, tmp, images=images, report=report, **options)
-        if strict and report.lossy:
-            raise LossyConversionError(report)
+    return report
 
 
 def convert(
@@ -131,10 +110,12 @@ def convert(
     read_options: dict[str, Any] | None = None,
     write_options: dict[str, Any] | None = None,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> Report:
     """Read `src` (format detected unless `from_`), write it to `dst` as `to`; return the report.
 
-    `progress`: bars on stderr when it is a terminal (see `read`).
+    `progress`: bars on stderr when it is a terminal (see `read`). `overwrite`: see `write`; side
+    outputs of the reader (``extract_images``) are put in place only if the whole conversion succeeds.
 
     The report's ``stats`` hold ``source_format``, ``assets``, ``annotations``, ``labels`` and
     ``seconds``.
@@ -150,10 +131,12 @@ def convert(
     report = Report()
     src_path = Path(src)
     name = from_ or formats.detect(src_path)
-    dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
-    if images is None and formats.get(name).name == formats.get(to).name == "tfrecord":
-        images = src_path  # TFRecord -> TFRecord: the records hold the images
-    write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress, **(write_options or {}))
+    with transaction(overwrite=overwrite):
+        dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
+        if images is None and formats.get(name).name == formats.get(to).name == "tfrecord":
+            images = src_path  # TFRecord -> TFRecord: the records hold the images
+        write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress,
+              overwrite=overwrite, **(write_options or {}))
     report.stats.update(
         source_format=formats.get(name).name,
         target_format=formats.get(to).name,

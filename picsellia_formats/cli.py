@@ -28,6 +28,8 @@ from pathlib import Path
 from . import __version__
 from .commands._paths import check_images
 from .errors import DetectionError, FormatError, LossyConversionError, PicselliaFormatsError
+from .outputs import transaction
+from .outputs.temps import handlers_held
 
 COMMAND_MODULES: tuple[str, ...] = (
     "convert", "detect", "stats", "preview", "report", "split", "labelmap", "tfrecord", "push", "pull", "emulator",
@@ -121,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger(__package__)
     package_log.addHandler(handler)
     try:
-        return _run(args)
+        with handlers_held():  # SIGTERM: temporary outputs removed, exit 143 (SIGINT: 130)
+            return _run(args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_INTERNAL
     finally:
         package_log.removeHandler(handler)
 
@@ -131,7 +136,9 @@ def _run(args: argparse.Namespace) -> int:
         images = getattr(args, "images", None)
         if isinstance(images, Path):  # every command's --images is a folder (pull's is a switch)
             check_images(images)
-        return int(args._run(args) or 0)
+        # side outputs (--tfrecord-extract-images) are put in place only if the whole command succeeds
+        with transaction(overwrite=bool(getattr(args, "overwrite", False))):
+            return int(args._run(args) or 0)
     except LossyConversionError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_FINDINGS

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 #: how a report names a format (the others: the name in capitals, as in COCO, VOC, YOLO)
-_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord"}
+_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord", "labelme": "LabelMe", "createml": "CreateML"}
 
 
 def title(fmt: str) -> str:

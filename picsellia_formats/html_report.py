@@ -223,12 +223,15 @@ def build_report(
 """
 
 
-def write_report(dataset: Dataset, out: str | Path, images: str | Path | None = None, **options: Any) -> Path:
-    """Write `build_report` to `out` atomically; returns the path."""
-    from .io_utils import atomic_path
+def write_report(dataset: Dataset, out: str | Path, images: str | Path | None = None, *, overwrite: bool = False,
+                 **options: Any) -> Path:
+    """Write `build_report` to `out` atomically; returns the path. An existing non-empty `out` raises
+    OutputExistsError unless `overwrite` (the output policy of `picsellia_formats.outputs`)."""
+    from .outputs import check_file, output_file
 
     out = Path(out)
+    check_file(out, overwrite=overwrite)  # before the work
     page = build_report(dataset, images=images, **options)
-    with atomic_path(out) as tmp:
+    with output_file(out, overwrite=overwrite) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return out

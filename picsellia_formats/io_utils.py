@@ -14,49 +14,33 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
 from .errors import PicselliaFormatsError
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # read once, at import: os.umask is process-wide and not thread-safe
+from .outputs.temps import process_umask
 
 
 def _umask() -> int:
-    return _UMASK
+    return process_umask()
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary file path beside `path`; on success rename it onto `path`.
 
-    On any exception the temporary file is removed and `path` is left as it was.
+    On any exception (or SIGTERM) the temporary file is removed and `path` is left as it was. No
+    refusal here: outputs a user names go through `picsellia_formats.outputs.output_file`.
     """
+    from .outputs import output_file
+
     path = Path(path)
     if path.is_dir():
         raise PicselliaFormatsError(f"{path}: is a folder; give a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
-    try:
+    with output_file(path, check=False) as tmp:
+        os.chmod(tmp, 0o666 & ~_umask())
         yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 @contextlib.contextmanager
@@ -67,31 +51,16 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder beside `path`; on success it replaces `path`.
+def atomic_dir(path: str | os.PathLike[str], kind: str = "output", *, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder beside `path`; on success it replaces `path` whole (crash-safe swap,
+    see `picsellia_formats.outputs`). With ``overwrite=False`` the output policy applies."""
+    from .outputs import output_dir
 
-    An existing `path` is moved aside first and deleted only once the new folder is in place,
-    so a failure at any point leaves either the old output or the new one, never a mix.
-    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not path.is_dir():
         raise PicselliaFormatsError(f"{path}: exists and is not a folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
-    try:
+    with output_dir(path, kind, overwrite=overwrite) as tmp:
         yield tmp
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old-pf", dir=path.parent))
-            old.rmdir()
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 @contextlib.contextmanager
@@ -100,13 +69,15 @@ def staged_files(path: str | os.PathLike[str]) -> Iterator[Path]:
     `path` (created if needed; other files there are kept, same names replaced).
 
     On any exception nothing reaches `path`: a run that fails half-way adds no file at all.
+    Outputs a user names are replaced whole instead (`picsellia_formats.outputs.output_dir`).
     """
+    from .outputs import temps
+
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise PicselliaFormatsError(f"{path}: exists and is not a folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp-pf", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    temps.clean_stale(path)
+    tmp = temps.make_temp_dir(path, 0o777 & ~_umask())
     try:
         yield tmp
         if not path.exists():
@@ -118,7 +89,7 @@ def staged_files(path: str | os.PathLike[str]) -> Iterator[Path]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staged, target)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        temps.release(tmp)
 
 
 def safe_relative_path(name: str) -> Path:

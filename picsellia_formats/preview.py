@@ -223,13 +223,16 @@ def write_previews(
     style: Style = Style(),
     workers: int = 2,
     quiet: bool = True,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Render the chosen assets into `out_dir` (one file each plus ``contact_sheet.<fmt>``).
 
     `labels` keeps assets having one of these labels (and draws only them); `assets` restricts to
     these asset indexes; `limit` caps the count. Returns the written preview paths, in dataset order.
+    `out_dir` is replaced whole; a non-empty folder that is not a previous preview output raises
+    OutputExistsError unless `overwrite`.
     """
-    from .io_utils import staged_files
+    from .outputs import output_dir
     from .progress import track
 
     out_dir = Path(out_dir)
@@ -264,8 +267,9 @@ def write_previews(
     titles: list[str] = []
     missing: list[str] = []
     ambiguous: list[str] = []
-    # staged: a run that fails half-way adds no file to out_dir
-    with staged_files(out_dir) as stage, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    # staged: a run that fails half-way changes nothing in out_dir
+    with output_dir(out_dir, "preview", overwrite=overwrite) as stage, \
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for image, file_name, not_found in track(pool.map(job, chosen), "previews", total=len(chosen), quiet=quiet):
             if not_found:
                 missing.append(file_name)

@@ -32,9 +32,10 @@ import numpy as np
 
 from .errors import FormatError, OptionError, PicselliaFormatsError
 from .images import ImageIndex, image_size
-from .io_utils import atomic_dir, safe_relative_path
+from .io_utils import safe_relative_path
 from .masks import box_to_rle, polygon_to_rle, rle_crop, voc_colormap
 from .model import Annotation, Asset, Dataset
+from .outputs import output_dir
 from .report import Report
 
 KINDS = ("semantic", "instance")
@@ -124,21 +125,6 @@ def _shard(job: tuple[list[tuple[Asset, str]], dict[str, int], str, bool, str, b
 _INLINE_CHUNK = 256
 
 
-def _check_replaceable(out: Path) -> None:
-    """`out` is replaced whole: refuse a non-empty folder unless it is a previous output (a
-    ``labels.txt`` legend at its root, and nothing but PNG masks, the legend and ``instances.csv``),
-    so that a mistyped path never wipes a folder, not even one of PNG photos."""
-    if not out.is_dir() or not any(out.iterdir()):
-        return
-    if not (out / "labels.txt").is_file():
-        raise PicselliaFormatsError(f"{out}: is not empty and not a previous rasterise output (no labels.txt); "
-                                    "it would be replaced whole: choose a new or empty folder")
-    for path in out.rglob("*"):
-        if path.is_file() and path.suffix.lower() != ".png" and path.name not in ("labels.txt", "instances.csv"):
-            raise PicselliaFormatsError(f"{out}: holds other files ({path.relative_to(out)}...) and would be "
-                                        "replaced whole; choose a new or empty folder, or a previous rasterise output")
-
-
 def rasterise(
     dataset: Dataset,
     out: str | os.PathLike[str],
@@ -149,8 +135,12 @@ def rasterise(
     jobs: int = 1,
     report: Report | None = None,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> Report:
     """Write one mask PNG per asset into the folder `out` (atomically), with ``labels.txt``.
+
+    `out` is replaced whole; a non-empty folder that is not a previous rasterise output raises
+    OutputExistsError unless `overwrite`.
 
     Sizes come from the dataset, else from the image headers under `images`, else from a mask of
     the asset. `boxes` paints box-only objects as filled rectangles too. Assets without a size are
@@ -171,8 +161,7 @@ def rasterise(
     objects = sum(len(_painted(a, boxes)) for a, _ in items)
     if kind == "semantic" and len(labels) > 65535:
         raise PicselliaFormatsError(f"{len(labels)} labels do not fit in a 16-bit PNG")
-    _check_replaceable(Path(out))
-    with atomic_dir(out) as tmp:
+    with output_dir(out, "rasterise", overwrite=overwrite) as tmp:
         skipped: list[tuple[str, str]] = []
         palette_ok = kind == "instance" or len(labels) < 256
         with bar(len(items), "rasterising", quiet=not progress, unit="image") as b:

@@ -27,16 +27,10 @@ ALLOWED_CYCLES: set[tuple[str, ...]] = {
     ("picsellia_formats.geometry", "picsellia_formats.masks", "picsellia_formats.shapes"),
 }
 #: ``(importing module, imported module, name)`` allowed for now.
-ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
-    ("picsellia_formats.sync.pull", "picsellia_formats.sync.push", "_pool_map"),
-    ("picsellia_formats.sync.push", "picsellia_formats.sync.client", "_Ambiguous"),
-}
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 #: Modules allowed over `MAX_LINES` for now.
 ALLOWED_LONG: set[str] = {
     "picsellia_formats.formats.picsellia.read",
-    "picsellia_formats.sync.client",
-    "picsellia_formats.sync.emulator.server",
-    "picsellia_formats.sync.emulator.store",
 }
 
 

@@ -31,7 +31,7 @@ def test_atomic_dir_replaces_or_keeps_the_old_folder(tmp_path: Path) -> None:
     assert [p.name for p in target.iterdir()] == ["old.txt"]
     with atomic_dir(target) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [".picsellia-formats.json", "new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

@@ -157,7 +157,7 @@ def test_commands_show_their_bar_on_a_terminal_and_not_with_q(argv: tuple[str, .
     code, _, err = run_on_a_terminal(*args)
     assert code == 0, err
     assert desc in err
-    code, _, err = run_on_a_terminal(*args, "-q")
+    code, _, err = run_on_a_terminal(*args, "-q", "--overwrite")  # the first run's output file exists
     assert code == 0 and err == ""
     piped = run_cli(*[a.replace(str(tmp_path / "tty"), str(tmp_path / "pipe")) for a in args])
     assert piped.code == 0, piped.err

@@ -15,11 +15,13 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import PicselliaFormatsError
+from ..outputs import check_dir, check_file, prepare
 
 
 def _resolved(path: Path) -> Path:
@@ -62,21 +64,37 @@ def _check_against_sources(out: Path, name: str, sources: Iterable[Path | None],
                                         "choose an output outside it")
 
 
+def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "the output") -> None:
+    """The ``--overwrite`` flag of every command that writes an output (the output policy)."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace {what} whole even if it is an existing file, or a non-empty folder "
+                        "that is not a previous output of this command (refused otherwise)")
+
+
 def check_file_output(out: Path, sources: Iterable[Path | None] = (), *, into_sources: bool = False,
-                      flag: str = "") -> None:
+                      flag: str = "", overwrite: bool | None = None) -> None:
     """A file to be written: not an existing folder, not under a file, not one of the sources (nor,
-    with `into_sources`, inside a source folder)."""
+    with `into_sources`, inside a source folder); with `overwrite` given (the output policy), an
+    existing non-empty file is refused unless it is True."""
     name = f"{flag} {out}" if flag else str(out)
     if out.is_dir():
         raise PicselliaFormatsError(f"{name}: is a folder; give a file name")
     _check_against_sources(out, name, sources, into_sources)
+    if overwrite is not None:
+        prepare(out)
+        check_file(out, overwrite=overwrite)
 
 
 def check_folder_output(out: Path, sources: Iterable[Path | None] = (), *, images: Path | None = None,
-                        into_sources: bool = True, replaces: bool = False, flag: str = "") -> None:
+                        into_sources: bool = True, replaces: bool = False, flag: str = "",
+                        kind: str | None = None, overwrite: bool = False) -> None:
     """A folder to be written: not an existing file, not under a file, not a source; with
     `into_sources`, not inside a source folder; with `replaces` (the folder is replaced whole), not
-    holding a source or the images; never the images folder itself nor inside it."""
+    holding a source or the images; never the images folder itself nor inside it. With `kind` (the
+    output policy; implies `replaces`): a non-empty folder that is not a previous `kind` output of
+    ours is refused unless `overwrite`."""
+    if kind is not None:
+        replaces = True
     name = f"{flag} {out}" if flag else str(out)
     if out.exists() and not out.is_dir():
         raise PicselliaFormatsError(f"{name}: exists and is not a folder")
@@ -95,6 +113,9 @@ def check_folder_output(out: Path, sources: Iterable[Path | None] = (), *, image
         if replaces and target in where.parents:
             raise PicselliaFormatsError(f"{name}: would be replaced, and it holds the images {images}; "
                                         "choose a new or empty folder")
+    if kind is not None:
+        prepare(out)
+        check_dir(out, kind, overwrite=overwrite)
 
 
 def check_writable(out: Path, flag: str = "") -> None:

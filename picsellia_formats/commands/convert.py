@@ -12,7 +12,7 @@ from ..api import convert
 from ..io_utils import atomic_file
 from ..report import Report
 from ._options import add_format_options, split_format_options
-from ._paths import check_file_output, check_folder_output
+from ._paths import add_overwrite_argument, check_file_output, check_folder_output
 
 NAME = "convert"
 HELP = "convert annotations from one format to another"
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_overwrite_argument(parser)
     add_format_options(parser)
 
 
@@ -44,13 +45,14 @@ def run(args: argparse.Namespace) -> int:
     spec = formats.get(target)
     if spec.output == "file":
         out = args.dst / spec.default_file_name if args.dst.is_dir() else args.dst
-        check_file_output(out, [args.src], into_sources=True)
+        check_file_output(out, [args.src], into_sources=True, overwrite=args.overwrite)
     else:
-        check_folder_output(args.dst, [args.src], images=args.images)
+        check_folder_output(args.dst, [args.src], images=args.images, kind=target, overwrite=args.overwrite)
     if args.report:
         check_file_output(args.report, [args.src], flag="--report")
     report = convert(args.src, args.dst, target, from_=source, images=args.images, strict=args.strict,
-                     read_options=read_opts, write_options=write_opts, progress=not args.quiet)
+                     read_options=read_opts, write_options=write_opts, progress=not args.quiet,
+                     overwrite=args.overwrite)
     if not args.quiet:
         print(summary_line(report, args.dst))
         if report:

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Picsellia emulator on {emu.url} (state in {args.data})")
         print(f"  token:        {emu.token}")
         print(f"  organization: {emu.organization_name} ({emu.organization_id})")
-        print(f"  try: PICSELLIA_API_TOKEN={emu.token} python -m picsellia_formats pull --host {emu.url} ...")
+        print(f"  try: PICSELLIA_TOKEN={emu.token} python -m picsellia_formats pull --host {emu.url} ...")
         sys.stdout.flush()
     try:
         emu.serve_forever()

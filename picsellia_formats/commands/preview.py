@@ -9,7 +9,7 @@ from ..api import read
 from ..errors import PicselliaFormatsError
 from ..images import default_images_folder
 from ._options import int_at_least
-from ._paths import check_folder_output
+from ._paths import add_overwrite_argument, check_folder_output
 
 NAME = "preview"
 HELP = "render images with their annotations drawn (boxes, polygons, masks, points, lines, labels)"
@@ -27,11 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only images with validation findings, the offending shapes outlined")
     parser.add_argument("--format", dest="image_format", choices=("jpg", "png"), default="jpg")
     parser.add_argument("--quiet", "-q", action="store_true")
+    add_overwrite_argument(parser, "OUT_DIR")
 
 
 def run(args: argparse.Namespace) -> int:
     images = args.images if args.images else default_images_folder(args.src)
-    check_folder_output(args.out_dir, [args.src], images=images)
+    check_folder_output(args.out_dir, [args.src], images=images, kind="preview", overwrite=args.overwrite)
     from ..preview import write_previews  # numpy and Pillow: loaded only when drawing
     dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
     assets = highlights = None
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                                         f"({', '.join(sorted(known)) or 'none'})")
     written = write_previews(dataset, args.out_dir, images=images, limit=args.limit or None, labels=labels,
                              assets=assets, highlights=highlights, image_format=args.image_format,
-                             quiet=args.quiet)
+                             quiet=args.quiet, overwrite=args.overwrite)
     if not args.quiet:
         print(f"{len(written):,} previews and a contact sheet -> {args.out_dir}")
     return 0

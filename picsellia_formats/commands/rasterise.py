@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..api import read
 from ._options import int_at_least
-from ._paths import check_folder_output
+from ._paths import add_overwrite_argument, check_folder_output
 
 #: `picsellia_formats.rasterise.KINDS` and ``FORMATS`` (that module loads numpy; --help must not)
 KINDS = ("semantic", "instance")
@@ -29,14 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--boxes", action="store_true", help="also paint box-only objects as rectangles")
     parser.add_argument("--jobs", "-j", type=int_at_least(1), default=1, help="worker processes (default 1)")
     parser.add_argument("--quiet", "-q", action="store_true")
+    add_overwrite_argument(parser, "DST")
 
 
 def run(args: argparse.Namespace) -> int:
-    check_folder_output(args.dst, [args.src], images=args.images, replaces=True)
+    check_folder_output(args.dst, [args.src], images=args.images, kind="rasterise", overwrite=args.overwrite)
     from ..rasterise import rasterise  # numpy and pycocotools: loaded only when painting
     dataset = read(args.src, args.from_, images=args.images, progress=not args.quiet)
     report = rasterise(dataset, args.dst, args.kind, images=args.images, boxes=args.boxes,
-                       jobs=max(1, args.jobs), progress=not args.quiet)
+                       jobs=max(1, args.jobs), progress=not args.quiet, overwrite=args.overwrite)
     if not args.quiet:
         s = report.stats
         print(f"{s['images']:,} {args.kind} masks ({s['objects']:,} objects) -> {args.dst}")

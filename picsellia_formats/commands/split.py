@@ -14,11 +14,11 @@ from pathlib import Path
 from .. import formats
 from ..api import read, write
 from ..errors import OptionError
-from ..io_utils import staged_files
+from ..outputs import output_dir
 from ..report import Report
 from ..stratify import METHODS, normalise_ratios, split
 from ._options import add_format_options, float_at_least, int_at_least, split_format_options
-from ._paths import check_folder_output
+from ._paths import add_overwrite_argument, check_folder_output
 
 NAME = "split"
 HELP = "split a dataset into train/val/test keeping every class's object proportions"
@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
     parser.add_argument("--classes", type=int_at_least(0), default=50, help="classes shown in the table (default 50)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_overwrite_argument(parser, "DST")
     add_format_options(parser)
 
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     source = args.from_ or formats.detect(args.src)
     target = formats.get(args.to or source).name
     read_opts, write_opts = split_format_options(args, source, target)
-    check_folder_output(args.dst, [args.src], images=args.images)
+    check_folder_output(args.dst, [args.src], images=args.images, kind="split", overwrite=args.overwrite)
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
     from ..progress import bar  # tqdm: loaded when a command runs, not for --help
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                        presence=not args.no_presence)
     report = Report()
     spec = formats.get(target)
-    with staged_files(args.dst) as staging:  # every split is written before any lands in DST
+    with output_dir(args.dst, "split", overwrite=args.overwrite) as staging:  # DST replaced whole, at the end
         for name, part in result.datasets().items():
             out = staging / name
             if spec.output == "file":

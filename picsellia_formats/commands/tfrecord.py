@@ -24,10 +24,11 @@ from .. import formats
 from ..api import read
 from ..images import ImageIndex, default_images_folder
 from ..io_utils import atomic_file, atomic_path
+from ..outputs import check_file, check_file_set
 from ..report import Report
 from ..splits import canonical_split, split_of
 from ._options import add_format_options, int_at_least, split_format_options
-from ._paths import check_file_output
+from ._paths import add_overwrite_argument, check_file_output
 
 NAME = "tfrecord"
 HELP = "write TFRecords for the TensorFlow Object Detection API (and the label map, and the config lines)"
@@ -75,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_overwrite_argument(parser, "an existing record set (any shard count) and label map")
     add_format_options(parser, write=False)
 
 
@@ -118,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     check_file_output(label_map_path, [args.src], flag="--label-map" if args.label_map else "")
     if args.report:
         check_file_output(args.report, [args.src], flag="--report")
+    if "{split}" not in str(args.out_prefix):
+        check_file_set(args.out_prefix, overwrite=args.overwrite, any_split=args.split_by_tag)
     report = Report()
     dataset = read(args.src, source, images=args.images, report=report, progress=not args.quiet,
                    **read_opts)
@@ -130,13 +134,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         images = default_image_index(args.src, first)
     items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
+    check_file(label_map_path, overwrite=args.overwrite, same_bytes=format_label_map(items).encode("utf-8"))
     prefix: Path = args.out_prefix
     paths = write_tfrecords(dataset, prefix, images=images, shards=args.shards, masks=args.masks,
                             label_map=items, split_by_tag=args.split_by_tag, workers=args.workers,
                             progress=False if args.no_progress or args.quiet else None, report=report,
                             strict=args.strict, skip_missing=args.skip_missing_images,
                             skip_broken=args.skip_broken_images, check_decode=args.decode_check,
-                            max_pixels=-1 if args.max_pixels is None else (args.max_pixels or None))
+                            max_pixels=-1 if args.max_pixels is None else (args.max_pixels or None),
+                            overwrite=args.overwrite)
     with atomic_path(label_map_path) as tmp:
         tmp.write_bytes(format_label_map(items).encode("utf-8"))
     if args.report:

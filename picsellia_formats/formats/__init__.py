@@ -20,7 +20,9 @@ from typing import Any
 from ..errors import DetectionError, UnknownFormatError
 
 #: Format modules in `picsellia_formats.formats`, in the order they are tried and listed.
-FORMAT_MODULES: tuple[str, ...] = ("coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio")
+FORMAT_MODULES: tuple[str, ...] = (
+    "coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio", "labelme", "createml",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class FormatSpec:
     #: keys of ``extra[name]`` that only record how the source was written (order, indentation,
     #: number text...): other formats' writers do not report them as dropped data
     hint_keys: frozenset[str] = frozenset()
+    #: ``output_for(dataset, path, options) -> "file" | "folder"`` when the output kind depends on the
+    #: data (COCO: one file, or a folder of one file per split); None: always `output`
+    output_for: Callable[[Any, Path, dict[str, Any]], str] | None = None
 
 
 _REGISTRY: dict[str, FormatSpec] = {}
@@ -128,6 +133,11 @@ def detect(path: str | Path) -> str:
     verdicts = detect_all(path)
     tried = "; ".join(f"{d.format}: {d.reason}" for d in verdicts)
     best = verdicts[0] if verdicts else None
+    from .unsupported import refused  # formats recognised but not read: named, never mis-read
+
+    refusal = refused(path)
+    if refusal is not None and (best is None or refusal.confidence >= best.confidence):
+        raise DetectionError(refusal.message(path))
     if best is None or best.confidence <= 0:
         raise DetectionError(f"{path}: no known format recognised it (tried {tried}); name it with --from")
     tied = [d.format for d in verdicts if d.confidence == best.confidence]

@@ -15,13 +15,13 @@ Example:
     'demo'
 """
 
-from .client import ApiError, Client, RetryPolicy, SyncError, Timeouts
+from .client import Client, PlatformError, RetryPolicy, SyncError, Timeouts
 from .pull import PullResult, fetch_dataset, pull
 from .push import PushResult, infer_type, push
 
 __all__ = [
-    "ApiError",
     "Client",
+    "PlatformError",
     "PullResult",
     "PushResult",
     "RetryPolicy",

@@ -1,7 +1,9 @@
 """A small, careful client of the Picsellia REST API (reference §5): the calls push and pull need.
 
-* The token comes from the argument, ``PICSELLIA_API_TOKEN`` or a ``.env`` file; it is sent only to the
-  API host, never printed, logged, put in an error message or a repr.
+* Every call is one the official SDK makes for the same operation (docs/sync.md holds the table).
+* Responses are capped in size (`Limits`), every call has an overall deadline besides the per-read
+  timeout, a pagination that does not end is an error, and a redirect to another host is never
+  followed with the token.
 * TLS certificates are verified (plain http is refused except on loopback addresses, e.g. the emulator).
 * Every call has a timeout; every idempotent call is retried on connection errors, 429 (honouring
   ``Retry-After``) and 5xx with exponential backoff and jitter. Calls that create something are never
@@ -18,436 +20,60 @@ Example:
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import logging
-import os
-import random
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-import orjson
-import requests
-import requests.adapters
-
-from .. import __version__
-from ..errors import PicselliaFormatsError
+from .transport import (
+    DATA_LISTING,
+    DEFAULT_HOST,
+    LARGE_FILE,
+    PAGE,
+    TOKEN_ENV,
+    Ambiguous,
+    Limits,
+    PlatformError,
+    RetryPolicy,
+    SyncError,
+    Timeouts,
+    Transport,
+    check_token,
+    is_loopback,
+    read_dotenv,
+    resolve_token,
+)
 
 log = logging.getLogger("picsellia_formats.sync")
 
-DEFAULT_HOST = "https://app.picsellia.com"
-TOKEN_ENV = "PICSELLIA_API_TOKEN"
-HOST_ENV = "PICSELLIA_HOST"
-ORGANIZATION_ENV = "PICSELLIA_ORGANIZATION"
-#: Largest list a filter or a bulk call takes (the platform's page limit).
-PAGE = 1000
+__all__ = [
+    "DATA_LISTING",
+    "DEFAULT_HOST",
+    "LARGE_FILE",
+    "PAGE",
+    "TOKEN_ENV",
+    "Ambiguous",
+    "Client",
+    "Limits",
+    "PlatformError",
+    "RetryPolicy",
+    "SyncError",
+    "Timeouts",
+    "check_token",
+    "is_loopback",
+    "read_dotenv",
+    "resolve_token",
+]
 
 
-class SyncError(PicselliaFormatsError):
-    """A push or pull that could not be done (network, platform refusal, missing dataset...)."""
-
-
-class ApiError(SyncError):
-    """The platform answered with an error: status, method, path, its message and detail."""
-
-    def __init__(self, status: int, method: str, path: str, message: str, detail: Any = None) -> None:
-        self.status = status
-        self.method = method
-        self.path = path
-        self.message = message
-        self.detail = detail
-        text = f"{method} {path}: {status} {message}"
-        if detail not in (None, "", []):
-            text += f" ({detail})"
-        super().__init__(text)
-
-
-class _Ambiguous(Exception):
-    """A call that may or may not have taken effect (connection lost, 5xx)."""
-
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. Backoff before retry ``n`` (0-based) is uniform in ``[d/2, d]`` with
-    ``d = min(cap, base * 2**n)``; a ``Retry-After`` header wins (up to ``retry_after_cap``).
-    Polls (data processing, jobs) wait ``poll_interval`` doubling up to ``poll_cap``, at most
-    ``poll_timeout`` seconds in all.
-
-    ``PF_SYNC_BACKOFF`` / ``PF_SYNC_ATTEMPTS`` override ``base`` / ``attempts`` (tests use a short backoff).
-    """
-
-    attempts: int = 8
-    base: float = 0.5
-    cap: float = 30.0
-    retry_after_cap: float = 120.0
-    poll_interval: float = 0.25
-    poll_cap: float = 5.0
-    poll_timeout: float = 900.0
-
-    def delay(self, n: int, rng: random.Random) -> float:
-        d = min(self.cap, self.base * (2**n))
-        return d / 2 + rng.uniform(0, d / 2)
-
-    @classmethod
-    def from_env(cls) -> RetryPolicy:
-        policy = cls()
-        if os.environ.get("PF_SYNC_BACKOFF"):
-            base = float(os.environ["PF_SYNC_BACKOFF"])
-            policy = replace(policy, base=base, cap=max(base * 8, base), poll_interval=min(0.25, base),
-                             poll_cap=max(base * 4, min(0.25, base)))
-        if os.environ.get("PF_SYNC_ATTEMPTS"):
-            policy = replace(policy, attempts=int(os.environ["PF_SYNC_ATTEMPTS"]))
-        return policy
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds: to connect, to wait for an API answer, to move one file."""
-
-    connect: float = 10.0
-    api: float = 300.0
-    transfer: float = 300.0
-
-
-class _Secret:
-    """Holds the token; every way of showing it shows a placeholder."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<token hidden>"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError("the API token cannot be pickled")
-
-
-class _Bearer(requests.auth.AuthBase):
-    """Adds ``Authorization: Bearer`` to API requests only (never to presigned storage URLs)."""
-
-    def __init__(self, secret: _Secret) -> None:
-        self._secret = secret
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self._secret.reveal()}"
-        return r
-
-    def __repr__(self) -> str:
-        return "<bearer auth>"
-
-
-def read_dotenv(path: str | os.PathLike[str], key: str) -> str | None:
-    """The value of ``key`` in a ``.env`` file (``KEY=value``, optional ``export`` and quotes), or None.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / ".env"
-        >>> _ = p.write_text('# comment\\nexport PICSELLIA_API_TOKEN="abc"\\n')
-        >>> read_dotenv(p, "PICSELLIA_API_TOKEN")
-        'abc'
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        return None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[7:].lstrip()
-        name, sep, value = line.partition("=")
-        if not sep or name.strip() != key:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        return value or None
-    return None
-
-
-def resolve_token(token: str | None = None, env_file: str | os.PathLike[str] | None = ".env") -> str:
-    """The API token: `token`, else ``PICSELLIA_API_TOKEN``, else the same key in `env_file`."""
-    value = token or os.environ.get(TOKEN_ENV) or (read_dotenv(env_file, TOKEN_ENV) if env_file else None)
-    if not value:
-        raise SyncError(f"no API token: set {TOKEN_ENV} in the environment or in a .env file")
-    return value.strip()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-class Client:
-    """A connection to one organization of a Picsellia platform.
+class Client(Transport):
+    """A connection to one organization of a Picsellia platform: the platform calls push and pull make.
 
     ``host`` defaults to ``PICSELLIA_HOST`` or https://app.picsellia.com; ``organization`` (a name or an
     id) to ``PICSELLIA_ORGANIZATION`` or the user's default organization. ``workers`` sizes the
     connection pool for parallel transfers. Connecting (ping, organization, datalake) happens on
     first use.
     """
-
-    def __init__(
-        self,
-        host: str | None = None,
-        token: str | None = None,
-        organization: str | None = None,
-        *,
-        retry: RetryPolicy | None = None,
-        timeouts: Timeouts | None = None,
-        workers: int = 8,
-        env_file: str | os.PathLike[str] | None = ".env",
-        allow_insecure_http: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        host = (host or os.environ.get(HOST_ENV) or DEFAULT_HOST).rstrip("/")
-        parts = urlsplit(host)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise SyncError(f"host must be an https:// URL, got {host!r}")
-        if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(parts.hostname)):
-            raise SyncError(f"refusing to send the API token over plain http to {parts.hostname}; use https")
-        self.host = host
-        self._secret = _Secret(resolve_token(token, env_file))
-        self._wanted_org = organization or os.environ.get(ORGANIZATION_ENV) or None
-        self.retry = retry or RetryPolicy.from_env()
-        self.timeouts = timeouts or Timeouts()
-        self._sleep = sleep
-        self._rng = random.Random()
-        self._rng_lock = threading.Lock()
-        self.session = requests.Session()
-        self.session.verify = True
-        self.session.trust_env = True
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(4, workers * 2 + 4),
-                                                max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.headers["User-Agent"] = f"picsellia-formats/{__version__}"
-        self._auth = _Bearer(self._secret)
-        self._connect_lock = threading.Lock()
-        self._org: dict[str, Any] | None = None
-        self._lake: dict[str, Any] | None = None
-        self.username: str | None = None
-
-    def __repr__(self) -> str:
-        org = self._org["name"] if self._org else (self._wanted_org or "default")
-        return f"Client(host={self.host!r}, organization={org!r})"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Client holds an API token and cannot be pickled")
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def _redact(self, text: str) -> str:
-        token = self._secret.reveal()
-        return text.replace(token, "<token hidden>") if token and token in text else text
-
-    # -- the request loop ------------------------------------------------------------------------------
-
-    def _backoff(self, n: int) -> float:
-        with self._rng_lock:
-            return self.retry.delay(n, self._rng)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        data: Any = None,
-        files: Any = None,
-        headers: dict[str, str] | None = None,
-        idempotent: bool = True,
-        stream: bool = False,
-        api: bool = True,
-        ok: Sequence[int] = (),
-    ) -> requests.Response:
-        """Send one call, retrying what is safe to retry; returns the response or raises ApiError/SyncError.
-
-        ``api=False`` sends to an absolute URL (presigned storage) without the token. A non-idempotent
-        call raises `_Ambiguous` when it may have taken effect; `create` handles that.
-        """
-        url = f"{self.host}{path}" if api else path
-        shown = path if api else urlsplit(path).path
-        body = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS) if json is not None else data
-        hdrs = dict(headers or {})
-        if api:
-            hdrs.setdefault("Accept", "application/json")
-            if json is not None:
-                hdrs["Content-Type"] = "application/json"
-            if self._org is not None:
-                hdrs["X-Picsellia-Organization"] = self._org["id"]
-        timeout = (self.timeouts.connect, self.timeouts.api if api else self.timeouts.transfer)
-        last = ""
-        for n in range(self.retry.attempts):
-            t0 = time.perf_counter()
-            try:
-                resp = self.session.request(method, url, params=params, data=body, files=files, headers=hdrs,
-                                            timeout=timeout, stream=stream, auth=self._auth if api else None,
-                                            allow_redirects=not api)
-            except requests.exceptions.SSLError:
-                raise SyncError(f"{method} {shown}: TLS handshake or certificate verification failed with "
-                                f"{urlsplit(url).hostname}") from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                last = f"{type(exc).__name__}"
-                log.debug("%s %s -> %s (attempt %d)", method, shown, last, n + 1)
-                if not idempotent:
-                    raise _Ambiguous(last) from None
-                self._sleep(self._backoff(n))
-                continue
-            status = resp.status_code
-            log.debug("%s %s -> %d (%.3f s)", method, shown, status, time.perf_counter() - t0)
-            if status in ok or (200 <= status < 300 and status != 208):
-                return resp
-            if status == 429:
-                wait = _retry_after(resp)
-                wait = min(wait, self.retry.retry_after_cap) if wait is not None else self._backoff(n)
-                last = "429 Too Many Requests"
-                resp.close()
-                self._sleep(wait)
-                continue
-            if status >= 500:
-                last = f"{status} {self._error_text(resp)[0]}"
-                resp.close()
-                if not idempotent:
-                    raise _Ambiguous(last)
-                self._sleep(self._backoff(n))
-                continue
-            message, detail = self._error_text(resp)
-            raise ApiError(status, method, shown, message, detail)
-        raise SyncError(f"{method} {urlsplit(url).netloc}{shown}: gave up after {self.retry.attempts} attempts "
-                        f"(last: {last})")
-
-    def _error_text(self, resp: requests.Response) -> tuple[str, Any]:
-        try:
-            body = resp.json()
-            message, detail = str(body.get("message") or resp.reason), body.get("detail")
-        except (ValueError, AttributeError):
-            message, detail = (resp.reason or f"HTTP {resp.status_code}"), None
-        if resp.status_code == 208:
-            message = "an object already has this name in storage"
-        detail = self._redact(str(detail)) if detail not in (None, "", []) else None
-        return self._redact(message), detail
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """`request` and decode the JSON answer (None for 204)."""
-        resp = self.request(method, path, **kwargs)
-        if resp.status_code == 204 or not resp.content:
-            return None
-        try:
-            return orjson.loads(resp.content)
-        except orjson.JSONDecodeError:
-            raise SyncError(f"{method} {path}: the platform answered with invalid JSON") from None
-
-    def create(self, path: str, body: Any, lookup: Callable[[], Any], method: str = "POST") -> Any:
-        """A call that creates something, made safe to retry: after a lost answer, a 5xx or a 409,
-        `lookup()` (idempotent) tells whether the object exists; it is returned if so, else the call
-        is sent again."""
-        for n in range(self.retry.attempts):
-            try:
-                return self.call(method, path, json=body, idempotent=False)
-            except _Ambiguous as amb:
-                log.debug("%s %s ambiguous (%s): looking it up", method, path, amb.cause)
-            except ApiError as err:
-                if err.status != 409:
-                    raise
-                found = lookup()
-                if found is None:
-                    raise
-                return found
-            found = lookup()
-            if found is not None:
-                return found
-            self._sleep(self._backoff(n))
-        raise SyncError(f"{method} {path}: gave up after {self.retry.attempts} attempts")
-
-    def find(self, path: str, params: dict[str, Any]) -> Any:
-        """GET a ``.../find`` path; None when the platform answers 404."""
-        try:
-            return self.call("GET", path, params=params)
-        except ApiError as err:
-            if err.status == 404:
-                return None
-            raise
-
-    def paginate(self, path: str, params: dict[str, Any] | None = None, method: str = "GET",
-                 body: Any = None, limit: int = PAGE) -> Iterator[dict[str, Any]]:
-        """Every item of a list endpoint: ``limit`` and ``offset=0`` first, then ``cursor`` until null
-        (offset pages when the platform gives no cursor)."""
-        query = dict(params or {})
-        query["limit"] = limit
-        query["offset"] = 0
-        seen = 0
-        for _ in range(10_000_000 // limit + 1):
-            page = self.call(method, path, params=query, json=body)
-            items = page.get("items", []) if isinstance(page, dict) else page
-            yield from items
-            seen += len(items)
-            cursor = page.get("next_cursor") if isinstance(page, dict) else None
-            if cursor:
-                query.pop("offset", None)
-                query["cursor"] = cursor
-            elif isinstance(page, dict) and "next_cursor" not in page and len(items) == limit and \
-                    seen < int(page.get("count", 0)):
-                query["offset"] = seen
-            else:
-                return
-
-    def poll(self, what: str, check: Callable[[], bool]) -> None:
-        """Call `check` until it returns True, waiting longer each time; bounded by ``poll_timeout``."""
-        deadline = time.monotonic() + self.retry.poll_timeout
-        wait = self.retry.poll_interval
-        while not check():
-            if time.monotonic() > deadline:
-                raise SyncError(f"timed out after {self.retry.poll_timeout:.0f} s waiting for {what}")
-            self._sleep(wait)
-            wait = min(self.retry.poll_cap, wait * 2)
 
     # -- connect ---------------------------------------------------------------------------------------------
 
@@ -518,7 +144,9 @@ class Client:
         return self.call("PATCH", f"/api/dataset/version/{version_id}", json={"type": type})
 
     def list_labels(self, version_id: str) -> list[dict[str, Any]]:
-        return list(self.paginate(f"/api/dataset/version/{version_id}/labels"))
+        # DatasetVersion.list_labels: one GET, no paging
+        page = self.call("GET", f"/api/dataset/version/{version_id}/labels")
+        return list(page.get("items", []) if isinstance(page, dict) else page)
 
     def bulk_labels(self, version_id: str, names: Sequence[str]) -> dict[str, str]:
         """Get or create labels by name in one call per 1000 (``XGET bulk-labels``); name -> id."""
@@ -528,6 +156,26 @@ class Client:
                                   json={"names": list(names[i:i + PAGE])}):
                 out[item["name"]] = str(item["id"])
         return out
+
+    def skeletons(self, version_id: str) -> dict[str, dict[str, Any]]:
+        """label id -> ``{vertices, edges}`` (``DatasetVersion.get_skeletons``)."""
+        return dict(self.call("GET", f"/api/dataset/version/{version_id}/labels/skeleton")["items"])
+
+    def set_skeleton(self, label_id: str, vertices: list[str], edges: list[list[int]]) -> None:
+        """``Label.set_skeleton``: vertex names and 1-based edges."""
+        self.call("POST", f"/api/label/{label_id}/skeleton", json={"vertices": vertices, "edges": edges})
+
+    def label_groups(self, version_id: str) -> list[dict[str, Any]]:
+        return list(self.call("GET", f"/api/dataset/version/{version_id}/labelgroups")["items"])
+
+    def create_label_group(self, version_id: str, name: str) -> dict[str, Any]:
+        """``DatasetVersion.create_label_group`` (no parent)."""
+        return self.create(f"/api/dataset/version/{version_id}/labelgroups", {"name": name},
+                           lambda: next((g for g in self.label_groups(version_id) if g.get("name") == name), None))
+
+    def set_label_group(self, label_id: str, group_id: str) -> None:
+        """``Label.set_group`` (``PATCH label {group_id}``)."""
+        self.call("PATCH", f"/api/label/{label_id}", json={"group_id": group_id})
 
     def find_asset_tag(self, version_id: str, name: str) -> dict[str, Any] | None:
         return self.find(f"/api/dataset/version/{version_id}/tags/find", {"name": name})
@@ -553,7 +201,20 @@ class Client:
         return str(self.call("POST", path, json={"filename": filename, "type": "DATA"})["object_name"])
 
     def upload_object(self, object_name: str, content: bytes, content_type: str) -> None:
-        """Presigned upload of one object (S3/MinIO/GCS form POST, Azure PUT). Idempotent."""
+        """Upload one object as the SDK does (``services/upload/file.py``): a presigned form POST (S3,
+        MinIO, GCS) or PUT (Azure) up to 25 MiB, a multipart upload above (falling back to one upload
+        when the connector answers 400 to ``init_multipart_upload``). Idempotent."""
+        if len(content) > LARGE_FILE:
+            try:
+                init = self.call("POST", f"/api/object-storage/{self.connector_id}/init_multipart_upload",
+                                 json={"object_name": object_name, "content_type": content_type})
+            except PlatformError as err:
+                if err.status != 400:
+                    raise
+                log.debug("multipart refused for %s: one upload", object_name)
+            else:
+                self._upload_parts(object_name, content, init)
+                return
         presigned = self.call("POST", f"/api/object-storage/{self.connector_id}/generate_presigned_url",
                               json={"object_name": object_name, "content_type": content_type})
         client_type = str(presigned.get("client_type", "")).lower()
@@ -562,11 +223,52 @@ class Client:
         if client_type == "azure":
             headers = {**fields, "Content-Type": content_type, "x-ms-blob-type": "BlockBlob"}
             self.request("PUT", url, data=content, headers=headers, api=False)
-        elif client_type in ("aws", "minio", "google", "s3"):
+        elif client_type in ("aws", "minio", "google"):
             form = {**fields, "Content-Type": content_type}
             self.request("POST", url, data=form, files={"file": (object_name, content)}, api=False)
         else:
             raise SyncError(f"storage type {client_type!r} is not supported")
+
+    def _upload_parts(self, object_name: str, content: bytes, init: dict[str, Any]) -> None:
+        client_type = str(init.get("client_type", "")).lower()
+        size = len(content)
+        if client_type == "google":
+            for start in range(0, size, LARGE_FILE):
+                end = min(size, start + LARGE_FILE) - 1
+                self.request("PUT", str(init["url"]), data=content[start:end + 1], api=False, ok=(308,),
+                             headers={"Content-Length": str(end + 1 - start),
+                                      "Content-Range": f"bytes {start}-{end}/{size}"})
+            return
+        if client_type not in ("aws", "minio"):
+            raise SyncError(f"multipart upload to storage type {client_type!r} is not supported")
+        base = f"/api/object-storage/{self.connector_id}"
+        parts = []
+        for number, start in enumerate(range(0, size, LARGE_FILE), start=1):
+            url = self.call("POST", f"{base}/generate_part_presigned_url",
+                            json={"object_name": object_name, "upload_id": init["upload_id"], "part_no": number})
+            resp = self.request("PUT", str(url["url"]), data=content[start:start + LARGE_FILE], api=False)
+            parts.append({"ETag": resp.headers.get("ETag", ""), "PartNumber": number})
+        self.call("POST", f"{base}/complete_part_upload",
+                  json={"object_name": object_name, "upload_id": init["upload_id"], "parts": parts})
+
+    def custom_metadata_schema(self) -> dict[str, Any]:
+        """``GET datalake/{id}/custom-metadata`` (``Datalake.get_custom_metadata_schema``)."""
+        return dict(self.call("GET", f"/api/datalake/{self.datalake['id']}/custom-metadata") or {})
+
+    def ensure_custom_metadata_key(self, key: str) -> bool:
+        """Declare `key` as an optional STRING custom metadata key of the datalake unless declared
+        (``Datalake.upsert_custom_metadata_schema_key``); False when this user may not."""
+        try:
+            schema = self.custom_metadata_schema()
+            if key in (schema.get("custom_metadata_schema") or {}):
+                return True
+            self.call("POST", f"/api/datalake/{self.datalake['id']}/custom-metadata/keys/{key}",
+                      json={"required": False, "archived": False, "input_type": "STRING"})
+            return True
+        except PlatformError as err:
+            if err.status in (403, 404, 405):
+                return False
+            raise
 
     def find_data(self, **params: str) -> dict[str, Any] | None:
         return self.find(f"/api/datalake/{self.datalake['id']}/datas/find", params)
@@ -581,8 +283,14 @@ class Client:
         out: list[dict[str, Any]] = []
         path = f"/api/datalake/{self.datalake['id']}/datas"
         for i in range(0, len(values), PAGE):
-            out.extend(self.paginate(path, method="XGET", body={key: list(values[i:i + PAGE])}))
+            out.extend(self._xget_listing(path, key, values[i:i + PAGE]))
         return out
+
+    def _xget_listing(self, path: str, key: str, values: Sequence[str]) -> list[dict[str, Any]]:
+        """One filtered listing as the SDK's listers send it (``_call_xget``): ``XGET`` with the filter and
+        the upload statuses and types in the body, no paging (≤ 1000 values per call)."""
+        page = self.call("XGET", path, json={key: list(values), **DATA_LISTING})
+        return list(page.get("items", []) if isinstance(page, dict) else page)
 
     def data_url(self, data_id: str) -> str:
         return str(self.call("GET", f"/api/data/{data_id}/presigned-url")["presigned_url"])
@@ -594,10 +302,10 @@ class Client:
         """Assets of a version: all (cursor pages) or those whose ``key`` is among `values` (XGET)."""
         path = f"/api/dataset/version/{version_id}/assets"
         if key is None:
-            return list(self.paginate(path))
+            return list(self.paginate(path, dict(DATA_LISTING)))
         out: list[dict[str, Any]] = []
         for i in range(0, len(values), PAGE):
-            out.extend(self.paginate(path, method="XGET", body={key: list(values[i:i + PAGE])}))
+            out.extend(self._xget_listing(path, key, values[i:i + PAGE]))
         return out
 
     def add_assets(self, version_id: str, data_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -612,7 +320,7 @@ class Client:
                                     json={"data_ids": pending[i:i + 10000], "asset_tag_ids": []},
                                     idempotent=False)["job"]
                     self.wait_job(job["id"])
-            except _Ambiguous as amb:
+            except Ambiguous as amb:
                 log.debug("attaching assets: %s; checking what is attached", amb.cause)
             assets = self.list_assets(version_id, "data_ids", wanted)
             attached = {asset_data_id(a) for a in assets}
@@ -658,6 +366,29 @@ class Client:
         return [str(i) for i in self.call("GET", f"/api/dataset/version/{version_id}/annotations/ids",
                                           params=params)]
 
+    def list_annotations(self, version_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """Annotation records ``{id, asset_id, duration, status, ...}`` (``DatasetVersion.list_annotations``:
+        offset pages of ``GET annotations``), where review statuses are read."""
+        params: dict[str, Any] = {"status": status} if status else {}
+        return list(self.paginate(f"/api/dataset/version/{version_id}/annotations", params, offsets=True))
+
+    def asset_annotation(self, asset_id: str) -> dict[str, Any] | None:
+        """The latest annotation of an asset (``Asset.get_annotation``), None when it has none."""
+        return self.find(f"/api/asset/{asset_id}/annotations/find", {})
+
+    def create_annotation(self, asset_id: str, duration: float = 0.0) -> dict[str, Any]:
+        """``Asset.create_annotation``; after an ambiguous failure the latest annotation is looked up."""
+        return self.create(f"/api/asset/{asset_id}/annotations", {"duration": float(duration)},
+                           lambda: self.asset_annotation(asset_id))
+
+    def add_shapes(self, annotation_id: str, key: str, shapes: list[dict[str, Any]]) -> None:
+        """``Annotation.create_multiple_lines|points`` (``POST annotation/{id}/bulk-lines|points``)."""
+        self.call("POST", f"/api/annotation/{annotation_id}/bulk-{key}", json={key: shapes}, idempotent=False)
+
+    def update_annotation_status(self, annotation_id: str, status: str) -> None:
+        """``Annotation.update(status=...)``."""
+        self.call("PATCH", f"/api/annotation/{annotation_id}", json={"status": status})
+
     def load_annotations(self, version_id: str, ids: Sequence[str]) -> list[dict[str, Any]]:
         """Full annotations (shapes with label names) of ≤ 1000 annotation ids (``XGET annotations``)."""
         return list(self.call("XGET", f"/api/dataset/version/{version_id}/annotations", json=list(ids)))
@@ -674,3 +405,4 @@ def _is_uuid(text: str) -> bool:
         return True
     except ValueError:
         return False
+

@@ -2,9 +2,14 @@
 
 Assets and labels are listed page by page (cursor pagination), annotations loaded in chunks with
 ``XGET``; the canonical `Dataset` is built and written with `picsellia_formats.write`. Images are
-downloaded in parallel into ``DEST/images/``: each goes to a ``.pf-part`` file (resumed with a Range
-request after a cut), is checked against the SHA-256 the push stored (or the storage ETag) and only
-then renamed into place, so a pull interrupted and run again fetches only what is missing.
+downloaded in parallel into ``DEST/images/``: each goes to a resume file named by its data id in the
+private folder ``DEST/.pf-pull/`` (mode 0700, opened with ``O_NOFOLLOW``, so it can neither collide with an
+image nor write through a planted link), resumed with a Range request after a cut, capped in size, checked
+against the SHA-256 the push stored (or the storage ETag) and only then renamed into place, so a pull
+interrupted and run again fetches only what is missing.
+
+As the SDK does, annotations are loaded 10 per call for SEGMENTATION, LINE and MULTI versions (100
+otherwise) and review statuses are read from the annotation listing (``GET annotations``).
 
 File names come from the platform: names that would leave the destination (``../x.jpg``,
 ``/etc/y.jpg``, ``C:\\x.jpg``) are refused and counted in the report.
@@ -27,6 +32,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,13 +42,16 @@ import requests
 
 from .. import formats
 from ..api import write
-from ..io_utils import safe_relative_path
+from ..io_utils import safe_relative_path, staged_files
 from ..model import Asset, Dataset, Label
+from ..outputs import MARKER
 from ..progress import bar
 from ..report import Report
 from . import shapes
-from .client import Client, SyncError
-from .push import HASH_KEY, _pool_map
+from .client import DATA_LISTING, Client, SyncError
+from .pool import pool_map
+from .push import data_hash
+from .push_annotations import load_chunk
 
 log = logging.getLogger("picsellia_formats.sync")
 
@@ -88,19 +97,38 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
     if ver is None:
         raise SyncError(f"dataset {dataset_name!r} has no version {version!r}")
     vid = str(ver["id"])
-    labels = [Label(item["name"]) for item in client.list_labels(vid)]
+    skeletons = client.skeletons(vid) if ver.get("type") in ("KEYPOINT", "MULTI") else {}
+    listed = client.list_labels(vid)
+    grouped = any(item.get("group_id") for item in listed)
+    groups = {str(g["id"]): str(g.get("name")) for g in client.label_groups(vid)} if grouped else {}
+    labels = []
+    for item in listed:
+        skeleton = skeletons.get(str(item["id"])) or {}
+        labels.append(Label(item["name"], group=groups.get(str(item.get("group_id"))),
+                            keypoints=skeleton.get("vertices"), skeleton=skeleton.get("edges")))
     with bar(0, "listing assets", quiet, unit="asset") as progress:
         platform_assets = []
-        for asset in client.paginate(f"/api/dataset/version/{vid}/assets"):
+        for asset in client.paginate(f"/api/dataset/version/{vid}/assets", dict(DATA_LISTING)):
+            if asset["data"].get("upload_status", "DONE") != "DONE":
+                report.dropped("assets whose image the platform has not processed", 1,
+                               f"upload status {asset['data'].get('upload_status')}",
+                               example=str(asset["data"].get("filename")))
+                continue
             platform_assets.append(asset)
             progress.update(1)
-    ids = client.annotation_ids(vid, status)
-    chunks = [ids[i:i + 100] for i in range(0, len(ids), 100)]
+    status_of = {str(rec["id"]): rec.get("status") for rec in client.list_annotations(vid, status)}
+    ids = list(status_of)
+    position = {ann_id: i for i, ann_id in enumerate(ids)}  # listed oldest first: the last one wins
+    size = load_chunk(ver.get("type"))
+    chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
     latest: dict[str, dict[str, Any]] = {}
     with bar(len(chunks), "loading annotations", quiet, unit="chunk") as progress:
-        for chunk in _pool_map(lambda c: client.load_annotations(vid, c), chunks, workers, progress):
+        for chunk in pool_map(lambda c: client.load_annotations(vid, c), chunks, workers, progress):
             for item in chunk:
-                latest.setdefault(str(item["asset_id"]), item)
+                item = {**item, "status": status_of.get(str(item.get("id")))}
+                have = latest.get(str(item["asset_id"]))
+                if have is None or position.get(str(item["id"]), 0) > position.get(str(have["id"]), 0):
+                    latest[str(item["asset_id"])] = item
 
     dataset = Dataset(labels=labels)
     data_of: dict[str, dict[str, Any]] = {}
@@ -131,6 +159,13 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
     return dataset, data_of
 
 
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -156,15 +191,46 @@ def _verified(part: Path, expected_sha: str | None, etag: str | None, total: int
     return _md5(part) == match.group(1) if match else True
 
 
-def download_image(client: Client, target: Path, data: dict[str, Any]) -> bool:
-    """Download one image to `target` with checksum and resume; False when a verified copy was there."""
-    expected = (data.get("metadata") or {}).get(HASH_KEY) if isinstance(data.get("metadata"), dict) else None
+PART_DIR = ".pf-pull"
+
+
+def part_dir(dest: Path) -> Path:
+    """The private folder of resume files under `dest` (0700, refused when it is a link)."""
+    folder = dest / PART_DIR
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if folder.is_symlink() or not folder.is_dir():
+            raise SyncError(f"{folder}: not a folder of ours (a link?); remove it and pull again") from None
+    return folder
+
+
+def _open_part(part: Path, append: bool) -> Any:
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_APPEND if append else os.O_TRUNC)
+    try:
+        fd = os.open(part, flags, 0o600)
+    except OSError as exc:
+        raise SyncError(f"{part}: cannot open the resume file ({exc.strerror}; a planted link?)") from None
+    return os.fdopen(fd, "ab" if append else "wb")
+
+
+def download_image(client: Client, target: Path, data: dict[str, Any], parts: Path | None = None) -> bool:
+    """Download one image to `target` with checksum and resume; False when a verified copy was there.
+
+    The resume file is ``parts/<data id>.part`` (`part_dir`); a download larger than the size the storage
+    states, or than `Limits.download_bytes`, is refused.
+    """
+    expected = data_hash(data)
     if target.exists():
         if expected is None or _sha256(target) == expected:
             return False
         target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".pf-part")
+    parts = parts if parts is not None else part_dir(target.parent)
+    part = parts / f"{data['id']}.part"
+    if part.is_symlink():
+        part.unlink()
+    cap = client.limits.download_bytes
     url = data.get("presigned_url")
     for n in range(client.retry.attempts):
         if not url:
@@ -187,12 +253,26 @@ def download_image(client: Client, target: Path, data: dict[str, Any]) -> bool:
                         total = int(crange.group(1))
                     elif resp.headers.get("Content-Length", "").isdigit():
                         total = int(resp.headers["Content-Length"])
-                    with open(part, "ab" if resp.status_code == 206 else "wb") as f:
+                    if total is not None and total > cap:
+                        raise SyncError(f"{target.name}: the storage states {total:,} bytes, over the "
+                                        f"{cap:,}-byte limit")
+                    limit = total if total is not None else cap
+                    append = resp.status_code == 206
+                    size = offset if append else 0
+                    with _open_part(part, append) as f:
                         for chunk in resp.iter_content(1 << 16):
+                            size += len(chunk)
+                            if size > limit:
+                                raise SyncError(f"{target.name}: the storage sent more than "
+                                                f"{'it stated' if total is not None else 'the limit'} "
+                                                f"({limit:,} bytes)")
                             f.write(chunk)
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
             client._sleep(client._backoff(n))
             continue
+        except SyncError:
+            part.unlink(missing_ok=True)
+            raise
         if _verified(part, expected, etag, total):
             os.replace(part, target)
             return True
@@ -232,6 +312,7 @@ def pull(
         image_root = dest / IMAGES_DIR
         if images and data_of:
             image_root.mkdir(parents=True, exist_ok=True)
+            parts = part_dir(dest)
             root = image_root.resolve()
             jobs = []
             for name, data in data_of.items():
@@ -240,7 +321,9 @@ def pull(
                     raise SyncError(f"{name}: resolves outside {image_root} (a symbolic link?)")
                 jobs.append((target, data))
             with bar(len(jobs), "downloading", quiet) as progress:
-                fetched = _pool_map(lambda job: download_image(client, job[0], job[1]), jobs, workers, progress)
+                fetched = pool_map(lambda job: download_image(client, job[0], job[1], parts), jobs, workers,
+                                   progress)
+            _remove_empty(parts)
             result.downloaded = sum(fetched)
             result.already_there = len(fetched) - result.downloaded
     finally:
@@ -248,8 +331,19 @@ def pull(
             client.close()
     dest.mkdir(parents=True, exist_ok=True)
     target_path = dest / spec.default_file_name if spec.output == "file" else dest
-    write(dataset, target_path, spec.name, images=image_root if images else None, report=result.report,
-          **(write_options or {}))
+    # DST is pull's own folder (the command checked it): its annotations are rewritten; a folder
+    # format's files join images/ there (staged: all or nothing), the output marker left out
+    if spec.output == "file":
+        write(dataset, target_path, spec.name, images=image_root if images else None, report=result.report,
+              overwrite=True, **(write_options or {}))
+    else:
+        with staged_files(dest) as stage:
+            write(dataset, stage / "new", spec.name, images=image_root if images else None,
+                  report=result.report, overwrite=True, **(write_options or {}))
+            for entry in (stage / "new").iterdir():
+                if entry.name != MARKER:
+                    entry.rename(stage / entry.name)
+            shutil.rmtree(stage / "new")
     result.assets, result.objects, result.labels = len(dataset), dataset.num_annotations, len(dataset.labels)
     result.dataset = dataset
     result.seconds = time.perf_counter() - t0

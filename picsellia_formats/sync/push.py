@@ -5,10 +5,13 @@ get or create the labels in bulk, upload each new image (object name -> presigne
 the data -> wait until processed), attach the data to the version (a job, polled), attach asset tags,
 then send the annotations with ``bulk-annotations`` in chunks (split in two on 413).
 
-Every image is identified by its file name and the SHA-256 of its bytes, stored in the data's
-``metadata["pf_sha256"]``. An image already in the version, or already uploaded to the datalake by an
-interrupted push, is not uploaded again; assets whose annotations on the platform already equal the
-ones pushed are not sent again. A second push of the same data therefore changes nothing.
+Every image is identified by its base file name (what the SDK sends, ``os.path.basename``) and the
+SHA-256 of its bytes, kept in the data's ``custom_metadata["pf_sha256"]`` (a key declared in the
+datalake's custom metadata schema, as ``Datalake.upsert_custom_metadata_schema_key`` does). An image
+already in the version, or already uploaded by an interrupted or concurrent push, is not uploaded again
+(the datalake is listed again just before each upload and each registration); assets whose annotations
+on the platform already equal the ones pushed are not sent again. A second push changes nothing, and two
+pushes at once leave one asset per image (duplicates of a file name in the version are removed).
 
 Example:
     >>> import tempfile
@@ -27,8 +30,7 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,17 +40,24 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import ProblemCollector
 from ..images import SWAPPING_ORIENTATIONS, exif_orientation
 from ..io_utils import safe_relative_path
-from ..model import Asset, Dataset
+from ..model import Asset, Dataset, Label
 from ..progress import bar
 from ..report import Report
 from . import shapes
-from .client import ApiError, Client, SyncError, _Ambiguous
+from .client import Client, SyncError
+from .labels import push_label_details
+from .pool import pool_map
+from .push_annotations import push_annotations
 
 log = logging.getLogger("picsellia_formats.sync")
 
 IMPORT_TYPES = ("REPLACE", "KEEP", "CONCATENATE")
-#: Key of the data metadata holding the SHA-256 of the image bytes.
+#: Key of the data custom metadata holding the SHA-256 of the image bytes.
 HASH_KEY = "pf_sha256"
+#: The SDK's ``LARGE_FILE_SIZE``: a bigger file goes by multipart upload (`Client.upload_object`).
+LARGE_FILE = 25 * 1024 * 1024
+#: Images uploaded between two listings of the datalake (a concurrent push's uploads are seen then).
+UPLOAD_BATCH = 64
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -83,6 +92,7 @@ class PushResult:
     replaced: int = 0
     annotations_sent: int = 0
     annotations_unchanged: int = 0
+    annotations_skipped: int = 0
     tags_attached: int = 0
     dataset_id: str | None = None
     version_id: str | None = None
@@ -109,36 +119,12 @@ def infer_type(dataset: Dataset) -> str:
         >>> infer_type(Dataset(assets=[Asset("a.jpg", annotations=[Annotation("c", box=(0, 0, 1, 1))])]))
         'OBJECT_DETECTION'
     """
-    names = {"box": "OBJECT_DETECTION", "polygon": "SEGMENTATION", "mask": "SEGMENTATION",
+    names = {"box": "OBJECT_DETECTION", "polygon": "SEGMENTATION", "mask": "MASK",
              "classification": "CLASSIFICATION", "keypoints": "KEYPOINT", "line": "LINE", "point": "POINT"}
     kinds = {names[ann.kind] for _, ann in dataset.annotations()}
     if not kinds:
         return "NOT_CONFIGURED"
     return kinds.pop() if len(kinds) == 1 else "MULTI"
-
-
-def _pool_map(fn: Callable[[_T], _R], items: Sequence[_T], workers: int, progress: Any = None) -> list[_R]:
-    """`fn` over `items` on a bounded pool, results in order; the first error cancels the rest."""
-    if workers <= 1 or len(items) <= 1:
-        out = []
-        for item in items:
-            out.append(fn(item))
-            if progress is not None:
-                progress.update(1)
-        return out
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pf-sync") as pool:
-        futures = [pool.submit(fn, item) for item in items]
-        try:
-            results = []
-            for fut in futures:
-                results.append(fut.result())
-                if progress is not None:
-                    progress.update(1)
-            return results
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
 
 
 def _hash_file(path: Path) -> tuple[str, int]:
@@ -176,21 +162,24 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
     root = Path(images_dir)
     problems = ProblemCollector(root)
     todo: list[tuple[Asset, str, Path]] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for i, asset in enumerate(dataset.assets):
         try:
             rel = safe_relative_path(asset.file_name)
         except ValueError as exc:
             problems.add(f"asset[{i}] {asset.file_name!r}", str(exc))
             continue
-        name = rel.as_posix()
+        name = rel.name  # the platform keeps base names (the SDK sends os.path.basename)
         if name in seen:
-            problems.add(f"asset[{i}] {name!r}", "file name used by another asset")
+            other = seen[name]
+            why = "file name used by another asset" if other == rel.as_posix() else \
+                f"same base name as {other!r}: the platform keeps base names only; rename one of them"
+            problems.add(f"asset[{i}] {rel.as_posix()!r}", why)
             continue
-        seen.add(name)
+        seen[name] = rel.as_posix()
         todo.append((asset, name, root / rel))
     with bar(len(todo), "checking images", quiet) as progress:
-        described = _pool_map(_describe, todo, workers, progress)
+        described = pool_map(_describe, todo, workers, progress)
     images = []
     for (_, name, _), result in zip(todo, described):
         if isinstance(result, str):
@@ -201,10 +190,13 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
     return images
 
 
-def _data_hash(data: dict[str, Any]) -> str | None:
-    metadata = data.get("metadata") or {}
-    value = metadata.get(HASH_KEY) if isinstance(metadata, dict) else None
-    return str(value) if value else None
+def data_hash(data: dict[str, Any]) -> str | None:
+    """The content hash a push stored (custom metadata; ``metadata`` for data pushed by 0.1)."""
+    for field_ in ("custom_metadata", "metadata"):
+        values = data.get(field_)
+        if isinstance(values, dict) and values.get(HASH_KEY):
+            return str(values[HASH_KEY])
+    return None
 
 
 def push(
@@ -244,10 +236,20 @@ def push(
     label_names = list(dict.fromkeys([*dataset.label_names, *(a.label for _, a in dataset.annotations())]))
     images = scan_images(dataset, images_dir, workers, quiet)
     result.images, result.objects, result.labels = len(images), dataset.num_annotations, len(label_names)
-    item_of: dict[str, dict[str, Any]] = {}
     for img in images:
-        item_of[img.name] = shapes.to_platform(img.asset.annotations, dict.fromkeys(label_names, ""),
-                                               img.width, img.height, report)
+        item = shapes.to_platform(img.asset.annotations, dict.fromkeys(label_names, ""), img.width, img.height,
+                                  report)
+        shapes.restrict(item, vtype, report)
+        extras = sum(1 for key in shapes.PER_ANNOTATION_KEYS for s in item[key] if s.get("text") or s.get("attributes"))
+        if extras:
+            report.dropped("texts and attributes of lines and points", extras,
+                           "the SDK creates lines and points with a label only")
+        if img.asset.metadata:
+            report.dropped("image metadata fields", len(img.asset.metadata),
+                           "the platform's data metadata is a fixed key set; nothing is sent there")
+        if img.name != Path(img.asset.file_name).as_posix():
+            report.info("file names sent as base names", 1, "the platform keeps base names (as the SDK sends)",
+                        example=img.asset.file_name)
         if img.asset.qa:
             report.dropped("image Q&A answers", len(img.asset.qa), "the platform client sends no image Q&A")
     if dry_run:
@@ -257,7 +259,8 @@ def push(
     own_client = client is None
     client = client or Client(host, workers=workers)
     try:
-        _push(client, result, images, label_names, extra_tags, mode, workers, chunk_size, quiet)
+        _push(client, result, images, label_names, extra_tags, mode, workers, chunk_size, quiet,
+              {label.name: label for label in dataset.labels})
     finally:
         if own_client:
             client.close()
@@ -266,7 +269,8 @@ def push(
 
 
 def _push(client: Client, result: PushResult, images: list[LocalImage], label_names: list[str],
-          extra_tags: list[str], mode: str, workers: int, chunk_size: int, quiet: bool) -> None:
+          extra_tags: list[str], mode: str, workers: int, chunk_size: int, quiet: bool,
+          labels: dict[str, Label]) -> None:
     report = result.report
     ds = client.get_or_create_dataset(result.dataset_name)
     ver = client.get_or_create_version(ds["id"], result.version, result.type)
@@ -279,11 +283,14 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
                     f"{result.type}")
         result.type = str(ver.get("type"))
     label_ids = client.bulk_labels(vid, label_names) if label_names else {}
+    push_label_details(client, vid, labels, label_ids, report)
+    hashed = client.ensure_custom_metadata_key(HASH_KEY)
+    if not hashed:
+        report.info("content hashes not stored", 1, f"this user may not declare the custom metadata key "
+                    f"{HASH_KEY!r}: images are matched by file name only")
 
     # 1. what the version already holds
-    existing = {}
-    for asset in client.list_assets(vid):
-        existing.setdefault(asset["data"]["filename"], asset)
+    existing = _assets_by_name(client, vid, report, dedupe={img.name for img in images})
     asset_id_of: dict[str, str] = {}
     need_data: list[LocalImage] = []
     to_delete: list[str] = []
@@ -291,7 +298,7 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
     for img in images:
         asset = existing.get(img.name)
         if asset is not None:
-            known = _data_hash(asset["data"])
+            known = data_hash(asset["data"])
             if known is None or known == img.sha256:
                 if known is None:
                     report.info("assets already on the platform without a content hash, kept as they are")
@@ -307,29 +314,32 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
     if to_delete:
         client.delete_assets(vid, to_delete)
 
-    # 2. data already in the datalake (an interrupted push), else upload
+    # 2. data already in the datalake (an interrupted or concurrent push), else upload
     data_of: dict[str, dict[str, Any]] = {}
-    if need_data:
-        by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for data in client.list_datas("filenames", [img.name for img in need_data]):
-            by_name[data["filename"]].append(data)
-        for img in need_data:
-            usable = [d for d in by_name.get(img.name, ()) if _data_hash(d) == img.sha256
-                      and d.get("upload_status") != "ERROR"]
-            usable.sort(key=lambda d: d.get("upload_status") != "DONE")
-            if usable:
-                data_of[img.name] = usable[0]
-                result.reused_data += 1
+    for img, data in zip(need_data, _reusable_data(client, need_data)):
+        if data is not None:
+            data_of[img.name] = data
+            result.reused_data += 1
     to_upload = [img for img in need_data if img.name not in data_of]
     if to_upload:
         with bar(len(to_upload), "uploading", quiet) as progress:
-            uploaded = _pool_map(lambda img: _upload(client, img), to_upload, workers, progress)
-        for img, data in zip(to_upload, uploaded):
-            data_of[img.name] = data
-        result.uploaded = len(to_upload)
+            step = max(UPLOAD_BATCH, workers * 8)
+            for i in range(0, len(to_upload), step):
+                for name, (data, reused) in _upload_batch(client, to_upload[i:i + step], hashed, workers,
+                                                          progress, first=i == 0).items():
+                    data_of[name] = data
+                    result.reused_data += reused
+                    result.uploaded += not reused
     _wait_processed(client, data_of)
 
-    # 3. attach to the version
+    # 3. attach to the version (what another push attached meanwhile is used, not attached again)
+    if data_of:
+        now = _assets_by_name(client, vid, report, list(data_of))
+        for name in list(data_of):
+            if name in now and data_hash(now[name]["data"]) in (None, data_hash(data_of[name])):
+                asset_id_of[name] = str(now[name]["id"])
+                existing[name] = now[name]
+                del data_of[name]
     if data_of:
         with bar(len(data_of), "adding to the version", quiet) as progress:
             assets = client.add_assets(vid, [str(d["id"]) for d in data_of.values()])
@@ -340,6 +350,11 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
             if name is not None:
                 asset_id_of[name] = str(asset["id"])
                 existing[name] = asset
+        # two pushes at once may each have attached their own data: keep the first asset of each name
+        kept = _assets_by_name(client, vid, report, list(data_of), dedupe=True)
+        for name in data_of:
+            if name in kept:
+                asset_id_of[name], existing[name] = str(kept[name]["id"]), kept[name]
     missing = [img.name for img in images if img.name not in asset_id_of]
     if missing:
         raise SyncError(f"{len(missing)} images did not become assets, e.g. {missing[:3]}")
@@ -357,16 +372,86 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
         result.tags_attached += len(ids)
 
     # 5. annotations
-    _push_annotations(client, result, images, label_ids, asset_id_of, mode, workers, chunk_size, quiet)
+    push_annotations(client, result, images, label_ids, asset_id_of, mode, workers, chunk_size, quiet)
 
 
-def _upload(client: Client, img: LocalImage) -> dict[str, Any]:
-    object_name = client.generate_object_name(img.name.rsplit("/", 1)[-1])
-    client.upload_object(object_name, img.path.read_bytes(), img.content_type)
-    payload = {"type": "IMAGE", "filename": img.name, "object_name": object_name,
-               "content_type": img.content_type, "tags": [], "data_source_id": None,
-               "meta": {"width": img.width, "height": img.height}, "metadata": {HASH_KEY: img.sha256}}
-    return client.register_data(payload)
+def _assets_by_name(client: Client, vid: str, report: Report, names: Sequence[str] | None = None,
+                    dedupe: bool | set[str] = False) -> dict[str, dict[str, Any]]:
+    """The version's assets by file name (all, or those named), first listed first. With `dedupe` (True, or
+    the names to repair), later assets of a name whose content hash equals the first one's are deleted: that
+    is what two concurrent pushes leave, and every push repairs it (assets without our hash are left alone)."""
+    listed = client.list_assets(vid) if names is None else client.list_assets(vid, "filenames", names)
+    out: dict[str, dict[str, Any]] = {}
+    extra: list[str] = []
+    for asset in listed:
+        name = str(asset["data"]["filename"])
+        first = out.setdefault(name, asset)
+        known = data_hash(asset["data"])
+        if first is not asset and known is not None and known == data_hash(first["data"]) and \
+                (dedupe is True or name in dedupe):
+            extra.append(str(asset["id"]))
+    if extra:
+        client.delete_assets(vid, extra)
+        report.info("duplicate assets removed", len(extra), "another push attached the same image at the same time")
+    return out
+
+
+def _reusable_data(client: Client, images: Sequence[LocalImage]) -> list[dict[str, Any] | None]:
+    """For each image, a data of the datalake with its name and content (not in ERROR), DONE first."""
+    if not images:
+        return []
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for data in client.list_datas("filenames", [img.name for img in images]):
+        by_name[data["filename"]].append(data)
+    out: list[dict[str, Any] | None] = []
+    for img in images:
+        usable = [d for d in by_name.get(img.name, ()) if data_hash(d) == img.sha256
+                  and d.get("upload_status") != "ERROR"]
+        usable.sort(key=lambda d: d.get("upload_status") != "DONE")
+        out.append(usable[0] if usable else None)
+    return out
+
+
+def _upload_batch(client: Client, batch: list[LocalImage], hashed: bool, workers: int, progress: Any,
+                  first: bool) -> dict[str, tuple[dict[str, Any], bool]]:
+    """Upload and register a batch of images, unless a concurrent push did it meanwhile: the batch's names
+    are listed again before the uploads (except for the first batch, just listed) and before the
+    registrations. Returns name -> (data, reused)."""
+    out: dict[str, tuple[dict[str, Any], bool]] = {}
+
+    def reuse(images: list[LocalImage]) -> list[LocalImage]:
+        if not hashed:
+            return images
+        rest = []
+        for img, found in zip(images, _reusable_data(client, images)):
+            if found is None:
+                rest.append(img)
+            else:
+                out[img.name] = (found, True)
+                progress.update(1)
+        return rest
+
+    def send(img: LocalImage) -> str:
+        object_name = client.generate_object_name(img.name)
+        with open(img.path, "rb") as f:
+            client.upload_object(object_name, f.read(), img.content_type)
+        return object_name
+
+    todo = batch if first else reuse(batch)
+    names = dict(zip([img.name for img in todo], pool_map(send, todo, workers)))
+    todo = reuse(todo)
+
+    def register(img: LocalImage) -> dict[str, Any]:
+        payload: dict[str, Any] = {"type": "IMAGE", "filename": img.name, "object_name": names[img.name],
+                                   "content_type": img.content_type, "tags": [], "data_source_id": None,
+                                   "meta": {"width": img.width, "height": img.height}}
+        if hashed:
+            payload["custom_metadata"] = {HASH_KEY: img.sha256}
+        return client.register_data(payload)
+
+    for img, data in zip(todo, pool_map(register, todo, workers, progress)):
+        out[img.name] = (data, False)
+    return out
 
 
 def _wait_processed(client: Client, data_of: dict[str, dict[str, Any]]) -> None:
@@ -389,93 +474,4 @@ def _wait_processed(client: Client, data_of: dict[str, dict[str, Any]]) -> None:
     if failed:
         raise SyncError(f"the platform could not process {len(failed)} images, e.g. {sorted(failed)[:3]}")
 
-
-def _latest_annotations(client: Client, vid: str, workers: int,
-                        asset_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """The latest annotation of each asset of a version (or of `asset_ids`), loaded with its shapes."""
-    if asset_ids is None:
-        ids = client.annotation_ids(vid)
-    else:
-        ids = []
-        for i in range(0, len(asset_ids), 50):
-            ids.extend(client.annotation_ids(vid, asset_ids=asset_ids[i:i + 50]))
-    chunks = [ids[i:i + 100] for i in range(0, len(ids), 100)]
-    out: dict[str, dict[str, Any]] = {}
-    for chunk in _pool_map(lambda c: client.load_annotations(vid, c), chunks, workers):
-        for item in chunk:
-            out.setdefault(str(item["asset_id"]), item)
-    return out
-
-
-def _push_annotations(client: Client, result: PushResult, images: list[LocalImage], label_ids: dict[str, str],
-                      asset_id_of: dict[str, str], mode: str, workers: int, chunk_size: int, quiet: bool) -> None:
-    current = _latest_annotations(client, result.version_id or "", workers) if images else {}
-    label_names = {v: k for k, v in label_ids.items()}
-    groups: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
-    before: dict[str, int] = {}
-    for img in images:
-        aid = asset_id_of[img.name]
-        item = {"asset_id": aid, **shapes.to_platform(img.asset.annotations, label_ids, img.width, img.height,
-                                                      Report())}
-        have = current.get(aid)
-        status = img.asset.status
-        if have is not None:
-            same_status = status is None or have.get("status") == status
-            if mode == "KEEP" or (mode == "REPLACE" and same_status
-                                  and shapes.signature(have) == shapes.signature(item, label_names)):
-                result.annotations_unchanged += 1
-                continue
-        elif not img.asset.annotations and status is None:
-            continue
-        before[aid] = shapes.shape_count(have) if have else 0
-        groups[status].append(item)
-    total = sum(len(items) for items in groups.values())
-    chunks = [(status, items[i:i + chunk_size]) for status, items in groups.items()
-              for i in range(0, len(items), chunk_size)]
-    vid = result.version_id or ""
-    with bar(total, "sending annotations", quiet, unit="asset") as progress:
-        def send(job: tuple[str | None, list[dict[str, Any]]]) -> int:
-            status, items = job
-            if mode == "CONCATENATE":
-                n = _send_concatenate(client, vid, items, status, before, workers)
-            else:
-                n = _send_split(client, vid, items, mode, status)
-            progress.update(len(items))
-            return n
-        result.annotations_sent = sum(_pool_map(send, chunks, workers))
-
-
-def _send_split(client: Client, vid: str, items: list[dict[str, Any]], mode: str, status: str | None) -> int:
-    """Send one chunk; on 413 send each half (down to one asset)."""
-    try:
-        client.bulk_annotations(vid, items, mode, status)
-        return len(items)
-    except ApiError as err:
-        if err.status != 413:
-            raise
-        if len(items) == 1:
-            raise SyncError(f"the annotations of asset {items[0]['asset_id']} are too large for one "
-                            "request (413)") from None
-        mid = len(items) // 2
-        return _send_split(client, vid, items[:mid], mode, status) + _send_split(client, vid, items[mid:],
-                                                                                  mode, status)
-
-
-def _send_concatenate(client: Client, vid: str, items: list[dict[str, Any]], status: str | None,
-                      before: dict[str, int], workers: int) -> int:
-    """CONCATENATE is not idempotent: after an ambiguous failure, count the shapes each asset has now
-    and resend only to the assets that did not get theirs."""
-    sent = len(items)
-    for n in range(client.retry.attempts):
-        try:
-            _send_split(client, vid, items, "CONCATENATE", status)
-            return sent
-        except _Ambiguous:
-            now = _latest_annotations(client, vid, 1, [it["asset_id"] for it in items])
-            items = [it for it in items if shapes.shape_count(now.get(it["asset_id"], {}))
-                     < before.get(it["asset_id"], 0) + shapes.shape_count(it)]
-            if not items:
-                return sent
-            client._sleep(client._backoff(n))
-    raise SyncError("could not send the annotations (CONCATENATE) after several attempts")
 

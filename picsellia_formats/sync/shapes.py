@@ -25,6 +25,23 @@ from ..report import Report
 
 #: Platform shape lists, in the order they are read back.
 SHAPE_KEYS = ("rectangles", "polygons", "masks", "keypoints", "lines", "points", "classifications")
+#: Keys of a ``bulk-annotations`` item, as the SDK's importers build them (``services/coco_importer.py``).
+BULK_KEYS = ("rectangles", "classifications", "polygons", "keypoints", "masks")
+#: Shapes the SDK creates one annotation at a time (``Annotation.create_multiple_lines|points``).
+PER_ANNOTATION_KEYS = ("lines", "points")
+#: Shape lists each version type holds: the SDK's importers write one kind per type and masks "only in
+#: MASK datasets"; MULTI takes every kind but masks.
+ALLOWED = {
+    "OBJECT_DETECTION": ("rectangles",),
+    "SEGMENTATION": ("polygons",),
+    "MASK": ("masks",),
+    "CLASSIFICATION": ("classifications",),
+    "KEYPOINT": ("keypoints",),
+    "LINE": ("lines",),
+    "POINT": ("points",),
+    "MULTI": ("rectangles", "polygons", "classifications", "keypoints", "lines", "points"),
+    "NOT_CONFIGURED": (),
+}
 
 
 def _r(v: float) -> int:
@@ -108,6 +125,26 @@ def to_platform(annotations: Iterable[Annotation], label_ids: Mapping[str, str],
         if ann.box is not None and kind in ("keypoints", "line", "point"):
             report.dropped(f"boxes stated beside {kind}", 1, "the platform keeps one shape per object")
     return item
+
+
+def restrict(item: dict[str, list[dict[str, Any]]], version_type: str, report: Report) -> None:
+    """Empty the shape lists `version_type` does not hold, counting each dropped shape in `report`."""
+    allowed = ALLOWED.get(version_type, ())
+    for key in SHAPE_KEYS:
+        if item.get(key) and key not in allowed:
+            report.dropped(f"{key} in a {version_type} dataset version", len(item[key]),
+                           f"the platform holds only {', '.join(allowed) or 'no shapes'} there")
+            item[key] = []
+
+
+def bulk_item(asset_id: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``bulk-annotations`` item of one asset: the keys the SDK sends, every shape with ``text`` and
+    ``attributes`` (null when unset), as ``coco_importer.read_annotations`` builds them."""
+    out: dict[str, Any] = {"asset_id": asset_id}
+    for key in BULK_KEYS:
+        out[key] = [{**s, "text": s.get("text"), "attributes": s.get("attributes")} for s in item.get(key) or ()]
+    out["attributes"] = None
+    return out
 
 
 def _compressed_counts(mask: Mask) -> str:

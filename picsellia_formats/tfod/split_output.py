@@ -4,7 +4,7 @@
 test: the canonical names of `splits`, whatever alias the tags use), ``label_map.pbtxt`` and
 ``pipeline_input_readers.config``: the ``train_input_reader`` block naming the train shards and an
 ``eval_input_reader`` block per val/test split naming theirs, ready to paste into a
-``pipeline.config``. The `split` command calls it for ``--to tfrecord``.
+``pipeline.config``.
 
 Example:
     >>> import tempfile, pathlib
@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from ..io_utils import atomic_path
 from ..model import Dataset
+from ..outputs import check_file
 from ..report import Report
 from .labelmap import LabelMapItem, format_label_map, label_map_items
 from .pipeline import pipeline_fragment
@@ -61,6 +62,7 @@ def write_split_tfrecords(
     skip_missing: bool = False,
     skip_broken: bool = False,
     absolute_paths: bool = True,
+    overwrite: bool = False,
 ) -> SplitRecords:
     """Write `dataset`, split by its assets' split tags, as OD API TFRecords into `folder`.
 
@@ -69,7 +71,9 @@ def write_split_tfrecords(
     ``pipeline_input_readers.config``. Images without a split tag go to ``untagged.record-*``,
     which no reader names (the fragment and the report say so). The fragment's paths are absolute
     unless `absolute_paths` is False (then relative to `folder`). `images`, `masks`, `workers`,
-    `progress`, `strict`, `skip_missing`, `skip_broken`: as `write_tfrecords`.
+    `progress`, `strict`, `skip_missing`, `skip_broken`, `overwrite`: as `write_tfrecords` (an existing
+    label map or input-reader fragment is refused too unless `overwrite`; the label map only when its
+    bytes differ).
 
     Raises FormatError (an image missing or broken, tags naming two splits...),
     LossyConversionError with `strict`.
@@ -81,11 +85,14 @@ def write_split_tfrecords(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     items = list(label_map) if label_map is not None else label_map_items(labels_in_use(dataset), ids=label_ids)
+    label_map_path = folder / LABEL_MAP_NAME
+    pipeline = folder / PIPELINE_NAME
+    check_file(label_map_path, overwrite=overwrite, same_bytes=format_label_map(items).encode("utf-8"))
+    check_file(pipeline, overwrite=overwrite)
     records = write_tfrecords(dataset, folder / "{split}.record", images=images, shards=shards, masks=masks,
                               label_map=items, split_by_tag=True, workers=workers, progress=progress,
                               report=report, strict=strict, skip_missing=skip_missing, skip_broken=skip_broken,
-                              suffixed=True, canonical_splits=True)
-    label_map_path = folder / LABEL_MAP_NAME
+                              suffixed=True, canonical_splits=True, overwrite=overwrite)
     with atomic_path(label_map_path) as tmp:
         tmp.write_bytes(format_label_map(items).encode("utf-8"))
     sets = [dict(s) for s in report.stats["record_sets"]]
@@ -93,7 +100,6 @@ def write_split_tfrecords(
         path = Path(s["input_path"])
         s["input_path"] = str(path.resolve() if absolute_paths else path.relative_to(folder))
     map_text = str(label_map_path.resolve() if absolute_paths else Path(LABEL_MAP_NAME))
-    pipeline = folder / PIPELINE_NAME
     text = ("# input readers of the TF Object Detection API pipeline.config for this split dataset\n"
             + pipeline_fragment(sets, map_text, masks=masks))
     with atomic_path(pipeline) as tmp:

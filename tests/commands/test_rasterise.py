@@ -13,10 +13,10 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 import picsellia_formats as pf
-from picsellia_formats.errors import PicselliaFormatsError
-from picsellia_formats.formats.voc.segmentation import voc_colormap
-from picsellia_formats.masks import mask_to_rle, rle_to_mask
+from picsellia_formats.errors import OutputExistsError, PicselliaFormatsError
+from picsellia_formats.masks import mask_to_rle, rle_to_mask, voc_colormap
 from picsellia_formats.model import Annotation, Asset, Dataset, Label
+from picsellia_formats.outputs import MARKER
 from picsellia_formats.rasterise import rasterise, rasterise_asset
 from tests.conftest import FIXTURES, run_cli
 
@@ -114,7 +114,8 @@ def test_many_labels_give_16_bit_pngs(tmp_path: Path) -> None:
 def test_unsafe_and_duplicate_names_stay_inside(tmp_path: Path) -> None:
     ds = Dataset([Label("a")], [Asset("../evil.jpg", 2, 2), Asset("a.jpg", 2, 2), Asset("a.png", 2, 2)])
     report = rasterise(ds, tmp_path / "m")
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["a.png", "a_1.png", "image_0.png", "labels.txt"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [MARKER, "a.png", "a_1.png", "image_0.png",
+                                                                  "labels.txt"]
     assert report.count("changed", "mask file names made unique or safe") == 2
     assert not (tmp_path / "evil.png").exists()
 
@@ -124,18 +125,20 @@ def test_output_is_replaced_atomically(tmp_path: Path) -> None:
     out.mkdir()
     (out / "stale.png").write_bytes(b"old")
     (out / "labels.txt").write_text("0 background\n")
-    rasterise(Dataset([], [Asset("a.jpg", 2, 2)]), out)
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "labels.txt"]
+    with pytest.raises(OutputExistsError):  # an unmarked folder (a first-wave output, say): asked once
+        rasterise(Dataset([], [Asset("a.jpg", 2, 2)]), out)
+    rasterise(Dataset([], [Asset("a.jpg", 2, 2)]), out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "a.png", "labels.txt"]
     assert not list(tmp_path.glob(".m.*"))
     rasterise(Dataset([], [Asset("b.jpg", 2, 2)]), out)  # a previous output is replaced again
-    assert sorted(p.name for p in out.iterdir()) == ["b.png", "labels.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "b.png", "labels.txt"]
 
 
 def test_a_folder_of_pngs_that_is_not_an_output_is_never_replaced(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "holiday.png").write_bytes(b"mine")
-    with pytest.raises(PicselliaFormatsError, match="not a previous rasterise output"):
+    with pytest.raises(PicselliaFormatsError, match="not an output of picsellia-formats"):
         rasterise(Dataset([], [Asset("a.jpg", 2, 2)]), photos)
     assert [p.name for p in photos.iterdir()] == ["holiday.png"]
     result = run_cli("rasterise", FIXTURES / "picsellia_coco_det/annotations.json", photos)

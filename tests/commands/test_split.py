@@ -10,6 +10,7 @@ import pytest
 import picsellia_formats as pf
 from picsellia_formats.cli import main
 from picsellia_formats.commands.split import parse_ratios
+from picsellia_formats.outputs import MARKER
 from tests.conftest import FIXTURES, run_cli
 
 RACCOON = FIXTURES / "raccoon_voc/annotations"
@@ -52,7 +53,7 @@ def test_written_datasets_read_back_with_the_assignment(tmp_path: Path, src: Pat
 def test_default_output_format_is_the_input_format(tmp_path: Path) -> None:
     assert main(["split", str(RACCOON), str(tmp_path), "--quiet"]) == 0
     assert pf.detect(tmp_path / "train") == "voc"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["split.json", "train", "val"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "split.json", "train", "val"]
 
 
 def test_prints_the_table(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_prints_the_table(tmp_path: Path) -> None:
     assert any(line.startswith("vehicle") and "2118" in line for line in lines)
     assert any(line.startswith("images") and "40 (80.0%)" in line for line in lines)
     assert "mean error" in result.out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c", "split.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "a", "b", "c", "split.json"]
 
 
 def test_same_seed_same_split(tmp_path: Path) -> None:

@@ -27,14 +27,15 @@ def _boxes(ds: pf.Dataset) -> dict[str, list[tuple[str, tuple[float, ...]]]]:
 
 def test_toy_cats_to_yolo_keeps_every_box(tmp_path: Path) -> None:
     out = tmp_path / "yolo"
-    result = _run(CATS / "gts_vocpascal_format", out, "--images", CATS / "images", "--classes", CATS / "voc.names")
+    result = _run(CATS / "gts_vocpascal_format", out, "--images", CATS / "images", "--classes", CATS / "voc.names",
+                  "--include-unlabelled")
     assert result.returncode == 0, result.stderr
     assert "12 images, 12 boxes, 20 classes" in result.stdout
     assert (out / "classes.txt").read_text().split() == (CATS / "voc.names").read_text().split()
     assert (out / "labels" / "2007_000549.txt").read_text().split()[0] == "7"  # cat is class 7 of voc.names
     assert sorted(p.stem for p in (out / "labels").glob("*.txt")) == sorted(p.stem for p in
                                                                          (CATS / "images").glob("*.jpg"))
-    voc = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images")
+    voc = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images", include_unlabelled=True)
     yolo = pf.read(out, "yolo")
     a, b = _boxes(voc), _boxes(yolo)
     assert a.keys() == b.keys()

@@ -26,7 +26,7 @@ def _roundtrip(src: Path, tmp_path: Path, **write_options) -> tuple[dict, dict, 
     report = pf.Report()
     ds = pf.read(src, "coco", report=report)
     out = tmp_path / "out.json"
-    pf.write(ds, out, "coco", report=report, **write_options)
+    pf.write(ds, out, "coco", report=report, overwrite=True, **write_options)
     return _load(src), _load(out), report
 
 
@@ -226,7 +226,7 @@ def test_new_ids_start_at_one_and_existing_ids_are_kept(tmp_path: Path) -> None:
     data = _load(out)
     assert [(c["id"], c["name"]) for c in data["categories"]] == [(1, "b"), (2, "a")]
     assert data["images"][0]["id"] == 1 and data["annotations"][0]["id"] == 1
-    pf.write(ds, out, "coco", category_id_start=0)
+    pf.write(ds, out, "coco", category_id_start=0, overwrite=True)
     assert [c["id"] for c in _load(out)["categories"]] == [0, 1]
 
 

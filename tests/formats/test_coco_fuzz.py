@@ -36,7 +36,7 @@ def _read_then_write(data: bytes, tmp: Path) -> None:
         assert str(src) in str(exc)
         return
     out = tmp / "out.json"
-    pf.write(ds, out, "coco")
+    pf.write(ds, out, "coco", overwrite=True)
     pf.read(out, "coco")
 
 

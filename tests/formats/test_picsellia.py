@@ -41,7 +41,7 @@ ALL_JSON = sorted(p for p in FIXTURES.rglob("*") if p.suffix.lower() == ".json")
 
 def write_read(ds: Dataset, tmp_path: Path, name: str = "out.json", **options: Any) -> tuple[Dataset, pf.Report]:
     out = tmp_path / name
-    report = pf.write(ds, out, "picsellia", **options)
+    report = pf.write(ds, out, "picsellia", overwrite=True, **options)
     return pf.read(out, "picsellia"), report
 
 

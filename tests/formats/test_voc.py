@@ -14,6 +14,7 @@ import picsellia_formats as pf
 from picsellia_formats import formats
 from picsellia_formats.formats import voc
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
+from picsellia_formats.outputs import MARKER
 from picsellia_formats.report import Report
 from tests.conftest import FIXTURES
 
@@ -42,8 +43,8 @@ def _roundtrip(src: Path, out: Path, **options) -> Report:
 
 
 def _same_tree(a: Path, b: Path) -> None:
-    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.name != MARKER)
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file() and p.name != MARKER)
     assert files_a == files_b
     for rel in files_a:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
@@ -94,9 +95,20 @@ def test_write_is_deterministic(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- counts and boxes
 
 
-def test_toy_cats_counts_with_images() -> None:
+def test_toy_cats_images_without_xml_not_read_unless_asked() -> None:
+    # issue 15: an images folder does not add its unlabelled images to the dataset (the split leak)
     report = Report()
     ds = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images", report=report)
+    assert (len(ds), ds.num_annotations) == (10, 12)
+    assert all(a.extra for a in ds.assets)  # every asset comes from an XML
+    assert report.count("info", "images without an XML not read") == 2
+    assert not report.lossy
+
+
+def test_toy_cats_counts_with_images() -> None:
+    report = Report()
+    ds = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images", report=report,
+                 include_unlabelled=True)
     assert (len(ds), ds.num_annotations, ds.label_names) == (12, 12, ["cat"])
     empty = sorted(a.file_name for a in ds.assets if not a.annotations)
     assert empty == ["2007_000733.jpg", "2010_003115.jpg", "2012_003445.jpg"]
@@ -400,7 +412,7 @@ def test_zero_sizes_come_from_the_image_header(tmp_path: Path) -> None:
     ds = pf.read(tmp_path / "ann", images=CATS / "images")
     by_name = {a.file_name: a for a in ds.assets}
     assert (by_name["2007_000549.jpg"].width, by_name["2007_000549.jpg"].height) == (375, 500)
-    assert len(ds) == 12
+    assert len(ds) == 1  # the other images of the folder have no XML (include_unlabelled adds them)
 
 
 def test_unknown_size_is_written_as_zero_and_reported(tmp_path: Path) -> None:
@@ -426,7 +438,9 @@ def test_devkit_layout_round_trip_with_splits(tmp_path: Path) -> None:
     (main / "cat_train.txt").write_text("2007_000549  1\n2007_000733 -1\n")
     report = Report()
     ds = pf.read(root, report=report)
-    assert len(ds) == 12 and ds.metadata["voc"]["layout"] == "devkit"
+    # 10 XMLs + 2010_003115 (no XML, listed in train.txt); 2012_003445 is in no list and has no XML
+    assert len(ds) == 11 and ds.metadata["voc"]["layout"] == "devkit"
+    assert report.count("info", "images listed in ImageSets without an XML read as assets with no objects") == 1
     tags = {a.file_name: a.tags for a in ds.assets if a.tags}
     assert tags == {"2007_000549.jpg": ["train"], "2007_000733.jpg": ["train"], "2010_003115.jpg": ["train"],
                     "2007_003525.jpg": ["val"]}
@@ -509,7 +523,7 @@ def test_xml_names_stay_inside_the_output(name: str, expected: str, tmp_path: Pa
 def test_images_sharing_a_stem_get_distinct_xml_files(tmp_path: Path) -> None:
     ds = Dataset([], [Asset("a.jpg", 5, 5), Asset("a.png", 5, 5), Asset("A.jpeg", 5, 5)])
     report = pf.write(ds, tmp_path / "out", "voc")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A.jpeg.xml", "a.png.xml", "a.xml"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.xml")) == ["A.jpeg.xml", "a.png.xml", "a.xml"]
     assert report.count("changed", "XML file names made unique") == 2
     assert sorted(a.file_name for a in pf.read(tmp_path / "out").assets) == ["A.jpeg", "a.jpg", "a.png"]
 

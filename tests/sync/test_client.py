@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from picsellia_formats.sync import ApiError, Client, RetryPolicy, SyncError
+from picsellia_formats.sync import Client, PlatformError, RetryPolicy, SyncError
 from picsellia_formats.sync.client import read_dotenv, resolve_token
 from picsellia_formats.sync.emulator import Emulator
 
@@ -86,13 +86,14 @@ def _client(url: str, sleeps: list[float] | None = None, policy: RetryPolicy = F
 
 def test_token_from_env_then_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env = tmp_path / ".env"
-    env.write_text("OTHER=1\nPICSELLIA_API_TOKEN='from-file'\n")
+    env.write_text("OTHER=1\nPICSELLIA_TOKEN='from-file'\n")
     monkeypatch.delenv("PICSELLIA_API_TOKEN", raising=False)
+    monkeypatch.delenv("PICSELLIA_TOKEN", raising=False)
     assert resolve_token(None, env) == "from-file"
-    monkeypatch.setenv("PICSELLIA_API_TOKEN", "from-env")
+    monkeypatch.setenv("PICSELLIA_TOKEN", "from-env")
     assert resolve_token(None, env) == "from-env"
     assert resolve_token("given", env) == "given"
-    monkeypatch.delenv("PICSELLIA_API_TOKEN")
+    monkeypatch.delenv("PICSELLIA_TOKEN")
     with pytest.raises(SyncError, match="no API token"):
         resolve_token(None, tmp_path / "missing.env")
 
@@ -171,7 +172,7 @@ def test_gives_up_after_the_attempts(scripted: Scripted) -> None:
                                               (422, "Unprocessable"), (403, "Forbidden")])
 def test_client_errors_are_not_retried(scripted: Scripted, status: int, kind: str) -> None:
     scripted.on("GET", "/api/x", (status, {}, {"message": kind, "detail": ["a", "b"]}))
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(PlatformError) as err:
         _client(scripted.url, []).call("GET", "/api/x")
     assert err.value.status == status and kind in str(err.value) and "['a', 'b']" in str(err.value)
     assert scripted.calls == [("GET", "/api/x")]
@@ -179,7 +180,7 @@ def test_client_errors_are_not_retried(scripted: Scripted, status: int, kind: st
 
 def test_208_is_an_error(scripted: Scripted) -> None:
     scripted.on("POST", "/api/x", (208, {}, {}))
-    with pytest.raises(ApiError, match="already has this name"):
+    with pytest.raises(PlatformError, match="already has this name"):
         _client(scripted.url, []).call("POST", "/api/x", json={})
 
 
@@ -249,7 +250,7 @@ def test_connect_and_organization_by_name(emulator: Emulator) -> None:
     c = Client(emulator.url, emulator.token, organization=emulator.organization_name, retry=FAST, env_file=None)
     assert c.organization["id"] == emulator.organization_id
     assert c.datalake["name"] == "default"
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(PlatformError) as err:
         Client(emulator.url, "wrong-token", retry=FAST, env_file=None).connect()
     assert err.value.status == 401
 

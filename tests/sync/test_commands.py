@@ -16,7 +16,7 @@ from .conftest import boxes_by_file
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, emulator: Emulator, tmp_path: Path) -> Emulator:
-    monkeypatch.setenv("PICSELLIA_API_TOKEN", emulator.token)
+    monkeypatch.setenv("PICSELLIA_TOKEN", emulator.token)
     monkeypatch.setenv("PF_SYNC_BACKOFF", "0.005")
     monkeypatch.chdir(tmp_path)
     return emulator
@@ -25,6 +25,7 @@ def env(monkeypatch: pytest.MonkeyPatch, emulator: Emulator, tmp_path: Path) -> 
 def test_dry_run_prints_the_plan_and_sends_nothing(raccoon_voc_dir: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PICSELLIA_API_TOKEN", raising=False)
+    monkeypatch.delenv("PICSELLIA_TOKEN", raising=False)
     code = main(["push", str(raccoon_voc_dir / "annotations"), "--from", "voc", "--dataset", "d", "--version", "v",
                  "--host", "https://unreachable.invalid", "--dry-run"])
     out = capsys.readouterr().out
@@ -65,6 +66,7 @@ def test_pull_of_a_missing_dataset_exits_2(env: Emulator, tmp_path: Path, capsys
 def test_push_without_token_exits_2(tmp_path: Path, raccoon_voc_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("PICSELLIA_API_TOKEN", raising=False)
+    monkeypatch.delenv("PICSELLIA_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
     code = main(["push", str(raccoon_voc_dir / "annotations"), "--dataset", "d", "--version", "v"])
     assert code == 2 and "no API token" in capsys.readouterr().err

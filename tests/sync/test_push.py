@@ -181,7 +181,7 @@ def _settled_uploads(emulator: Emulator, quiet_for: float = 0.5) -> int:
 
 def test_killed_push_resumes_without_reuploading(emulator: Emulator, raccoon_voc_dir: Path) -> None:
     emulator.configure(upload_delay=0.05)
-    env = dict(os.environ, PICSELLIA_API_TOKEN=emulator.token, PF_SYNC_BACKOFF="0.01", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PICSELLIA_TOKEN=emulator.token, PF_SYNC_BACKOFF="0.01", PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "picsellia_formats", "push", str(raccoon_voc_dir / "annotations"), "--from", "voc",
            "--images", str(raccoon_voc_dir / "images"), "--dataset", "raccoon", "--version", "v1",
            "--host", emulator.url, "--workers", "2", "--quiet"]

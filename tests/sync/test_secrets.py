@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import picsellia_formats as pf
-from picsellia_formats.sync import ApiError, Client, SyncError, pull, push
+from picsellia_formats.sync import Client, PlatformError, SyncError, pull, push
 from picsellia_formats.sync.emulator import Emulator
 
 from .conftest import FAST, RACCOON_IMAGES, ROOT
@@ -57,7 +57,7 @@ def test_an_echoed_token_is_redacted() -> None:
     server = Scripted()
     try:
         server.on("GET", "/api/x", (400, {}, {"message": f"bad token {SECRET}", "detail": [SECRET]}))
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(PlatformError) as err:
             Client(server.url, SECRET, retry=FAST, env_file=None).call("GET", "/api/x")
         assert SECRET not in str(err.value) and "<token hidden>" in str(err.value)
     finally:
@@ -66,7 +66,7 @@ def test_an_echoed_token_is_redacted() -> None:
 
 def test_token_absent_from_cli_output(secret_emulator: Emulator, raccoon_voc_dir: Path, tmp_path: Path) -> None:
     secret_emulator.configure(fail_rate=0.2, retry_after=0.01, seed=9)
-    env = dict(os.environ, PICSELLIA_API_TOKEN=SECRET, PF_SYNC_BACKOFF="0.005", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PICSELLIA_TOKEN=SECRET, PF_SYNC_BACKOFF="0.005", PYTHONPATH=str(ROOT))
     base = [sys.executable, "-m", "picsellia_formats"]
     runs = [
         [*base, "push", str(raccoon_voc_dir / "annotations"), "--from", "voc", "--dataset", "r", "--version", "v1",

@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...errors import FormatError, ProblemCollector
+from ...errors import FormatError, OptionError, ProblemCollector
 from ...model import EMPTY, Annotation, Asset, Dataset
 from ...report import Report
 from ..voc.xml import new_parser, parse
@@ -49,7 +49,7 @@ def read(path: str | Path, *, images: Path | None = None, report: Report | None 
     """
     report = report if report is not None else Report()
     if tracks not in ("frames", "refuse"):
-        raise ValueError(f"tracks must be frames or refuse, got {tracks!r}")
+        raise OptionError(f"tracks must be frames or refuse, got {tracks!r}")
     file = resolve(Path(path))
     try:
         data = file.read_bytes()

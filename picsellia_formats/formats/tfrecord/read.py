@@ -20,6 +20,7 @@ from typing import Any
 from ...errors import FormatError, ProblemCollector
 from ...io_utils import gc_paused, safe_relative_path
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
+from ...outputs import side_output_dir
 from ...report import Report
 from ...splits import is_split_name
 from ...tfod.labelmap import LabelMapItem
@@ -89,6 +90,16 @@ def read_tfrecords(
         >>> len(ds), ds.num_annotations, ds.label_names
         (40, 44, ['raccoon'])
     """
+    if extract_images is None:
+        return _read_tfrecords(paths, label_map, None, check_crc, report)
+    # staged; in place only when the whole conversion succeeds (`picsellia_formats.outputs.transaction`)
+    with side_output_dir(extract_images, "extracted images") as stage:
+        return _read_tfrecords(paths, label_map, stage, check_crc, report)
+
+
+def _read_tfrecords(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                    label_map: Sequence[LabelMapItem] | None, extract_images: Path | None, check_crc: bool,
+                    report: Report | None) -> Dataset:
     report = report if report is not None else Report()
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

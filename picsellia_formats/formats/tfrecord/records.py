@@ -145,33 +145,6 @@ def split_prefix(prefix: str | os.PathLike[str], split: str) -> Path:
     return prefix.with_name(f"{prefix.name}-{split}")
 
 
-def stale_shards(paths: list[Path]) -> list[Path]:
-    """Record files beside the set `paths` (one prefix) that an earlier run with another shard count
-    left: ``{prefix}-?????-of-?????`` of another count, or the bare ``prefix`` when the set is
-    sharded; only files that hold TFRecords (or nothing).
-
-    Example:
-        >>> stale_shards([Path("no/such/train.record")])
-        []
-    """
-    first = paths[0]
-    m = SHARD_PATTERN.match(first.name)
-    base = m["base"] if m else first.name
-    folder = first.parent
-    if not folder.is_dir():
-        return []
-    keep = set(paths)
-    out = []
-    for p in sorted(folder.iterdir()):
-        if p in keep or not p.is_file():
-            continue
-        other = SHARD_PATTERN.match(p.name)
-        if (p.name == base and m) or (other and other["base"] == base):
-            if p.stat().st_size == 0 or looks_like_tfrecord(p):
-                out.append(p)
-    return out
-
-
 def record_files(path: str | os.PathLike[str]) -> list[Path]:
     """The TFRecord files of a path: the file itself, or the record files of a folder (by name:
     ``*.record*``, ``*.tfrecord*``, ``*-?????-of-?????``; else every file with a TFRecord header)."""

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections import deque
@@ -31,13 +30,14 @@ from ...fidelity import report_foreign_fields
 from ...images import ImageIndex
 from ...io_utils import gc_paused
 from ...model import Dataset
+from ...outputs import check_file_set, commit_file_set, existing_set, new_temp_path, release
 from ...report import Report
 from ...splits import canonical_split, split_of, split_order
 from ...tfod.labelmap import BACKGROUND, LabelMapItem, label_map_items, write_label_map
 from .encode import AssetJob, EncodeOptions, encode_job
 from .jobs import build_jobs, labels_in_use
 from .keys import DECODABLE
-from .records import frame, input_path_pattern, shard_paths, split_prefix, stale_shards
+from .records import frame, input_path_pattern, shard_paths, split_prefix
 from .sources import (
     BROKEN,
     DECODE_CHECKS,
@@ -137,7 +137,7 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
     chunk_size = 16 if options.masks else 64
     chunks = (list(jobs[i:i + chunk_size]) for i in range(0, len(jobs), chunk_size))
     problems = ProblemCollector()  # each problem names its image: never the (temporary) output
-    tmps = [p.with_name(f".{p.name}.{os.getpid()}.tmp-pf") for p in paths]
+    tmps = [new_temp_path(p) for p in paths]  # removed on SIGTERM; recognised by the next run
     for p in tmps:
         p.parent.mkdir(parents=True, exist_ok=True)
     files: list[BinaryIO] = []
@@ -206,22 +206,33 @@ def _skippable(problem: str | None) -> str | None:
 
 def _remove(paths: Iterable[Path]) -> None:
     for p in paths:
-        with contextlib.suppress(OSError):
-            p.unlink()
+        release(p)
 
 
-def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool) -> list[Path]:
+def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool,
+            prefixes: Sequence[Path] = (), any_split: bool = False) -> list[Path]:
+    """Put the shards in place (journaled) and delete the other files of the previous sets at
+    `prefixes` (`outputs.commit_file_set`: an earlier run's shards of another count or split),
+    reported with their count."""
     if strict and report.lossy:
         _remove(t for t, _ in pending)
         from ...errors import LossyConversionError
 
         raise LossyConversionError(report)
-    for tmp, path in pending:
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            _remove(t for t, _ in pending)
-            raise FormatError(f"cannot write: {exc.strerror or exc}", file=path) from None
+    if not pending:
+        return []
+    prefixes = list(prefixes) or [pending[0][1]]
+    targets = {p.absolute() for _, p in pending}
+    stale = sorted({p for prefix in prefixes for p in existing_set(prefix, any_split)
+                    if p.absolute() not in targets})
+    try:
+        commit_file_set(pending, prefixes, any_split=any_split)
+    except OSError as exc:
+        _remove(t for t, _ in pending)
+        raise FormatError(f"cannot write: {exc.strerror or exc}", file=pending[0][1]) from None
+    if stale:
+        report.info("files of an earlier record set at the same prefix removed", len(stale),
+                    ", ".join(p.name for p in stale[:5]) + (" ..." if len(stale) > 5 else ""))
     return [path for _, path in pending]
 
 
@@ -328,6 +339,7 @@ def write_tfrecords(
     max_pixels: int | None = -1,
     suffixed: bool = False,
     canonical_splits: bool = False,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write `dataset` as OD API TFRecords at `prefix`; return the files written.
 
@@ -346,13 +358,17 @@ def write_tfrecords(
     header claims more than `max_pixels` pixels (-1: Pillow's ``MAX_IMAGE_PIXELS``; None: no limit),
     instead of failing. `suffixed`: shard names even for one shard (``x.record-00000-of-00001``);
     `canonical_splits`: sets named by the canonical split (``valid`` and ``validation`` -> ``val``).
-    Files appear only once every set is complete; shard files of the same prefixes left by an
-    earlier run with another shard count are then removed (and reported).
+    Files appear only once every set is complete. An existing set at `prefix` (any shard count;
+    with `split_by_tag`, any split's) raises OutputExistsError unless `overwrite`; then it is
+    replaced whole: files of the previous set that this run does not write are deleted (and reported).
 
     Raises FormatError naming every image that stops the job (its file when found; never a
     temporary file), OptionError for a bad `check_decode`.
     """
     report = report if report is not None else Report()
+    by_template = "{split}" in str(prefix)
+    if not by_template:
+        check_file_set(prefix, overwrite=overwrite, any_split=split_by_tag)
     if images is None:
         raise FormatError("the TFRecord writer needs the image files: pass images= (--images)")
     if check_decode not in DECODE_CHECKS:
@@ -381,13 +397,17 @@ def write_tfrecords(
         groups = {"": jobs}
     else:
         groups = _split_groups(dataset, jobs, prefix, report, canonical_splits)
+    targets = {split: split_prefix(prefix, split) if split else Path(prefix) for split in groups}
+    if by_template:  # each split's set checked before any is encoded
+        for target in targets.values():
+            check_file_set(target, overwrite=overwrite)
     totals: dict[str, Any] = {}
     pending: list[tuple[Path, Path]] = []
     sets = []
     try:
         for split in sorted(groups, key=split_order):
             group = groups[split]
-            target = split_prefix(prefix, split) if split else Path(prefix)
+            target = targets[split]
             before = totals.get("written", 0)
             pending += _encode_set(group, target, options, shards, workers, progress, totals, skip_missing,
                                    skip_broken, suffixed)
@@ -398,13 +418,8 @@ def write_tfrecords(
         raise
     _report_counts(totals, report)
     report.stats["record_sets"] = sets
-    written = _commit(pending, report, strict)
-    stale = [p for i in range(0, len(written), shards) for p in stale_shards(written[i:i + shards])]
-    _remove(stale)
-    if stale:
-        report.info("shard files of an earlier run with another shard count removed", len(stale),
-                    ", ".join(p.name for p in stale[:5]) + (" ..." if len(stale) > 5 else ""))
-    return written
+    prefixes = [targets[split] for split in sorted(groups, key=split_order)] if by_template else [Path(prefix)]
+    return _commit(pending, report, strict, prefixes, split_by_tag and not by_template)
 
 
 def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report,

@@ -6,6 +6,6 @@ bytes in ``DIR/objects/``, so a restart keeps everything (and the seeded token).
 """
 
 from .server import Emulator, Settings
-from .store import ApiError, Store
+from .store import ErrorResponse, Store
 
-__all__ = ["ApiError", "Emulator", "Settings", "Store"]
+__all__ = ["Emulator", "ErrorResponse", "Settings", "Store"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import picsellia_formats as pf
 from picsellia_formats.formats.tfrecord.records import iter_records
+from picsellia_formats.outputs import MARKER
 from tests.conftest import FIXTURES
 
 RACCOON = FIXTURES / "raccoon_voc"
@@ -22,7 +23,7 @@ def test_convert_voc_to_tfrecord_folder_and_back_to_coco(tmp_path):
     have = {p.name for p in (RACCOON / "images").iterdir()}
     voc.assets = [a for a in voc.assets if a.file_name in have]
     report = pf.write(voc, tmp_path / "tf", "tfrecord", images=RACCOON / "images", shards=2)
-    assert sorted(p.name for p in (tmp_path / "tf").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "tf").iterdir() if p.name != MARKER) == [
         "data.record-00000-of-00002", "data.record-00001-of-00002", "label_map.pbtxt"]
     assert report.stats["records"] == 40
     assert pf.detect(tmp_path / "tf") == "tfrecord"
@@ -40,7 +41,8 @@ def test_split_by_tag_writes_one_set_per_split(tmp_path):
     # the records carry their images: extract them to write again
     pf.read(RACCOON / "data" / "test.record", extract_images=tmp_path / "img")
     pf.write(ds, tmp_path / "tf", "tfrecord", images=tmp_path / "img", split_by_tag=True)
-    assert sorted(p.name for p in (tmp_path / "tf").iterdir()) == ["label_map.pbtxt", "train.record", "val.record"]
+    assert sorted(p.name for p in (tmp_path / "tf").iterdir()
+                  if p.name != MARKER) == ["label_map.pbtxt", "train.record", "val.record"]
     assert len(list(iter_records(tmp_path / "tf" / "train.record"))) == 20
     back = pf.read(tmp_path / "tf")
     assert sorted(a.tags[0] for a in back.assets) == ["train"] * 20 + ["val"] * 20

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from picsellia_formats.errors import FormatError, LossyConversionError
+from picsellia_formats.errors import FormatError, LossyConversionError, OutputExistsError
 from picsellia_formats.formats.tfrecord.example import decode_example, encode_example
 from picsellia_formats.formats.tfrecord.read import read_tfrecords
 from picsellia_formats.formats.tfrecord.records import frame, iter_records
@@ -387,13 +387,17 @@ def test_rerun_with_fewer_shards_leaves_no_stale_shard(synthetic, tmp_path):
     out = tmp_path / "out"
     write_tfrecords(dataset, out / "t.record", images=images, shards=4, progress=False)
     (out / "t.record-notes.txt").write_text("kept")  # not ours: never touched
+    with pytest.raises(OutputExistsError, match="--overwrite"):  # an existing set is never replaced silently
+        write_tfrecords(dataset, out / "t.record", images=images, shards=2, progress=False)
+    assert len(list(out.glob("t.record-*-of-00004"))) == 4
     report = Report()
-    paths = write_tfrecords(dataset, out / "t.record", images=images, shards=2, progress=False, report=report)
+    paths = write_tfrecords(dataset, out / "t.record", images=images, shards=2, progress=False, report=report,
+                            overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in paths), "t.record-notes.txt"])
-    assert report.count("info", "shard files of an earlier run with another shard count removed") == 4
+    assert report.count("info", "files of an earlier record set at the same prefix removed") == 4
     assert len(read_tfrecords(out / "t.record-00000-of-00002").assets) + len(
         read_tfrecords(out / "t.record-00001-of-00002").assets) == len(dataset)
-    write_tfrecords(dataset, out / "t.record", images=images, shards=1, progress=False)
+    write_tfrecords(dataset, out / "t.record", images=images, shards=1, progress=False, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == ["t.record", "t.record-notes.txt"]
 
 
