@@ -133,6 +133,8 @@ def convert(
     name = from_ or formats.detect(src_path)
     with transaction(overwrite=overwrite):
         dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
+        if images is None and formats.get(name).name == formats.get(to).name == "tfrecord":
+            images = src_path  # TFRecord -> TFRecord: the records hold the images
         write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress,
               overwrite=overwrite, **(write_options or {}))
     report.stats.update(

@@ -57,7 +57,13 @@ class LabelMapItem(NamedTuple):
 # ---------------------------------------------------------------------------------------------- write
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
+    """`text` with protobuf text-format C escapes (quotes, backslash, control characters); UTF-8 kept.
+
+    Example:
+        >>> print(escape_text("it's"))
+        it\\'s
+    """
     out = []
     for ch in text:
         o = ord(ch)
@@ -87,7 +93,7 @@ def quote(text: str) -> str:
         >>> print(quote("it's a \\"cat\\"\\n"))
         'it\\'s a \\"cat\\"\\n'
     """
-    return "'" + _escape(text) + "'"
+    return "'" + escape_text(text) + "'"
 
 
 def label_map_items(labels: Iterable[Label | str], *, ids: str = "sequential") -> list[LabelMapItem]:

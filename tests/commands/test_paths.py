@@ -15,8 +15,8 @@ import pytest
 
 import picsellia_formats as pf
 from picsellia_formats.cli import main
+from picsellia_formats.formats.tfrecord.records import iter_records
 from picsellia_formats.outputs import MARKER
-from picsellia_formats.tfod.tfrecord import iter_records
 from tests.conftest import FIXTURES, ROOT
 
 RACCOON = FIXTURES / "raccoon_voc"

@@ -2,7 +2,7 @@
 
 Writing goes through plain, picklable job tuples (`AssetJob`, `ObjectJob`) built from the model in
 the main process; `encode_job` is a pure function of one job and read-only `EncodeOptions`, so a
-local pool (or Ray/Dask) can run it. Reading is `picsellia_formats.tfod.decode`, the inverse.
+local pool (or Ray/Dask) can run it. Reading is `decode`, the inverse.
 
 Frames: the model's coordinates are in the *displayed* frame (after EXIF orientation); TensorFlow
 decodes the *stored* pixels and ignores EXIF orientation, so boxes and masks are turned into the
@@ -20,16 +20,14 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import struct
 import zlib
 from typing import Any, NamedTuple
 
-from ..errors import FormatError
-from ..io_utils import safe_relative_path
+from ...errors import FormatError
+from ...image_header import SWAPPING, HeaderInfo, ImageTooLargeError, array_to_stored, check_pixels, to_stored
+from ...image_header import read_header as sniff
 from .example import Feature, add_entry, encode_example, entry_prefix, finish
-from .image_header import SWAPPING, HeaderInfo, array_to_stored, sniff, to_stored
 from .keys import (
     AREA,
     CLASS_LABEL,
@@ -55,13 +53,12 @@ from .keys import (
     YMAX,
     YMIN,
 )
+from .sources import BROKEN, MISSING, TOO_LARGE, EmbeddedImages, FolderImages, decode_problem
 
 _PREFIX = {key: entry_prefix(key) for key in KNOWN_KEYS}
-#: a relative POSIX file name with nothing to clean: no leading slash, backslash, drive, NUL, "..", "//"
-_PLAIN = re.compile(r"(?!\.\.?(?:/|$))(?:[^/\\:\x00]+)(?:/(?!\.\.?(?:/|$))[^/\\:\x00]+)*")
+#: the most pixels a mask may have whatever the pixel limit (pycocotools counts them in 32 bits)
+MASK_PIXEL_CAP = 1 << 31
 
-#: the problem of an image file that is nowhere to be found
-MISSING = "image file not found"
 
 
 class ObjectJob(NamedTuple):
@@ -91,84 +88,67 @@ class AssetJob(NamedTuple):
     objects: list[ObjectJob]
     classes: list[tuple[str, int]]
     extra: dict[str, Feature] | None
+    split: str | None = None  # the asset's split tag: a hint for the image index
 
 
 class EncodeOptions(NamedTuple):
-    """Read-only context of `encode_job` (picklable)."""
+    """Read-only context of `encode_job` (picklable). `images`: where the bytes come from (an
+    empty tuple: nowhere); `max_pixels`: the header pixel limit (-1: Pillow's, None: none)."""
 
-    image_roots: tuple[str, ...]
+    images: FolderImages | EmbeddedImages | tuple[()]
     masks: bool = False
     pascal_fields: bool = False  # write truncated and view (when the data set has them)
     image_classes: bool = False  # write image/class/* on every record (classification data sets)
+    check_decode: str = "fast"  # `decode_problem` on every image before it is packed: fast, full or none
+    max_pixels: int | None = -1
 
 
 class Encoded(NamedTuple):
-    """The serialised Example of one job, or the problem that stopped it; counters for the report."""
+    """The serialised Example of one job, or the problem that stopped it (`where`: the image file
+    it concerns, when one was found); counters for the report."""
 
     index: int
     data: bytes | None
     problem: str | None
     counts: dict[str, int]
-
-
-def _relative(file_name: str) -> str:
-    if _PLAIN.fullmatch(file_name):  # the common, safe name: no pathlib
-        return file_name
-    return safe_relative_path(file_name).as_posix()
-
-
-def _candidates(rel: str, roots: tuple[str, ...]) -> list[str]:
-    paths = [os.path.join(root, rel) for root in roots]
-    base = rel.rsplit("/", 1)[-1]
-    if base != rel:
-        paths += [os.path.join(root, base) for root in roots]
-    return paths
-
-
-def find_image(file_name: str, roots: tuple[str, ...]) -> str | None:
-    """The image file of `file_name` under one of `roots` (its relative path, then its base name).
-
-    Raises ValueError for a name that would escape the roots (absolute, ``..``, NUL).
-    """
-    for path in _candidates(_relative(file_name), roots):
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-def read_image(file_name: str, roots: tuple[str, ...]) -> tuple[str, bytes] | None:
-    """``(path, bytes)`` of the image of `file_name` (as `find_image` finds it), or None.
-
-    Raises ValueError for an unsafe name, OSError when the file exists but cannot be read.
-    """
-    for path in _candidates(_relative(file_name), roots):
-        try:
-            with open(path, "rb") as f:
-                return path, f.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            continue
-    return None
+    where: str | None = None
 
 
 def encode_job(job: AssetJob, options: EncodeOptions) -> Encoded:
-    """Read one image and build its serialised Example (a pure function of its arguments)."""
+    """Read one image, check it, and build its serialised Example (a pure function of its arguments).
+
+    The problem of an image that cannot be packed starts with `MISSING`, `BROKEN` or `TOO_LARGE`
+    (what `write_tfrecords` may skip), or is another reason (unsafe name, unreadable file).
+    """
     counts: dict[str, int] = {}
+    source = options.images
+    if not source:
+        return Encoded(job.index, None, MISSING, counts)
     try:
-        found = read_image(job.file_name, options.image_roots)
-    except ValueError as exc:
-        return Encoded(job.index, None, str(exc), counts)
+        found = source.fetch(job.file_name, job.source_id, job.split)
+    except FormatError as exc:
+        return Encoded(job.index, None, exc.message, counts)
     except OSError as exc:
         return Encoded(job.index, None, f"cannot read the image: {exc.strerror or exc}", counts)
     if found is None:
         return Encoded(job.index, None, MISSING, counts)
-    path, data = found
-    info = sniff(data)
+    where, data = found
+    try:
+        info = sniff(data, max_pixels=options.max_pixels)
+    except ImageTooLargeError as exc:
+        return Encoded(job.index, None, f"{TOO_LARGE}: {exc.message}", counts, where)
     if info is None:
-        return Encoded(job.index, None, f"{os.path.basename(path)} is not a readable image", counts)
+        return Encoded(job.index, None, f"{BROKEN}: not a readable image", counts, where)
+    if options.check_decode != "none":
+        problem = decode_problem(data, info, options.check_decode)
+        if problem is not None:
+            return Encoded(job.index, None, f"{BROKEN}: {problem}", counts, where)
     try:
         return Encoded(job.index, encode_record(job, data, info, options, counts), None, counts)
+    except ImageTooLargeError as exc:
+        return Encoded(job.index, None, f"{TOO_LARGE}: {exc.message}", counts, where)
     except ValueError as exc:
-        return Encoded(job.index, None, str(exc), counts)
+        return Encoded(job.index, None, exc.message if isinstance(exc, FormatError) else str(exc), counts, where)
 
 
 def _bump(counts: dict[str, int], key: str, n: int = 1) -> None:
@@ -280,7 +260,8 @@ def encode_record(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeO
         pieces.append(entry)
         n += len(entry)
     if options.masks:
-        n += add_entry(pieces, P[MASK], "bytes", _mask_pngs(objects, frame_w, frame_h, info, orientation, counts))
+        n += add_entry(pieces, P[MASK], "bytes", _mask_pngs(objects, frame_w, frame_h, info, orientation, counts,
+                                               options.max_pixels))
     if options.pascal_fields:
         entry = _cached_entry(TRUNCATED, "int64", tuple([o.truncated for o in objects]))
         pieces.append(entry)
@@ -322,7 +303,8 @@ def job_features(job: AssetJob, data: bytes, info: HeaderInfo, options: EncodeOp
         features[TRUNCATED] = ("int64", [o.truncated for o in objects])
         features[VIEW] = ("bytes", [o.view.encode("utf-8") for o in objects])
     if options.masks:
-        features[MASK] = ("bytes", _mask_pngs(objects, frame_w, frame_h, info, orientation, counts))
+        features[MASK] = ("bytes", _mask_pngs(objects, frame_w, frame_h, info, orientation, counts,
+                                               options.max_pixels))
     if options.image_classes or job.classes:
         features[IMAGE_CLASS_TEXT] = ("bytes", [t.encode("utf-8") for t, _ in job.classes])
         features[IMAGE_CLASS_LABEL] = ("int64", [i for _, i in job.classes])
@@ -377,17 +359,20 @@ def png_mask(array: Any) -> bytes:
 
 
 def _mask_pngs(objects: list[ObjectJob], frame_w: int, frame_h: int, info: HeaderInfo, orientation: int,
-               counts: dict[str, int]) -> list[bytes]:
+               counts: dict[str, int], max_pixels: int | None = -1) -> list[bytes]:
     import numpy as np
 
-    from ..masks import box_to_rle, polygon_to_mask, rle_to_mask
-    from ..model import Mask
+    from ...masks import box_to_rle, polygon_to_mask, rle_to_mask
+    from ...model import Mask
 
     # the displayed frame's size of the real image (stored when annotations ignore EXIF)
     if orientation in SWAPPING:
         real_w, real_h = info.height, info.width
     else:
         real_w, real_h = info.width, info.height
+    if real_w * real_h >= MASK_PIXEL_CAP:  # pycocotools' sizes are 32-bit: never let it overflow
+        raise ImageTooLargeError(f"the image is {real_w}×{real_h}: too large to rasterise a mask "
+                                 f"({MASK_PIXEL_CAP:,} pixels at most)")
     sx, sy = real_w / frame_w, real_h / frame_h
     out = []
     for obj in objects:
@@ -403,6 +388,9 @@ def _mask_pngs(objects: list[ObjectJob], frame_w: int, frame_h: int, info: Heade
             array = polygon_to_mask(parts, real_h, real_w)
         else:
             _, mh, mw, mcounts = segm
+            check_pixels(mw, mh, max_pixels=max_pixels)  # an RLE's size, before it is allocated
+            if mw * mh >= MASK_PIXEL_CAP:
+                raise ImageTooLargeError(f"a mask is {mw}×{mh}: too large to rasterise")
             array = rle_to_mask(Mask(mh, mw, mcounts))
             if (mh, mw) != (real_h, real_w):
                 from PIL import Image

@@ -17,12 +17,14 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from typing import Any, NamedTuple
 
-from ..errors import FormatError
+from ...errors import FormatError
+from ...image_header import SWAPPING, array_to_displayed, to_displayed
+from ...image_header import read_header as sniff
 from .example import Feature
-from .image_header import SWAPPING, array_to_displayed, sniff, to_displayed
 from .keys import (
     AREA,
     CLASS_LABEL,
@@ -201,6 +203,10 @@ def decode_features(features: dict[str, Feature], masks: bool = True) -> Decoded
     disp_w, disp_h = (height, width) if swapped else (width, height)
     objects = []
     xmin, xmax, ymin, ymax = (features[k][1] if n else [] for k in (XMIN, XMAX, YMIN, YMAX))
+    for key, values in ((XMIN, xmin), (XMAX, xmax), (YMIN, ymin), (YMAX, ymax)):
+        for i, v in enumerate(values):
+            if not math.isfinite(v):
+                raise FormatError(f"{key}[{i}] is {v}: a box coordinate must be a finite number")
     for i in range(n):
         x0, y0, x1, y1 = xmin[i], ymin[i], xmax[i], ymax[i]
         if orientation != 1:

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from picsellia_formats.errors import FormatError
-from picsellia_formats.tfod.tfrecord import frame, iter_records, read_tfrecords
+from picsellia_formats.formats.tfrecord.read import read_tfrecords
+from picsellia_formats.formats.tfrecord.records import frame, iter_records
 
 from .conftest import RACCOON
 
@@ -16,7 +17,7 @@ from .conftest import RACCOON
 def payloads() -> list[bytes]:
     """The first three Examples of the bundled record with their images cut short (fast to fuzz),
     plus one of ours with masks."""
-    from picsellia_formats.tfod.example import decode_example, encode_example
+    from picsellia_formats.formats.tfrecord.example import decode_example, encode_example
 
     out = []
     for i, (_, data) in enumerate(iter_records(RACCOON / "data" / "test.record")):

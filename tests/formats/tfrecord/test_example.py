@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from picsellia_formats.tfod.example import decode_example, encode_example, encode_feature, pack_floats
+from picsellia_formats.formats.tfrecord.example import decode_example, encode_example, encode_feature, pack_floats
 
 INT64 = st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1)
 KEYS = st.one_of(

@@ -1,4 +1,4 @@
-"""TFRecords: TensorFlow reads what we write, byte for byte what it would write, and we read back."""
+"""Writing TFRecords: TensorFlow reads what we write, byte for byte what it would write."""
 
 from __future__ import annotations
 
@@ -10,23 +10,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from picsellia_formats.errors import FormatError, LossyConversionError
+from picsellia_formats.errors import FormatError, LossyConversionError, OutputExistsError
+from picsellia_formats.formats.tfrecord.example import decode_example, encode_example
+from picsellia_formats.formats.tfrecord.read import read_tfrecords
+from picsellia_formats.formats.tfrecord.records import frame, iter_records
+from picsellia_formats.formats.tfrecord.write import write_tfrecords
 from picsellia_formats.masks import polygon_to_mask, rle_to_mask
 from picsellia_formats.model import Annotation, Asset, Dataset, Label
 from picsellia_formats.report import Report
-from picsellia_formats.tfod.example import encode_example
 from picsellia_formats.tfod.labelmap import label_map_items
-from picsellia_formats.tfod.tfrecord import (
-    frame,
-    iter_records,
-    masked_crc,
-    read_tfrecords,
-    shard_paths,
-    split_prefix,
-    write_tfrecords,
-)
 
-from .conftest import EXIF_OPS, RACCOON, parse_records
+from .conftest import EXIF_OPS, FIXTURES, RACCOON, parse_records
 
 F32 = np.float32
 
@@ -35,42 +29,6 @@ def _f32(x: float) -> float:
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
-# ------------------------------------------------------------------------------------------ framing
-
-
-def test_crc32c_check_value_and_mask():
-    import google_crc32c
-
-    assert google_crc32c.value(b"123456789") == 0xE3069283
-    # the masked CRC of the 8 zero bytes of an empty record's length, as TensorFlow writes it
-    assert frame(b"")[8:12] == struct.pack("<I", masked_crc(b"\x00" * 8))
-
-
-@pytest.mark.parametrize("payload", [b"", b"x", b"\x00" * 127, b"\xff" * 128, bytes(range(256)) * 1200])
-def test_framing_equals_tf_record_writer(tf, tmp_path, payload):
-    ours = tmp_path / "ours.record"
-    ours.write_bytes(frame(payload) + frame(payload[::-1]))
-    theirs = tmp_path / "tf.record"
-    with tf.io.TFRecordWriter(str(theirs)) as w:
-        w.write(payload)
-        w.write(payload[::-1])
-    assert ours.read_bytes() == theirs.read_bytes()
-    assert [d for _, d in iter_records(theirs)] == [payload, payload[::-1]]
-
-
-# ----------------------------------------------------------------------------- TensorFlow reads it
-
-
-@pytest.fixture(scope="module")
-def written(synthetic, tmp_path_factory):
-    """The synthetic set written with masks into 3 shards, and its report."""
-    dataset, images = synthetic
-    out = tmp_path_factory.mktemp("records") / "train.record"
-    report = Report()
-    paths = write_tfrecords(dataset, out, images=images, shards=3, masks=True, progress=False, report=report,
-                            workers=0)
-    return dataset, images, paths, report
-
 
 def test_shards_named_and_filled_round_robin(written):
     _, _, paths, _ = written
@@ -78,7 +36,7 @@ def test_shards_named_and_filled_round_robin(written):
     per_shard = [[d for _, d in iter_records(p)] for p in paths]
     assert [len(s) for s in per_shard] == [2, 2, 2]
     # record i of the data set is in shard i % 3: source ids 1, 4 | 2, 5 | 3, 6
-    from picsellia_formats.tfod.example import decode_example
+    from picsellia_formats.formats.tfrecord.example import decode_example
 
     ids = [[decode_example(d)["image/source_id"][1][0] for d in s] for s in per_shard]
     assert ids == [[b"1", b"4"], [b"2", b"5"], [b"3", b"6"]]
@@ -190,7 +148,7 @@ def test_crowd_area_and_pascal_fields(tf, written):
     assert list(rows["2"]["image/object/is_crowd"]) == [0, 1]
     assert rows["2"]["image/object/area"][1] == 48.0
     assert list(rows["4"]["image/object/difficult"]) == [1]
-    from picsellia_formats.tfod.example import decode_example
+    from picsellia_formats.formats.tfrecord.example import decode_example
 
     raw = {decode_example(d)["image/source_id"][1][0]: decode_example(d) for p in paths for _, d in iter_records(p)}
     assert raw[b"4"]["image/object/truncated"] == ("int64", [1])
@@ -202,9 +160,6 @@ def test_exif_rotation_reported(written):
     _, _, _, report = written
     assert report.count("changed", "boxes and masks of EXIF-rotated images written in the stored pixel frame") == 1
     assert report.count("approximated", "boxes written as rectangular masks") == 4
-
-
-# ------------------------------------------------------------------------------- byte identity
 
 
 def test_shards_byte_identical_to_tensorflow_writer(tf, written, tmp_path):
@@ -236,47 +191,6 @@ def test_output_is_deterministic(synthetic, tmp_path):
     assert a[0].read_bytes() == b[0].read_bytes()
 
 
-# ----------------------------------------------------------------------------------------- reading
-
-
-def test_round_trip_through_our_reader(written):
-    dataset, _, paths, _ = written
-    back = read_tfrecords(paths)
-    assert [a.file_name for a in back.assets] == [a.file_name for a in dataset.assets]  # shards de-interleaved
-    assert [a.id for a in back.assets] == [a.id for a in dataset.assets]
-    assert back.label_names == ["cat", "dog", "bird"]
-    for src, got in zip(dataset.assets, back.assets):
-        assert (got.width, got.height) == (src.width, src.height)
-        objects = [a for a in src.annotations if a.kind != "classification"]
-        got_objects = [a for a in got.annotations if a.kind != "classification"]
-        assert [a.label for a in got_objects] == [a.label for a in objects]
-        for s, g in zip(objects, got_objects):
-            from picsellia_formats.geometry import annotation_bbox
-
-            x, y, w, h = annotation_bbox(s)
-            x1, y1 = min(x + w, src.width), min(y + h, src.height)
-            assert g.box == pytest.approx((x, y, x1 - x, y1 - y), abs=1e-4)
-            assert g.mask is not None and g.iscrowd == s.iscrowd
-        assert [a.label for a in got.annotations if a.kind == "classification"] == [
-            a.label for a in src.annotations if a.kind == "classification"]
-    assert back.assets[3].annotations[0].attributes == {"pose": "Left", "truncated": 1, "difficult": 1}
-
-
-def test_raccoon_test_record_matches_the_voc_files():
-    """The bundled test.record (written by the raccoon repo's generate_tfrecord.py) reads into the
-    same 40 images and 44 boxes as the VOC XMLs."""
-    import picsellia_formats as pf
-
-    ds = read_tfrecords(RACCOON / "data" / "test.record")
-    assert (len(ds), ds.num_annotations, ds.label_names) == (40, 44, ["raccoon"])
-    voc = {a.file_name: a for a in pf.read(RACCOON / "annotations", "voc").assets}
-    for asset in ds.assets:
-        ref = voc[asset.file_name]
-        assert (asset.width, asset.height) == (ref.width, ref.height)
-        assert sorted(a.box for a in asset.annotations) == sorted(a.box for a in ref.annotations)
-        assert all(a.label == "raccoon" for a in asset.annotations)
-
-
 def test_voc_to_tfrecord_to_voc_keeps_every_box(tmp_path):
     import picsellia_formats as pf
 
@@ -300,55 +214,10 @@ def test_voc_to_tfrecord_to_voc_keeps_every_box(tmp_path):
     assert boxes == 44
 
 
-def test_records_without_image_bytes_or_objects(tmp_path):
-    path = tmp_path / "bare.record"
-    no_image = encode_example({
-        "image/height": ("int64", [100]), "image/width": ("int64", [200]),
-        "image/filename": ("bytes", [b"x.jpg"]), "image/source_id": ("bytes", [b"7"]),
-        "image/object/bbox/xmin": ("float", [0.1]), "image/object/bbox/xmax": ("float", [0.5]),
-        "image/object/bbox/ymin": ("float", [0.2]), "image/object/bbox/ymax": ("float", [0.6]),
-        "image/object/class/label": ("int64", [2]),
-    })
-    empty = encode_example({"image/height": ("int64", [10]), "image/width": ("int64", [10]),
-                            "image/filename": ("bytes", [b"y.jpg"])})
-    path.write_bytes(frame(no_image) + frame(empty) + frame(encode_example({})))
-    from picsellia_formats.tfod.labelmap import LabelMapItem
-
-    report = Report()
-    ds = read_tfrecords(path, label_map=[LabelMapItem(1, "a"), LabelMapItem(2, "b")], report=report)
-    assert [a.file_name for a in ds.assets] == ["x.jpg", "y.jpg", "record-000002"]
-    assert ds.assets[0].id == 7
-    assert ds.assets[0].annotations[0].label == "b"
-    assert ds.assets[0].annotations[0].box == pytest.approx((20.0, 20.0, 80.0, 40.0))
-    assert ds.assets[1].annotations == [] and ds.assets[2].width is None
-    assert report.count("info", "records without image bytes") == 3
-
-
-def test_numerical_masks_and_unknown_features_are_read(tmp_path):
-    mask = np.zeros((2, 3), np.float32)
-    mask[1, 1:] = 1.0
-    data = encode_example({
-        "image/height": ("int64", [2]), "image/width": ("int64", [3]),
-        "image/object/bbox/xmin": ("float", [1 / 3]), "image/object/bbox/xmax": ("float", [1.0]),
-        "image/object/bbox/ymin": ("float", [0.5]), "image/object/bbox/ymax": ("float", [1.0]),
-        "image/object/class/text": ("bytes", [b"c"]),
-        "image/object/mask": ("float", mask.ravel().tolist()),
-        "image/object/group_of": ("int64", [1]),
-        "image/custom": ("bytes", [b"kept"]),
-    })
-    (tmp_path / "m.record").write_bytes(frame(data))
-    ds = read_tfrecords(tmp_path / "m.record")
-    ann = ds.assets[0].annotations[0]
-    assert (rle_to_mask(ann.mask) == mask.astype(np.uint8)).all()
-    assert ann.box == (1.0, 1.0, 2.0, 1.0)
-    assert ann.extra["tfod"]["features"] == {"image/object/group_of": ("int64", [1])}
-    assert ds.assets[0].extra["tfod"]["features"] == {"image/custom": ("bytes", [b"kept"])}
-
-
 def test_tfrecord_to_tfrecord_keeps_unknown_features(tmp_path, synthetic):
     dataset, images = synthetic
     first = write_tfrecords(dataset, tmp_path / "1.record", images=images, progress=False)
-    from picsellia_formats.tfod.example import decode_example
+    from picsellia_formats.formats.tfrecord.example import decode_example
 
     # add custom keys to every record, read, write again: they survive
     records = [decode_example(d) for _, d in iter_records(first[0])]
@@ -363,9 +232,6 @@ def test_tfrecord_to_tfrecord_keeps_unknown_features(tmp_path, synthetic):
     for before, after in zip(records, again):
         assert after["image/custom"] == ("int64", [42])
         assert after["image/object/weight"] == before["image/object/weight"]
-
-
-# ---------------------------------------------------------------------------------------- problems
 
 
 def test_missing_images_listed_or_skipped(synthetic, tmp_path):
@@ -388,10 +254,14 @@ def test_strict_refuses_lossy_output_and_writes_nothing(synthetic, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_unsafe_file_names_are_refused(synthetic, tmp_path):
-    _, images = synthetic
-    ds = Dataset([Label("cat")], [Asset("../etc/passwd", 10, 10, [])])
-    with pytest.raises(FormatError, match=r"'\.\.' is not allowed"):
+def test_names_escaping_the_images_folder_never_read_outside_it(tmp_path):
+    """``..`` in a file name is matched inside the images folder only (the `ImageIndex` policy)."""
+    images = tmp_path / "images"
+    images.mkdir()
+    (tmp_path / "etc").mkdir()
+    Image.new("RGB", (10, 10)).save(tmp_path / "etc" / "passwd.jpg")
+    ds = Dataset([Label("cat")], [Asset("../etc/passwd.jpg", 10, 10, [])])
+    with pytest.raises(FormatError, match=r"'\.\./etc/passwd\.jpg': image file not found"):
         write_tfrecords(ds, tmp_path / "u.record", images=images, progress=False)
 
 
@@ -409,16 +279,8 @@ def test_split_by_tag(synthetic, tmp_path):
     assert sorted(a.tags[0] if a.tags else "-" for a in back.assets) == ["-", "TEST", "train", "train", "val", "val"]
     assert [s["split"] for s in report.stats["record_sets"]] == ["train", "val", "TEST", "untagged"]
     ds.assets[0].tags = ["train", "val"]
-    with pytest.raises(FormatError, match="several splits"):
+    with pytest.raises(FormatError, match="name different splits"):
         write_tfrecords(ds, tmp_path / "e.record", images=images, split_by_tag=True, progress=False)
-
-
-def test_split_prefix_and_shard_paths():
-    assert split_prefix("o/x.tfrecord", "val").name == "x-val.tfrecord"
-    assert split_prefix("o/x", "val").name == "x-val"
-    assert [p.name for p in shard_paths("o/x", 1)] == ["x"]
-    with pytest.raises(ValueError):
-        shard_paths("o/x", 0)
 
 
 def test_size_mismatch_and_other_image_types_reported(tmp_path):
@@ -432,7 +294,7 @@ def test_size_mismatch_and_other_image_types_reported(tmp_path):
     paths = write_tfrecords(ds, tmp_path / "o.record", images=tmp_path, progress=False, report=report)
     assert report.count("info", "bmp images passed through") == 1
     assert report.count("info", "images whose file size differs from the annotated size") == 1
-    from picsellia_formats.tfod.example import decode_example
+    from picsellia_formats.formats.tfrecord.example import decode_example
 
     rec = [decode_example(d) for _, d in iter_records(paths[0])]
     assert rec[0]["image/format"] == ("bytes", [b"bmp"])
@@ -447,34 +309,11 @@ def test_exif_image_annotated_on_stored_pixels_written_as_is(tmp_path):
     ds = Dataset([Label("x")], [Asset("r.jpg", 60, 40, [Annotation("x", box=(6.0, 4.0, 12.0, 8.0))])])
     report = Report()
     paths = write_tfrecords(ds, tmp_path / "o.record", images=tmp_path, progress=False, report=report)
-    from picsellia_formats.tfod.example import decode_example
+    from picsellia_formats.formats.tfrecord.example import decode_example
 
     rec = decode_example(next(iter_records(paths[0]))[1])
     assert rec["image/object/bbox/xmin"] == ("float", [_f32(0.1)])
     assert report.count("info") == 1
-
-
-def test_reader_error_names_file_and_record(tmp_path):
-    good = frame(encode_example({"image/height": ("int64", [1])}))
-    bad = frame(encode_example({"image/object/bbox/xmin": ("float", [0.1]), "image/height": ("int64", [4]),
-                                "image/width": ("int64", [4]), "image/object/class/text": ("bytes", [b"a"])}))
-    (tmp_path / "x.record").write_bytes(good + bad)
-    with pytest.raises(FormatError, match=r"x.record: record 1 \(byte 41\): image/object/bbox/xmax has 0 values"):
-        read_tfrecords(tmp_path / "x.record")
-    (tmp_path / "y.record").write_bytes(good[:-1])
-    with pytest.raises(FormatError, match=r"y.record: record 0 \(byte 0\): record of 25 bytes runs past the end"):
-        read_tfrecords(tmp_path / "y.record")
-    corrupt = bytearray(good)
-    corrupt[14] ^= 1
-    (tmp_path / "z.record").write_bytes(bytes(corrupt))
-    with pytest.raises(FormatError, match="data CRC mismatch"):
-        read_tfrecords(tmp_path / "z.record")
-
-
-def test_extract_images(tmp_path):
-    ds = read_tfrecords(RACCOON / "data" / "test.record", extract_images=tmp_path / "img")
-    for asset in ds.assets:
-        assert (tmp_path / "img" / asset.file_name).read_bytes() == (RACCOON / "images" / asset.file_name).read_bytes()
 
 
 def test_image_bytes_not_reencoded_for_png_with_alpha(tmp_path):
@@ -483,27 +322,105 @@ def test_image_bytes_not_reencoded_for_png_with_alpha(tmp_path):
     (tmp_path / "p.png").write_bytes(buf.getvalue())
     ds = Dataset([Label("x")], [Asset("p.png", None, None, [Annotation("x", box=(1.0, 1.0, 2.0, 2.0))])])
     paths = write_tfrecords(ds, tmp_path / "o.record", images=tmp_path, progress=False)
-    from picsellia_formats.tfod.example import decode_example
+    from picsellia_formats.formats.tfrecord.example import decode_example
 
     rec = decode_example(next(iter_records(paths[0]))[1])
     assert rec["image/encoded"] == ("bytes", [buf.getvalue()])
     assert rec["image/width"] == ("int64", [7]) and rec["image/format"] == ("bytes", [b"png"])
 
 
-@pytest.mark.parametrize("masks", [False, True])
-@pytest.mark.parametrize("pascal", [False, True])
-@pytest.mark.parametrize("classes", [False, True])
-def test_direct_record_encoder_equals_the_generic_one(synthetic, masks, pascal, classes):
-    """The hot-path encoder (fixed key order) writes exactly encode_example(job_features(...))."""
-    from picsellia_formats.tfod.features import EncodeOptions, encode_record, find_image, job_features
-    from picsellia_formats.tfod.image_header import sniff
-    from picsellia_formats.tfod.tfrecord import build_jobs
+# ------------------------------------------------------------------- images that cannot be packed
 
+
+def _truncated_copy(tmp_path, dataset, images, name="a.jpg"):
+    """A copy of the synthetic images folder where `name` is cut in half."""
+    import shutil
+
+    folder = tmp_path / "imgs"
+    shutil.copytree(images, folder)
+    data = (folder / name).read_bytes()
+    (folder / name).write_bytes(data[: len(data) // 2])
+    return folder
+
+
+def test_broken_image_refused_naming_it_and_the_option(synthetic, tmp_path):
     dataset, images = synthetic
-    jobs, _, _ = build_jobs(dataset, label_map_items(dataset.labels), masks=masks, report=Report())
-    options = EncodeOptions((str(images),), masks, pascal, classes)
-    for job in jobs:
-        with open(find_image(job.file_name, options.image_roots), "rb") as f:
-            data = f.read()
-        info = sniff(data)
-        assert encode_record(job, data, info, options, {}) == encode_example(job_features(job, data, info, options, {}))
+    folder = _truncated_copy(tmp_path, dataset, images)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(FormatError) as info:
+        write_tfrecords(dataset, out / "x.record", images=folder, progress=False)
+    text = str(info.value)
+    assert str(folder / "a.jpg") in text and "does not decode" in text and "--skip-broken-images" in text
+    assert ".tmp-pf" not in text
+    assert not list(out.iterdir())  # nothing written, no temporary file left
+
+
+def test_broken_image_skipped_and_reported_with_counts(tf, synthetic, tmp_path):
+    dataset, images = synthetic
+    folder = _truncated_copy(tmp_path, dataset, images)
+    report = Report()
+    paths = write_tfrecords(dataset, tmp_path / "x.record", images=folder, progress=False, skip_broken=True,
+                            report=report, shards=2)
+    broken = next(a for a in dataset.assets if a.file_name == "a.jpg")
+    assert report.count("dropped", "images that do not decode") == 1
+    assert report.count("dropped", "objects on images that do not decode") == len(broken.annotations)
+    assert "'a.jpg'" in str(report)
+    rows = parse_records(tf, paths)
+    assert len(rows) == len(dataset) - 1
+    assert b"a.jpg" not in {r["image/filename"] for r in rows}
+    for row in rows:  # what is packed decodes in TensorFlow
+        tf.io.decode_image(row["image/encoded"], channels=3, expand_animations=False)
+
+
+def test_decode_check_can_be_turned_off(synthetic, tmp_path):
+    dataset, images = synthetic
+    folder = _truncated_copy(tmp_path, dataset, images)
+    paths = write_tfrecords(dataset, tmp_path / "x.record", images=folder, progress=False, check_decode="none")
+    assert len(list(iter_records(paths[0]))) == len(dataset)
+    with pytest.raises(ValueError, match="check_decode must be one of"):
+        write_tfrecords(dataset, tmp_path / "y.record", images=folder, progress=False, check_decode="quick")
+
+
+def test_rerun_with_fewer_shards_leaves_no_stale_shard(synthetic, tmp_path):
+    dataset, images = synthetic
+    out = tmp_path / "out"
+    write_tfrecords(dataset, out / "t.record", images=images, shards=4, progress=False)
+    (out / "t.record-notes.txt").write_text("kept")  # not ours: never touched
+    with pytest.raises(OutputExistsError, match="--overwrite"):  # an existing set is never replaced silently
+        write_tfrecords(dataset, out / "t.record", images=images, shards=2, progress=False)
+    assert len(list(out.glob("t.record-*-of-00004"))) == 4
+    report = Report()
+    paths = write_tfrecords(dataset, out / "t.record", images=images, shards=2, progress=False, report=report,
+                            overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in paths), "t.record-notes.txt"])
+    assert report.count("info", "files of an earlier record set at the same prefix removed") == 4
+    assert len(read_tfrecords(out / "t.record-00000-of-00002").assets) + len(
+        read_tfrecords(out / "t.record-00001-of-00002").assets) == len(dataset)
+    write_tfrecords(dataset, out / "t.record", images=images, shards=1, progress=False, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["t.record", "t.record-notes.txt"]
+
+
+def test_tfrecord_to_tfrecord_reuses_the_embedded_images(tf, tmp_path):
+    src = RACCOON / "data" / "test.record"
+    ds = read_tfrecords(src)
+    paths = write_tfrecords(ds, tmp_path / "again.record", images=src, progress=False, masks=True)
+    before = {r["image/filename"]: r["image/encoded"] for r in parse_records(tf, [src])}
+    after = parse_records(tf, paths, masks=True)
+    assert len(after) == len(before) == 40
+    assert all(r["image/encoded"] == before[r["image/filename"]] for r in after)
+
+
+def test_split_hint_picks_the_image_of_the_assets_split(tmp_path):
+    import picsellia_formats as pf
+
+    src = FIXTURES / "real_exports" / "yolo_same_name_two_splits"
+    ds = pf.read(src, images=src / "images")
+    paths = write_tfrecords(ds, tmp_path / "{split}.record", images=src / "images", split_by_tag=True,
+                            progress=False)
+    for path in paths:
+        split = path.name.split(".")[0]
+        ((_, data),) = iter_records(path)
+        encoded = decode_example(data)["image/encoded"][1][0]
+        on_disk = [p for p in (src / "images").rglob("*") if p.is_file() and split in p.parts]
+        assert [p.read_bytes() for p in on_disk] == [encoded]

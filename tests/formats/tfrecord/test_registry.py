@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import picsellia_formats as pf
+from picsellia_formats.formats.tfrecord.records import iter_records
 from picsellia_formats.outputs import MARKER
-from picsellia_formats.tfod.tfrecord import iter_records
 from tests.conftest import FIXTURES
 
 RACCOON = FIXTURES / "raccoon_voc"
@@ -49,8 +49,8 @@ def test_split_by_tag_writes_one_set_per_split(tmp_path):
 
 
 def test_label_map_beside_the_records_names_the_classes(tmp_path):
-    from picsellia_formats.tfod.example import decode_example, encode_example
-    from picsellia_formats.tfod.tfrecord import frame
+    from picsellia_formats.formats.tfrecord.example import decode_example, encode_example
+    from picsellia_formats.formats.tfrecord.records import frame
 
     records = []
     for _, data in iter_records(RACCOON / "data" / "test.record"):

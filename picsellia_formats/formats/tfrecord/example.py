@@ -23,7 +23,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import FormatError
+from ...errors import FormatError
 
 Feature = tuple[str, Sequence[Any]]
 KINDS = ("bytes", "float", "int64")
