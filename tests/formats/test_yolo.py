@@ -274,8 +274,16 @@ def test_images_folder_given_separately(tmp_path: Path) -> None:
     (tmp_path / "lbl").mkdir()
     (tmp_path / "lbl" / "p.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     (tmp_path / "lbl" / "classes.txt").write_text("only\n")
-    ds = pf.read(tmp_path / "lbl", "yolo", images=tmp_path / "imgs")
+    report = pf.Report()
+    ds = pf.read(tmp_path / "lbl", "yolo", images=tmp_path / "imgs", report=report)
+    # issue 15: an image no label file names is not part of the dataset (no train/val leak) ...
+    assert [(a.file_name, len(a.annotations)) for a in ds.assets] == [("p.png", 1)]
+    assert "images of the images folder that no label file names, not added" in str(report)
+    # ... unless asked, and then counted
+    report = pf.Report()
+    ds = pf.read(tmp_path / "lbl", "yolo", images=tmp_path / "imgs", include_unlabelled=True, report=report)
     assert [(a.file_name, len(a.annotations)) for a in ds.assets] == [("p.png", 1), ("q.png", 0)]
+    assert "images without a label file added as empty images" in str(report)
 
 
 def test_without_class_names_classes_are_indexes(tmp_path: Path) -> None:
@@ -443,11 +451,13 @@ def test_coco_polygons_masks_and_unsupported_kinds(tmp_path: Path) -> None:
     ds = Dataset(assets=[Asset("x.png", 10, 10, anns, tags=["train", "reviewed"], status="ACCEPTED")])
     report = pf.write(ds, tmp_path / "seg", "yolo")
     rows = _rows(tmp_path / "seg" / "labels" / "train" / "x.txt")
-    assert [r[0] for r in rows] == ["0", "0", "1", "2", "6"]  # two parts, mask traced, keypoints' box, the box
-    assert rows[0][1:] == ["0", "0", "0.4", "0", "0.4", "0.4"]
-    assert rows[2][1:] == ["0.1", "0.1", "0.1", "0.3", "0.3", "0.3", "0.3", "0.1"]
+    # issue 14: the two parts stay ONE object (one ring joined by zero-width bridges, as Ultralytics does)
+    assert [r[0] for r in rows] == ["0", "1", "2", "6"]  # joined parts, mask traced, keypoints' box, the box
+    assert [float(v) * 10 for v in rows[0][1:]] == pytest.approx(
+        [4, 4, 0, 0, 4, 0, 4, 4, 6, 6, 8, 6, 8, 8, 6, 6])
+    assert rows[1][1:] == ["0.1", "0.1", "0.1", "0.3", "0.3", "0.3", "0.3", "0.1"]
     text = str(report)
-    for line in ("1 multi-part polygons written as one row per part", "1 masks written as polygons",
+    for line in ("1 multi-part polygons joined into one ring by zero-width bridges", "1 masks written as polygons",
                  "1 keypoints dropped", "1 lines dropped", "1 points dropped",
                  "1 image-level classifications dropped", "1 object Q&A answers dropped",
                  "1 crowd flags dropped", "1 object attributes dropped", "1 scores dropped",
@@ -479,10 +489,12 @@ def test_out_of_image_boxes_are_clipped_and_reported(tmp_path: Path) -> None:
                                                             ["0", "0.95", "0.05", "0.1", "0.1"]]
 
 
-def test_assets_without_size_are_reported_not_guessed(tmp_path: Path) -> None:
+def test_assets_without_size_are_refused_not_written_unreadable(tmp_path: Path) -> None:
+    # issue 15: YOLO written without known sizes was an empty label file our reader could not read back
     ds = Dataset([Label("a")], [Asset("i.jpg", None, None, [Annotation("a", box=(1, 1, 2, 2))])])
-    report = pf.write(ds, tmp_path / "out", "yolo")
-    assert "1 objects of images of unknown size dropped" in str(report)
+    with pytest.raises(pf.FormatError, match=r"image 'i\.jpg'.*no known size.*pass --images"):
+        pf.write(ds, tmp_path / "out", "yolo")
+    assert not (tmp_path / "out").exists()  # nothing half-written
     _image(tmp_path / "imgs" / "i.jpg", (10, 10))
     report = pf.write(ds, tmp_path / "out2", "yolo", images=tmp_path / "imgs")
     assert not report.lossy
@@ -611,16 +623,22 @@ def test_mutated_label_files_read_or_raise_format_error(edits: list[tuple[int, i
 ], ids=lambda p: p.name)
 def test_labels_only_output_reads_back_through_image_sizes_json(src: Path, tmp_path: Path) -> None:
     ds = pf.read(src)
-    pf.write(ds, tmp_path / "y", "yolo", task="mixed")
+    report = pf.write(ds, tmp_path / "y", "yolo", task="mixed")
     assert (tmp_path / "y" / yolo.SIZES_FILE).is_file() and not (tmp_path / "y" / "images").exists()
     back = pf.read(tmp_path / "y")
+
+    def inside(a: Asset) -> list[Annotation]:  # one picsellia box lies wholly below its image: dropped
+        return [u for u in a.annotations if u.polygon or u.box[1] < a.height]
+
+    outside = sum(len(a.annotations) - len(inside(a)) for a in ds.assets)
+    assert (f"{outside} boxes outside their image dropped" in str(report)) == bool(outside)
     assert [(a.file_name, a.width, a.height, len(a.annotations)) for a in back.assets] == \
-        [(a.file_name, a.width, a.height, len(a.annotations)) for a in ds.assets]  # empty images too
+        [(a.file_name, a.width, a.height, len(inside(a))) for a in ds.assets]  # empty images too
     for a, b in zip(ds.assets, back.assets):
-        for u, v in zip(a.annotations, b.annotations):
+        for u, v in zip(inside(a), b.annotations):
             if u.polygon:
                 assert v.polygon == u.polygon  # integer pixels come back exactly (snapped)
-            elif u.box[1] < a.height:  # one picsellia box lies wholly below its image: clipped, reported
+            else:
                 assert v.box == pytest.approx(u.box)
 
 

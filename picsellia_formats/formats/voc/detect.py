@@ -132,6 +132,8 @@ def detect(path: Path) -> tuple[float, str]:
     except (FormatError, OSError):
         return 0.0, "no .xml file in the folder or its Annotations/ child"
     files = src.files
+    if not files:  # an empty sample proves nothing (a YOLO Annotations/ folder of .txt files)
+        return 0.0, f"no .xml file in {src.ann_dir.name}/"
     step = max(1, len(files) // 5)
     sample = [Path(p) for _, p in files[::step][:5]]
     hits = sum(_sniff(p) for p in sample)

@@ -29,7 +29,8 @@ Example:
 from __future__ import annotations
 
 from .. import FormatSpec, Option
-from .layout import NAME_FILES, SIZES_FILE, YAML_FILES, detect
+from .detect import detect
+from .layout import NAME_FILES, SIZES_FILE, YAML_FILES
 from .read import read
 from .write import write
 
@@ -47,11 +48,17 @@ FORMAT = FormatSpec(
     read_options=(
         Option("skip_bad_rows", "--yolo-skip-bad-rows", "skip bad YOLO rows (each one reported) instead "
                "of failing"),
+        Option("include_unlabelled", "--include-unlabelled", "with --images: also add the images that no "
+               "label file names, as empty images (reported with their count)"),
+        Option("task", "--yolo-read-task", "the Ultralytics task the rows must follow; default: pose with "
+               "kpt_shape, else each row by its value count", type=str,
+               choices=("detect", "segment", "obb", "pose", "classify")),
     ),
     write_options=(
-        Option("task", "--yolo-task", "YOLO rows: detect (boxes), segment (polygons) or mixed; default "
-               "segment when the dataset has polygons or masks", type=str,
-               choices=("detect", "segment", "mixed")),
+        Option("task", "--yolo-task", "YOLO output: detect (boxes), segment (polygons), obb (4 corners), "
+               "pose (box + keypoints), classify (class folders of images) or mixed; default: the source's "
+               "YOLO task, else pose with keypoints, segment with polygons or masks, else detect", type=str,
+               choices=("detect", "segment", "obb", "pose", "classify", "mixed")),
         Option("copy_images", "--yolo-images", "with --images: copy (default), link (hard links) or none",
                type=str, choices=("copy", "link", "none")),
         Option("confidence", "--yolo-confidence", "write scores as a 6th value on box rows"),
