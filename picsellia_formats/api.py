@@ -83,7 +83,8 @@ def write(
     report = report if report is not None else Report()
     path = Path(path)
     image_dir = Path(images) if images else None
-    if spec.output == "file":
+    output = spec.output_for(dataset, path, options) if spec.output_for is not None else spec.output
+    if output == "file":
         if path.is_dir():
             path = path / spec.default_file_name
         with output_file(path, overwrite=overwrite) as tmp:

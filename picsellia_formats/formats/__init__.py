@@ -71,6 +71,9 @@ class FormatSpec:
     #: keys of ``extra[name]`` that only record how the source was written (order, indentation,
     #: number text...): other formats' writers do not report them as dropped data
     hint_keys: frozenset[str] = frozenset()
+    #: ``output_for(dataset, path, options) -> "file" | "folder"`` when the output kind depends on the
+    #: data (COCO: one file, or a folder of one file per split); None: always `output`
+    output_for: Callable[[Any, Path, dict[str, Any]], str] | None = None
 
 
 _REGISTRY: dict[str, FormatSpec] = {}

@@ -37,7 +37,7 @@ from ..model import Annotation, Asset, Dataset, Label, Mask
 from .findings import Finding, ValidationReport
 from .objects import box_str, shape_key, shown, size_valid
 from .polygon_checks import inside_area
-from .rules import RULES
+from .rules import EDGE_TOLERANCE, RULES
 
 _isfinite = math.isfinite
 _COPY_FIELDS = Annotation.__slots__
@@ -345,7 +345,9 @@ class _Fixer:
                     changes["box"] = polygon_bbox(parts)
         elif ann.box is not None and ann.mask is None and size_ok:
             x, y, w, h = ann.box
-            if (x < 0 or y < 0 or x + w > W or y + h > H) and self.on("bbox-partly-out-of-image"):
+            edge = EDGE_TOLERANCE  # within it the box is not out of the image: no clip by nothing
+            if (x < -edge or y < -edge or x + w > W + edge or y + h > H + edge) \
+                    and self.on("bbox-partly-out-of-image"):
                 box = clip_box(ann.box, W, H)
                 changes["box"] = box
                 geometry_changed = True

@@ -4,6 +4,11 @@ This table is the single source of truth: the validator takes severities from it
 it, and ``docs/validation.md`` is checked against it by the tests.
 
 Example:
+#: px a box or polygon may pass an image edge by without being "out of the image": the overshoot
+#: of coordinates stored with 6 decimals (YOLO) or as float sums (x + w), never a visible pixel
+EDGE_TOLERANCE = 1e-3
+
+
     >>> RULES["bbox-out-of-image"].severity, RULES["bbox-out-of-image"].fix
     ('error', 'drop the object')
     >>> sorted(CATEGORIES)

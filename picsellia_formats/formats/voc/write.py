@@ -6,16 +6,17 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ...errors import OptionError
+from ...errors import FormatError, OptionError
 from ...fidelity import report_foreign_fields
 from ...geometry import annotation_bbox
-from ...images import IMAGE_EXTENSIONS, image_size
+from ...images import ImageIndex, image_size
 from ...io_utils import safe_relative_path
 from ...model import Annotation, Asset, Dataset
 from ...report import Report
+from ...splits import split_of
 from .._writer import write_bytes
 from .detect import XML_SUFFIX
-from .read import file_stem
+from .layout import file_stem
 from .render import (
     Counts,
     corner_texts,
@@ -94,17 +95,6 @@ def _xml_name(asset: Asset, taken: set[str], counts: dict[str, int]) -> str:
     return stem
 
 
-def _image_lookup(images: Path | None) -> dict[str, Path]:
-    if images is None or not images.is_dir():
-        return {}
-    out: dict[str, Path] = {}
-    for p in sorted(images.rglob("*")):
-        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file():
-            out.setdefault(p.relative_to(images).as_posix(), p)
-            out.setdefault(p.relative_to(images).with_suffix("").as_posix(), p)
-    return out
-
-
 def write(
     dataset: Dataset,
     path: str | Path,
@@ -114,7 +104,7 @@ def write(
     one_based: bool = False,
     layout: str | None = None,
     folder: str | None = None,
-    segmentation: bool = False,
+    segmentation: bool | None = None,
     progress: bool = False,
 ) -> None:
     """Write one XML per asset into the folder `path` (`progress`: a bar on stderr when it is a terminal).
@@ -124,12 +114,16 @@ def write(
     (devkit stays devkit), else flat. `one_based` adds one to every corner (the devkit
     convention). `folder` fills ``<folder>`` for data that has none. `images` gives sizes the
     dataset lacks (from image headers). `segmentation` also writes the masks and polygons as the
-    devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `segmentation`).
+    devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `segmentation`); by default
+    when the data was read with such PNGs (VOC -> VOC keeps them).
     """
     report = report if report is not None else Report()
     report_foreign_fields(dataset, "voc", report)  # other formats' fields it cannot hold
+    source = dataset.metadata.get("voc") or {}
+    if segmentation is None:
+        segmentation = bool(source.get("segmentation"))
     if layout is None:
-        layout = "devkit" if dataset.metadata.get("voc", {}).get("layout") == "devkit" else "flat"
+        layout = "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
     if layout not in ("flat", "devkit"):
         raise OptionError(f"layout must be flat or devkit, got {layout!r}")
     out = Path(path)
@@ -141,7 +135,7 @@ def write(
     names: dict[str, int] = {}
     taken: set[str] = set()
     made: set[str] = set()
-    lookup: dict[str, Path] | None = None
+    lookup: ImageIndex | None = None
     image_ids: list[str] = []
     statuses = image_qa = 0
     segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
@@ -156,8 +150,8 @@ def write(
         if asset.width is None or asset.height is None:
             if images is not None:
                 if lookup is None:
-                    lookup = _image_lookup(Path(images))
-                found = lookup.get(asset.file_name) or lookup.get(file_stem(asset.file_name))
+                    lookup = ImageIndex(images)
+                found = lookup.lookup(asset.file_name, _split(asset)).path
                 if found is not None:
                     w, h = image_size(found)
                     asset = _sized(asset, w, h)
@@ -196,6 +190,13 @@ def write(
         report.dropped("labels without objects", len(unused), "VOC has no label list", example=unused[0])
 
 
+def _split(asset: Asset) -> str | None:
+    try:
+        return split_of(asset.tags)
+    except FormatError:
+        return None
+
+
 def _sized(asset: Asset, width: int, height: int) -> Asset:
     """A shallow copy of `asset` with a size (the dataset is not modified)."""
     return Asset(asset.file_name, asset.width or width, asset.height or height, asset.annotations, asset.id,
@@ -203,7 +204,9 @@ def _sized(asset: Asset, width: int, height: int) -> Asset:
 
 
 def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[str], report: Report) -> None:
-    tagged = sum(1 for a in dataset.assets if a.tags)
+    # a split tag that is the folder of the asset's XML (Roboflow's train/x.xml) is carried by the layout
+    tagged = sum(1 for a, stem in zip(dataset.assets, image_ids)
+                 if [t for t in a.tags if t != stem.partition("/")[0] or "/" not in stem])
     if not tagged:
         return
     if layout != "devkit":
