@@ -59,8 +59,8 @@ FORMAT = FormatSpec(
                "pose (box + keypoints), classify (class folders of images) or mixed; default: the source's "
                "YOLO task, else pose with keypoints, segment with polygons or masks, else detect", type=str,
                choices=("detect", "segment", "obb", "pose", "classify", "mixed")),
-        Option("copy_images", "--yolo-images", "with --images: copy (default), link (hard links) or none",
-               type=str, choices=("copy", "link", "none")),
+        Option("copy_images", "--yolo-images", "with --images: copy (default), link (hard links), symlink or "
+               "none", type=str, choices=("copy", "link", "symlink", "none")),
         Option("confidence", "--yolo-confidence", "write scores as a 6th value on box rows"),
     ),
 )

@@ -109,7 +109,7 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
             rel = f"{stem}_{i}{ext}"
             i += 1
         taken.add(rel)
-        put_image(src, str(out / rel), "link" if mode == "link" else "copy")
+        put_image(src, str(out / rel), mode if mode in ("link", "symlink") else "copy")
     report.dropped("images without an image-level class", no_class, "a classify dataset files each image "
                    "under its class")
     report.dropped("image classes beyond the first", several, "Ultralytics classify holds one class per image")
@@ -118,12 +118,19 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
         raise FormatError(f"{missing} images not found under {images}", file=images)
 
 
-def put_image(src: Path, dst: str, mode: str) -> None:
+def put_image(src: Path, dst: str, mode: str) -> str:
+    """Place `src` at `dst`: ``copy``, ``link`` (a hard link; a copy where the file system refuses)
+    or ``symlink``; return what was done (``copy``, ``link``, ``symlink`` or ``fallback``)."""
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     if mode == "link":
         try:
             os.link(src, dst)
-            return
+            return "link"
         except OSError:
-            pass
+            shutil.copyfile(src, dst)
+            return "fallback"
+    if mode == "symlink":
+        os.symlink(os.path.abspath(src), dst)
+        return "symlink"
     shutil.copyfile(src, dst)
+    return "copy"

@@ -143,7 +143,8 @@ def write(
 
     `task`: ``detect``, ``segment``, ``obb``, ``pose``, ``classify`` or ``mixed`` (see `rowwriter`); by
     default the YOLO source's task, else pose with keypoints, segment with polygons or masks, else detect.
-    `images`: folder of the image files, copied (or hard-linked, ``copy_images="link"``) beside the labels;
+    `images`: folder of the image files, copied (or hard-linked, ``copy_images="link"``, copied where the
+    file system refuses, counted; or symlinked, ``"symlink"``) beside the labels;
     ``copy_images="none"`` writes labels only (then ``image_sizes.json`` keeps the sizes so the folder reads
     back). `confidence`: write scores as a 6th value on box rows (default: when the source had them).
     Raises FormatError when an image holding objects has no known size (pass `images`), OptionError on a
@@ -162,8 +163,8 @@ def write(
         raise OptionError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if copy_images is None:
         copy_images = "copy"
-    elif copy_images not in ("copy", "link", "none"):
-        raise OptionError(f"copy_images must be copy, link or none, got {copy_images!r}")
+    elif copy_images not in ("copy", "link", "symlink", "none"):
+        raise OptionError(f"copy_images must be copy, link, symlink or none, got {copy_images!r}")
     elif copy_images != "none" and not images:
         raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
                                     "the folder of the image files to put beside the labels")
@@ -206,7 +207,7 @@ def write(
     taken: set[str] = set()
     sizes: dict[str, list[Any]] = {}
     renamed: list[str] = []
-    missing_images = 0
+    missing_images = link_fallbacks = 0
     extra_tags = statuses = image_qa = 0
     root = str(out)
     labels_root = root + "/labels/"
@@ -238,7 +239,7 @@ def write(
             write_bytes(labels_root + stem + ".txt", text.encode())
             src = copy_from.find(asset.file_name, split) if copy_from is not None else None
             if src is not None:
-                put_image(src, images_root + rel, copy_images)
+                link_fallbacks += put_image(src, images_root + rel, copy_images) == "fallback"
             else:
                 missing_images += copy_from is not None
                 if wh is not None:
@@ -278,6 +279,8 @@ def write(
                        "two images share a stem", example=renamed[0])
     if missing_images:
         report.info("images not found in the images folder, not copied", missing_images)
+    if link_fallbacks:
+        report.info("images copied because a hard link failed", link_fallbacks, why="another file system?")
     report.dropped("asset tags other than the split", extra_tags, "YOLO has no tags")
     report.dropped("asset statuses", statuses, "YOLO has no review status")
     report.dropped("image Q&A answers", image_qa, "YOLO has no Q&A")
