@@ -44,10 +44,11 @@ def _clip01(v: float) -> float:
 
 
 def _outside(x0: float, y0: float, x1: float, y1: float, W: float, H: float) -> bool:
-    """Whether the rectangle [x0, x1] x [y0, y1] has nothing inside the image: no area in it, and not a
-    degenerate shape (a line, a point) lying within its edges."""
-    return not (x1 > 0.0 and y1 > 0.0 and x0 < W and y0 < H) and \
-        not (x0 >= 0.0 and y0 >= 0.0 and x1 <= W and y1 <= H)
+    """Whether the rectangle [x0, x1] x [y0, y1] has nothing inside the image: on each axis, a span must
+    overlap the image's, or be a single value within it (a line or point on the edge stays)."""
+    in_x = (x0 < W and x1 > 0.0) or (x0 == x1 and 0.0 <= x0 <= W)
+    in_y = (y0 < H and y1 > 0.0) or (y0 == y1 and 0.0 <= y0 <= H)
+    return not (in_x and in_y)
 
 
 class RowWriter:

@@ -32,9 +32,9 @@ if os.environ.get("CI") == "true":
     import ultralytics  # noqa: F401 - under CI the extra must be installed: fail, never skip
 pytest.importorskip("ultralytics")
 
-from ultralytics.data.converter import merge_multi_segment  # noqa: E402
-from ultralytics.data.dataset import YOLODataset  # noqa: E402
-from ultralytics.data.utils import check_det_dataset  # noqa: E402
+from ultralytics.data.converter import merge_multi_segment
+from ultralytics.data.dataset import YOLODataset
+from ultralytics.data.utils import check_det_dataset
 
 CONVERTED = FIXTURES / "real_exports" / "ultralytics_convert_coco"
 SPLITS = {"train": 3, "val": 2, "test": 1}
