@@ -4,11 +4,6 @@ This table is the single source of truth: the validator takes severities from it
 it, and ``docs/validation.md`` is checked against it by the tests.
 
 Example:
-#: px a box or polygon may pass an image edge by without being "out of the image": the overshoot
-#: of coordinates stored with 6 decimals (YOLO) or as float sums (x + w), never a visible pixel
-EDGE_TOLERANCE = 1e-3
-
-
     >>> RULES["bbox-out-of-image"].severity, RULES["bbox-out-of-image"].fix
     ('error', 'drop the object')
     >>> sorted(CATEGORIES)
@@ -20,6 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import OptionError
+
+#: px a box or polygon may pass an image edge by without being "out of the image": the overshoot
+#: of coordinates stored with 6 decimals (YOLO) or as float sums (x + w), never a visible pixel
+EDGE_TOLERANCE = 1e-3
 
 SEVERITIES = ("error", "warning", "info")
 #: rank of a severity: lower is worse

@@ -14,6 +14,7 @@ from ...model import EMPTY, Annotation, Asset, Dataset, Label, Mask
 from ...report import Report
 from .._json_files import load_json, resolve_file_or_folder
 from .detect import sniff
+from .sizes import fill_sizes
 from .split_files import SPLIT_FILES_KEY, find_split_files, split_of_file
 
 _ANN_KEYS = frozenset(
@@ -350,13 +351,21 @@ def read(
     A results list (detections with ``score``) takes its images and categories from
     `ground_truth` (a COCO instances file); without one, images and categories are made from the
     ids (file name = image id; label = ``category_name`` if present, else the id) and the report
-    says so. `images` is accepted for symmetry with other formats and not needed. `progress`: a bar
-    over the annotations on a terminal (`picsellia_formats.progress`).
+    says so. A folder holding one COCO file per split is read as one dataset with split tags
+    (`read_split_files`). `images` (the image files' folder) gives the sizes the file lacks (none,
+    or 0: CVAT's "unknown"). `progress`: a bar over the annotations on a terminal
+    (`picsellia_formats.progress`).
 
     Raises FormatError naming the file and the records that are wrong.
     """
     report = report if report is not None else Report()
-    path = Path(path)
+    dataset = _read(Path(path), report, ground_truth, progress)
+    if images is not None and Path(images).is_dir():
+        fill_sizes(dataset, images, report)
+    return dataset
+
+
+def _read(path: Path, report: Report, ground_truth: str | Path | None, progress: bool) -> Dataset:
     if path.is_dir():
         files = find_split_files(path)
         if files:
@@ -405,6 +414,9 @@ def read(
         return _tag_file_split(Dataset(labels, assets, {"coco": meta}), path, report)
 
 
+_FILE_SPLIT_INFO = "assets tagged with the split their COCO file names"
+
+
 def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
     """A file whose folder or name names a split (``instances_val.json``, Roboflow's
     ``valid/_annotations.coco.json``): every asset gets that split as a tag, and a COCO write to a
@@ -416,7 +428,7 @@ def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
         if split not in asset.tags:
             asset.tags.append(split)
     dataset.metadata["coco"][SPLIT_FILES_KEY] = {split: {"file": path.name}}
-    report.info("assets tagged with the split their COCO file names", len(dataset.assets), why=path.name)
+    report.info(_FILE_SPLIT_INFO, len(dataset.assets), why=path.name)
     return dataset
 
 
@@ -448,7 +460,11 @@ def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report
     metas: dict[str, Any] = {}
     differing = 0
     for split, file in files.items():
-        part = read(file, report=report, **options)
+        part_report = Report()
+        part = read(file, report=part_report, **options)
+        for e in part_report.entries:  # the split tag is said once below, for all files
+            if e.what != _FILE_SPLIT_INFO:
+                report.add(e.kind, e.what, e.count, e.why, e.examples[0] if e.examples else None)
         for label in part.labels:
             known = labels.get(label.name)
             if known is None:

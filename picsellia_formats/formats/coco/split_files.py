@@ -69,18 +69,36 @@ def _candidates(root: Path) -> list[Path]:
     return found
 
 
+def _pattern(path: Path, root: Path) -> str:
+    """A split file's name with its split taken out: ``instances_`` or ``<split>/_annotations.coco.json``."""
+    if path.parent != root and path.parent.name.lower() != "annotations" and _split_word(path.parent.name):
+        return "<split>/" + path.name
+    return path.parent.name.lower() + "/" + path.name.rsplit("_", 1)[0] + "_"
+
+
 def find_split_files(path: Path) -> dict[str, Path] | None:
     """``{split: file}`` when folder `path` holds COCO files for two or more splits, else None."""
     if not path.is_dir():
         return None
     by_split: dict[str, list[Path]] = {}
+    others: list[Path] = []
     for p in _candidates(path):
         if sniff(p)[0] < FOLDER_THRESHOLD:
+            others.append(p)
             continue
         split = split_of_file(p, path)
         if split is None:
             return None  # a COCO file that names no split: not a per-split folder
         by_split.setdefault(split, []).append(p)
+    if not by_split:
+        return None
+    # a file named like the COCO split files but unreadable (truncated, not JSON) is one of them: the
+    # reader then names it, rather than the folder silently reading as the other splits only
+    patterns = {_pattern(p, path) for files in by_split.values() for p in files}
+    for p in others:
+        split = split_of_file(p, path)
+        if split is not None and split not in by_split and _pattern(p, path) in patterns:
+            by_split[split] = [p]
     if len(by_split) < 2:
         return None
     canon: dict[str, str] = {}

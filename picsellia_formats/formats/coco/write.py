@@ -15,7 +15,7 @@ from ...geometry import annotation_bbox, polygon_areas
 from ...io_utils import gc_paused
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
-from ...splits import split_of, split_order
+from ...splits import canonical_split, split_of, split_order
 from .._writer import chunks, write_json_array
 from .read import TOP_KEYS, counted, writing_bar
 from .split_files import SPLIT_FILE_PATTERN, SPLIT_FILES_KEY, wants_split_files
@@ -402,24 +402,25 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
     meta = dict(dataset.metadata.get("coco") or {})
     per_split = meta.pop(SPLIT_FILES_KEY, None) or {}
     groups: dict[str, list[Any]] = {}
+    spelling: dict[str, str] = {}  # canonical split -> its first spelling (val and valid are one file)
     untagged = []
     for asset in dataset.assets:
-        split = split_of(asset.tags, asset=asset.file_name)
-        if split is None:
+        tag = split_of(asset.tags, asset=asset.file_name)
+        if tag is None:
             untagged.append(asset.file_name)
             continue
+        split = spelling.setdefault(canonical_split(tag) or tag, tag)
         clone = copy.copy(asset)
-        clone.tags = [t for t in asset.tags if t != split]
-        source = per_split.get(split) if isinstance(per_split, dict) else None
+        clone.tags = [t for t in asset.tags if not (canonical_split(t) or t) == (canonical_split(tag) or tag)]
+        source = per_split.get(tag) if isinstance(per_split, dict) else None
         if isinstance(source, dict) and source.get("image_ids"):
             clone.id = source["image_ids"].get(asset.id, asset.id)  # the split file's own id
         groups.setdefault(split, []).append(clone)
     if untagged:
         raise FormatError(f"{len(untagged)} assets have no split tag (e.g. {untagged[0]!r}); one COCO file "
-                          "per split needs a split tag on every asset (or write a single file)",
-                          file=folder)
+                          "per split needs a split tag on every asset (or write a single .json file)")
     if not groups:
-        raise FormatError("no asset to write: one COCO file per split needs tagged assets", file=folder)
+        raise FormatError("no asset to write: one COCO file per split needs tagged assets")
     labels = list(dataset.labels)
     known = {label.name for label in labels}
     for asset in dataset.assets:  # every file gets every category, so that ids agree across files

@@ -23,11 +23,16 @@ SOURCES: dict[str, tuple[Path, Path | None]] = {
     "roboflow_coco": (FX / "roboflow_coco", None),
     "coco_per_split": (FX / "coco_per_split", FX / "coco_per_split" / "images"),
     "coco_image_labels": (FX / "coco_image_labels", FX / "coco_image_labels" / "images"),
+    "coco_captions": (FX / "coco_captions", FX / "coco_captions" / "images"),
+    "coco_image_info": (FX / "coco_image_info", FX / "coco_image_info" / "images"),
+    "ultralytics_convert_coco": (FX / "ultralytics_convert_coco" / "coco", None),
     "coco_panoptic": (FX / "coco_panoptic", FX / "coco_panoptic" / "images"),
     "roboflow_voc": (FX / "roboflow_voc", FX / "roboflow_voc"),
     "cvat_voc": (FX / "cvat_voc", FX / "cvat_voc" / "JPEGImages"),
     "voc_segmentation_only": (FX / "voc_segmentation_only", FX / "voc_segmentation_only" / "JPEGImages"),
 }
+#: what the reader itself drops (and reports), per layout: captions (as the README says)
+READ_DROPS = {"coco_captions": {"captions": 3}}
 TARGETS = ("coco", "voc", "yolo", "picsellia", "cvat", "labelstudio")
 FILE_TARGETS = ("picsellia", "cvat", "labelstudio")
 
@@ -49,6 +54,8 @@ NO_LABEL_LIST = ("voc", "labelstudio")
 NO_CROWD = ("voc", "yolo", "labelstudio", "cvat")
 #: targets that keep asset tags (COCO only as split files: see test_coco_voc_layouts; YOLO: split tags as folders)
 KEEP_TAGS = ("picsellia", "cvat", "yolo")
+#: targets that write each part of a multi-part polygon as its own object (reported)
+SPLITS_PARTS = ("cvat", "labelstudio")
 #: targets with no label group (COCO supercategory)
 NO_GROUP = ("cvat",)
 
@@ -104,21 +111,38 @@ def test_conversion_carries_what_the_target_holds(layout: str, target: str, tmp_
     out = tmp_path / ("out.json" if target in FILE_TARGETS else "out")
     pf.write(src, out, target, images=images, report=report)
     back = pf.read(out, target, images=images)
+    if target == "coco":  # pycocotools loads every COCO file we write
+        from pycocotools.coco import COCO
+
+        files = [out] if out.is_file() else sorted(out.rglob("*.json"))
+        assert sum(len(COCO(str(f)).imgs) for f in files) == len(src)
     kinds = _kinds(src)
     lost = {k: n for k, n in kinds.items() if k in LOST_KINDS[target]}
     if target == "coco" and src.metadata.get("coco", {}).get("image_labels"):
         lost.pop("classification", None)  # COCO -> COCO keeps image-level labels
+    if target == "yolo" and layout == "coco_image_info":
+        pytest.xfail("the YOLO reader adds the images folder's unlabelled images (issue 15, YOLO side)")
     assert len(back) == len(src)
-    assert back.num_annotations == src.num_annotations - sum(lost.values())
-    expected = _expected_drops(src, target, lost)
+    split_parts = 0
+    if target in SPLITS_PARTS:  # each part becomes its own object, and the report says how many objects
+        multi = [a for _, a in src.annotations() if a.kind == "polygon" and len(a.polygon) > 1]
+        split_parts = sum(len(a.polygon) - 1 for a in multi)
+        if multi:
+            assert [e for e in report.entries if "multi-part" in e.what and e.count == len(multi)], str(report)
+    assert back.num_annotations == src.num_annotations - sum(lost.values()) + split_parts
+    expected = {**_expected_drops(src, target, lost), **READ_DROPS.get(layout, {})}
     for e in report.entries:
-        if e.kind != "dropped" or e.what.endswith("-only fields"):  # format metadata: named, not counted here
+        if e.kind != "dropped":
+            continue
+        if e.what.endswith("-only fields"):  # format metadata (headers, info): named, not counted here
+            assert not e.what.startswith("objects'"), f"object data lost: {e}"  # corner texts, CVAT names...
             continue
         key = next((k for k in expected if k in e.what), None)
         assert key is not None, f"unexpected loss {e} in:\n{report}"
         assert e.count == expected.pop(key), f"{e} in:\n{report}"
     assert not expected, f"losses not reported: {expected}\n{report}"
-    kept = Counter(ann.label for _, ann in src.annotations() if ann.kind not in lost)
+    kept = Counter(ann.label for _, ann in src.annotations() if ann.kind not in lost
+                   for _ in range(len(ann.polygon) if target in SPLITS_PARTS and ann.kind == "polygon" else 1))
     assert Counter(ann.label for _, ann in back.annotations()) == kept
     if target == "voc":  # integer corners: to the pixel, and said so when something moved
         want = sorted((a.label, annotation_bbox(a)) for _, a in src.annotations() if a.kind not in lost)
