@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     with output_dir(args.dst, "split", overwrite=args.overwrite) as staging:
         write_split(result, staging, target, images=args.images, images_mode=args.images_mode,
                     per_split_folders=args.per_split_folders, skip_missing_images=args.skip_missing_images,
-                    report=report, progress=not args.quiet, **write_opts)
+                    final_folder=args.dst, report=report, progress=not args.quiet, **write_opts)
         (staging / "split.json").write_bytes(result.to_json().encode())
     if not args.quiet:
         print(result.table(max_classes=args.classes))

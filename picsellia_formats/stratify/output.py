@@ -104,6 +104,7 @@ def write_split(
     images_mode: str | None = None,
     per_split_folders: bool = False,
     skip_missing_images: bool = False,
+    final_folder: str | os.PathLike[str] | None = None,
     report: Report | None = None,
     progress: bool = False,
     **write_options: Any,
@@ -113,7 +114,9 @@ def write_split(
     `images_mode`: ``copy``, ``hardlink`` (a copy where the file system refuses, counted),
     ``symlink`` or ``none``; default: hardlink when `images` is given and the layout holds images.
     `skip_missing_images`: leave out (and report) images whose file is not found, instead of a
-    FormatError. `write_options` go to the target's writer. Returns the report.
+    FormatError. `final_folder`: where `folder` will end up (it is a staging folder that the output
+    policy swaps in): the TFRecord pipeline fragment names the shards by their absolute final paths
+    (relative to the output folder without it). `write_options` go to the target's writer. Returns the report.
     Raises OptionError on names or modes the layout cannot take, FormatError on missing images.
     """
     report = report if report is not None else Report()
@@ -150,7 +153,7 @@ def write_split(
                    **write_options)
         _place(dataset, image_dir, mode, lambda a, s: Path("JPEGImages", _rel(a.file_name)), folder, report)
     elif spec.name == "tfrecord":
-        _write_tfrecord(dataset, folder, image_dir, report, progress, write_options)
+        _write_tfrecord(dataset, folder, image_dir, report, progress, final_folder, write_options)
     else:
         out = folder / spec.default_file_name if spec.output == "file" else folder
         spec.write(dataset, out, images=image_dir, report=report, progress=progress, **write_options)
@@ -200,16 +203,23 @@ def _place(dataset: Dataset, image_dir: Path | None, mode: str, where: Any, fold
 
 
 def _write_tfrecord(dataset: Dataset, folder: Path, image_dir: Path | None, report: Report, progress: bool,
-                    options: dict[str, Any]) -> None:
-    try:
-        from ..tfod.split_output import write_split_tfrecords  # the TFRecord package's split writer
+                    final_folder: str | os.PathLike[str] | None, options: dict[str, Any]) -> None:
+    try:  # the TFRecord package's split writer
+        from ..tfod.pipeline import pipeline_fragment
+        from ..tfod.split_output import LABEL_MAP_NAME, write_split_tfrecords
     except ImportError:  # pragma: no cover - until the TFRecord package lands
         raise OptionError("split --to tfrecord needs picsellia_formats.tfod.split_output (not in this build); "
                           "use --per-split-folders") from None
     if image_dir is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
-    write_split_tfrecords(dataset, folder, images=image_dir, report=report, progress=progress,
-                          absolute_paths=False, **options)
+    out = write_split_tfrecords(dataset, folder, images=image_dir, report=report, progress=progress,
+                                absolute_paths=False, **options)
+    if final_folder is not None:  # name the files where they will be, not in the staging folder
+        base = Path(final_folder).resolve()
+        sets = [{**s, "input_path": str(base / s["input_path"])} for s in out.record_sets]
+        text = (f"# input readers of the TF Object Detection API pipeline.config for the split dataset {base}\n"
+                + pipeline_fragment(sets, str(base / LABEL_MAP_NAME), masks=bool(options.get("masks"))))
+        out.pipeline.write_bytes(text.encode("utf-8"))
 
 
 def _per_split_folders(result: SplitResult, folder: Path, spec: formats.FormatSpec, image_dir: Path | None,
