@@ -42,7 +42,7 @@ from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset
 from ..report import Report
 from ..splits import canonical_split, is_split_name
-from .place import IMAGE_MODES, ImagePlacer
+from .place import IMAGE_MODES, ImagePlacer, drop_missing_images
 
 if TYPE_CHECKING:
     from .result import SplitResult
@@ -139,7 +139,7 @@ def write_split(
         return _per_split_folders(result, folder, spec, image_dir, report, progress, write_options)
     dataset = tagged_dataset(result, report)
     if image_dir is not None and (mode != "none" or spec.name == "tfrecord"):
-        dataset = _drop_missing(dataset, ImageIndex(image_dir), skip_missing_images, report)
+        dataset = drop_missing_images(dataset, image_dir, skip_missing_images, report)
     if spec.name == "yolo":
         spec.write(dataset, folder, images=image_dir, report=report, progress=progress,
                    copy_images=_YOLO_MODES[mode], **write_options)
@@ -167,21 +167,6 @@ def _rel(file_name: str) -> Path:
         return Path(Path(file_name.replace("\\", "/")).name or "image")
 
 
-def _drop_missing(dataset: Dataset, index: ImageIndex, skip: bool, report: Report) -> Dataset:
-    missing = [a.file_name for a in dataset.assets if index.find(a.file_name) is None]
-    if not missing:
-        return dataset
-    if not skip:
-        shown = ", ".join(repr(m) for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise FormatError(f"{len(missing):,} image files not found: {shown}; --skip-missing-images "
-                          "(skip_missing_images=True) leaves such images out of the output", file=index.folder)
-    gone = set(missing)
-    report.dropped("images whose file is missing, left out of the output", len(missing), "--skip-missing-images",
-                   example=missing[0])
-    return Dataset(labels=list(dataset.labels), assets=[a for a in dataset.assets if a.file_name not in gone],
-                   metadata=dict(dataset.metadata))
-
-
 def _place(dataset: Dataset, image_dir: Path | None, mode: str, where: Any, folder: Path, report: Report) -> None:
     if image_dir is None or mode == "none":
         return
@@ -193,7 +178,7 @@ def _place(dataset: Dataset, image_dir: Path | None, mode: str, where: Any, fold
     for asset in dataset.assets:
         src = index.find(asset.file_name)
         if src is None:
-            continue  # left out by _drop_missing, or an error already raised
+            continue  # left out by drop_missing_images
         rel = where(asset, split_of(asset.tags, asset=asset.file_name))
         if rel in taken:  # two assets naming one file: the annotation files name it once
             continue

@@ -21,7 +21,9 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from ..errors import OptionError
+from ..errors import FormatError, OptionError
+from ..images import ImageIndex
+from ..model import Dataset
 from ..report import Report
 
 #: ``--images-mode`` values: how image files reach the output.
@@ -69,3 +71,29 @@ class ImagePlacer:
         if self.counts["fallback"]:
             report.info("images copied because a hard link failed", self.counts["fallback"],
                         why=self.fallback_reason or "the file system refused the link")
+
+
+def drop_missing_images(dataset: Dataset, images: str | os.PathLike[str], skip: bool, report: Report) -> Dataset:
+    """`dataset` when every asset's image file is under `images`; else a FormatError naming the missing
+    files and ``--skip-missing-images``, or with `skip` the dataset without them (reported, counted).
+
+    Example:
+        >>> from picsellia_formats.model import Asset
+        >>> ds = Dataset(assets=[Asset("raccoon-1.jpg"), Asset("nowhere.jpg")])
+        >>> r = Report()
+        >>> [a.file_name for a in drop_missing_images(ds, "fixtures/raccoon_voc/images", True, r).assets]
+        ['raccoon-1.jpg']
+    """
+    index = ImageIndex(images)
+    missing = [a.file_name for a in dataset.assets if index.find(a.file_name) is None]
+    if not missing:
+        return dataset
+    if not skip:
+        shown = ", ".join(repr(m) for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise FormatError(f"{len(missing):,} image files not found: {shown}; --skip-missing-images "
+                          "(skip_missing_images=True) leaves such images out of the output", file=index.folder)
+    gone = set(missing)
+    report.dropped("images whose file is missing, left out of the output", len(missing), "--skip-missing-images",
+                   example=missing[0])
+    return Dataset(labels=list(dataset.labels), assets=[a for a in dataset.assets if a.file_name not in gone],
+                   metadata=dict(dataset.metadata))
