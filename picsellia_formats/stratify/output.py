@@ -136,6 +136,11 @@ def write_split(
     for key in _DROPPED_WRITE_OPTIONS.get(spec.name, ()):
         write_options.pop(key, None)
     if per_split_folders:
+        if images_mode is not None and spec.name == "yolo":
+            write_options["copy_images"] = _YOLO_MODES[images_mode]
+        elif images_mode not in (None, "none"):
+            raise OptionError(f"--images-mode {images_mode} with --per-split-folders: only a YOLO output places "
+                              "images in each split folder")
         return _per_split_folders(result, folder, spec, image_dir, report, progress, write_options)
     dataset = tagged_dataset(result, report)
     if image_dir is not None and (mode != "none" or spec.name == "tfrecord"):

@@ -249,3 +249,14 @@ def test_source_split_tags_are_replaced(tmp_path: Path) -> None:
     expected = _assignment(tmp_path / "out")
     for a in back.assets:
         assert a.file_name in expected[split_of(a.tags)] and "night" in a.tags
+
+
+def test_per_split_folders_take_the_images_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src, images, _ = make_dataset(tmp_path / "src")
+    dst = tmp_path / "out"
+    _split(src, dst, "--to", "yolo", "--per-split-folders", "--images", str(images), "--images-mode", "symlink")
+    placed = sorted(dst.glob("*/images/*.png"))
+    assert len(placed) == N_IMAGES and all(p.is_symlink() for p in placed)
+    assert main(["split", str(src), str(tmp_path / "o2"), *RATIOS, "--to", "coco", "--per-split-folders",
+                 "--images", str(images), "--images-mode", "copy"]) == 2
+    assert "only a YOLO output places images" in capsys.readouterr().err
