@@ -69,7 +69,7 @@ class ImagePlacer:
                              ("copy", self.counts["copy"] - self.counts["fallback"])) if n)
             report.info(f"images placed in the output ({how})", placed)
         if self.counts["fallback"]:
-            report.info("images copied because a hard link failed", self.counts["fallback"],
+            report.info("images copied: the file system refused links", self.counts["fallback"],
                         why=self.fallback_reason or "the file system refused the link")
 
 

@@ -78,7 +78,7 @@ def read_classify(root: Path, layout: dict[str, dict[str, list[Path]]] | None = 
 
 
 def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, report: Report) -> None:
-    """Copy (``mode="copy"``) or hard-link (``"link"``) each asset's image into ``<split>/<class>/``.
+    """Copy (``mode="copy"``), hard-link (``"link"``) or symlink each asset's image into ``<split>/<class>/``.
 
     Raises OptionError without `images` (a classification dataset is its images).
     """
@@ -86,7 +86,7 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
         raise OptionError("YOLO classify output is folders of images: pass --images (the folder of the image "
                           "files) and do not use --yolo-images none")
     index = ImageIndex(images)
-    no_class = several = geometry = missing = 0
+    no_class = several = geometry = missing = copied = 0
     taken: set[str] = set()
     for asset in dataset.assets:
         classes = [a.label for a in asset.annotations if a.box is None and a.polygon is None and a.mask is None
@@ -109,7 +109,8 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
             rel = f"{stem}_{i}{ext}"
             i += 1
         taken.add(rel)
-        put_image(src, str(out / rel), mode if mode in ("link", "symlink") else "copy")
+        copied += not put_image(src, str(out / rel), mode)
+    report.info("images copied: the file system refused links", copied)
     report.dropped("images without an image-level class", no_class, "a classify dataset files each image "
                    "under its class")
     report.dropped("image classes beyond the first", several, "Ultralytics classify holds one class per image")
@@ -118,19 +119,21 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
         raise FormatError(f"{missing} images not found under {images}", file=images)
 
 
-def put_image(src: Path, dst: str, mode: str) -> str:
-    """Place `src` at `dst`: ``copy``, ``link`` (a hard link; a copy where the file system refuses)
-    or ``symlink``; return what was done (``copy``, ``link``, ``symlink`` or ``fallback``)."""
+def put_image(src: Path, dst: str, mode: str) -> bool:
+    """Put the image `src` at `dst`: ``copy``, ``link`` (a hard link) or ``symlink`` (absolute).
+
+    Returns False when a link was asked but the file system refused it and the file was copied instead.
+    """
     os.makedirs(os.path.dirname(dst), exist_ok=True)
-    if mode == "link":
+    if mode in ("link", "symlink"):
         try:
-            os.link(src, dst)
-            return "link"
+            if mode == "link":
+                os.link(src, dst)
+            else:
+                os.symlink(os.path.abspath(src), dst)
+            return True
         except OSError:
             shutil.copyfile(src, dst)
-            return "fallback"
-    if mode == "symlink":
-        os.symlink(os.path.abspath(src), dst)
-        return "symlink"
+            return False
     shutil.copyfile(src, dst)
-    return "copy"
+    return True

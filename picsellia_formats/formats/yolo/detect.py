@@ -77,6 +77,8 @@ def detect(path: Path) -> tuple[float, str]:
         if "names" in data and any(k in data for k in SPLIT_KEYS):
             return 0.9, f"{path.name} has names and {'/'.join(k for k in SPLIT_KEYS if k in data)}"
         return 0.0, f"{path.name} lacks names or train/val/test"
+    if path.name == "labels" and (path.parent / "images").is_dir():
+        path = path.parent  # the labels folder of an images/ + labels/ pair: read as its dataset
     if (path / OBJ_DATA).is_file():
         return 0.95, "a Darknet / CVAT YOLO 1.1 folder (obj.data)"
     yaml_path = find_yaml(path)

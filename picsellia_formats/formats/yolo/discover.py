@@ -216,23 +216,15 @@ def _list_file_images(path: Path, root: Path, split: str, index: ImageIndex, ext
         line = line.strip()
         if not line:
             continue
-        img: Path | None = None
-        if not external:
-            p = Path(line)
-            for cand in ([p] if p.is_absolute() else [path.parent / line, root / line]):
-                if cand.is_file():
-                    img = Path(os.path.normpath(cand))
-                    break
-        if img is None:
-            match = index.lookup(line, split)
-            if match.ambiguous:
-                problems.add(path, f"line {lineno}", f"several images fit {line!r}: "
-                             + ", ".join(str(c) for c in match.candidates[:5]))
-                continue
-            if match.path is None:
-                problems.add(path, f"line {lineno}", f"image {line!r} not found under {index.folder}")
-                continue
-            img = Path(os.path.normpath(match.path))
+        match = index.lookup(line, split)  # as written (images folder, then dataset folder), else by name
+        if match.ambiguous:
+            problems.add(path, f"line {lineno}", f"several images fit {line!r}: "
+                         + ", ".join(str(c) for c in match.candidates[:5]))
+            continue
+        if match.path is None:
+            problems.add(path, f"line {lineno}", f"image {line!r} not found under {index.folder}")
+            continue
+        img = Path(os.path.normpath(match.path))
         label = None
         for cand in (labels_path(img), img.with_suffix(".txt")):
             if cand is not None and cand.is_file():
@@ -256,7 +248,7 @@ def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: P
     pool: dict[Path, None] = {}
     splits: list[str] = []
     seen_label_dirs: set[Path] = set()
-    index = ImageIndex(images_dir if images_dir is not None else root)
+    index = ImageIndex(images_dir if images_dir is not None else root, root)
     sources = {key: _split_sources(data[key], root) for key in SPLIT_KEYS if data.get(key)}
     # train and val naming the same images (a common stand-in for "no split") tag nothing
     same = len(sources) > 1 and all(v == next(iter(sources.values())) for v in sources.values())

@@ -1,4 +1,9 @@
-"""layout."""
+"""data.yaml, class-name files and the label-row sniffing shared by the YOLO reader and detector.
+
+Example:
+    >>> names_from_yaml({"names": {0: "cat", 1: "dog"}, "nc": 2}, Path("data.yaml"))
+    {0: 'cat', 1: 'dog'}
+"""
 
 from __future__ import annotations
 
@@ -14,15 +19,9 @@ NAME_FILES = ("classes.txt", "obj.names")
 YAML_FILES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
 #: data.yaml keys that name image sets, in the order they are read.
 SPLIT_KEYS = ("train", "val", "test")
-#: Asset tags taken for a split when writing (besides those the source named).
-SPLIT_TAGS = frozenset(("train", "val", "valid", "validation", "test", "trainval", "training", "testing"))
 #: Written beside labels/ for images not copied: their names and sizes, so the folder reads back.
 SIZES_FILE = "image_sizes.json"
-#: Significant digits of written coordinates: 4k px * 5e-15 = 2e-11 px at worst.
-DIGITS = 14
-YAML_KEY = {"valid": "val", "validation": "val", "training": "train", "testing": "test"}
 YAML_KNOWN = frozenset(("path", "train", "val", "test", "nc", "names", "kpt_shape", "flip_idx"))
-MAX_SKIP_ENTRIES = 100
 #: Largest gap allowed in a names mapping's indexes (memory stays bounded by the names listed).
 MAX_INDEX_GAP = 10000
 MAX_KEYPOINTS = 10000

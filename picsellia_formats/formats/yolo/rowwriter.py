@@ -107,34 +107,37 @@ class RowWriter:
             if text and text_matches_poly(text, parts[0], W, H):
                 out.append(f"{idx} {text}")
                 return
-        usable = [p for p in parts if len(p) >= 6 and not len(p) % 2]
-        self.c.small_parts += len(parts) - len(usable)
-        if not usable:
-            return
-        xs = [v for p in usable for v in p[0::2]]
-        ys = [v for p in usable for v in p[1::2]]
-        if _outside(min(xs), min(ys), max(xs), max(ys), W, H):
-            self._drop_outside("polygons")
-            return
+        usable = parts
+        if not all(len(p) >= 6 and not len(p) % 2 for p in parts):
+            usable = [p for p in parts if len(p) >= 6 and not len(p) % 2]
+            self.c.small_parts += len(parts) - len(usable)
+            if not usable:
+                return
         if len(usable) > 1:
             self.c.multipart += 1
-            usable = [join_parts(usable)]
+            part = join_parts(usable)
+        else:
+            part = usable[0]
+        n = len(part)
         cache = self._divisors
-        if len(cache) > 4096:
-            cache.clear()
-        for part in usable:
-            n = len(part)
-            divisors = cache.get((W, H, n))
-            if divisors is None:
-                divisors = cache[(W, H, n)] = (W, H) * (n // 2)
-            flat = tuple(map(truediv, part, divisors))
-            if clip and not (min(flat) >= 0.0 and max(flat) <= 1.0):
+        divisors = cache.get((W, H, n))
+        if divisors is None:
+            if len(cache) > 4096:
+                cache.clear()
+            divisors = cache[(W, H, n)] = (W, H) * (n // 2)
+        flat = tuple(map(truediv, part, divisors))
+        if not (min(flat) >= 0.0 and max(flat) <= 1.0 and sum(flat) == sum(flat)):
+            xs, ys = flat[0::2], flat[1::2]
+            if _outside(min(xs), min(ys), max(xs), max(ys), 1.0, 1.0) or sum(flat) != sum(flat):
+                self._drop_outside("polygons")
+                return
+            if clip:
                 self.c.clipped += 1
                 flat = tuple(_clip01(v) for v in flat)
-            fmt = _FORMATS.get(n)
-            if fmt is None:
-                fmt = _FORMATS[n] = " ".join(["%.14g"] * n)
-            out.append(f"{idx} " + fmt % flat)
+        fmt = _FORMATS.get(n)
+        if fmt is None:
+            fmt = _FORMATS[n] = " ".join(["%.14g"] * n)
+        out.append(f"{idx} " + fmt % flat)
 
     def rows(self, asset: Asset, W: float, H: float) -> list[str]:
         out: list[str] = []
@@ -313,9 +316,9 @@ class RowWriter:
         report.dropped("polygon parts with fewer than 3 points or an odd count of values", c.small_parts)
         plural = {"keypoints": "keypoints", "line": "lines", "point": "points",
                   "classification": "image-level classifications"}
-        why = "YOLO pose rows hold boxes and keypoints only" if self.task == "pose" else \
-            "YOLO rows of this task hold no such kind (keypoints need --yolo-task pose)"
         for kind, n in c.other.items():
+            why = "YOLO keypoints are written by --yolo-task pose" if kind == "keypoints" else \
+                "YOLO rows hold boxes, polygons and pose keypoints only"
             report.dropped(plural[kind], n, why)
         if self.kpt_shape is not None:
             nk = self.kpt_shape[0]
@@ -325,7 +328,7 @@ class RowWriter:
             report.approximated("keypoints clipped to the image", c.kp_clipped, "YOLO values are within [0, 1]")
             report.dropped("keypoint visibility flags other than visible", c.visibility,
                            "kpt_shape [N, 2] has no visibility")
-        report.dropped("scores", c.scores, "written only with --yolo-confidence, on detect box rows")
+        report.dropped("scores", c.scores, "written only with --yolo-confidence, on box rows")
         report.dropped("object Q&A answers", c.qa, "YOLO has no Q&A")
         report.dropped("object attributes", c.with_attributes, "YOLO has no attributes")
         report.dropped("crowd flags", c.crowd, "YOLO has no iscrowd")

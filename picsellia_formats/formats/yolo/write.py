@@ -43,20 +43,18 @@ def _stem(name: str) -> str:
     return name[:dot] if dot > slash + 1 else name
 
 
-def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], pose: dict[str, Any], extra: dict[str, Any]
-               ) -> str:
+def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], pose: dict[str, list[int]],
+               extra: dict[str, Any]) -> str:
     import yaml
 
-    doc: dict[str, Any] = {}
-    for key, dirs in split_dirs.items():
-        doc[key] = dirs[0] if len(dirs) == 1 else dirs
-    doc.update(pose)
-    doc["nc"] = len(names)
-    doc["names"] = names
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=1 << 16)
+    def dump(doc: dict[str, Any]) -> str:
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 16)
+
+    text = dump({key: dirs[0] if len(dirs) == 1 else dirs for key, dirs in split_dirs.items()})
+    text += "".join(f"{key}: [{', '.join(map(str, v))}]\n" for key, v in pose.items())  # Ultralytics' style
+    text += dump({"nc": len(names), "names": names})
     if extra:
-        text += yaml.safe_dump(extra, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                               width=1 << 16)
+        text += dump(extra)
     return text
 
 
@@ -143,8 +141,8 @@ def write(
 
     `task`: ``detect``, ``segment``, ``obb``, ``pose``, ``classify`` or ``mixed`` (see `rowwriter`); by
     default the YOLO source's task, else pose with keypoints, segment with polygons or masks, else detect.
-    `images`: folder of the image files, copied (or hard-linked, ``copy_images="link"``, copied where the
-    file system refuses, counted; or symlinked, ``"symlink"``) beside the labels;
+    `images`: folder of the image files, copied (or hard-linked, ``copy_images="link"``, or symlinked,
+    ``"symlink"``; a refused link falls back to a copy, counted in the report) beside the labels;
     ``copy_images="none"`` writes labels only (then ``image_sizes.json`` keeps the sizes so the folder reads
     back). `confidence`: write scores as a 6th value on box rows (default: when the source had them).
     Raises FormatError when an image holding objects has no known size (pass `images`), OptionError on a
@@ -207,7 +205,7 @@ def write(
     taken: set[str] = set()
     sizes: dict[str, list[Any]] = {}
     renamed: list[str] = []
-    missing_images = link_fallbacks = 0
+    missing_images = link_refused = 0
     extra_tags = statuses = image_qa = 0
     root = str(out)
     labels_root = root + "/labels/"
@@ -239,7 +237,7 @@ def write(
             write_bytes(labels_root + stem + ".txt", text.encode())
             src = copy_from.find(asset.file_name, split) if copy_from is not None else None
             if src is not None:
-                link_fallbacks += put_image(src, images_root + rel, copy_images) == "fallback"
+                link_refused += not put_image(src, images_root + rel, copy_images)
             else:
                 missing_images += copy_from is not None
                 if wh is not None:
@@ -253,7 +251,7 @@ def write(
                 image_qa += len(asset.qa)
 
     split_dirs = _split_dirs(splits if any_split else [], report)
-    pose: dict[str, Any] = {}
+    pose: dict[str, list[int]] = {}
     if kpt_shape is not None:
         pose["kpt_shape"] = list(kpt_shape)
         flip = meta.get("flip_idx")
@@ -277,10 +275,9 @@ def write(
     if renamed:
         report.changed("file names changed to keep label files apart", len(renamed),
                        "two images share a stem", example=renamed[0])
+    report.info("images copied: the file system refused links", link_refused)
     if missing_images:
         report.info("images not found in the images folder, not copied", missing_images)
-    if link_fallbacks:
-        report.info("images copied because a hard link failed", link_fallbacks, why="another file system?")
     report.dropped("asset tags other than the split", extra_tags, "YOLO has no tags")
     report.dropped("asset statuses", statuses, "YOLO has no review status")
     report.dropped("image Q&A answers", image_qa, "YOLO has no Q&A")

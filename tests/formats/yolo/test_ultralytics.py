@@ -28,13 +28,16 @@ from tests.conftest import FIXTURES
 
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-cfg-"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
+_PIL_OPEN = Image.open  # ultralytics replaces PIL.Image.open on import (its HEIC plugin): restored below
 if os.environ.get("CI") == "true":
     import ultralytics  # noqa: F401 - under CI the extra must be installed: fail, never skip
 pytest.importorskip("ultralytics")
 
-from ultralytics.data.converter import merge_multi_segment
-from ultralytics.data.dataset import YOLODataset
-from ultralytics.data.utils import check_det_dataset
+from ultralytics.data.converter import merge_multi_segment  # noqa: E402
+from ultralytics.data.dataset import YOLODataset  # noqa: E402
+from ultralytics.data.utils import check_det_dataset  # noqa: E402
+
+Image.open = _PIL_OPEN  # the other tests of this process expect Pillow's own errors
 
 CONVERTED = FIXTURES / "real_exports" / "ultralytics_convert_coco"
 SPLITS = {"train": 3, "val": 2, "test": 1}

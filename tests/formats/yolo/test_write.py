@@ -219,3 +219,17 @@ def test_obb_rows_round_trip_exactly(rows: list[list[float]]) -> None:
         report = pf.write(ds, Path(tmp) / "w", "yolo", images=root)
         assert not report.lossy, str(report)
         assert (Path(tmp) / "w" / "labels" / "train" / "1.txt").read_text() == text
+
+
+@pytest.mark.parametrize("mode", ["copy", "link", "symlink"])
+def test_images_copied_linked_or_symlinked_into_the_split_layout(mode: str, tmp_path: Path) -> None:
+    _images(tmp_path / "src", ["a.jpg", "b.jpg"])
+    ds = Dataset([Label("x")], [Asset("a.jpg", 40, 30, [Annotation("x", box=(1, 1, 5, 5))], tags=["train"]),
+                                Asset("b.jpg", 40, 30, [], tags=["val"])])
+    pf.write(ds, tmp_path / "y", "yolo", images=tmp_path / "src", copy_images=mode)
+    a, b = tmp_path / "y" / "images" / "train" / "a.jpg", tmp_path / "y" / "images" / "val" / "b.jpg"
+    assert a.is_file() and b.is_file()
+    assert a.is_symlink() == (mode == "symlink")
+    assert (a.stat().st_nlink > 1) == (mode == "link")
+    assert [(x.file_name, x.tags) for x in pf.read(tmp_path / "y").assets] == [("a.jpg", ["train"]),
+                                                                                  ("b.jpg", ["val"])]
