@@ -133,8 +133,6 @@ def write_split(
         raise OptionError(f"--images-mode {mode}: a {spec.name} output does not hold image files "
                           f"({'the records embed them' if spec.name == 'tfrecord' else 'it names them'}); "
                           "use --images-mode none")
-    for key in _DROPPED_WRITE_OPTIONS.get(spec.name, ()):
-        write_options.pop(key, None)
     if per_split_folders:
         if images_mode is not None and spec.name == "yolo":
             write_options["copy_images"] = _YOLO_MODES[images_mode]
@@ -142,6 +140,11 @@ def write_split(
             raise OptionError(f"--images-mode {images_mode} with --per-split-folders: only a YOLO output places "
                               "images in each split folder")
         return _per_split_folders(result, folder, spec, image_dir, report, progress, write_options)
+    if spec.name == "voc" and write_options.get("layout") == "flat":
+        raise OptionError("--voc-layout flat: a split written as one dataset is one VOC devkit (its ImageSets name "
+                          "the splits); use --per-split-folders for flat folders")
+    for key in _DROPPED_WRITE_OPTIONS.get(spec.name, ()):
+        write_options.pop(key, None)
     dataset = tagged_dataset(result, report)
     if image_dir is not None and (mode != "none" or spec.name == "tfrecord"):
         dataset = drop_missing_images(dataset, image_dir, skip_missing_images, report)

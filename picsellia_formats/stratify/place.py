@@ -79,10 +79,10 @@ def drop_missing_images(dataset: Dataset, images: str | os.PathLike[str], skip: 
 
     Example:
         >>> from picsellia_formats.model import Asset
-        >>> ds = Dataset(assets=[Asset("raccoon-1.jpg"), Asset("nowhere.jpg")])
+        >>> ds = Dataset(assets=[Asset("raccoon-105.jpg"), Asset("nowhere.jpg")])
         >>> r = Report()
         >>> [a.file_name for a in drop_missing_images(ds, "fixtures/raccoon_voc/images", True, r).assets]
-        ['raccoon-1.jpg']
+        ['raccoon-105.jpg']
     """
     index = ImageIndex(images)
     missing = [a.file_name for a in dataset.assets if index.find(a.file_name) is None]
