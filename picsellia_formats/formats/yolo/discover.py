@@ -153,7 +153,10 @@ def _external(root: Path, images_dir: Path, txts: list[Path], include_unlabelled
             problems.add(txt, None, f"several images under {images_dir} fit this label file: "
                          + ", ".join(str(p) for p in match.candidates[:5]))
         elif match.path is not None and match.path not in found:
-            found[match.path] = _external_entry(match.path, images_dir, txt)
+            entry = _external_entry(match.path, images_dir, txt)
+            if not entry.splits and split is not None:  # labels/<split>/x.txt over a shared images folder
+                entry.splits = [split]
+            found[match.path] = entry
     unlabelled = [img for img in index if img not in found]
     if include_unlabelled:
         for img in unlabelled:

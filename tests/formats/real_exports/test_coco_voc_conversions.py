@@ -15,7 +15,9 @@ from picsellia_formats.report import Report
 from picsellia_formats.shapes import annotation_bbox
 from picsellia_formats.splits import is_split_name
 from tests.conftest import FIXTURES
-from tests.formats.test_matrix import LOST_KINDS
+from tests.formats.test_matrix import ALL_KINDS, KEPT
+
+LOST_KINDS = {target: ALL_KINDS - kept for target, kept in KEPT.items()}  # main's test_matrix: KEPT per target
 
 FX = FIXTURES / "real_exports"
 #: layout -> (source, images folder)
