@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 #: how a report names a format (the others: the name in capitals, as in COCO, VOC, YOLO)
-_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord", "labelme": "LabelMe", "createml": "CreateML"}
+_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord", "labelme": "LabelMe", "createml": "CreateML",
+           "labelstudio": "Label Studio", "cvat": "CVAT"}
 
 
 def title(fmt: str) -> str:
