@@ -17,7 +17,7 @@ from ..errors import OptionError
 from ..outputs import output_dir
 from ..report import Report
 from ..stratify import METHODS, normalise_ratios, split
-from ._options import add_format_options, float_at_least, int_at_least, split_format_options
+from ._options import add_format_options, flag_spelling, float_at_least, int_at_least, respell, split_format_options
 from ._paths import add_overwrite_argument, check_folder_output
 
 NAME = "split"
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-presence", action="store_true",
                         help="do not require every class in every split (a little lower errors on tiny classes)")
     parser.add_argument("--to", dest="to", default=None,
-                        help=f"output format ({', '.join(formats.names())}; default: the input format)")
+                        help=f"output format (default: the input format): {formats.listing()}")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
     parser.add_argument("--classes", type=int_at_least(0), default=50, help="classes shown in the table (default 50)")
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     ratios = parse_ratios(args.ratios, args.names)
     source = args.from_ or formats.detect(args.src)
     target = formats.get(args.to or source).name
+    args.flag_spelling = flag_spelling(target, source)  # messages name the options as split spells them
     read_opts, write_opts = split_format_options(args, source, target)
     check_folder_output(args.dst, [args.src], images=args.images, kind="split", overwrite=args.overwrite)
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
@@ -96,5 +97,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"{source} -> {target}: {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
               f"-> {args.dst}/<split>/, assignment and figures in {args.dst / 'split.json'}")
         if report:
-            print(str(report), file=sys.stderr)
+            print(respell(str(report), args.flag_spelling), file=sys.stderr)
     return 0

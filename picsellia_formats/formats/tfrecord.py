@@ -99,6 +99,7 @@ def write(
     split_by_tag: bool = False,
     label_ids: str = "sequential",
     workers: int | None = None,
+    skip_missing: bool = False,
     progress: bool = False,
 ) -> None:
     """Write ``data.record`` (or one set per split) and ``label_map.pbtxt`` into the folder `path`.
@@ -115,7 +116,7 @@ def write(
     items = label_map_items(labels_in_use(dataset), ids=label_ids)
     prefix = path / ("{split}.record" if split_by_tag else "data.record")
     write_tfrecords(dataset, prefix, images=images, shards=shards, masks=masks, label_map=items,
-                    split_by_tag=split_by_tag, workers=workers, report=report,
+                    split_by_tag=split_by_tag, workers=workers, report=report, skip_missing=skip_missing,
                     progress=progress)
     write_label_map(items, path / LABEL_MAP_NAME)
 
@@ -137,10 +138,12 @@ def _options() -> dict[str, Any]:
         ),
         "write_options": (
             Option("shards", "--tfrecord-shards", "number of shards (default 1: one file)", type=_positive),
-            Option("masks", "--tfrecord-masks", "write one PNG instance mask per object (PNG_MASKS)"),
+            Option("masks", "--tfrecord-masks", "write one PNG instance mask per object (image/object/mask)"),
             Option("split_by_tag", "--tfrecord-split-by-tag", "one record set per split tag (train, val, test)"),
             Option("label_ids", "--tfrecord-label-ids", "label-map ids: sequential (1..n, default) or keep "
                    "the source's ids", type=str, choices=("sequential", "keep")),
+            Option("skip_missing", "--tfrecord-skip-missing-images",
+                   "leave out (and report) images whose file is not found, instead of failing"),
             Option("workers", "--tfrecord-workers", "processes encoding images (default: automatic)", type=int),
         ),
     }

@@ -289,7 +289,7 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
         extra = tfod.get("features") if isinstance(tfod, dict) else None
         jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
                              extra or None))
-    keep = "pass masks=True (--masks) to keep them"
+    keep = "--masks keeps them"
     if n_poly_boxes:
         report.approximated("polygons written as boxes", n_poly_boxes, keep)
     if n_mask_boxes:
@@ -404,7 +404,7 @@ def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], option
                         totals["missing_objects"] = totals.get("missing_objects", 0) + _n_objects(jobs[position])
                     elif problem is not None:
                         if problem == MISSING:
-                            problem = f"{MISSING} (looked in {where})"
+                            problem = f"{MISSING} (looked in {where}; --skip-missing-images leaves such images out)"
                         problems.add(f"image {jobs[position].file_name!r}", problem)
                     elif not problems:
                         files[written % shards].write(data)  # type: ignore[arg-type]
@@ -467,7 +467,7 @@ def _report_counts(totals: dict[str, int], report: Report) -> None:
     report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
     report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
     if totals.get("missing"):
-        report.dropped("images whose file is missing", totals["missing"], "skip_missing (--skip-missing-images)")
+        report.dropped("images whose file is missing", totals["missing"], "--skip-missing-images")
         report.dropped("objects on images whose file is missing", totals.get("missing_objects", 0),
                        "--skip-missing-images")
     if totals.get("clamped"):
