@@ -79,8 +79,8 @@ class PullResult:
 
     def summary(self) -> str:
         return (f"pulled dataset {self.dataset_name!r} version {self.version!r}: {count(self.assets, 'asset')}, "
-                f"{count(self.objects, 'object')}, {count(self.labels, 'label')} as {self.format} into {self.dest}; images "
-                f"{self.downloaded:,} downloaded, {self.already_there:,} already there, in {self.seconds:.2f} s")
+                f"{count(self.objects, 'object')}, {count(self.labels, 'label')} as {self.format} into {self.dest}; "
+                f"images {self.downloaded:,} downloaded, {self.already_there:,} already there, in {self.seconds:.2f} s")
 
 
 def fetch_dataset(client: Client, dataset_name: str, version: str, status: str | None = None,
