@@ -203,8 +203,8 @@ def contact_sheet(images: Sequence[Image.Image], titles: Sequence[str], thumb: i
     Example:
         >>> from PIL import Image
         >>> sheet = contact_sheet([Image.new("RGB", (400, 300)), Image.new("RGB", (300, 400))], ["a", "b"])
-        >>> sheet.width
-        1592
+        >>> sheet.size
+        (536, 208)
     """
     gap = 8
     width = max(1, min(columns, len(images))) * (thumb + gap) + gap
@@ -233,7 +233,7 @@ def contact_sheet(images: Sequence[Image.Image], titles: Sequence[str], thumb: i
                 w = max(1, width - gap - x)
             sheet.paste(images[i].resize((w, h), Image.Resampling.LANCZOS), (x, y))
             title = titles[i] if len(titles[i]) <= 48 else titles[i][:22] + "…" + titles[i][-22:]
-            left, top, right, bottom = draw.textbbox((0, 0), title, font=font)
+            _, top, _, bottom = draw.textbbox((0, 0), title, font=font)
             band = bottom - top + 8
             draw.rectangle([x, y + h - band, x + w - 1, y + h - 1], fill=(0, 0, 0, 170))
             draw.text((x + 5, y + h - band + 4 - top), title, fill=(245, 245, 245, 255), font=font)
