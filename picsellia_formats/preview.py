@@ -65,7 +65,8 @@ class Style:
     line_width: int | None = None  # None: from the image size
     text: bool = True
     highlight_color: Color = (255, 0, 64)
-
+    #: label text height for an image drawn `max_side` pixels wide (scaled with smaller ones); None: side / 70
+    font_size: int | None = None
 
 def _scaled(values: Sequence[float], s: float) -> list[float]:
     return [v * s for v in values]
@@ -149,7 +150,8 @@ def render(
         image = image.resize((max(1, round(image.width * s)), max(1, round(image.height * s))), Image.BILINEAR)
     # annotation coordinates are in the asset's (upright) frame; scale them onto the drawn image
     sx = image.width / width if width else s
-    line_width = style.line_width or max(1, round(max(image.size) / 400))
+    line_width = (max(1, round(style.line_width * max(image.size) / style.max_side)) if style.line_width
+                  and style.font_size else style.line_width or max(1, round(max(image.size) / 400)))
     overlay_img = Image.new("RGBA", image.size, (0, 0, 0, 0))
     overlay = ImageDraw.Draw(overlay_img)
     draw_later: list[tuple[Annotation, Color, bool]] = []
@@ -162,7 +164,9 @@ def render(
         _draw_annotation(image, overlay, draw, ann, color, sx, line_width, style, hl)
     image = Image.alpha_composite(Image.alpha_composite(image.convert("RGBA"), overlay_img), lines_img)
     text = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=max(10, round(max(image.size) / 70)))
+    side = max(image.size)
+    font = ImageFont.load_default(size=max(9, round(style.font_size * side / style.max_side)) if style.font_size
+                                  else max(10, round(side / 70)))
     if style.text:
         for ann, color, hl in draw_later:
             anchor = _anchor(ann)
