@@ -18,7 +18,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "convert": (
         f"picsellia-formats convert {_R}/annotations raccoon.json --to coco",
         f"picsellia-formats convert raccoon.json raccoon_yolo --to yolov8 --images {_R}/images",
-        f"picsellia-formats convert {_R}/annotations raccoon_picsellia.json --to picsellia --strict",
+        "picsellia-formats convert fixtures/sahi_coco/coco_utils/terrain2_coco.json terrain2.json --to coco --strict",
     ),
     "detect": (
         f"picsellia-formats detect {_R}/annotations",
