@@ -118,7 +118,7 @@ def normalise(text: str, root: Path) -> str:
     text = text.replace(str(root) + os.sep, "").replace(str(root), ".")
     text = _DURATION.sub("N s", text)
     text = _RATE.sub(lambda m: f"N {m.group(1)}/s", text)
-    lines = [line.rstrip() for line in text.splitlines() if "\r" not in line]
+    lines = [line.rstrip() for line in text.split("\n") if "\r" not in line]
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)
@@ -271,3 +271,36 @@ def test_every_help_example_runs(tmp_path: Path) -> None:
     finally:
         sandbox.close()
     assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.parametrize("expected, actual, same", [
+    ("a\nb", "a\nb", True),
+    ("a\nb", "a\nc", False),
+    ("a\n...\nd", "a\nb\nc\nd", True),
+    ("a\n...\nd", "a\nd", True),
+    ("a\n...\nd", "a\nb", False),
+    ("x in ... -> out.json", "x in N s -> out.json", True),
+    ("1 label", "1 labels", False),
+    ("one", "one\ntwo", False),  # an extra line the page does not show is a difference
+])
+def test_output_comparison(expected: str, actual: str, same: bool) -> None:
+    assert matches(expected, actual) is same
+
+
+def test_normalisation_is_only_times_rates_and_the_copy_path(tmp_path: Path) -> None:
+    text = f"voc -> coco: 40 assets in 0.05 s -> {tmp_path}/r.json\npush 36 images/s, 12 ms\nbar\r50%\n\n"
+    assert normalise(text, tmp_path) == "voc -> coco: 40 assets in N s -> r.json\npush N images/s, N s"
+    assert normalise("40 assets, 44 objects", tmp_path) == "40 assets, 44 objects"
+
+
+def test_markers_attach_to_the_next_block(tmp_path: Path) -> None:
+    page = ROOT / "docs" / "_parse_probe.md"
+    text = ("<!-- docs-test: exit 2 -->\n```bash\nfalse\n```\n\n<!-- docs-test: output -->\n```\nout\n```\n"
+            "\n<!-- docs-test: skip a reason -->\n```python\nx\n```\n\n```json\n{}\n```\n")
+    page.write_text(text)
+    try:
+        first, second = parse(page)
+    finally:
+        page.unlink()
+    assert (first.lang, first.markers, first.expected) == ("bash", {"exit": "2"}, "out")
+    assert (second.lang, second.markers) == ("python", {"skip": "a reason"})
