@@ -149,7 +149,8 @@ def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
                 width, height = height, width
             content_type = Image.MIME.get(im.format or "", "application/octet-stream")
     except FileNotFoundError:
-        return "image file not found"
+        return ("image file not found (validate SRC --images DIR --fix DST --drop-broken writes a copy without "
+                "the assets whose image is missing)")
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         return f"not a readable image: {exc}"
     return LocalImage(asset, name, path, size, sha, content_type, width, height)
