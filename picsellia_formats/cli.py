@@ -145,7 +145,7 @@ def _os_error_line(exc: OSError) -> str:
         what = f"cannot write or read here ({exc.strerror or 'permission denied'}; read-only?)"
     else:
         what = exc.strerror or str(exc)
-    return f"{where}: {what}" if where else f"{type(exc).__name__}: {exc}"
+    return f"{where}: {what}" if where else (exc.strerror or str(exc))
 
 
 class _LevelPrefix(logging.Formatter):
