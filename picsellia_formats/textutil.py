@@ -60,6 +60,8 @@ def singular_phrase(phrase: str) -> str:
     Example:
         >>> singular_phrase("bad rows skipped"), singular_phrase("images whose file is missing")
         ('bad row skipped', 'image whose file is missing')
+        >>> singular_phrase("asset statuses"), singular_phrase("boxes written as 4-point polygons")
+        ('asset status', 'box written as 4-point polygons')
     """
     words = phrase.split(" ")
     for i, word in enumerate(words):
@@ -69,7 +71,7 @@ def singular_phrase(phrase: str) -> str:
         if len(word) > 3 and word.endswith("s") and not word.endswith(_SINGULAR_EXCEPTIONS) and word.isalpha():
             if word.endswith("ies"):
                 words[i] = word[:-3] + "y"
-            elif word.endswith(("xes", "ches", "shes", "sses")):
+            elif word.endswith(("xes", "ches", "shes", "sses", "uses")):
                 words[i] = word[:-2]
             else:
                 words[i] = word[:-1]
