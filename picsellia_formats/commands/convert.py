@@ -14,7 +14,8 @@ from ..api import convert, read, write
 from ..io_utils import atomic_file
 from ..outputs import transaction
 from ..report import Report
-from ._options import add_format_options, split_format_options
+from ..textutil import count
+from ._options import add_format_options, flag_spelling, respell, split_format_options
 from ._paths import add_overwrite_argument, check_file_output, check_folder_output
 
 NAME = "convert"
@@ -24,7 +25,7 @@ HELP = "convert annotations from one format to another"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", type=Path, help="input file or folder")
     parser.add_argument("dst", type=Path, help="output file or folder")
-    parser.add_argument("--to", required=True, dest="to", help=f"output format ({', '.join(formats.names())})")
+    parser.add_argument("--to", required=True, dest="to", help=f"output format: {formats.listing()}")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
     parser.add_argument("--strict", action="store_true",
@@ -40,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def summary_line(report: Report, dst: Path) -> str:
     s = report.stats
-    return (f"{s['source_format']} -> {s['target_format']}: {s['assets']:,} assets, "
-            f"{s['annotations']:,} objects, {s['labels']:,} labels in {s['seconds']:.2f} s -> {dst}")
+    return (f"{s['source_format']} -> {s['target_format']}: {count(s['assets'], 'asset')}, "
+            f"{count(s['annotations'], 'object')}, {count(s['labels'], 'label')} in {s['seconds']:.2f} s -> {dst}")
 
 
 #: Targets that embed every image: a missing file is an error naming --skip-missing-images, before writing.
@@ -68,8 +69,9 @@ def _convert_checking_images(args: argparse.Namespace, source: str, target: str,
 
 
 def run(args: argparse.Namespace) -> int:
-    source = args.from_ or formats.detect(args.src)
+    source = formats.get(args.from_).name if args.from_ else formats.detect(args.src)
     target = formats.get(args.to).name
+    args.flag_spelling = flag_spelling(target, source)  # messages name the options as convert spells them
     read_opts, write_opts = split_format_options(args, source, target)
     spec = formats.get(target)
     if spec.output == "file":
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary_line(report, args.dst))
         if report:
-            print(str(report))
+            print(respell(str(report), args.flag_spelling))
     if args.report:
         with atomic_file(args.report) as f:
             f.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))

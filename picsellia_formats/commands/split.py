@@ -22,7 +22,14 @@ from ..report import Report
 from ..stratify import METHODS, normalise_ratios, split
 from ..stratify.output import check_names, write_split
 from ..stratify.place import IMAGE_MODES
-from ._options import add_format_options, float_at_least, int_at_least, split_format_options
+from ._options import (
+    add_format_options,
+    flag_spelling,
+    float_at_least,
+    int_at_least,
+    respell,
+    split_format_options,
+)
 from ._paths import add_overwrite_argument, check_folder_output
 
 NAME = "split"
@@ -44,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-presence", action="store_true",
                         help="do not require every class in every split (a little lower errors on tiny classes)")
     parser.add_argument("--to", dest="to", default=None,
-                        help=f"output format ({', '.join(formats.names())}; default: the input format)")
+                        help=f"output format (default: the input format): {formats.listing()}")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
     parser.add_argument("--images-mode", choices=IMAGE_MODES, default=None,
@@ -86,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     ratios = parse_ratios(args.ratios, args.names)
     source = args.from_ or formats.detect(args.src)
     target = formats.get(args.to or source).name
+    args.flag_spelling = flag_spelling(target, source)  # messages name the options as split spells them
     read_opts, write_opts = split_format_options(args, source, target)
     check_names(list(ratios), target, args.per_split_folders)  # before reading anything
     check_folder_output(args.dst, [args.src], images=args.images, kind="split", overwrite=args.overwrite)
@@ -109,5 +117,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"{source} -> {target}: {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
               f"-> {where}, assignment and figures in {args.dst / 'split.json'}")
         if report:
-            print(str(report), file=sys.stderr)
+            print(respell(str(report), args.flag_spelling), file=sys.stderr)
     return 0

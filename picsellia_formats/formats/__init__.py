@@ -24,6 +24,18 @@ FORMAT_MODULES: tuple[str, ...] = (
     "coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio", "labelme", "createml",
 )
 
+#: Other names people use for a format (lower case, "-" read as "_"): accepted wherever a format is named.
+ALIASES: dict[str, str] = {
+    "mscoco": "coco", "coco_json": "coco",
+    "picsellia_json": "picsellia",
+    "pascal_voc": "voc", "pascalvoc": "voc", "voc_xml": "voc",
+    "yolov5": "yolo", "yolov8": "yolo", "yolo11": "yolo", "ultralytics": "yolo", "darknet": "yolo",
+    "tfrecords": "tfrecord", "tf_record": "tfrecord", "tfod": "tfrecord",
+    "cvat_xml": "cvat", "cvat_images": "cvat",
+    "label_studio": "labelstudio",
+    "create_ml": "createml",
+}
+
 
 @dataclass(frozen=True)
 class Option:
@@ -97,12 +109,33 @@ def specs() -> list[FormatSpec]:
     return list(_load().values())
 
 
+def listing() -> str:
+    """Every format name with its aliases, for help texts and errors.
+
+    Example:
+        >>> listing().split("; ")[0]
+        'coco (mscoco, coco_json)'
+    """
+    out = []
+    for name in _load():
+        aliases = [a for a, target in ALIASES.items() if target == name]
+        out.append(f"{name} ({', '.join(aliases)})" if aliases else name)
+    return "; ".join(out)
+
+
 def get(name: str) -> FormatSpec:
-    """The spec of format `name` (case-insensitive); UnknownFormatError lists the known ones."""
+    """The spec of format `name` (case-insensitive, aliases such as ``yolov8`` or ``pascal-voc`` too);
+    UnknownFormatError lists the known ones.
+
+    Example:
+        >>> get("Pascal-VOC").name
+        'voc'
+    """
     registry = _load()
-    spec = registry.get(name.lower().replace("-", "_")) if name else None
+    key = name.strip().lower().replace("-", "_") if name else ""
+    spec = registry.get(ALIASES.get(key, key)) if key else None
     if spec is None:
-        raise UnknownFormatError(f"unknown format {name!r}; known formats: {', '.join(registry)}")
+        raise UnknownFormatError(f"unknown format '{name}'; known formats: {listing()}")
     return spec
 
 

@@ -47,6 +47,7 @@ from ..model import Asset, Dataset, Label
 from ..outputs import MARKER
 from ..progress import bar
 from ..report import Report
+from ..textutil import count
 from . import shapes
 from .client import DATA_LISTING, Client, SyncError
 from .pool import pool_map
@@ -77,9 +78,9 @@ class PullResult:
     dataset: Dataset | None = field(default=None, repr=False)
 
     def summary(self) -> str:
-        return (f"pulled dataset {self.dataset_name!r} version {self.version!r}: {self.assets:,} assets, "
-                f"{self.objects:,} objects, {self.labels:,} labels as {self.format} into {self.dest}; images "
-                f"{self.downloaded:,} downloaded, {self.already_there:,} already there, in {self.seconds:.2f} s")
+        return (f"pulled dataset {self.dataset_name!r} version {self.version!r}: {count(self.assets, 'asset')}, "
+                f"{count(self.objects, 'object')}, {count(self.labels, 'label')} as {self.format} into {self.dest}; "
+                f"images {self.downloaded:,} downloaded, {self.already_there:,} already there, in {self.seconds:.2f} s")
 
 
 def fetch_dataset(client: Client, dataset_name: str, version: str, status: str | None = None,
@@ -132,6 +133,7 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
 
     dataset = Dataset(labels=labels)
     data_of: dict[str, dict[str, Any]] = {}
+    left_out = 0
     platform_assets.sort(key=lambda a: (str(a["data"]["filename"]), str(a["id"])))
     for asset in platform_assets:
         data = asset["data"]
@@ -147,6 +149,7 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
             continue
         item = latest.get(str(asset["id"]))
         if status is not None and item is None:
+            left_out += 1
             continue
         meta = data.get("meta") or {}
         width, height = meta.get("width"), meta.get("height")
@@ -155,8 +158,25 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
         dataset.add_asset(Asset(name, width, height, annotations, tags=tags,
                                 status=item.get("status") if item else None))
         data_of[name] = data
+    if left_out:
+        report.info(f"assets whose review status is not {status}", left_out,
+                    f"--status {status}; the version has {_statuses_present(client, vid, len(platform_assets))}")
     dataset.ensure_labels()
     return dataset, data_of
+
+
+def _statuses_present(client: Client, vid: str, assets: int) -> str:
+    """``"38 PENDING, 2 ACCEPTED, 1 asset without annotation"``: what a ``--status`` filter chose from."""
+    latest: dict[str, str] = {}
+    for rec in client.list_annotations(vid):  # oldest first: an asset's last annotation wins
+        latest[str(rec.get("asset_id", rec["id"]))] = str(rec.get("status") or "no status")
+    counts: dict[str, int] = {}
+    for value in latest.values():
+        counts[value] = counts.get(value, 0) + 1
+    parts = [f"{n:,} {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if assets > len(latest):
+        parts.append(count(assets - len(latest), "asset without annotation", many="assets without annotation"))
+    return ", ".join(parts) or "no annotations"
 
 
 def _remove_empty(folder: Path) -> None:

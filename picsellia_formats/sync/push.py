@@ -43,6 +43,7 @@ from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset, Label
 from ..progress import bar
 from ..report import Report
+from ..textutil import count
 from . import shapes
 from .client import Client, SyncError
 from .labels import push_label_details
@@ -103,12 +104,13 @@ class PushResult:
     def summary(self) -> str:
         target = f"dataset {self.dataset_name!r} version {self.version!r} ({self.type})"
         if self.dry_run:
-            return (f"plan: push {self.images:,} images, {self.objects:,} objects and {self.labels:,} labels "
+            return (f"plan: push {count(self.images, 'image')}, {count(self.objects, 'object')} and "
+                    f"{count(self.labels, 'label')} "
                     f"to {target}; nothing sent (--dry-run)")
-        return (f"pushed {self.images:,} images to {target}: {self.uploaded:,} uploaded, "
+        return (f"pushed {count(self.images, 'image')} to {target}: {self.uploaded:,} uploaded, "
                 f"{self.reused_data:,} reused from the datalake, {self.already_in_version:,} already in the "
-                f"version, {self.replaced:,} replaced; annotations of {self.annotations_sent:,} assets sent, "
-                f"{self.annotations_unchanged:,} unchanged; {self.labels:,} labels in {self.seconds:.2f} s")
+                f"version, {self.replaced:,} replaced; annotations of {count(self.annotations_sent, 'asset')} sent, "
+                f"{self.annotations_unchanged:,} unchanged; {count(self.labels, 'label')} in {self.seconds:.2f} s")
 
 
 def infer_type(dataset: Dataset) -> str:
@@ -147,7 +149,8 @@ def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
                 width, height = height, width
             content_type = Image.MIME.get(im.format or "", "application/octet-stream")
     except FileNotFoundError:
-        return "image file not found"
+        return ("image file not found (validate SRC --images DIR --fix DST --drop-broken writes a copy without "
+                "the assets whose image is missing)")
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         return f"not a readable image: {exc}"
     return LocalImage(asset, name, path, size, sha, content_type, width, height)

@@ -147,8 +147,9 @@ def format_label_map(items: Iterable[LabelMapItem]) -> str:
 
 def write_label_map(labels: Iterable[Label | str] | Sequence[LabelMapItem], path: str | os.PathLike[str],
                     *, ids: str = "sequential") -> list[LabelMapItem]:
-    """Write a label map for `labels` (or ready-made items) to `path` (UTF-8); return the items."""
-    labels = list(labels)
+    """Write a label map for `labels` (or ready-made items, or a whole `Dataset`: its labels) to `path`
+    (UTF-8); return the items."""
+    labels = list(getattr(labels, "labels", labels))
     items = labels if labels and all(isinstance(x, LabelMapItem) for x in labels) else label_map_items(
         labels, ids=ids)  # type: ignore[arg-type]
     Path(path).write_bytes(format_label_map(items).encode("utf-8"))  # type: ignore[arg-type]

@@ -613,4 +613,4 @@ def test_a_picsellia_file_to_coco_reports_only_fields_that_are_really_lost(tmp_p
     ds = pf.read(tmp_path / "p.json")
     ds.assets[0].extra = {"picsellia": {"record": {"reviewer": "ann"}}}
     report = pf.write(ds, tmp_path / "c2.json", "coco")
-    assert "1 assets' Picsellia JSON-only fields dropped (COCO has no place for record)" in str(report)
+    assert "1 asset's Picsellia JSON-only fields dropped (COCO has no place for record)" in str(report)

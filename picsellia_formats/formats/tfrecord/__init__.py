@@ -65,7 +65,7 @@ FORMAT = FormatSpec(
     ),
     write_options=(
         Option("shards", "--tfrecord-shards", "number of shards (default 1: one file)", type=_positive),
-        Option("masks", "--tfrecord-masks", "write one PNG instance mask per object (PNG_MASKS)"),
+        Option("masks", "--tfrecord-masks", "write one PNG instance mask per object (image/object/mask)"),
         Option("split_by_tag", "--tfrecord-split-by-tag", "one record set per split tag (train, val, test)"),
         Option("label_ids", "--tfrecord-label-ids", "label-map ids: sequential (1..n, default) or keep "
                "the source's ids", type=str, choices=("sequential", "keep")),

@@ -149,7 +149,7 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
         extra = tfod.get("features") if isinstance(tfod, dict) else None
         jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
                              extra or None, _split_hint(asset)))
-    keep = "pass masks=True (--masks) to keep them"
+    keep = "--masks keeps them"
     if n_poly_boxes:
         report.approximated("polygons written as boxes", n_poly_boxes, keep)
     if n_mask_boxes:

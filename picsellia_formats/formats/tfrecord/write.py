@@ -260,7 +260,7 @@ def _report_counts(totals: dict[str, Any], report: Report) -> None:
     report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
     report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
     if totals.get("missing"):
-        report.dropped("images whose file is missing", totals["missing"], "skip_missing (--skip-missing-images)")
+        report.dropped("images whose file is missing", totals["missing"], "--skip-missing-images")
         report.dropped("objects on images whose file is missing", totals.get("missing_objects", 0),
                        "--skip-missing-images")
     for kind, what in (("broken", "images that do not decode"), ("too_large", "images over the pixel limit")):
