@@ -55,7 +55,7 @@ _SINGULAR_EXCEPTIONS = ("ss", "us", "is", "'s")
 
 def singular_phrase(phrase: str) -> str:
     """A report phrase written for many (``"polygons written as boxes"``) as it reads for one: its first
-    plural word made singular (``"polygon written as boxes"``, ``"assets' fields"`` -> ``"asset's fields"``).
+    plural word among its first two made singular (``"polygon written as boxes"``, ``"assets' fields"`` -> ``"asset's fields"``).
 
     Example:
         >>> singular_phrase("bad rows skipped"), singular_phrase("images whose file is missing")
@@ -64,7 +64,7 @@ def singular_phrase(phrase: str) -> str:
         ('asset status', 'box written as 4-point polygons')
     """
     words = phrase.split(" ")
-    for i, word in enumerate(words):
+    for i, word in enumerate(words[:2]):  # the counted noun leads the phrase ("bad rows", "asset tags")
         if word.endswith("s'"):
             words[i] = word[:-2] + "'s"
             break
