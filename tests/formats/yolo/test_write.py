@@ -124,7 +124,7 @@ def test_boxes_wholly_outside_are_dropped_apart_from_clipped(tmp_path: Path) -> 
     assert len(rows) == 2
     text = str(report)
     assert "2 boxes outside their image dropped" in text and "1 polygon outside their image dropped" in text
-    assert "1 objects clipped to the image" in text
+    assert "1 object clipped to the image" in text
     assert all(float(v) > 0 for r in rows for v in r.split()[3:5])  # no zero-size row
 
 
