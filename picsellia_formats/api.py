@@ -19,6 +19,7 @@ from typing import Any
 
 from . import formats
 from .errors import FormatError, LossyConversionError, OptionError
+from .inputs import check_input
 from .model import Dataset
 from .outputs import output_dir, output_file, transaction
 from .report import Report
@@ -43,6 +44,7 @@ def read(
     OptionError (an option the format does not take, or a value outside its choices).
     """
     path = Path(path)
+    check_input(path)  # a FIFO, device or dangling link: refused by name before anything reads it
     if not path.exists():
         raise FormatError("no such file or folder", file=path)
     name = format or formats.detect(path)

@@ -44,7 +44,8 @@ class FormatError(PicselliaFormatsError, ValueError):
     def _text(self) -> str:
         lines = [str(p) for p in self.problems]
         if self.more:
-            lines.append(f"... and {self.more} more problems")
+            where = self.problems[0].file if self.problems else self.file
+            lines.append(f"{where + ': ' if where else ''}... and {self.more} more problems")
         return "\n".join(lines)
 
     def lines(self) -> list[str]:
@@ -58,7 +59,8 @@ class Problem:
     __slots__ = ("file", "message", "record")
 
     def __init__(self, message: str, file: str | None = None, record: str | None = None) -> None:
-        self.message = message
+        # one line per problem, so every line printed names the file (parsers' messages span lines)
+        self.message = " ".join(message.split()) if "\n" in message or "\r" in message else message
         self.file = file
         self.record = record
 

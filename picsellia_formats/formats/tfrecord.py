@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import FormatError, OptionError
 from ..fidelity import report_foreign_fields
+from ..inputs import read_input
 from ..model import Dataset
 from ..report import Report
 from . import FormatSpec, Option
@@ -29,9 +30,8 @@ def _plausible(path: Path) -> bool:
     """A first record length below 1 TiB (text, JSON, XML and image files start with bytes that make
     it far larger): checked before loading the TFRecord code, so detecting them does not import it."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-    except OSError:
+        head = read_input(path, 12)
+    except (OSError, FormatError):
         return False
     return len(head) == 12 and int.from_bytes(head[:8], "little") < 1 << 40
 

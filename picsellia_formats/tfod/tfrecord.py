@@ -37,6 +37,7 @@ from typing import Any, BinaryIO
 import google_crc32c
 
 from ..errors import FormatError, OptionError, ProblemCollector
+from ..inputs import open_input_file, read_input
 from ..io_utils import gc_paused, safe_relative_path
 from ..model import EMPTY, Annotation, Asset, Dataset, Label
 from ..outputs import check_file_set, commit_file_set, new_temp_path, release, side_output_dir
@@ -82,7 +83,7 @@ def iter_records(path: str | os.PathLike[str], check_crc: bool = True) -> Iterat
     """
     path = Path(path)
     try:
-        f = open(path, "rb")
+        f = open_input_file(path)  # a FIFO or device (size 0) would read as an empty file
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
     with f:
@@ -117,9 +118,8 @@ def iter_records(path: str | os.PathLike[str], check_crc: bool = True) -> Iterat
 def looks_like_tfrecord(path: str | os.PathLike[str]) -> bool:
     """Whether a file starts with a TFRecord header whose length CRC matches (an empty file does not)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-    except OSError:
+        head = read_input(path, 12)
+    except (OSError, FormatError):
         return False
     return len(head) == 12 and _U32.unpack_from(head, 8)[0] == masked_crc(head[:8])
 

@@ -417,7 +417,7 @@ BAD = [
     ("part-qa-differs", _set((*A0, 4, "qa"), _DELETE), "part 1 must carry qa exactly when part 0 does"),
     ("part-on-rectangle", _set((*A0, 0, "part"), 0), "part must be a non-negative integer on a polygon"),
     ("part-label-differs", _set((*A0, 4, "label"), "car"), "part 1 has label 'car'"),
-    ("mask-bad-sum", _set(("annotations", 1, "annotations", 1, "mask", "counts"), [5, 10]), "mask.counts sum"),
+    ("mask-bad-sum", _set(("annotations", 1, "annotations", 1, "mask", "counts"), [5, 10]), "mask: RLE counts cover 15 pixels"),
     ("keypoint-no-v", _set(("annotations", 1, "annotations", 2, "keypoints", "geometry", 0, "v"), _DELETE),
      "keypoints.geometry[0] must be an object with x, y and v"),
     ("category-no-name", _set(("categories", 0, "name"), None), "category[0]: name must be a string"),

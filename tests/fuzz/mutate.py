@@ -93,7 +93,7 @@ def _shape(data: bytes, rng: random.Random) -> bytes:
     """Parse the JSON and replace one node (or the whole document) by a value of another type."""
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _flip(data, rng)
     others: list[object] = [None, 0, -1, 1.5, "", "x", [], {}, [[]], {"": None}, True, [None], 2**70,
                             float("nan"), float("inf"), "\ud800", "a\x00b", [1, 2, 3]]
@@ -127,7 +127,11 @@ def _shape(data: bytes, rng: random.Random) -> bytes:
                     parent[key] = [parent[key], parent[key]]  # type: ignore[index]
             except (KeyError, IndexError, TypeError):
                 pass
-    return json.dumps(doc, ensure_ascii=rng.random() < 0.5, allow_nan=True).encode("utf-8", "surrogatepass")
+    try:
+        text = json.dumps(doc, ensure_ascii=rng.random() < 0.5, allow_nan=True)
+    except RecursionError:
+        return _flip(data, rng)
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _xml_shape(data: bytes, rng: random.Random) -> bytes:

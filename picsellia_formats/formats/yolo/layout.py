@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError
 from ...images import IMAGE_EXTENSIONS
+from ...inputs import open_input, read_input, read_input_text
 from ...report import Report
 from .rows import Problems, parse_floats
 
@@ -35,7 +37,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     import yaml  # PyYAML loads with the first data.yaml: the CLI start and other formats do not pay for it
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_input_text(path, "utf-8-sig")
         data = yaml.safe_load(text)
         raw = yaml.load(text, Loader=yaml.BaseLoader)  # names as plain strings
     except OSError as exc:
@@ -87,7 +89,7 @@ def names_from_yaml(data: dict[str, Any], path: Path) -> dict[int, str]:
 
 def names_from_file(path: Path) -> dict[int, str]:
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        lines = read_input_text(path, "utf-8-sig").splitlines()
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
     except UnicodeDecodeError as exc:
@@ -109,9 +111,8 @@ def find_yaml(root: Path) -> Path | None:
     for p in sorted(root.glob("*.y*ml")):
         if p.suffix.lower() in (".yaml", ".yml") and p.is_file():
             try:
-                with open(p, encoding="utf-8", errors="replace") as f:
-                    head = f.read(1 << 16)
-            except OSError:
+                head = read_input(p, 1 << 16).decode("utf-8", "replace")
+            except (OSError, FormatError):
                 continue
             if "\nnames:" in "\n" + head:
                 return p
@@ -251,8 +252,8 @@ def _split_sources(value: Any, root: Path) -> list[Path]:
 
 def _list_file_images(path: Path, root: Path, problems: Problems) -> list[Path]:
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_input_text(path, "utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError, FormatError) as exc:
         problems.add(path, None, f"cannot read the image list: {exc}")
         return []
     out = []
@@ -334,7 +335,7 @@ def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: P
 def looks_like_labels(path: Path) -> bool:
     """Whether the first non-empty line of a .txt file is a numeric YOLO row."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open_input(path) as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as f:
             for _ in range(50):
                 line = f.readline()
                 if not line:
@@ -343,7 +344,7 @@ def looks_like_labels(path: Path) -> bool:
                 if parts:
                     return (len(parts) in (5, 6) or (len(parts) >= 7 and len(parts) % 2)) and \
                         parse_floats(line) is not None
-    except OSError:
+    except (OSError, FormatError):
         return False
     return False
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import FormatError
 from ...images import image_size
+from ...inputs import read_input
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
@@ -128,7 +129,10 @@ class _Reader:
 
 def _read_text(path: Path, problems: Problems) -> str | None:
     try:
-        data = path.read_bytes()
+        data = read_input(path)
+    except FormatError as exc:  # a FIFO, device or dangling link
+        problems.add(path, None, exc.message)
+        return None
     except OSError as exc:
         problems.add(path, None, f"cannot read: {exc.strerror or exc}")
         return None
