@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
 
 import pytest
 
+#: outcome counts over the whole fuzz run, printed in the terminal summary
+TOTALS: collections.Counter[str] = collections.Counter()
+
 
 @pytest.fixture(scope="session")
-def fuzz_totals(request: pytest.FixtureRequest) -> Iterator[collections.Counter[str]]:
-    """Outcome counts over the whole fuzz run, printed at the end (``-s`` or the terminal summary)."""
-    totals: collections.Counter[str] = collections.Counter()
-    yield totals
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and totals:
-        reporter.write_line(f"fuzz outcomes: {dict(sorted(totals.items()))} (total {sum(totals.values())})")
+def fuzz_totals() -> collections.Counter[str]:
+    return TOTALS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if TOTALS:
+        terminalreporter.write_line(f"fuzz outcomes: {dict(sorted(TOTALS.items()))} (total {sum(TOTALS.values())})")

@@ -304,6 +304,11 @@ class _Reader:
             if t is not None:
                 number(t, "time_spent")
             pe["time_spent"] = t
+        elif "duration" in rec:  # the 5.1 uploader's name (it reads duration, else time_spent); kept as read too
+            t = rec["duration"]
+            if t is not None:
+                number(t, "duration")
+            pe["time_spent"] = t
         flags = {k: rec[k] for k in FLAG_KEYS if k in rec}
         if flags:
             for k, v in flags.items():
