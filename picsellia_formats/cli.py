@@ -22,8 +22,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .commands._paths import check_images
@@ -123,12 +125,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger(__package__)
     package_log.addHandler(handler)
     try:
-        with handlers_held():  # SIGTERM: temporary outputs removed, exit 143 (SIGINT: 130)
+        # Python warnings (Pillow, numpy, a library's deprecation...) as one "warning: ..." line each, once
+        with handlers_held(), warnings.catch_warnings():  # SIGTERM: temporary outputs removed, exit 143
+            warnings.simplefilter("default")
+            warnings.showwarning = _warning_line(package_log)
             return _run(args)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_INTERNAL
     finally:
         package_log.removeHandler(handler)
+
+
+def _warning_line(log: logging.Logger) -> Callable[..., None]:
+    """A `warnings.showwarning` that logs one line (no source path, no code line), each text once."""
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        text = " ".join(str(message).split())
+        log.warning("%s (%s)", text, category.__name__)
+
+    return show
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ import requests
 
 from .. import formats
 from ..api import write
+from ..errors import PicselliaFormatsError
 from ..io_utils import safe_relative_path, staged_files
 from ..model import Asset, Dataset, Label
 from ..outputs import MARKER
@@ -88,8 +89,30 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
     """The canonical dataset of a version, and the platform data (``data`` dict) of each file name.
 
     Assets are sorted by file name; with `status` only assets whose annotation has that status are kept.
+    An answer of the wrong shape (a list for an object, a missing id...) is a SyncError naming the
+    version, never a crash; sizes that are not positive integers and file names no file system takes
+    are dropped and reported.
     """
     report = report if report is not None else Report()
+    try:
+        return _fetch_dataset(client, dataset_name, version, status, workers, report, quiet)
+    except PicselliaFormatsError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise SyncError(f"dataset {dataset_name!r} version {version!r}: the platform's answer has an unexpected "
+                        f"shape ({type(exc).__name__}: {str(exc)[:200]}); nothing was written") from None
+
+
+#: the longest file name (one path component, in bytes) common file systems take (ext4, XFS, APFS, NTFS)
+NAME_MAX = 255
+
+
+def _size_of(value: Any) -> int | None:
+    return value if type(value) is int and value > 0 else None
+
+
+def _fetch_dataset(client: Client, dataset_name: str, version: str, status: str | None, workers: int,
+                   report: Report, quiet: bool) -> tuple[Dataset, dict[str, dict[str, Any]]]:
     ds = client.find_dataset(dataset_name)
     if ds is None:
         raise SyncError(f"dataset {dataset_name!r} not found in organization {client.organization.get('name')!r}")
@@ -145,11 +168,19 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
         if name in data_of:
             report.dropped("assets whose file name another asset already has", 1, example=name)
             continue
+        if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in name.split("/")):
+            report.dropped(f"assets whose file name is longer than {NAME_MAX} bytes", 1,
+                           "no common file system can hold the image", example=name[:80] + "...")
+            continue
         item = latest.get(str(asset["id"]))
         if status is not None and item is None:
             continue
         meta = data.get("meta") or {}
-        width, height = meta.get("width"), meta.get("height")
+        width, height = _size_of(meta.get("width")), _size_of(meta.get("height"))
+        if (width, height) != (meta.get("width"), meta.get("height")):
+            shown = f"{name}: {meta.get('width')!r} x {meta.get('height')!r}"
+            report.dropped("image sizes from the platform that are not positive integers", 1,
+                           "the size is left unknown", example=shown)
         annotations = shapes.from_platform(item, width, height) if item else []
         tags = [str(t["name"]) for t in asset.get("tags") or () if t.get("name")]
         dataset.add_asset(Asset(name, width, height, annotations, tags=tags,

@@ -37,7 +37,8 @@ from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ProblemCollector
+from ..errors import FormatError, ProblemCollector
+from ..image_header import read_file_header
 from ..images import SWAPPING_ORIENTATIONS, exif_orientation
 from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset, Label
@@ -140,6 +141,7 @@ def _hash_file(path: Path) -> tuple[str, int]:
 def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
     asset, name, path = item
     try:
+        read_file_header(path)  # a header claiming more pixels than the limit: refused before Pillow
         sha, size = _hash_file(path)
         with Image.open(path) as im:
             width, height = im.size
@@ -148,7 +150,9 @@ def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
             content_type = Image.MIME.get(im.format or "", "application/octet-stream")
     except FileNotFoundError:
         return "image file not found"
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except FormatError as exc:  # too many pixels, not an image, a FIFO or device
+        return exc.message
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return f"not a readable image: {exc}"
     return LocalImage(asset, name, path, size, sha, content_type, width, height)
 

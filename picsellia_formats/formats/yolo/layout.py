@@ -324,7 +324,7 @@ def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: P
                 mapped = _labels_path(img)
                 label = None
                 for cand in (mapped, img.with_suffix(".txt")):
-                    if cand is not None and cand.is_file():
+                    if cand is not None and os.path.lexists(cand) and not cand.is_dir():  # FIFOs too: named on read
                         label = cand
                         break
                 entry = by_image[img] = Entry(img, name, tag, label)
