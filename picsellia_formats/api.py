@@ -19,7 +19,7 @@ from typing import Any
 
 from . import formats
 from .errors import FormatError, LossyConversionError, OptionError
-from .inputs import check_input
+from .inputs import check_input, check_names
 from .model import Dataset
 from .outputs import output_dir, output_file, transaction
 from .report import Report
@@ -50,8 +50,10 @@ def read(
     name = format or formats.detect(path)
     spec = formats.get(name)
     _check_options(spec.name, spec.read_options, options, "read")
-    return spec.read(path, images=Path(images) if images else None,
-                     report=report if report is not None else Report(), progress=progress, **options)
+    dataset = spec.read(path, images=Path(images) if images else None,
+                        report=report if report is not None else Report(), progress=progress, **options)
+    check_names(dataset, path)  # NUL or a lone surrogate in a name: FormatError naming it, before any writer
+    return dataset
 
 
 def write(

@@ -176,6 +176,11 @@ def _run(args: argparse.Namespace) -> int:
             raise
         if exc.filename is None and exc.errno not in _ENVIRONMENT_ERRNOS:
             return _internal(exc)  # not about a path the user named: ours to explain
+        if exc.filename is None:  # disk full, quota... while writing: name the output (left as it was)
+            where = next((getattr(args, k) for k in ("dst", "out") if getattr(args, k, None)), None)
+            what = f"{exc.strerror or exc} while writing the output; it was left as it was"
+            _print_error_lines([f"{where}: {what}" if where is not None else what])
+            return EXIT_BAD_INPUT
         _print_error_lines([_os_error_line(exc)])
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import FormatError
+from .errors import FormatError, ProblemCollector
+from .model import Dataset
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -134,3 +135,40 @@ def unreadable_entries(folder: str | os.PathLike[str], suffixes: tuple[str, ...]
                 if why is not None:
                     out.append((Path(e.path), _why_text(why)))
     return sorted(out)
+
+
+def text_problem(text: str) -> str | None:
+    """Why a name read from a file cannot be used as a file name or written to any format (NUL: no file
+    system or XML takes it; a lone surrogate: not Unicode), or None.
+
+    Example:
+        >>> text_problem("a\\x00b.jpg")
+        'holds a NUL character (no file system or XML file can hold it)'
+    """
+    if "\x00" in text:
+        return "holds a NUL character (no file system or XML file can hold it)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate (not valid Unicode: no file system or format can hold it)"
+    return None
+
+
+def check_names(dataset: Dataset, path: str | os.PathLike[str]) -> None:
+    """FormatError naming `path` and each image file name or label name that `text_problem` refuses.
+
+    Every reader's result passes here (`picsellia_formats.read`), so no writer meets such a name."""
+    problems = ProblemCollector(path)
+    for i, asset in enumerate(dataset.assets):
+        why = text_problem(asset.file_name) if isinstance(asset.file_name, str) else None
+        if why:
+            problems.add(f"image {i} ({asset.file_name!r:.80})", f"file name {why}")
+    for label in dataset.labels:
+        why = text_problem(label.name) if isinstance(label.name, str) else None
+        if why:
+            problems.add(f"label {label.name!r:.80}", f"name {why}")
+    used = {ann.label for asset in dataset.assets for ann in asset.annotations}  # each name checked once
+    for name in sorted(n for n in used if isinstance(n, str) and text_problem(n)):
+        where = next(a.file_name for a in dataset.assets if any(x.label == name for x in a.annotations))
+        problems.add(f"image {where!r:.80}", f"label {name!r:.80} {text_problem(name)}")
+    problems.raise_if_any()

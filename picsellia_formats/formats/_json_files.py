@@ -57,12 +57,12 @@ class _LongInteger:
         self.text = text
 
 
-_LONG_DIGITS = re.compile(rb"\d{20,}")
+_LONG_DIGITS = re.compile(rb"\d{19,}")  # int64 has 19 digits: anything that long is checked
 _INT64 = range(-(1 << 63), 1 << 64)  # what orjson reads exactly (int64 and uint64)
 
 
 def _parse_int(text: str) -> int | _LongInteger:
-    if len(text.lstrip("-")) < 20:
+    if len(text.lstrip("-")) < 19:
         return int(text)
     value = int(text) if len(text) <= 4000 else None
     return value if value is not None and value in _INT64 else _LongInteger(text)
