@@ -42,6 +42,8 @@ def load_yaml(path: Path) -> dict[str, Any]:
         raw = yaml.load(text, Loader=yaml.BaseLoader)  # names as plain strings
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    except ValueError as exc:  # PyYAML's int() of a number over 4,300 digits (not a YAMLError)
+        raise FormatError(f"not usable YAML: {exc}", file=path) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
