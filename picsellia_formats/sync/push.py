@@ -265,6 +265,10 @@ def push(
     try:
         _push(client, result, images, label_names, extra_tags, mode, workers, chunk_size, quiet,
               {label.name: label for label in dataset.labels})
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:  # an answer of the wrong shape
+        raise SyncError(f"dataset {dataset_name!r} version {version!r}: the platform's answer has an unexpected "
+                        f"shape ({exc.__class__.__name__}: {str(exc)[:200]}); what was sent before is kept, "
+                        "push again to finish") from None
     finally:
         if own_client:
             client.close()

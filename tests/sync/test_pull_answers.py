@@ -85,3 +85,12 @@ def test_an_answer_of_the_wrong_shape_is_a_sync_error_and_exit_2(client: Client,
         pull("raccoon", "v1", tmp_path / "out", "coco", images=False, client=client, quiet=True)
     assert not (tmp_path / "out").exists()
     assert isinstance(SyncError("x"), pf.PicselliaFormatsError)  # what the CLI turns into exit 2
+
+
+@pytest.mark.parametrize("answer", [[], {"items": "x"}, "text"], ids=["list", "items-str", "str"])
+def test_a_push_meeting_a_wrongly_shaped_answer_is_a_sync_error(client: Client, raccoon: pf.Dataset,
+                                                                monkeypatch: pytest.MonkeyPatch, answer: Any) -> None:
+    raccoon.assets = raccoon.assets[:2]
+    monkeypatch.setattr(client, "get_or_create_dataset", lambda name: answer)
+    with pytest.raises(SyncError, match=r"dataset 'raccoon' version 'v1': the platform's answer has an unexpected"):
+        push(raccoon, RACCOON_IMAGES, "raccoon", "v1", client=client, quiet=True)
