@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 import shutil
@@ -44,6 +45,7 @@ from .. import formats
 from ..api import write
 from ..errors import PicselliaFormatsError
 from ..io_utils import safe_relative_path, staged_files
+from ..masks import rle_counts_problem
 from ..model import Asset, Dataset, Label
 from ..outputs import MARKER
 from ..progress import bar
@@ -109,6 +111,32 @@ NAME_MAX = 255
 
 def _size_of(value: Any) -> int | None:
     return value if type(value) is int and value > 0 else None
+
+
+def _number(v: Any) -> bool:
+    return type(v) in (int, float) and math.isfinite(v)
+
+
+def _usable(annotations: list[Any], name: str, report: Report) -> list[Any]:
+    """The platform's shapes that a file can hold: masks whose RLE covers the image (else the COCO file
+    written would be one no reader takes), coordinates that are finite numbers; the rest dropped, counted."""
+    kept = []
+    for ann in annotations:
+        problem = None
+        if ann.mask is not None:
+            detail = (rle_counts_problem(ann.mask.height, ann.mask.width, ann.mask.counts) if ann.mask.height
+                      else "the image size is unknown")
+            if detail is not None:
+                problem = ("masks whose RLE does not fit the image", detail)
+        geometries = (ann.box, ann.line, ann.point, ann.keypoints, *(ann.polygon or ()))
+        if problem is None and not all(all(map(_number, g)) for g in geometries if g is not None):
+            problem = ("shapes whose coordinates are not finite numbers", "")
+        if problem is None:
+            kept.append(ann)
+        else:
+            report.dropped(f"{problem[0]} (from the platform)", 1, "no annotation file can hold them",
+                           example=f"{name}: {problem[1]}" if problem[1] else name)
+    return kept
 
 
 def _fetch_dataset(client: Client, dataset_name: str, version: str, status: str | None, workers: int,
@@ -181,7 +209,7 @@ def _fetch_dataset(client: Client, dataset_name: str, version: str, status: str 
             shown = f"{name}: {meta.get('width')!r} x {meta.get('height')!r}"
             report.dropped("image sizes from the platform that are not positive integers", 1,
                            "the size is left unknown", example=shown)
-        annotations = shapes.from_platform(item, width, height) if item else []
+        annotations = _usable(shapes.from_platform(item, width, height), name, report) if item else []
         tags = [str(t["name"]) for t in asset.get("tags") or () if t.get("name")]
         dataset.add_asset(Asset(name, width, height, annotations, tags=tags,
                                 status=item.get("status") if item else None))

@@ -94,3 +94,28 @@ def test_a_push_meeting_a_wrongly_shaped_answer_is_a_sync_error(client: Client, 
     monkeypatch.setattr(client, "get_or_create_dataset", lambda name: answer)
     with pytest.raises(SyncError, match=r"dataset 'raccoon' version 'v1': the platform's answer has an unexpected"):
         push(raccoon, RACCOON_IMAGES, "raccoon", "v1", client=client, quiet=True)
+
+
+def test_shapes_no_file_can_hold_are_dropped_and_counted(client: Client, pushed: pf.Dataset, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 19 item 10 on the pull side: a mask whose RLE does not cover the image was written to COCO as is
+    import importlib
+
+    from picsellia_formats.model import Annotation, Mask
+
+    pull_module = importlib.import_module("picsellia_formats.sync.pull")
+
+    real = pull_module.shapes.from_platform
+
+    def from_platform(item: Any, width: Any, height: Any) -> list[Annotation]:
+        out = real(item, width, height)
+        return [*out, Annotation("raccoon", mask=Mask(height, width, "14")), Annotation("raccoon", box=("1", 2, 3, 4)),
+                Annotation("raccoon", polygon=[[0, 0, float("nan"), 1, 2, 2]])]
+
+    monkeypatch.setattr(pull_module.shapes, "from_platform", from_platform)
+    result = pull("raccoon", "v1", tmp_path / "out", "coco", images=False, client=client, quiet=True)
+    n = len(pushed.assets)
+    assert result.report.count("dropped", "masks whose RLE does not fit the image (from the platform)") == n
+    assert result.report.count("dropped", "shapes whose coordinates are not finite numbers (from the platform)") == 2 * n
+    back = pf.read(tmp_path / "out" / "annotations.json", "coco")  # our own reader takes what pull wrote
+    assert back.num_annotations == pushed.num_annotations
