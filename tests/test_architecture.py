@@ -32,7 +32,6 @@ ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
 }
 #: Modules allowed over `MAX_LINES` for now.
 ALLOWED_LONG: set[str] = {
-    "picsellia_formats.formats.picsellia.read",
     "picsellia_formats.tfod.tfrecord",
 }
 

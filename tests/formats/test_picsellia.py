@@ -58,7 +58,13 @@ def uploadable(data: Any) -> Any:
     """`data` as the writer gives it back: every record has the number the SDK uploaders read
     (``time_spent``; 0 where the source had none or null)."""
     data = json.loads(json.dumps(data))
+    images = data.get("images") if isinstance(data, dict) else None
+    url_of = {im.get("internal_picture_id"): im.get("external_picture_url")
+              for im in images if isinstance(im, dict)} if isinstance(images, list) else {}
     for rec in data.get("annotations", []) if isinstance(data, dict) else []:
+        if isinstance(rec, dict) and "external_picture_url" not in rec and rec.get("internal_picture_id") in url_of:
+            # every uploader looks the picture up by it: written always (see test_picsellia_uploaders.py)
+            rec["external_picture_url"] = url_of[rec["internal_picture_id"]]
         if isinstance(rec, dict) and rec.get("time_spent") is None:
             rec["time_spent"] = rec.get("duration") if isinstance(rec.get("duration"), (int, float)) else 0
         if isinstance(rec, dict) and rec.get("nb_labels") is None and isinstance(rec.get("annotations"), list):
