@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ def load_json(path: Path) -> Any:
         doc = _stdlib_loads(data, path)
         check_json_values(doc, path)
         return doc
-    if _LONG_DIGITS.search(data):  # orjson reads an integer over 64 bits as a float: find it exactly
+    if has_long_digits(data):  # orjson reads an integer over 64 bits as a float: find it exactly
         check_json_values(_stdlib_loads(data, path), path)
     return doc
 
@@ -57,7 +56,21 @@ class _LongInteger:
         self.text = text
 
 
-_LONG_DIGITS = re.compile(rb"\d{19,}")  # int64 has 19 digits: anything that long is checked
+#: every digit byte -> "1", any other byte -> " " (bytes.translate is ~10x faster than a regex scan)
+_DIGITS = bytes(0x31 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+
+
+def has_long_digits(data: bytes, run: int = 19, chunk: int = 1 << 24) -> bool:
+    """Whether `data` holds `run` digits in a row (int64 has 19: anything that long is checked exactly).
+
+    Scanned in chunks (overlapping by ``run - 1`` bytes) so a big file is never copied whole.
+
+    Example:
+        >>> has_long_digits(b'{"id": 12345678901234567890}'), has_long_digits(b'{"id": 1.5}')
+        (True, False)
+    """
+    needle = b"1" * run
+    return any(needle in data[i:i + chunk + run - 1].translate(_DIGITS) for i in range(0, len(data), chunk))
 _INT64 = range(-(1 << 63), 1 << 64)  # what orjson reads exactly (int64 and uint64)
 
 
