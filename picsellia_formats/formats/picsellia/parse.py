@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...masks import rle_counts_problem
 from ...model import EMPTY, QA, QA_KINDS, Mask
 from .schema import NUMS, QA_KEYS, XY, flatten, isfinite
 
@@ -139,6 +138,8 @@ def _parse_mask(obj: Any) -> tuple[Any, bool]:
     size, counts = obj.get("size"), obj.get("counts")
     if type(size) is not list or len(size) != 2 or any(type(v) is not int or v < 0 for v in size):
         raise Bad(f"mask.size must be [height, width] of non-negative integers, got {size!r:.60}")
+    from ...masks import rle_counts_problem  # numpy and pycocotools only for files with masks
+
     why = rle_counts_problem(size[0], size[1], counts)
     if why is not None:
         raise Bad(f"mask: {why}" + ("" if type(counts) in (str, list) else f", got {counts!r:.60}"))
