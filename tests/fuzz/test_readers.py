@@ -2,7 +2,7 @@
 
 Asserts, for each input: exit 0 or 2 (3 is an internal error, a signal would end the run), every
 ``error:`` line names the input, nothing hangs, and no temporary file is left behind. The run is
-seeded and bounded: ``PF_FUZZ_SCALE`` (default 1: about 2,700 inputs in well under 90 s) multiplies
+seeded and bounded: ``PF_FUZZ_SCALE`` (default 1: 2,250 inputs, about 65 s on a quiet 2-core machine) multiplies
 the number of inputs for long local runs, ``PF_FUZZ_SEED`` changes the seed.
 
 A failure prints each bad case's seed, so ``replay(seed_name, case)`` rebuilds its input.
@@ -30,7 +30,7 @@ from .seeds import SEEDS, Seed, first_record
 
 SCALE = float(os.environ.get("PF_FUZZ_SCALE", "1"))
 BASE_SEED = int(os.environ.get("PF_FUZZ_SEED", "19"))
-PER_SEED = max(1, int(180 * SCALE))
+PER_SEED = max(1, int(150 * SCALE))
 #: one input may take this long before it counts as a hang (a FIFO read blocks forever)
 HANG_SECONDS = 30
 TEMP_MARKS = (".tmp-pf", ".old-pf", ".pf-part", ".swap-pf")
