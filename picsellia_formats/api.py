@@ -19,6 +19,7 @@ from typing import Any
 
 from . import formats
 from .errors import FormatError, LossyConversionError, OptionError
+from .inputs import check_input, check_names
 from .model import Dataset
 from .outputs import output_dir, output_file, transaction
 from .report import Report
@@ -43,13 +44,16 @@ def read(
     OptionError (an option the format does not take, or a value outside its choices).
     """
     path = Path(path)
+    check_input(path)  # a FIFO, device or dangling link: refused by name before anything reads it
     if not path.exists():
         raise FormatError("no such file or folder", file=path)
     name = format or formats.detect(path)
     spec = formats.get(name)
     _check_options(spec.name, spec.read_options, options, "read")
-    return spec.read(path, images=Path(images) if images else None,
-                     report=report if report is not None else Report(), progress=progress, **options)
+    dataset = spec.read(path, images=Path(images) if images else None,
+                        report=report if report is not None else Report(), progress=progress, **options)
+    check_names(dataset, path)  # NUL or a lone surrogate in a name: FormatError naming it, before any writer
+    return dataset
 
 
 def write(

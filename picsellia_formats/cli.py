@@ -22,9 +22,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .commands._examples import epilog
@@ -186,12 +187,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger(__package__)
     package_log.addHandler(handler)
     try:
-        with handlers_held():  # SIGTERM: temporary outputs removed, exit 143 (SIGINT: 130)
+        # Python warnings (Pillow, numpy, a library's deprecation...) as one "warning: ..." line each, once
+        with handlers_held(), warnings.catch_warnings():  # SIGTERM: temporary outputs removed, exit 143
+            warnings.simplefilter("default")
+            warnings.showwarning = _warning_line(package_log)
             return _run(args)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_INTERNAL
     finally:
         package_log.removeHandler(handler)
+
+
+def _warning_line(log: logging.Logger) -> Callable[..., None]:
+    """A `warnings.showwarning` that logs one line (no source path, no code line), each text once."""
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        text = " ".join(str(message).split())
+        log.warning("%s (%s)", text, category.__name__)
+
+    return show
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -223,6 +238,11 @@ def _run(args: argparse.Namespace) -> int:
             raise
         if exc.filename is None and exc.errno not in _ENVIRONMENT_ERRNOS:
             return _internal(exc)  # not about a path the user named: ours to explain
+        if exc.filename is None:  # disk full, quota... while writing: name the output (left as it was)
+            where = next((getattr(args, k) for k in ("dst", "out") if getattr(args, k, None)), None)
+            what = f"{exc.strerror or exc} while writing the output; it was left as it was"
+            _print_error_lines([f"{where}: {what}" if where is not None else what], args)
+            return EXIT_BAD_INPUT
         _print_error_lines([_os_error_line(exc)], args)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

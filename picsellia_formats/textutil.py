@@ -55,7 +55,8 @@ _SINGULAR_EXCEPTIONS = ("ss", "us", "is", "'s")
 
 def singular_phrase(phrase: str) -> str:
     """A report phrase written for many (``"polygons written as boxes"``) as it reads for one: its first
-    plural word among its first two made singular (``"polygon written as boxes"``, ``"assets' fields"`` -> ``"asset's fields"``).
+    plural word among its first two made singular (``"polygon written as boxes"``,
+    ``"assets' fields"`` -> ``"asset's fields"``).
 
     Example:
         >>> singular_phrase("bad rows skipped"), singular_phrase("images whose file is missing")

@@ -30,7 +30,6 @@ ALLOWED_CYCLES: set[tuple[str, ...]] = {
 ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 #: Modules allowed over `MAX_LINES` for now.
 ALLOWED_LONG: set[str] = {
-    "picsellia_formats.formats.picsellia.read",
 }
 
 

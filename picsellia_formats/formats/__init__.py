@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DetectionError, UnknownFormatError
+from ..inputs import check_input
 
 #: Format modules in `picsellia_formats.formats`, in the order they are tried and listed.
 FORMAT_MODULES: tuple[str, ...] = (
@@ -142,6 +143,7 @@ def get(name: str) -> FormatSpec:
 def detect_all(path: str | Path) -> list[Detection]:
     """Every format's verdict on `path`, most confident first."""
     path = Path(path)
+    check_input(path)
     out = []
     for spec in _load().values():
         try:
@@ -161,6 +163,7 @@ def detect(path: str | Path) -> str:
         'coco'
     """
     path = Path(path)
+    check_input(path)  # a FIFO, device or dangling link: refused by name, never opened
     if not path.exists():
         raise DetectionError(f"{path}: no such file or folder")
     verdicts = detect_all(path)

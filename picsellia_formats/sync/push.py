@@ -37,7 +37,8 @@ from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ProblemCollector
+from ..errors import FormatError, ProblemCollector
+from ..image_header import read_file_header
 from ..images import SWAPPING_ORIENTATIONS, exif_orientation
 from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset, Label
@@ -142,6 +143,7 @@ def _hash_file(path: Path) -> tuple[str, int]:
 def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
     asset, name, path = item
     try:
+        read_file_header(path)  # a header claiming more pixels than the limit: refused before Pillow
         sha, size = _hash_file(path)
         with Image.open(path) as im:
             width, height = im.size
@@ -151,7 +153,9 @@ def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
     except FileNotFoundError:
         return ("image file not found (validate SRC --images DIR --fix DST --drop-broken writes a copy without "
                 "the assets whose image is missing)")
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except FormatError as exc:  # too many pixels, not an image, a FIFO or device
+        return exc.message
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return f"not a readable image: {exc}"
     return LocalImage(asset, name, path, size, sha, content_type, width, height)
 
@@ -264,6 +268,10 @@ def push(
     try:
         _push(client, result, images, label_names, extra_tags, mode, workers, chunk_size, quiet,
               {label.name: label for label in dataset.labels})
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:  # an answer of the wrong shape
+        raise SyncError(f"dataset {dataset_name!r} version {version!r}: the platform's answer has an unexpected "
+                        f"shape ({exc.__class__.__name__}: {str(exc)[:200]}); what was sent before is kept, "
+                        "push again to finish") from None
     finally:
         if own_client:
             client.close()

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import FormatError, ProblemCollector
+from ..inputs import read_input
 from ..model import EMPTY, Label
 
 BACKGROUND = "background"
@@ -473,7 +474,7 @@ def read_label_map(path: str | os.PathLike[str]) -> list[LabelMapItem]:
         [(1, 'raccoon')]
     """
     try:
-        data = Path(path).read_bytes()
+        data = read_input(path)
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
     return parse_label_map(data, path)
