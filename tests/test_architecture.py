@@ -29,8 +29,7 @@ ALLOWED_CYCLES: set[tuple[str, ...]] = {
 #: ``(importing module, imported module, name)`` allowed for now.
 ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 #: Modules allowed over `MAX_LINES` for now.
-ALLOWED_LONG: set[str] = {
-}
+ALLOWED_LONG: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

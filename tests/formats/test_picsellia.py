@@ -653,4 +653,4 @@ def test_a_picsellia_file_to_coco_reports_only_fields_that_are_really_lost(tmp_p
     ds.assets[0].extra = {"picsellia": {"record": {"reviewer": "ann"}}}
     report = pf.write(ds, tmp_path / "c2.json", "coco")
     # every record now states time_spent (written 0 when unknown): COCO has no place for it either
-    assert "asset's Picsellia JSON-only fields dropped (COCO has no place for record, time_spent)" in str(report)
+    assert "assets' Picsellia JSON-only fields dropped (COCO has no place for record, time_spent)" in str(report)

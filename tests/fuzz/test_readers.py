@@ -20,10 +20,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from picsellia_formats.tfod.tfrecord import frame
 
 from picsellia_formats import cli
 from picsellia_formats.formats import names
+from picsellia_formats.formats.tfrecord.records import frame
 
 from .mutate import mutate
 from .seeds import SEEDS, Seed, first_record
