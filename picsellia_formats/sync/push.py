@@ -39,7 +39,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import FormatError, ProblemCollector
 from ..image_header import read_file_header
-from ..images import SWAPPING_ORIENTATIONS, exif_orientation
+from ..images import SWAPPING_ORIENTATIONS, ImageIndex, exif_orientation
 from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset, Label
 from ..progress import bar
@@ -167,6 +167,7 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
     Raises FormatError listing every problem (unsafe or duplicate names, missing or unreadable files).
     """
     root = Path(images_dir)
+    index = ImageIndex(root)  # the one lookup policy every command uses
     problems = ProblemCollector(root)
     todo: list[tuple[Asset, str, Path]] = []
     seen: dict[str, str] = {}
@@ -184,7 +185,12 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
             problems.add(f"asset[{i}] {rel.as_posix()!r}", why)
             continue
         seen[name] = rel.as_posix()
-        todo.append((asset, name, root / rel))
+        match = index.lookup(asset.file_name)
+        if match.ambiguous:
+            problems.add(f"asset[{i}] {rel.as_posix()!r}", "fits several files equally well: "
+                         f"{', '.join(repr(str(p)) for p in match.candidates)}; write its path relative to --images")
+            continue
+        todo.append((asset, name, match.path or root / rel))
     with bar(len(todo), "checking images", quiet) as progress:
         described = pool_map(_describe, todo, workers, progress)
     images = []
