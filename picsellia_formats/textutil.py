@@ -55,7 +55,7 @@ _SINGULAR_EXCEPTIONS = ("ss", "us", "is", "'s")
 
 def singular_phrase(phrase: str) -> str:
     """A report phrase written for many (``"polygons written as boxes"``) as it reads for one: its first
-    plural word among its first two made singular (``"polygon written as boxes"``,
+    plural word among its first three made singular (``"polygon written as boxes"``,
     ``"assets' fields"`` -> ``"asset's fields"``).
 
     Example:
@@ -65,7 +65,9 @@ def singular_phrase(phrase: str) -> str:
         ('asset status', 'box written as 4-point polygons')
     """
     words = phrase.split(" ")
-    for i, word in enumerate(words[:2]):  # the counted noun leads the phrase ("bad rows", "asset tags")
+    for i, word in enumerate(words[:3]):  # the counted noun leads the phrase ("bad rows", "image Q&A answers")
+        if word.endswith(":"):  # "data.yaml: val points to...": a prefix, not the counted noun
+            break
         if word.endswith("s'"):
             words[i] = word[:-2] + "'s"
             break

@@ -24,7 +24,7 @@ def test_missing_image_error_names_skip_missing_images(tmp_path: Path, capsys: p
         assert "img007.png" in err and "--skip-missing-images" in err and "Traceback" not in err
         assert not out.exists()
     assert main([*args, "--skip-missing-images"]) == 0
-    assert "1 images whose file is missing, left out of the output dropped" in capsys.readouterr().out
+    assert "1 image whose file is missing, left out of the output dropped" in capsys.readouterr().out
     back = pf.read(out, to)
     assert len(back) == N_IMAGES - 1 and "img007.png" not in {a.file_name for a in back.assets}
 

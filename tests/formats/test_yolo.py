@@ -283,7 +283,7 @@ def test_images_folder_given_separately(tmp_path: Path) -> None:
     report = pf.Report()
     ds = pf.read(tmp_path / "lbl", "yolo", images=tmp_path / "imgs", include_unlabelled=True, report=report)
     assert [(a.file_name, len(a.annotations)) for a in ds.assets] == [("p.png", 1), ("q.png", 0)]
-    assert "images without a label file added as empty images" in str(report)
+    assert report.count("info", "images without a label file added as empty images") == 1
 
 
 def test_without_class_names_classes_are_indexes(tmp_path: Path) -> None:
@@ -631,7 +631,7 @@ def test_labels_only_output_reads_back_through_image_sizes_json(src: Path, tmp_p
         return [u for u in a.annotations if u.polygon or u.box[1] < a.height]
 
     outside = sum(len(a.annotations) - len(inside(a)) for a in ds.assets)
-    assert (f"{outside} boxes outside their image dropped" in str(report)) == bool(outside)
+    assert report.count("dropped", "boxes outside their image") == outside
     assert [(a.file_name, a.width, a.height, len(a.annotations)) for a in back.assets] == \
         [(a.file_name, a.width, a.height, len(inside(a))) for a in ds.assets]  # empty images too
     for a, b in zip(ds.assets, back.assets):

@@ -216,7 +216,7 @@ def test_missing_images_name_the_way_out(tmp_path: Path, capsys: pytest.CaptureF
     assert "img003.png" in err and "--skip-missing-images" in err
     assert not (tmp_path / "out").exists()
     result = _run(src, tmp_path / "out", "--to", "coco", "--images", str(images), "--skip-missing-images")
-    assert "1 images whose file is missing, left out of the output dropped" in result.err
+    assert "1 image whose file is missing, left out of the output dropped" in result.err
     got = _read_splits(tmp_path / "out", "coco", images)
     assert sum(len(v) for v in got.values()) == N_IMAGES - 1
 

@@ -167,7 +167,9 @@ def test_classify_round_trips_through_class_folders(tmp_path: Path) -> None:
     report = pf.write(pf.read(other), tmp_path / "c3", "yolo", task="classify", images=FX / "ultralytics_classify")
     assert sorted(p.relative_to(tmp_path / "c3").as_posix() for p in (tmp_path / "c3").rglob("*.JPEG")) == [
         "train/n01440764/a.JPEG", "train/n01443537/b.JPEG", "val/n01440764/c.JPEG", "val/n01443537/d.JPEG"]
-    assert not report.lossy, str(report)
+    # the Picsellia JSON records carry time_spent (written 0 when unknown), which YOLO has no place for
+    assert [e.what for e in report.entries if e.kind != "info"] in ([], ["assets' Picsellia JSON-only fields"]), \
+        str(report)
 
 
 def test_obb_corners_past_the_edge_are_read_and_written_back_exactly(tmp_path: Path) -> None:
