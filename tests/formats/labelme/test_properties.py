@@ -39,7 +39,7 @@ def shapes(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         shape["score"] = draw(st.floats(0, 1))
     if draw(st.booleans()):
-        shape["other"] = draw(st.integers())
+        shape["other"] = draw(st.integers(-(2**63), 2**63 - 1))  # beyond 64 bits is refused (issue 19)
     if draw(st.booleans()):  # another tool's key order, or labelme 4's keys
         keys = draw(st.permutations(list(shape)))
         shape = {k: shape[k] for k in keys if k not in ("mask", "description") or draw(st.booleans())}
