@@ -1,0 +1,278 @@
+"""Stream a COCO instances file image by image, memory bounded: categories first, then (image, annotations).
+
+Two passes over the file, each parsing chunks of a few MiB with orjson (`json_scan`):
+
+1. scan: keeps the categories and the small top-level values (``info``, ``licenses``, others), maps image
+   ids to positions, checks every annotation's ``image_id`` and whether the annotations already come in the
+   images' order (what most exporters write).
+2. yield: in that case, the images and annotations arrays are read again in lockstep (nothing on disk);
+   otherwise the annotations are first spilled to temporary files by shard of images (one shard of
+   annotations in memory at a time) and each shard is grouped when its images come.
+
+Memory: one chunk, one shard of annotations and the id -> position map (~70 bytes per image).
+
+Example:
+    >>> src = CocoSource("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON")
+    >>> with src:
+    ...     groups = list(src)
+    >>> [c["name"] for c in src.categories], len(groups), sum(len(anns) for _, anns in groups)
+    (['cat'], 10, 12)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+
+from ..errors import FormatError
+from ..io_utils import gc_paused
+from .json_scan import CHUNK_SIZE, JsonFile
+
+SHARD_IMAGES = 4096
+_SPILL_FLUSH = 20000  # annotations buffered across shards before they are appended to their files
+
+
+class ImageGroup(NamedTuple):
+    """One image record of the file and its annotation records, in file order."""
+
+    image: dict[str, Any]
+    annotations: list[dict[str, Any]]
+
+
+def _ann_record(i: int, a: Any) -> str:
+    if type(a) is dict and "id" in a:
+        return f"annotation[{i}] (id={a['id']!r})"
+    return f"annotation[{i}]"
+
+
+class CocoSource:
+    """A COCO instances file read image by image. Iterate it for `ImageGroup`s (in the images' order).
+
+    After `scan()` (called by iteration), `categories`, `meta` (top-level values other than images,
+    annotations and categories, plus ``key_order``), `n_images`, `n_annotations` and `sorted` (the
+    annotations came in the images' order) are known.
+    """
+
+    def __init__(self, path: str | Path, *, shard_images: int = SHARD_IMAGES, chunk_size: int = CHUNK_SIZE,
+                 tmp_dir: str | Path | None = None) -> None:
+        self.path = Path(path)
+        self.shard_images = shard_images
+        self.chunk_size = chunk_size
+        self.tmp_dir = tmp_dir
+        self.categories: list[Any] = []
+        self.meta: dict[str, Any] = {}
+        self.n_images = 0
+        self.n_annotations = 0
+        self.sorted = True
+        self._positions: dict[Any, int] = {}
+        self._offsets: dict[str, int] = {}
+        self._spill: str | None = None
+        self._scanned = False
+
+    def __enter__(self) -> CocoSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the spill files (if any)."""
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None
+
+    # ------------------------------------------------------------------------------------------ pass 1
+
+    def scan(self) -> None:
+        """First pass: categories, top-level values, image positions, annotation checks."""
+        if self._scanned:
+            return
+        with gc_paused(), JsonFile(self.path, self.chunk_size) as jf:
+            key_order = []
+            pending: list[Any] | None = None  # image ids of annotations met before the images
+            for key, off in jf.members():
+                key_order.append(key)
+                if key in self._offsets:
+                    raise FormatError(f"duplicate top-level key {key!r}", file=self.path)
+                self._offsets[key] = off
+                first = jf.read(off, 1)
+                if key == "images" and first == b"[":
+                    self._scan_images(jf, off)
+                elif key == "annotations" and first == b"[":
+                    pending = self._scan_annotations(jf, off, "images" in self._offsets)
+                elif key == "categories":
+                    self.categories = jf.value(off)
+                    if type(self.categories) is not list:
+                        raise FormatError(f"categories must be a list, got {type(self.categories).__name__}",
+                                          file=self.path, record="categories")
+                elif key in ("images", "annotations"):
+                    value = jf.value(off)
+                    raise FormatError(f"must be a list, got {type(value).__name__}", file=self.path, record=key)
+                else:
+                    self.meta[key] = jf.value(off)
+        if "images" not in self._offsets:
+            raise FormatError("not a COCO file: no 'images' list", file=self.path)
+        if pending is not None:
+            self._resolve(pending)
+        self.meta["key_order"] = [k for k in key_order if k in ("info", "licenses", "images", "annotations",
+                                                                "categories")]
+        self._scanned = True
+
+    def _scan_images(self, jf: JsonFile, off: int) -> None:
+        positions = self._positions
+        n = 0
+        for chunk, _, _ in jf.array_chunks(off):
+            for im in chunk:
+                if type(im) is not dict:
+                    raise FormatError(f"expected an object, got {type(im).__name__}", file=self.path,
+                                      record=f"image[{n}]")
+                image_id = im.get("id")
+                if type(image_id) not in (int, str):
+                    raise FormatError(f"id must be an integer or a string, got {image_id!r}", file=self.path,
+                                      record=f"image[{n}]")
+                if image_id in positions:
+                    raise FormatError(f"duplicate image id {image_id!r}", file=self.path,
+                                      record=f"image[{n}] (id={image_id!r})")
+                positions[image_id] = n
+                n += 1
+        self.n_images = n
+
+    def _scan_annotations(self, jf: JsonFile, off: int, images_known: bool) -> list[Any] | None:
+        positions = self._positions
+        pending: list[Any] | None = None if images_known else []
+        last = -1
+        ordered = True
+        i = 0
+        for chunk, _, _ in jf.array_chunks(off):
+            for a in chunk:
+                if type(a) is not dict:
+                    raise FormatError(f"expected an object, got {type(a).__name__}", file=self.path,
+                                      record=f"annotation[{i}]")
+                try:
+                    image_id = a["image_id"]
+                except KeyError:
+                    raise FormatError("lacks image_id", file=self.path, record=_ann_record(i, a)) from None
+                if pending is not None:
+                    pending.append(image_id)
+                else:
+                    pos = self._position(image_id, i, a)
+                    if pos < last:
+                        ordered = False
+                    last = pos
+                i += 1
+        self.n_annotations = i
+        self.sorted = ordered
+        return pending
+
+    def _position(self, image_id: Any, i: int, a: Any) -> int:
+        try:
+            return self._positions[image_id]
+        except (KeyError, TypeError):
+            raise FormatError(f"image_id {image_id!r} is not among the images", file=self.path,
+                              record=_ann_record(i, a)) from None
+
+    def _resolve(self, image_ids: list[Any]) -> None:
+        last = -1
+        for i, image_id in enumerate(image_ids):
+            pos = self._position(image_id, i, {})
+            if pos < last:
+                self.sorted = False
+            last = pos
+        if image_ids:  # the annotations come first: the lockstep pass would need them before the images
+            self.sorted = False
+
+    # ------------------------------------------------------------------------------------------ pass 2
+
+    def __iter__(self) -> Iterator[ImageGroup]:
+        self.scan()
+        with gc_paused():
+            if "annotations" not in self._offsets or self.n_annotations == 0:
+                for im in self._images():
+                    yield ImageGroup(im, [])
+            elif self.sorted:
+                yield from self._lockstep()
+            else:
+                yield from self._sharded()
+
+    def _images(self) -> Iterator[dict[str, Any]]:
+        with JsonFile(self.path, self.chunk_size) as jf:
+            for chunk, _, _ in jf.array_chunks(self._offsets["images"]):
+                yield from chunk
+
+    def _annotations(self) -> Iterator[dict[str, Any]]:
+        with JsonFile(self.path, self.chunk_size) as jf:
+            for chunk, _, _ in jf.array_chunks(self._offsets["annotations"]):
+                yield from chunk
+
+    def _lockstep(self) -> Iterator[ImageGroup]:
+        anns = self._annotations()
+        pending = next(anns, None)
+        for im in self._images():
+            image_id = im["id"]
+            group = []
+            while pending is not None and pending["image_id"] == image_id:
+                group.append(pending)
+                pending = next(anns, None)
+            yield ImageGroup(im, group)
+
+    def _sharded(self) -> Iterator[ImageGroup]:
+        self._spill = tempfile.mkdtemp(prefix="pf-coco-spill-", dir=self.tmp_dir)
+        size = self.shard_images
+        positions = self._positions
+        buffers: dict[int, list[Any]] = {}
+        buffered = 0
+
+        def flush() -> None:
+            for shard, items in buffers.items():
+                with open(os.path.join(self._spill, f"{shard}.jsonl"), "ab") as f:  # type: ignore[arg-type]
+                    f.write(orjson.dumps(items) + b"\n")
+            buffers.clear()
+
+        for a in self._annotations():
+            buffers.setdefault(positions[a["image_id"]] // size, []).append(a)
+            buffered += 1
+            if buffered >= _SPILL_FLUSH:
+                flush()
+                buffered = 0
+        flush()
+        by_pos: dict[int, list[Any]] = {}
+        shard = -1
+        for n, im in enumerate(self._images()):
+            if n // size != shard:
+                shard = n // size
+                by_pos = self._load_shard(shard)
+            yield ImageGroup(im, by_pos.pop(n, []))
+        self.close()
+
+    def _load_shard(self, shard: int) -> dict[int, list[Any]]:
+        by_pos: dict[int, list[Any]] = {}
+        positions = self._positions
+        try:
+            f = open(os.path.join(self._spill, f"{shard}.jsonl"), "rb")  # type: ignore[arg-type]
+        except FileNotFoundError:
+            return by_pos
+        with f:
+            for line in f:
+                for a in orjson.loads(line):
+                    by_pos.setdefault(positions[a["image_id"]], []).append(a)
+        return by_pos
+
+
+def iter_coco(path: str | Path, **options: Any) -> Iterator[Any]:
+    """Yield the categories list first, then one `ImageGroup` per image in the file's image order.
+
+    Example:
+        >>> it = iter_coco("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON")
+        >>> next(it)[0]["name"], next(it).image["file_name"]
+        ('cat', '2007_000549.jpg')
+    """
+    with CocoSource(path, **options) as src:
+        src.scan()
+        yield src.categories
+        yield from src
