@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth_coco import generate  # noqa: E402
+from synth_coco import generate
 
 CHUNK = 20000
 

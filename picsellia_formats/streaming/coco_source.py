@@ -22,20 +22,53 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 from ..errors import FormatError
 from ..io_utils import gc_paused
-from .json_scan import CHUNK_SIZE, JsonFile
+from .json_scan import CHUNK_SIZE, Decode, JsonFile
 
 SHARD_IMAGES = 4096
 _SPILL_FLUSH = 20000  # annotations buffered across shards before they are appended to their files
+
+
+class _ImageId(msgspec.Struct):
+    image_id: int | str
+
+
+class _ImageIds(Decode):
+    """Pass 1's decoder: only each annotation's image_id (msgspec skips the rest, ~5x orjson's speed).
+
+    Returns ("ids", ids), or ("records", dicts) when a record does not fit (not an object, no or odd
+    image_id) so that the scan can name it.
+    """
+
+    _decoder = msgspec.json.Decoder(list[_ImageId])
+    _trailing = re.compile(r"trailing characters \(byte (\d+)\)")
+
+    def loads(self, doc: bytes) -> tuple[str, list[Any]]:
+        try:
+            return "ids", [a.image_id for a in self._decoder.decode(doc)]
+        except msgspec.ValidationError:
+            return "records", orjson.loads(doc)
+
+    def records(self, items: list[Any]) -> tuple[str, list[Any]]:
+        return "records", items
+
+    def trailing(self, exc: ValueError, doc: bytes) -> int | None:
+        m = self._trailing.search(str(exc))
+        return int(m.group(1)) if m else super().trailing(exc, doc)
+
+
+_IMAGE_IDS = _ImageIds()
 
 
 class ImageGroup(NamedTuple):
@@ -144,13 +177,29 @@ class CocoSource:
         self.n_images = n
 
     def _scan_annotations(self, jf: JsonFile, off: int, images_known: bool) -> list[Any] | None:
-        positions = self._positions
         pending: list[Any] | None = None if images_known else []
+        positions = self._positions
         last = -1
         ordered = True
         i = 0
-        for chunk, _, _ in jf.array_chunks(off):
-            for a in chunk:
+        for (kind, items), start, end in jf.array_chunks(off, _IMAGE_IDS):
+            if kind == "ids" and pending is None:
+                try:
+                    for image_id in items:
+                        pos = positions[image_id]
+                        if pos < last:
+                            ordered = False
+                        last = pos
+                except KeyError:
+                    kind, items = "records", orjson.loads(b"[" + jf.read(start, end - start) + b"]")
+                else:
+                    i += len(items)
+                    continue
+            if kind == "ids":
+                pending.extend(items)  # type: ignore[union-attr]
+                i += len(items)
+                continue
+            for a in items:  # records (the typed decode refused the chunk): check each, name the bad one
                 if type(a) is not dict:
                     raise FormatError(f"expected an object, got {type(a).__name__}", file=self.path,
                                       record=f"annotation[{i}]")

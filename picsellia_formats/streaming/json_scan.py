@@ -37,6 +37,30 @@ CHUNK_SIZE = 1 << 22
 _decoder = json.JSONDecoder()
 
 
+class Decode:
+    """How `JsonFile.array_chunks` parses a chunk: orjson into dicts (the default), or a typed decoder.
+
+    `trailing` returns where a document that parsed but was followed by more bytes ends (the array
+    closed inside the chunk), from the decoder's error, else None.
+    """
+
+    def loads(self, doc: bytes) -> Any:
+        return orjson.loads(doc)
+
+    def records(self, items: list[Any]) -> Any:
+        """What `loads` would give for `items` (records parsed by another parser)."""
+        return items
+
+    def trailing(self, exc: ValueError, doc: bytes) -> int | None:
+        msg = getattr(exc, "msg", "")
+        if msg.startswith("unexpected content after document"):  # orjson: a character position
+            return len(doc.decode("utf-8", "replace")[:exc.pos].encode("utf-8", "surrogatepass"))  # type: ignore[attr-defined]
+        return None
+
+
+ORJSON = Decode()
+
+
 class JsonFile:
     """Positioned reads over a JSON file whose top level is an object (`members`, `value`, `array_chunks`)."""
 
@@ -150,11 +174,14 @@ class JsonFile:
                 except (ValueError, RecursionError) as exc:
                     raise self.error(str(exc), offset) from None
 
-    def array_chunks(self, offset: int) -> Iterator[tuple[list[Any], int, int]]:
+    def array_chunks(self, offset: int, decode: Decode | None = None) -> Iterator[tuple[Any, int, int]]:
         """Yield (elements, start, end) chunks of the array at `offset`; `start`/`end` are the bytes parsed.
 
-        Arrays whose elements are not objects are parsed whole (one chunk).
+        `decode` turns ``[`` + chunk + ``]`` into the chunk's value (default: orjson, a list of dicts);
+        it must raise ValueError on malformed JSON. Arrays whose elements are not objects are parsed
+        whole by the default decoder (one chunk).
         """
+        decode = decode or ORJSON
         off, c = self._skip_ws(offset)
         if c != b"[":
             raise RuntimeError("array_chunks() needs an array")
@@ -164,7 +191,7 @@ class JsonFile:
             return
         if c != b"{":
             obj = self.value(off)
-            yield obj, off, self._end  # type: ignore[misc]
+            yield decode.records(obj), off, self._end  # type: ignore[misc]
             return
         size = self.chunk_size
         while True:
@@ -182,14 +209,14 @@ class JsonFile:
                 if nxt == b"," or nxt == b"]":
                     doc = b"[" + buf[:p + 1] + b"]"
                     try:
-                        items = orjson.loads(doc)
-                    except orjson.JSONDecodeError as exc:
+                        items = decode.loads(doc)
+                    except ValueError as exc:
                         items = None
-                        if exc.msg.startswith("unexpected content after document"):
+                        stop = decode.trailing(exc, doc)
+                        if stop is not None:
                             # the array closed before this candidate: cut at its closing bracket
-                            stop = len(doc.decode("utf-8", "replace")[:exc.pos].encode("utf-8", "surrogatepass"))
                             head = doc[:stop].rstrip(_WS)
-                            items = self._try(head)
+                            items = self._try(decode, head)
                             if items is not None:
                                 q = len(head) - 2  # the array's ']' in buf coordinates (doc = '[' + buf)
                                 p = q - 1
@@ -197,7 +224,9 @@ class JsonFile:
                                 found = True
                                 break
                         if nxt == b"]" and pos + len(buf) >= self.size:
-                            items = self._fallback(buf[:p + 1], pos)
+                            items = self._fallback(buf[:p + 1])
+                            if items is not None:
+                                items = decode.records(items)
                     if items is not None:
                         found = True
                         break
@@ -219,14 +248,15 @@ class JsonFile:
             size = self.chunk_size
 
     @staticmethod
-    def _try(doc: bytes) -> list[Any] | None:
-        try:
-            items = orjson.loads(doc)
-        except orjson.JSONDecodeError:
+    def _try(decode: Decode, doc: bytes) -> Any:
+        if not doc.endswith(b"]"):
             return None
-        return items if type(items) is list else None
+        try:
+            return decode.loads(doc)
+        except ValueError:
+            return None
 
-    def _fallback(self, body: bytes, pos: int) -> list[Any] | None:
+    def _fallback(self, body: bytes) -> list[Any] | None:
         try:
             return json.loads(b"[" + body + b"]")
         except (ValueError, RecursionError):
