@@ -65,7 +65,9 @@ class _ImageIds(Decode):
 
     def trailing(self, exc: ValueError, doc: bytes) -> int | None:
         m = self._trailing.search(str(exc))
-        return int(m.group(1)) if m else super().trailing(exc, doc)
+        if m is None:
+            return super().trailing(exc, doc)
+        return int(m.group(1)) - 1  # msgspec counts the first trailing byte from 1
 
 
 _IMAGE_IDS = _ImageIds()

@@ -76,3 +76,14 @@ def test_bad_input_names_file_and_record(text: bytes, message: str, tmp_path: Pa
     with pytest.raises(FormatError) as exc:
         _groups(path, chunk_size=16)
     assert str(path) in str(exc.value) and message in str(exc.value)
+
+
+@pytest.mark.parametrize("doc", [b'[{"image_id":1},{"image_id":2}],"categories":[]',
+                                 b'[{"image_id":1}]  ,{"x":1}]'])
+def test_pass_one_finds_where_the_array_closed(doc: bytes) -> None:
+    from picsellia_formats.streaming.coco_source import _IMAGE_IDS
+
+    with pytest.raises(ValueError) as exc:
+        _IMAGE_IDS.loads(doc)
+    stop = _IMAGE_IDS.trailing(exc.value, doc)
+    assert doc[:stop].rstrip().endswith(b"]") and _IMAGE_IDS.loads(doc[:stop])[0] == "ids"
