@@ -21,10 +21,13 @@ Example:
 
 from __future__ import annotations
 
+import json
+import operator
 import os
 import re
 import shutil
 import tempfile
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -71,6 +74,21 @@ class _ImageIds(Decode):
 
 
 _IMAGE_IDS = _ImageIds()
+
+
+class _RawRecords(_ImageIds):
+    """The spill's decoder: each annotation's own bytes (msgspec finds their ends without building them)."""
+
+    _decoder = msgspec.json.Decoder(list[msgspec.Raw])
+
+    def loads(self, doc: bytes) -> list[bytes]:
+        return [bytes(raw) for raw in self._decoder.decode(doc)]
+
+    def records(self, items: list[Any]) -> list[bytes]:
+        return [json.dumps(a, ensure_ascii=False).encode() for a in items]
+
+
+_RAW = _RawRecords()
 
 
 class ImageGroup(NamedTuple):
@@ -181,20 +199,22 @@ class CocoSource:
     def _scan_annotations(self, jf: JsonFile, off: int, images_known: bool) -> list[Any] | None:
         pending: list[Any] | None = None if images_known else []
         positions = self._positions
+        ann_pos = array("i")  # each annotation's image position, in file order (for the spill)
         last = -1
         ordered = True
         i = 0
         for (kind, items), start, end in jf.array_chunks(off, _IMAGE_IDS):
             if kind == "ids" and pending is None:
                 try:
-                    for image_id in items:
-                        pos = positions[image_id]
-                        if pos < last:
-                            ordered = False
-                        last = pos
-                except KeyError:
+                    chunk_pos = [positions[image_id] for image_id in items]
+                except (KeyError, TypeError):
                     kind, items = "records", orjson.loads(b"[" + jf.read(start, end - start) + b"]")
                 else:
+                    if chunk_pos:
+                        if ordered and (chunk_pos[0] < last or any(map(operator.gt, chunk_pos, chunk_pos[1:]))):
+                            ordered = False
+                        last = chunk_pos[-1]
+                    ann_pos.extend(chunk_pos)
                     i += len(items)
                     continue
             if kind == "ids":
@@ -216,9 +236,11 @@ class CocoSource:
                     if pos < last:
                         ordered = False
                     last = pos
+                    ann_pos.append(pos)
                 i += 1
         self.n_annotations = i
         self.sorted = ordered
+        self._ann_pos = ann_pos
         return pending
 
     def _position(self, image_id: Any, i: int, a: Any) -> int:
@@ -230,11 +252,13 @@ class CocoSource:
 
     def _resolve(self, image_ids: list[Any]) -> None:
         last = -1
+        self._ann_pos = array("i")
         for i, image_id in enumerate(image_ids):
             pos = self._position(image_id, i, {})
             if pos < last:
                 self.sorted = False
             last = pos
+            self._ann_pos.append(pos)
         if image_ids:  # the annotations come first: the lockstep pass would need them before the images
             self.sorted = False
 
@@ -273,45 +297,55 @@ class CocoSource:
             yield ImageGroup(im, group)
 
     def _sharded(self) -> Iterator[ImageGroup]:
+        """Spill each annotation's bytes (msgspec cuts them, nothing is re-encoded) to its shard's file."""
+        import numpy as np
+
         self._spill = tempfile.mkdtemp(prefix="pf-coco-spill-", dir=self.tmp_dir)
         size = self.shard_images
-        positions = self._positions
-        buffers: dict[int, list[Any]] = {}
+        ann_pos = np.frombuffer(self._ann_pos, dtype=np.int32)
+        shard_of = ann_pos // size
+        order = np.argsort(shard_of, kind="stable")  # annotations of each shard, in file order
+        bounds = np.searchsorted(shard_of[order], np.arange(-(-max(self.n_images, 1) // size) + 1))
+        buffers: dict[int, list[bytes]] = {}
         buffered = 0
-
-        def flush() -> None:
-            for shard, items in buffers.items():
-                with open(os.path.join(self._spill, f"{shard}.jsonl"), "ab") as f:  # type: ignore[arg-type]
-                    f.write(orjson.dumps(items) + b"\n")
-            buffers.clear()
-
-        for a in self._annotations():
-            buffers.setdefault(positions[a["image_id"]] // size, []).append(a)
-            buffered += 1
-            if buffered >= _SPILL_FLUSH:
-                flush()
-                buffered = 0
-        flush()
+        i = 0
+        with JsonFile(self.path, self.chunk_size) as jf:
+            for raws, _, _ in jf.array_chunks(self._offsets["annotations"], _RAW):
+                for raw, shard in zip(raws, shard_of[i:i + len(raws)].tolist()):
+                    buffers.setdefault(shard, []).append(raw)
+                i += len(raws)
+                buffered += len(raws)
+                if buffered >= _SPILL_FLUSH:
+                    self._flush(buffers)
+                    buffered = 0
+        self._flush(buffers)
         by_pos: dict[int, list[Any]] = {}
         shard = -1
         for n, im in enumerate(self._images()):
             if n // size != shard:
                 shard = n // size
-                by_pos = self._load_shard(shard)
+                by_pos = self._load_shard(shard, ann_pos[order[bounds[shard]:bounds[shard + 1]]].tolist())
             yield ImageGroup(im, by_pos.pop(n, []))
         self.close()
 
-    def _load_shard(self, shard: int) -> dict[int, list[Any]]:
+    def _flush(self, buffers: dict[int, list[bytes]]) -> None:
+        for shard, items in buffers.items():
+            with open(os.path.join(self._spill, f"{shard}.json"), "ab") as f:  # type: ignore[arg-type]
+                f.write(b",".join(items) + b",")
+        buffers.clear()
+
+    def _load_shard(self, shard: int, positions: list[int]) -> dict[int, list[Any]]:
         by_pos: dict[int, list[Any]] = {}
-        positions = self._positions
-        try:
-            f = open(os.path.join(self._spill, f"{shard}.jsonl"), "rb")  # type: ignore[arg-type]
-        except FileNotFoundError:
+        if not positions:
             return by_pos
-        with f:
-            for line in f:
-                for a in orjson.loads(line):
-                    by_pos.setdefault(positions[a["image_id"]], []).append(a)
+        with open(os.path.join(self._spill, f"{shard}.json"), "rb") as f:  # type: ignore[arg-type]
+            doc = b"[" + f.read()[:-1] + b"]"
+        try:
+            items = orjson.loads(doc)
+        except orjson.JSONDecodeError:  # NaN/Infinity literals: the reader then names the records
+            items = json.loads(doc)
+        for a, pos in zip(items, positions):
+            by_pos.setdefault(pos, []).append(a)
         return by_pos
 
 
