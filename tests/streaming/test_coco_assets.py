@@ -74,3 +74,23 @@ def test_bad_record_names_its_file_index(tmp_path: Path) -> None:
     with pytest.raises(pf.FormatError, match=r"image\[8\] \(id=8\): width must be a non-negative number"):
         _stream(src, tmp_path / "out.json", batch_images=3)
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_non_finite_values_are_named_like_in_memory(shuffle: bool, tmp_path: Path) -> None:
+    images = [{"id": i, "file_name": f"{i}.jpg", "width": 9, "height": 9} for i in range(1, 6)]
+    anns = [{"id": k, "image_id": 1 + (k - 1) // 2, "category_id": 1, "bbox": [0, 0, 2, 2]} for k in range(1, 11)]
+    if shuffle:
+        anns.reverse()
+    text = orjson.dumps({"images": images, "annotations": anns, "categories": [{"id": 1, "name": "a"}]})
+    src = tmp_path / "a.json"
+    src.write_bytes(text.replace(b'"id":7,"image_id":4,"category_id":1,"bbox":[0,0,2,2]',
+                                 b'"id":7,"image_id":4,"category_id":1,"bbox":[0,0,NaN,2]'))
+    with pytest.raises(pf.FormatError) as memory:
+        _memory(src, tmp_path / "mem.json")
+    with pytest.raises(pf.FormatError) as streamed:
+        _stream(src, tmp_path / "stream.json", chunk_size=64, shard_images=2)
+    assert "(id=7): bbox: non-finite" in str(streamed.value)
+    if not shuffle:
+        assert streamed.value.lines() == memory.value.lines()
+    assert not (tmp_path / "stream.json").exists()
