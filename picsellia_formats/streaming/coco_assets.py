@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProblemCollector
-from ..formats.coco import _parse_annotations, _parse_categories, _parse_images
+from ..formats.coco.read import parse_annotations, parse_categories, parse_images
 from ..io_utils import gc_paused
 from ..model import Asset, Label
 from ..report import Report
@@ -57,7 +57,7 @@ def stream_coco(path: str | Path, *, report: Report | None = None, batch_images:
     src = CocoSource(path, **source_options)
     src.scan()
     problems = _OffsetProblems(src.path)
-    labels, labels_by_id = _parse_categories(src.categories, problems, report)
+    labels, labels_by_id = parse_categories(src.categories, problems, report)
     problems.raise_if_any()
     meta = dict(src.meta)
     return CocoStream(labels, {"coco": meta}, _assets(src, labels_by_id, problems, report, batch_images))
@@ -74,9 +74,9 @@ def _assets(src: CocoSource, labels_by_id: dict[Any, str], problems: _OffsetProb
                 return
             with gc_paused():
                 problems.offset = n_images
-                assets, by_id = _parse_images([g.image for g in batch], problems)
+                assets, by_id = parse_images([g.image for g in batch], problems)
                 anns = [a for g in batch for a in g.annotations]
-                _parse_annotations(anns, by_id, labels_by_id, problems, report, start=n_anns)
+                parse_annotations(anns, by_id, labels_by_id, problems, report, start=n_anns)
             problems.raise_if_any()
             n_images += len(batch)
             n_anns += len(anns)

@@ -33,7 +33,8 @@ import numpy as np
 import orjson
 
 from ..fidelity import ForeignFields
-from ..formats.coco import _TOP_KEYS, _batch_dicts, _category_dict, _category_ids, _image_dict
+from ..formats.coco.read import TOP_KEYS
+from ..formats.coco.write import batch_dicts, category_dict, category_ids, image_dict
 from ..io_utils import gc_paused
 from ..model import Annotation, Asset, Dataset, Label
 from ..report import Report
@@ -60,7 +61,7 @@ class CocoSink:
         self.labels = list(labels)
         self.metadata = metadata or {}
         self._known = {label.name for label in self.labels}
-        self._cat_ids = _category_ids(self.labels, category_id_start, Report())
+        self._cat_ids = category_ids(self.labels, category_id_start, Report())
         self._ann_report = Report()  # annotation-level entries, appended after the dataset-level ones
         self._foreign_ann = ForeignFields("coco")
         self._counts: dict[str, Any] = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0,
@@ -129,7 +130,7 @@ class CocoSink:
         images = []
         for asset in assets:
             image_id = self._image_id(asset)
-            images.append(_image_dict(asset, image_id))
+            images.append(image_dict(asset, image_id))
             counts["qa"] += len(asset.qa)
             counts["status"] += bool(asset.status)
             counts["tags"] += bool(asset.tags)
@@ -152,7 +153,7 @@ class CocoSink:
             self._n_images += 1
         self._images_f.write(orjson.dumps(images) + b"\n")
         if batch:
-            dicts = _batch_dicts(batch, self._cat_ids, iter(ann_src), False, self.segmentation, self._ann_report,
+            dicts = batch_dicts(batch, self._cat_ids, iter(ann_src), False, self.segmentation, self._ann_report,
                                  self._counts)
             self._anns_f.write(orjson.dumps(dicts) + b"\n")
             self._note_ann_ids(ann_src)
@@ -218,8 +219,8 @@ class CocoSink:
             any_ann = True
         else:
             ann_ok, any_ann = False, bool(self._ann_none)
-        final = _category_ids(self.labels, self.start, report)
-        if final != self._cat_ids:  # pragma: no cover - the on-the-fly ids follow _category_ids' rule
+        final = category_ids(self.labels, self.start, report)
+        if final != self._cat_ids:  # pragma: no cover - the on-the-fly ids follow category_ids' rule
             raise AssertionError("category ids assigned while streaming differ from the in-memory rule")
         if not img_ok and any_img and self._n_images:
             report.changed("image ids renumbered", self._n_images, "source ids were not unique integers")
@@ -264,9 +265,9 @@ class CocoSink:
         self._dataset_report()
         self._annotation_report()
         meta = self.metadata.get("coco", {})
-        order = [k for k in meta.get("key_order", []) if k in _TOP_KEYS]
-        order += [k for k in _TOP_KEYS if k not in order]
-        extra_top = {k: v for k, v in meta.items() if k not in ("key_order", "results") and k not in _TOP_KEYS}
+        order = [k for k in meta.get("key_order", []) if k in TOP_KEYS]
+        order += [k for k in TOP_KEYS if k not in order]
+        extra_top = {k: v for k, v in meta.items() if k not in ("key_order", "results") and k not in TOP_KEYS}
         tmp = os.path.join(self._dir, "out.json")
         with open(tmp, "wb") as f:
             f.write(b"{")
@@ -283,7 +284,7 @@ class CocoSink:
                                      None if keep_anns and keep_images else self._renumber_anns(keep_images,
                                                                                                 keep_anns))
                 elif key == "categories":
-                    f.write(orjson.dumps([_category_dict(label, self._cat_ids[label.name])
+                    f.write(orjson.dumps([category_dict(label, self._cat_ids[label.name])
                                           for label in self.labels]))
                 else:
                     f.write(orjson.dumps(meta[key]))

@@ -138,7 +138,7 @@ def _reading_bar(path: Path, progress: bool) -> Any:
     return bar(None, f"reading {path.name}", unit="object")
 
 
-def _parse_annotations(
+def parse_annotations(
     anns: list[Any],
     assets_by_id: dict[Any, Asset],
     labels_by_id: dict[Any, str],
@@ -258,7 +258,7 @@ def _parse_annotations(
         report.dropped("captions", captions, "the model keeps no captions")
 
 
-def _parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset], dict[Any, Asset]]:
+def parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset], dict[Any, Asset]]:
     assets: list[Asset] = []
     by_id: dict[Any, Asset] = {}
     if type(images) is not list:
@@ -296,7 +296,7 @@ def _parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset],
     return assets, by_id
 
 
-def _parse_categories(cats: Any, problems: ProblemCollector, report: Report
+def parse_categories(cats: Any, problems: ProblemCollector, report: Report
                       ) -> tuple[list[Label], dict[Any, str]]:
     labels: list[Label] = []
     by_id: dict[Any, str] = {}
@@ -369,8 +369,8 @@ def read(
         if ground_truth is not None:
             raise FormatError("a ground truth (--coco-ground-truth) applies only to a COCO results list, "
                               "and this file is a COCO instances file", file=path)
-        assets, assets_by_id = _parse_images(top["images"], problems)
-        labels, labels_by_id = _parse_categories(top.get("categories", []), problems, report)
+        assets, assets_by_id = parse_images(top["images"], problems)
+        labels, labels_by_id = parse_categories(top.get("categories", []), problems, report)
         anns = top.get("annotations", [])
         if type(anns) is not list:
             problems.add("annotations", f"must be a list, got {type(anns).__name__}")
@@ -379,10 +379,10 @@ def read(
             b.refresh()
             for start in range(0, len(anns), _PROGRESS_CHUNK):
                 chunk = anns[start:start + _PROGRESS_CHUNK]
-                _parse_annotations(chunk, assets_by_id, labels_by_id, problems, report, start=start)
+                parse_annotations(chunk, assets_by_id, labels_by_id, problems, report, start=start)
                 b.update(len(chunk))
         else:
-            _parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
+            parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
         problems.raise_if_any()
         meta = {k: v for k, v in top.items() if k not in ("images", "annotations", "categories")}
         meta["key_order"] = [k for k in top if k in TOP_KEYS]
@@ -397,7 +397,7 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
             asset.annotations = []
         assets_by_id = {a.id: a for a in gt.assets}
         labels_by_id = {label.id: label.name for label in gt.labels}
-        _parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
+        parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
         problems.raise_if_any()
         gt.metadata.setdefault("coco", {})["results"] = True
         return gt
@@ -426,7 +426,7 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
     problems.raise_if_any()
     report.info("results read without a ground truth: images and categories made from their ids",
                 len(assets_by_id), why="pass ground_truth (--coco-ground-truth) for names and sizes")
-    _parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
+    parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
     problems.raise_if_any()
     labels.sort(key=lambda label: (type(label.id) is str, label.id))
     assets = sorted(assets_by_id.values(), key=lambda a: (type(a.id) is str, a.id))
