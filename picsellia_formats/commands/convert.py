@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="move the assets one at a time in bounded memory, same output (COCO sources to "
+                             "COCO, YOLO or VOC); by default chosen for COCO files of 256 MiB or more")
     add_overwrite_argument(parser)
     add_format_options(parser)
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         check_file_output(args.report, [args.src], flag="--report")
     report = convert(args.src, args.dst, target, from_=source, images=args.images, strict=args.strict,
                      read_options=read_opts, write_options=write_opts, progress=not args.quiet,
-                     overwrite=args.overwrite)
+                     overwrite=args.overwrite, stream=args.stream)
     if not args.quiet:
         print(summary_line(report, args.dst))
         if report:

@@ -1,4 +1,5 @@
 """Streaming cores: read and write datasets larger than memory (bounded memory, same bytes as in memory).
 
-Not yet wired into the readers, writers or the CLI (see `coco_source` and `coco_sink`).
+The public entry points are `api.stream` and `api.write_stream` (re-exported as `picsellia_formats.stream`
+and `picsellia_formats.write_stream`); `convert(..., stream=)` and `convert --stream` use them.
 """

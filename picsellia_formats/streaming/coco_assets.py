@@ -48,6 +48,9 @@ class CocoStream:
     labels: list[Label]
     metadata: dict[str, Any]
     assets: Iterator[Asset] = field(repr=False)
+    n_assets: int = 0
+    n_annotations: int = 0
+    has_shapes: bool = False  # some annotation has a non-empty segmentation
 
 
 def stream_coco(path: str | Path, *, report: Report | None = None, batch_images: int = BATCH_IMAGES,
@@ -60,7 +63,8 @@ def stream_coco(path: str | Path, *, report: Report | None = None, batch_images:
     labels, labels_by_id = parse_categories(src.categories, problems, report)
     problems.raise_if_any()
     meta = dict(src.meta)
-    return CocoStream(labels, {"coco": meta}, _assets(src, labels_by_id, problems, report, batch_images))
+    return CocoStream(labels, {"coco": meta}, _assets(src, labels_by_id, problems, report, batch_images),
+                      src.n_images, src.n_annotations, src.has_shapes)
 
 
 def _assets(src: CocoSource, labels_by_id: dict[Any, str], problems: _OffsetProblems, report: Report,

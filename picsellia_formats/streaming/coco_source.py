@@ -75,6 +75,40 @@ class _ImageIds(Decode):
 
 _IMAGE_IDS = _ImageIds()
 
+_NO_SHAPE = frozenset((b"[]", b"null", b""))
+_WS_BYTES = b" \t\r\n"
+
+
+class _ShapedId(msgspec.Struct):
+    image_id: int | str
+    segmentation: msgspec.Raw = msgspec.Raw(b"")
+
+
+class _ShapeSeekingIds(_ImageIds):
+    """Pass 1's decoder until an annotation with a non-empty segmentation is met (`found`), then `_ImageIds`'.
+
+    One per scan: a streamed writer that picks its output from the shapes (YOLO detect or segment) learns it
+    before the first asset, at the cost of keeping each segmentation's span until the first one is met.
+    """
+
+    _shaped = msgspec.json.Decoder(list[_ShapedId])
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def loads(self, doc: bytes) -> tuple[str, list[Any]]:
+        if self.found:
+            return super().loads(doc)
+        try:
+            items = self._shaped.decode(doc)
+        except msgspec.ValidationError:
+            return "records", orjson.loads(doc)
+        for a in items:
+            if bytes(a.segmentation).translate(None, _WS_BYTES) not in _NO_SHAPE:
+                self.found = True
+                break
+        return "ids", [a.image_id for a in items]
+
 
 class _RawRecords(_ImageIds):
     """The spill's decoder: each annotation's own bytes (msgspec finds their ends without building them)."""
@@ -123,6 +157,7 @@ class CocoSource:
         self.n_images = 0
         self.n_annotations = 0
         self.sorted = True
+        self.has_shapes = False  # some annotation has a non-empty segmentation (known after scan())
         self._positions: dict[Any, int] = {}
         self._offsets: dict[str, int] = {}
         self._spill: str | None = None
@@ -203,7 +238,8 @@ class CocoSource:
         last = -1
         ordered = True
         i = 0
-        for (kind, items), start, end in jf.array_chunks(off, _IMAGE_IDS):
+        decode = _ShapeSeekingIds()
+        for (kind, items), start, end in jf.array_chunks(off, decode):
             if kind == "ids" and pending is None:
                 try:
                     chunk_pos = [positions[image_id] for image_id in items]
@@ -229,6 +265,8 @@ class CocoSource:
                     image_id = a["image_id"]
                 except KeyError:
                     raise FormatError("lacks image_id", file=self.path, record=_ann_record(i, a)) from None
+                if not decode.found and a.get("segmentation") not in (None, []):
+                    decode.found = True
                 if pending is not None:
                     pending.append(image_id)
                 else:
@@ -239,6 +277,7 @@ class CocoSource:
                     ann_pos.append(pos)
                 i += 1
         self.n_annotations = i
+        self.has_shapes = self.has_shapes or decode.found
         self.sorted = ordered
         self._ann_pos = ann_pos
         return pending

@@ -276,6 +276,19 @@ def _find_image(images: Path, name: str, split: str | None) -> Path | None:
     return None
 
 
+def _check_copy(copy_images: str | None, images: str | Path | None, task: str | None) -> str:
+    if task is not None and task not in ("detect", "segment", "mixed"):
+        raise OptionError(f"task must be detect, segment or mixed, got {task!r}")
+    if copy_images is None:
+        return "copy"
+    if copy_images not in ("copy", "link", "none"):
+        raise OptionError(f"copy_images must be copy, link or none, got {copy_images!r}")
+    if copy_images != "none" and not images:
+        raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
+                                    "the folder of the image files to put beside the labels")
+    return copy_images
+
+
 def write(
     dataset: Dataset,
     path: str | Path,
@@ -300,24 +313,10 @@ def write(
     `confidence`: write scores as a 6th value on box rows (default: when the source had them).
     `progress`: a bar over the assets on stderr when it is a terminal.
     """
-    if task is not None and task not in ("detect", "segment", "mixed"):
-        raise OptionError(f"task must be detect, segment or mixed, got {task!r}")
-    if copy_images is None:
-        copy_images = "copy"
-    elif copy_images not in ("copy", "link", "none"):
-        raise OptionError(f"copy_images must be copy, link or none, got {copy_images!r}")
-    elif copy_images != "none" and not images:
-        raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
-                                    "the folder of the image files to put beside the labels")
+    copy_images = _check_copy(copy_images, images, task)
     report = report if report is not None else Report()
     report_foreign_fields(dataset, "yolo", report)  # other formats' fields it cannot hold
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
     meta = dataset.metadata.get("yolo") or {}
-    if confidence is None:
-        confidence = bool(meta.get("confidence"))
-    nl = "\r\n" if meta.get("newline") == "\r\n" else "\n"
-
     labels = list(dataset.labels)
     known = {label.name for label in labels}
     has_shapes = False
@@ -331,36 +330,128 @@ def write(
     if task is None:
         task = "segment" if has_shapes else "detect"
     names, index = _class_indexes(labels, report)
-
     split_tags = frozenset(meta.get("splits", ())) | SPLIT_TAGS
     splits = [_split_of(a, split_tags) for a in dataset.assets]
     any_split = any(s is not None for s in splits)
     unsplit = sum(1 for s in splits if s is None) if any_split else 0
     if unsplit:
         report.info("assets without a split tag written to train", unsplit)
-    images_dir = Path(images) if images and copy_images != "none" else None
+    pairs: Iterable[tuple[Asset, str | None]] = zip(dataset.assets, splits)
+    if progress and len(splits) > 1:
+        from ...progress import track
 
-    writer = _Writer(index, task, confidence)
+        pairs = track(pairs, "writing YOLO files", total=len(splits), unit="file")
+    _emit(pairs, Path(path), meta, names, _Writer(index, task, _confidence(confidence, meta)), any_split,
+          images, copy_images, report, count_unsplit=False)
+
+
+def write_stream(
+    labels: Iterable[Label],
+    metadata: dict[str, Any],
+    assets: Iterable[Asset],
+    path: str | Path,
+    *,
+    has_shapes: bool,
+    any_split: bool = False,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    task: str | None = None,
+    copy_images: str | None = None,
+    confidence: bool | None = None,
+) -> None:
+    """`write` for assets met once (a stream): the same bytes, in memory bounded by one asset.
+
+    What `write` learns by a first pass over the dataset, the stream must tell before its first asset:
+    `has_shapes` (some object is a polygon or a mask: the default task) and `any_split` (some asset has a
+    split tag). A stream that contradicts them raises FormatError (the output is then not put in place),
+    never a silently different output. Labels first met on an object get the next class indexes, as in
+    `write`, unless the declared labels carry their own YOLO indexes (then FormatError: pass them all).
+
+    Example:
+        >>> import tempfile, os
+        >>> from picsellia_formats.model import Annotation, Asset, Label
+        >>> out = tempfile.mkdtemp()
+        >>> write_stream([Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))])]),
+        ...              out, has_shapes=False)
+        >>> open(os.path.join(out, "labels", "a.txt")).read()
+        '0 0.25 0.25 0.5 0.5\\n'
+    """
+    from ...errors import FormatError
+    from ...fidelity import ForeignFields
+
+    copy_images = _check_copy(copy_images, images, task)
+    report = report if report is not None else Report()
+    meta = metadata.get("yolo") or {}
+    labels = list(labels)
+    tally = ForeignFields("yolo")
+    tally.add("dataset", metadata)
+    for label in labels:
+        tally.add("labels", label.extra)
+    if task is None:
+        task = "segment" if has_shapes else "detect"
+    names, index = _class_indexes(labels, report)
+    own_indexes = names != [label.name for label in labels]
+    split_tags = frozenset(meta.get("splits", ())) | SPLIT_TAGS
+    seen_shapes = False
+
+    def pairs() -> Iterable[tuple[Asset, str | None]]:
+        nonlocal seen_shapes
+        for asset in assets:
+            tally.add("assets", asset.extra)
+            for ann in asset.annotations:
+                if ann.extra:
+                    tally.add("objects", ann.extra)
+                if ann.label not in index:
+                    if own_indexes:
+                        raise FormatError(f"label {ann.label!r} is not among the stream's labels, whose YOLO "
+                                          "class indexes are fixed", record=asset.file_name)
+                    index[ann.label] = len(names)
+                    names.append(ann.label)
+                if not seen_shapes and (ann.polygon is not None or ann.mask is not None):
+                    seen_shapes = True
+            split = _split_of(asset, split_tags)
+            if split is not None and not any_split:
+                raise FormatError("an asset has a split tag but the stream said none has (any_split=False)",
+                                  record=asset.file_name)
+            yield asset, split
+
+    _emit(pairs(), Path(path), meta, names, _Writer(index, task, _confidence(confidence, meta)), any_split,
+          images, copy_images, report)
+    if seen_shapes != has_shapes:
+        raise FormatError(f"the stream said has_shapes={has_shapes} but its objects say {seen_shapes}")
+    tally.report_to(report)
+
+
+def _confidence(confidence: bool | None, meta: dict[str, Any]) -> bool:
+    return bool(meta.get("confidence")) if confidence is None else confidence
+
+
+def _emit(pairs: Iterable[tuple[Asset, str | None]], out: Path, meta: dict[str, Any], names: list[str],
+          writer: _Writer, any_split: bool, images: str | Path | None, copy_images: str, report: Report,
+          count_unsplit: bool = True) -> None:
+    """Write the label files of `pairs` (asset, split tag), then data.yaml, classes.txt and the report."""
+    out.mkdir(parents=True, exist_ok=True)
+    nl = "\r\n" if meta.get("newline") == "\r\n" else "\n"
+    images_dir = Path(images) if images and copy_images != "none" else None
     c = writer.c
     made: set[str] = set()
     taken: set[str] = set()
     sizes: dict[str, list[Any]] = {}
     renamed: list[str] = []
-    missing_images = 0
+    seen_splits: set[str] = set()
+    missing_images = unsplit = 0
     extra_tags = statuses = image_qa = 0
     root = str(out)
     labels_root = root + "/labels/"
     images_root = root + "/images/"
     os.makedirs(labels_root, exist_ok=True)  # even with no assets: data.yaml's sets resolve to it on read
     with gc_paused():
-        pairs: Iterable[tuple[Asset, str | None]] = zip(dataset.assets, splits)
-        if progress and len(splits) > 1:
-            from ...progress import track
-
-            pairs = track(pairs, "writing YOLO files", total=len(splits), unit="file")
         for asset, split in pairs:
             if any_split and split is None:
                 split = "train"
+                unsplit += 1
+            if split is not None:
+                seen_splits.add(split)
             name = _out_name(asset.file_name)
             rel = f"{split}/{name}" if split else name
             stem = _stem(rel)
@@ -398,10 +489,12 @@ def write(
                 statuses += 1
             if asset.qa:
                 image_qa += len(asset.qa)
+    if unsplit and count_unsplit:
+        report.info("assets without a split tag written to train", unsplit)
 
     split_dirs: dict[str, list[str]] = {}
     if any_split:
-        for s in sorted({s or "train" for s in splits}, key=_split_rank):
+        for s in sorted(seen_splits, key=_split_rank):
             key = YAML_KEY.get(s.lower(), s)
             split_dirs.setdefault(key, []).append(f"images/{s}")
     else:
