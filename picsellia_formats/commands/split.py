@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
     parser.add_argument("--classes", type=int_at_least(0), default=50, help="classes shown in the table (default 50)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="split a COCO file without holding its assets (a pass for the label counts, one "
+                             "per part; targets COCO, YOLO, VOC); by default for COCO files of 256 MiB or more")
     add_overwrite_argument(parser, "DST")
     add_format_options(parser)
 
@@ -75,6 +78,14 @@ def run(args: argparse.Namespace) -> int:
     target = formats.get(args.to or source).name
     read_opts, write_opts = split_format_options(args, source, target)
     check_folder_output(args.dst, [args.src], images=args.images, kind="split", overwrite=args.overwrite)
+    from .. import api
+
+    stream = args.stream
+    if stream is None:
+        stream = api.streamable(args.src, source, target, read_opts, write_opts) and \
+            args.src.stat().st_size >= api.STREAM_ABOVE
+    if stream:
+        return _run_streamed(args, ratios, target, write_opts)
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
     from ..progress import bar  # tqdm: loaded when a command runs, not for --help
 
@@ -94,6 +105,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(result.table(max_classes=args.classes))
         print(f"{source} -> {target}: {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
+              f"-> {args.dst}/<split>/, assignment and figures in {args.dst / 'split.json'}")
+        if report:
+            print(str(report), file=sys.stderr)
+    return 0
+
+
+def _run_streamed(args: argparse.Namespace, ratios: dict[str, float], target: str,
+                  write_opts: dict[str, object]) -> int:
+    from ..streaming.table import split_stream
+
+    report = Report()
+    result = split_stream(args.src, args.dst, ratios, target, seed=args.seed, method=args.method,
+                          time_limit=args.time_limit, presence=not args.no_presence, images=args.images,
+                          report=report, overwrite=args.overwrite, write_options=write_opts)
+    if not args.quiet:
+        print(result.table(max_classes=args.classes))
+        print(f"coco -> {target} (streamed): {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
               f"-> {args.dst}/<split>/, assignment and figures in {args.dst / 'split.json'}")
         if report:
             print(str(report), file=sys.stderr)
