@@ -8,6 +8,10 @@
                               real COCO -> COCO with validation, areas and report, memory bounded
     in-memory coco            `python -m picsellia_formats convert X --to coco` (today's path)
 
+    convert --stream {yolo,voc,coco}  the wired CLI path (`convert --stream`; YOLO with --yolo-task detect, the
+                              floor's rows)
+    in-memory coco (base)     `in-memory coco` from another source tree (`--base DIR`: before/after a patch)
+
     python benchmarks/bench_stream_convert.py --images 10000 100000 --rounds 3 [--src big.json]
 """
 
@@ -111,17 +115,32 @@ with CocoSink(os.path.join({out!r}, "annotations.json"), s.labels, s.metadata) a
 
 MEMORY_COCO = '''
 import sys
+{base}
 from picsellia_formats.cli import main
 os.makedirs({out!r}, exist_ok=True)
-sys.argv = ["picsellia-formats", "convert", {src!r}, os.path.join({out!r}, "annotations.json"), "--to", "coco",
-            "-q"]
-main()
+argv = ["convert", {src!r}, os.path.join({out!r}, "annotations.json"), "--to", "coco", "-q", "--no-stream"]
+try:  # the console script's way: the dataset left unfreed to os._exit (the timing line is written first)
+    main(argv, fast_exit=True)
+except TypeError:  # a tree from before fast_exit (--base)
+    sys.argv = ["picsellia-formats", *argv[:-1]]
+    main()
+'''
+
+CLI_STREAM = '''
+from picsellia_formats.cli import main
+os.makedirs({out!r}, exist_ok=True)
+extra = ["--yolo-task", "detect"] if {conv!r} == "yolo" else []
+out = os.path.join({out!r}, "annotations.json") if {conv!r} == "coco" else os.path.join({out!r}, "o")
+assert main(["convert", {src!r}, out, "--to", {conv!r}, "-q", "--stream", *extra]) == 0
 '''
 
 JOBS = {
     "floor yolo": (FLOOR, "yolo"), "stream-floor yolo": (STREAM_FLOOR, "yolo"),
     "floor voc": (FLOOR, "voc"), "stream-floor voc": (STREAM_FLOOR, "voc"),
     "floor coco": (FLOOR, "coco"), "stream coco": (STREAM_COCO, "coco"), "in-memory coco": (MEMORY_COCO, "coco"),
+    "in-memory coco (base)": (MEMORY_COCO, "coco"),
+    "convert --stream yolo": (CLI_STREAM, "yolo"), "convert --stream voc": (CLI_STREAM, "voc"),
+    "convert --stream coco": (CLI_STREAM, "coco"),
 }
 
 
@@ -133,6 +152,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=list(JOBS))
     parser.add_argument("--out", type=Path, default=Path("/dev/shm/pf-bench-stream"))
     parser.add_argument("--spill", default="/dev/shm")
+    parser.add_argument("--base", default=None, help="a source tree for the 'in-memory coco (base)' job (before/after)")
     args = parser.parse_args()
     rows = []
     for src in [ensure(n, DATA) for n in args.images] + list(args.src):
@@ -142,7 +162,8 @@ def main() -> None:
                 template, conv = JOBS[name]
                 out = args.out / name.replace(" ", "_")
                 shutil.rmtree(out, ignore_errors=True)
-                code = template.format(src=str(src), out=str(out), conv=conv, spill=args.spill)
+                base = f"sys.path.insert(0, {args.base!r})" if name.endswith("(base)") and args.base else ""
+                code = template.format(src=str(src), out=str(out), conv=conv, spill=args.spill, base=base)
                 runs[name].append(measure(code, name, setup=WRITERS))
                 shutil.rmtree(out, ignore_errors=True)
         floors = {conv: statistics.median(r.seconds for r in runs[f"floor {conv}"])

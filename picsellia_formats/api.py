@@ -111,12 +111,14 @@ def convert(
     progress: bool = False,
     overwrite: bool = False,
     stream: bool | None = None,
+    keep: list[Any] | None = None,
 ) -> Report:
     """Read `src` (format detected unless `from_`), write it to `dst` as `to`; return the report.
 
     `stream`: move the assets one at a time (`picsellia_formats.streaming`: bounded memory, the same
     output); None chooses it for a COCO source of `STREAM_ABOVE` bytes or more when the target and options
-    allow it; True raises FormatError/OptionError when they do not.
+    allow it; True raises FormatError/OptionError when they do not. `keep`: a list the in-memory dataset is
+    appended to, so that it is not freed on return (the CLI does so before ending its process at once).
 
     `progress`: bars on stderr when it is a terminal (see `read`). `overwrite`: see `write`; side
     outputs of the reader (``extract_images``) are put in place only if the whole conversion succeeds.
@@ -152,6 +154,8 @@ def convert(
         return report
     with transaction(overwrite=overwrite):
         dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
+        if keep is not None:
+            keep.append(dataset)
         write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress,
               overwrite=overwrite, **(write_options or {}))
     report.stats.update(

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         check_file_output(args.report, [args.src], flag="--report")
     report = convert(args.src, args.dst, target, from_=source, images=args.images, strict=args.strict,
                      read_options=read_opts, write_options=write_opts, progress=not args.quiet,
-                     overwrite=args.overwrite, stream=args.stream)
+                     overwrite=args.overwrite, stream=args.stream,
+                     keep=getattr(args, "_keep", None))
     if not args.quiet:
         print(summary_line(report, args.dst))
         if report:

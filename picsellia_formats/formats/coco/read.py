@@ -28,6 +28,9 @@ _isfinite = math.isfinite
 # ----------------------------------------------------------------------------------------------- read
 
 
+_INT_ONLY = {int}
+
+
 def _is_number(v: Any) -> bool:
     t = type(v)
     return (t is float and _isfinite(v)) or t is int
@@ -88,9 +91,10 @@ def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, repor
                                      f"{size[0]} x {size[1]}" + (f" (they cover {total} pixels)" if total >= 0 else ""))
                 return None, None
             return None, Mask(size[0], size[1], counts)
-        if type(counts) is list and all(type(v) is int and v >= 0 for v in counts):
-            if sum(counts) != size[0] * size[1]:
-                problems.add(record, f"uncompressed RLE counts sum to {sum(counts)}, expected "
+        if type(counts) is list and (not counts or (set(map(type, counts)) == _INT_ONLY and min(counts) >= 0)):
+            total = sum(counts)
+            if total != size[0] * size[1]:
+                problems.add(record, f"uncompressed RLE counts sum to {total}, expected "
                                      f"{size[0]} x {size[1]} = {size[0] * size[1]}")
                 return None, None
             return None, Mask(size[0], size[1], counts)
