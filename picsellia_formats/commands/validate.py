@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON file of questions/attributes to require and check (see docs/validation.md)")
     parser.add_argument("--workers", type=int_at_least(0), default=None,
                         help="processes for the image checks (default: CPUs)")
+    parser.add_argument("--engine", choices=("local", "dask"), default=None,
+                        help="where the image checks run: local process pool (default) or a Dask cluster "
+                             "(the 'dask' extra; see docs/scale.md)")
+    parser.add_argument("--scheduler", default=None,
+                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
+                             "$PF_DASK_SCHEDULER, else a local cluster of --workers processes)")
     parser.add_argument("--deep", action="store_true", help="decode every image fully (slow)")
     parser.add_argument("--no-hash", action="store_true", help="do not look for duplicate images by content")
     parser.add_argument("--examples", type=int_at_least(0), default=3, help="examples shown per code (default 3)")
@@ -63,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("min_objects", "max_imbalance", "min_area", "min_side", "bbox_tolerance", "workers"):
+    for name in ("min_objects", "max_imbalance", "min_area", "min_side", "bbox_tolerance", "workers", "engine",
+                 "scheduler"):
         value = getattr(args, name)
         if value is not None:
             out[name] = value
