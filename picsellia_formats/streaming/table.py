@@ -128,6 +128,11 @@ def split_stream(
     spec = formats.get(to)
     index = result.index
     with output_dir(dst, "split", overwrite=overwrite) as staging:
+        if spec.name == "coco" and not (write_options or {}).get("results"):
+            _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, index.tolist(), report,
+                        {k: v for k, v in (write_options or {}).items() if v is not None and k != "results"})
+            (Path(staging) / "split.json").write_bytes(result.to_json().encode())
+            return result
         for k, name in enumerate(result.names):
             mine = index == k
             s = stream(src, "coco", **opts)
@@ -140,6 +145,26 @@ def split_stream(
             write_stream(part, out, to, images=images, report=report, **(write_options or {}))
         (Path(staging) / "split.json").write_bytes(result.to_json().encode())
     return result
+
+
+def _coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int], report: Report,
+                options: dict[str, Any]) -> None:
+    """Every COCO part in one pass: each asset pushed to its part's sink (one report per part, merged)."""
+    from contextlib import ExitStack
+
+    from .coco_sink import CocoSink
+
+    reports = [Report() for _ in names]
+    with ExitStack() as stack:
+        sinks = []
+        for name, part_report in zip(names, reports):
+            (staging / name).mkdir(parents=True, exist_ok=True)
+            sinks.append(stack.enter_context(CocoSink(staging / name / "annotations.json", s.labels, s.metadata,
+                                                      report=part_report, **options)))
+        for asset, k in zip(s.assets, index):
+            sinks[k].add(asset)
+    for part_report in reports:
+        report.merge(part_report)
 
 
 def _only(assets: Iterator[Asset], keep: list[bool]) -> Iterator[Asset]:
