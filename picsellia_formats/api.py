@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
-from .errors import FormatError, LossyConversionError, OptionError
+from .errors import FormatError, LossyConversionError
+from .format_options import check_options
 from .model import Dataset
 from .outputs import output_dir, output_file, transaction
 from .report import Report
@@ -181,18 +182,3 @@ def streamable(src: Path, source: str, target: str, read_options: dict[str, Any]
     return (formats.get(source).name == "coco" and src.is_file() and not read_options
             and formats.get(target).name in ("coco", "yolo", "voc")
             and not write_options.get("results") and write_options.get("segmentation") is not True)
-
-
-def check_options(fmt: str, allowed: tuple[formats.Option, ...], given: dict[str, Any], what: str) -> None:
-    """OptionError for an option `fmt` does not take, or a value outside the option's choices."""
-    by_name = {o.name: o for o in allowed}
-    unknown = [k for k in given if k not in by_name]
-    if unknown:
-        raise OptionError(
-            f"{fmt} {what} takes no option {', '.join(map(repr, unknown))}"
-            + (f"; it takes {', '.join(sorted(by_name))}" if by_name else "")
-        )
-    for name, value in given.items():
-        choices = by_name[name].choices
-        if choices and value is not None and value not in choices:
-            raise OptionError(f"{fmt} {what} option {name} must be one of {', '.join(choices)}, got {value!r}")

@@ -35,6 +35,7 @@ from typing import Any
 
 from .. import formats
 from ..errors import FormatError, LossyConversionError, OptionError
+from ..format_options import check_options
 from ..model import Asset, Label
 from ..outputs import output_dir, output_file
 from ..report import Report
@@ -111,8 +112,6 @@ def write_stream(
     if spec.name not in STREAM_TARGETS:
         raise FormatError(f"{spec.name} cannot be written from a stream (streamed targets: "
                           f"{', '.join(STREAM_TARGETS)})")
-    from ..api import check_options
-
     check_options(spec.name, spec.write_options, options, "write")
     report = report if report is not None else Report()
     assets: Iterator[Asset] = s.assets
