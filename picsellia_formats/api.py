@@ -20,6 +20,7 @@ from typing import Any
 from . import formats
 from .errors import FormatError, LossyConversionError
 from .format_options import check_options
+from .inputs import check_input, check_names
 from .model import Dataset
 from .outputs import output_dir, output_file, transaction
 from .report import Report
@@ -44,13 +45,16 @@ def read(
     OptionError (an option the format does not take, or a value outside its choices).
     """
     path = Path(path)
+    check_input(path)  # a FIFO, device or dangling link: refused by name before anything reads it
     if not path.exists():
         raise FormatError("no such file or folder", file=path)
     name = format or formats.detect(path)
     spec = formats.get(name)
     check_options(spec.name, spec.read_options, options, "read")
-    return spec.read(path, images=Path(images) if images else None,
-                     report=report if report is not None else Report(), progress=progress, **options)
+    dataset = spec.read(path, images=Path(images) if images else None,
+                        report=report if report is not None else Report(), progress=progress, **options)
+    check_names(dataset, path)  # NUL or a lone surrogate in a name: FormatError naming it, before any writer
+    return dataset
 
 
 def write(
@@ -84,7 +88,8 @@ def write(
     report = report if report is not None else Report()
     path = Path(path)
     image_dir = Path(images) if images else None
-    if spec.output == "file":
+    output = spec.output_for(dataset, path, options) if spec.output_for is not None else spec.output
+    if output == "file":
         if path.is_dir():
             path = path / spec.default_file_name
         with output_file(path, overwrite=overwrite) as tmp:
@@ -157,6 +162,8 @@ def convert(
         dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
         if keep is not None:
             keep.append(dataset)
+        if images is None and formats.get(name).name == formats.get(to).name == "tfrecord":
+            images = src_path  # TFRecord -> TFRecord: the records hold the images
         write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress,
               overwrite=overwrite, **(write_options or {}))
     report.stats.update(
@@ -177,8 +184,10 @@ STREAM_ABOVE = 256 << 20
 def streamable(src: Path, source: str, target: str, read_options: dict[str, Any] | None,
                write_options: dict[str, Any] | None) -> bool:
     """Whether `convert` can stream `src` (a `source` file) to `target` with these options."""
+    from .streaming.api import file_split
+
     read_options = {k: v for k, v in (read_options or {}).items() if v is not None}
     write_options = write_options or {}
-    return (formats.get(source).name == "coco" and src.is_file() and not read_options
+    return (formats.get(source).name == "coco" and src.is_file() and not read_options and file_split(src) is None
             and formats.get(target).name in ("coco", "yolo", "voc")
             and not write_options.get("results") and write_options.get("segmentation") is not True)

@@ -12,7 +12,7 @@ Example:
     >>> tally.add("assets", {"voc": {"folder": "images", "path": "/x.jpg"}, "coco": {"license": 1}})
     >>> report = Report(); tally.report_to(report)
     >>> print(report)
-    1 assets' VOC-only fields dropped (COCO has no place for folder, path)
+    1 asset's VOC-only fields dropped (COCO has no place for folder, path)
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 #: how a report names a format (the others: the name in capitals, as in COCO, VOC, YOLO)
-_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord", "labelme": "LabelMe", "createml": "CreateML"}
+_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord", "labelme": "LabelMe", "createml": "CreateML",
+           "labelstudio": "Label Studio", "cvat": "CVAT"}
 
 
 def title(fmt: str) -> str:
@@ -90,7 +91,7 @@ def report_foreign_fields(dataset: Any, target: str, report: Any) -> None:
         >>> r = Report()
         >>> report_foreign_fields(Dataset(assets=[Asset("a.jpg", extra={"coco": {"license": 3}})]), "voc", r)
         >>> str(r)
-        "1 assets' COCO-only fields dropped (VOC has no place for license)"
+        "1 asset's COCO-only fields dropped (VOC has no place for license)"
     """
     tally = ForeignFields(target)
     tally.add("dataset", dataset.metadata)

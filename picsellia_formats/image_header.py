@@ -6,7 +6,7 @@ measured 10-20x faster than Pillow's ``Image.open`` on the bundled real files (a
 certainty (another type, an unusual marker order, an EXIF block it cannot parse, an XMP
 orientation, a PNG ``eXIf`` chunk or EXIF/XMP text) goes to Pillow's lazy header reader, so the
 answer is always Pillow's (tests hold the two equal). A header claiming more pixels than
-`max_pixels` (default: Pillow's ``Image.MAX_IMAGE_PIXELS``) is refused before anything is allocated.
+`max_pixels` (default: Pillow's default ``MAX_IMAGE_PIXELS``, 89,478,485) is refused before anything is allocated.
 
 This module also holds the one EXIF-orientation table: which orientations swap width and height,
 and the frame transforms between the stored pixels (what TensorFlow decodes) and the displayed
@@ -27,6 +27,7 @@ import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import FormatError
+from .inputs import read_input
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -70,18 +71,22 @@ def exif_orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def max_image_pixels() -> int | None:
-    """Pillow's current ``Image.MAX_IMAGE_PIXELS`` (None: no limit)."""
-    from PIL import Image
+#: Pillow's own default decompression-bomb limit (``1024 * 1024 * 1024 // 4 // 3`` pixels), held here as a
+#: constant: other libraries (labelme, ultralytics) set ``PIL.Image.MAX_IMAGE_PIXELS = None`` when imported,
+#: which must not switch our limit off.
+DEFAULT_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
 
-    return Image.MAX_IMAGE_PIXELS
+
+def max_image_pixels() -> int | None:
+    """The default pixel limit of a header (Pillow's default limit, whatever Pillow's global says now)."""
+    return DEFAULT_MAX_PIXELS
 
 
 def read_header(data: bytes, *, file: str | os.PathLike[str] | None = None,
                 max_pixels: int | None = -1) -> HeaderInfo | None:
     """`HeaderInfo` of an encoded image's first bytes (`HEAD` of them suffice), None when not an image.
 
-    `max_pixels`: refuse larger headers (-1: Pillow's limit; None: no limit).
+    `max_pixels`: refuse larger headers (-1: `DEFAULT_MAX_PIXELS`; None: no limit).
     Raises ImageTooLargeError naming `file` when the header claims more pixels than the limit.
     """
     info = fast_header(data)
@@ -99,8 +104,7 @@ def read_file_header(path: str | os.PathLike[str], *, max_pixels: int | None = -
     its header claims more pixels than the limit.
     """
     try:
-        with open(path, "rb") as f:
-            head = f.read(HEAD)
+        head = read_input(path, HEAD)  # a FIFO, device or dangling link: FormatError naming it
     except FileNotFoundError:
         raise FormatError("image file not found", file=path) from None
     except IsADirectoryError:
@@ -119,7 +123,7 @@ def check_pixels(width: int, height: int, *, file: str | os.PathLike[str] | None
     limit = max_image_pixels() if max_pixels == -1 else max_pixels
     if limit is not None and width * height > limit:
         raise ImageTooLargeError(f"the header claims {width}×{height} = {width * height:,} pixels, more than "
-                                 f"the limit of {limit:,} (PIL.Image.MAX_IMAGE_PIXELS)", file=file)
+                                 f"the limit of {limit:,}", file=file)
 
 
 def fast_header(head: bytes) -> HeaderInfo | None:

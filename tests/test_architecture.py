@@ -27,14 +27,9 @@ ALLOWED_CYCLES: set[tuple[str, ...]] = {
     ("picsellia_formats.geometry", "picsellia_formats.masks", "picsellia_formats.shapes"),
 }
 #: ``(importing module, imported module, name)`` allowed for now.
-ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
-    ("picsellia_formats.tfod.pipeline", "picsellia_formats.tfod.labelmap", "_escape"),
-}
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 #: Modules allowed over `MAX_LINES` for now.
-ALLOWED_LONG: set[str] = {
-    "picsellia_formats.formats.picsellia.read",
-    "picsellia_formats.tfod.tfrecord",
-}
+ALLOWED_LONG: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 when a finding is at or above this severity (default error)")
     parser.add_argument("--fix", type=Path, default=None, metavar="DST",
                         help="write a corrected copy here (the source is never modified)")
+    parser.add_argument("--drop-broken", action="store_true",
+                        help="with --fix and --images: leave out the assets whose image file is missing, "
+                        "unreadable, truncated or of an unsupported type (each one listed)")
     parser.add_argument("--to", default=None, help="format of the corrected copy (default: the input format)")
     parser.add_argument("--rules", default=None, help="only these codes or categories (comma-separated)")
     parser.add_argument("--skip", default=None, help="leave out these codes or categories (comma-separated)")
@@ -113,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
     from ..api import write
     from ..validation import fix, validate
 
+    if args.drop_broken and (args.fix is None or args.images is None):
+        raise PicselliaFormatsError("--drop-broken needs --fix DST (the corrected copy) and --images DIR "
+                                    "(the image files it checks)")
     source = args.from_ or formats.detect(args.src)
     target_format = formats.get(args.to or source).name
     read_opts, write_opts = split_format_options(args, source, target_format if args.fix else None)
@@ -131,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     out: dict[str, Any] = report.to_dict()
     final = report
     if target is not None:
-        fixed, log = fix(report)
+        fixed, log = fix(report, drop_broken=args.drop_broken)
         write(fixed, target, target_format, images=args.images, **write_opts)
         final = validate(fixed, args.images, args.rules, skip=args.skip, **options)
         if not args.quiet:

@@ -19,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import FormatError
+from ..inputs import read_input
+
 #: how many files of a folder are looked at
 SAMPLE = 20
 _HEAD = 1 << 16
@@ -39,17 +42,14 @@ class Refusal:
 
 def _head(path: Path) -> bytes:
     try:
-        with open(path, "rb") as f:
-            return f.read(_HEAD)
-    except OSError:
+        return read_input(path, _HEAD)
+    except (OSError, FormatError):
         return b""
 
 
 def _json(path: Path, head: bytes) -> Refusal | None:
     if path.suffix.lower() != ".json" or not head.lstrip().startswith((b"{", b"[")):
         return None
-    if b'"segments_info"' in head:
-        return Refusal("COCO panoptic", 0.95, "annotations hold segments_info (PNG segment ids)")
     if b'"dm_format_version"' in head or (b'"items"' in head and b'"categories"' in head
                                           and b'"label"' in head and b'"labels"' in head):
         return Refusal("Datumaro JSON", 0.95, "has Datumaro's items and categories.label.labels")

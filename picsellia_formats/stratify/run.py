@@ -107,7 +107,6 @@ def split_table(
     """
     import numpy as np  # numpy and scipy load on first use: `import picsellia_formats` stays light
 
-    from . import exact as exact_solver
     from . import greedy
     from .problem import Problem, image_targets
     from .result import SplitResult
@@ -135,6 +134,8 @@ def split_table(
         fast = greedy.solve(problem, seed=seed)
     if method == "exact" or (method == "auto" and labelled.size <= AUTO_EXACT_MAX
                              and problem.objective(fast) > lower_bound + 1e-9):  # type: ignore[arg-type]
+        from . import exact as exact_solver  # scipy.optimize (HiGHS) loads only when the MILP runs
+
         exact = exact_solver.solve(problem, time_limit=time_limit,
                                    node_limit=AUTO_NODE_LIMIT if method == "auto" else None)
         if exact.assign is None and fast is None:

@@ -36,6 +36,7 @@ from typing import Any
 from .. import formats
 from ..errors import FormatError, LossyConversionError, OptionError
 from ..format_options import check_options
+from ..inputs import check_input
 from ..model import Asset, Label
 from ..outputs import output_dir, output_file
 from ..report import Report
@@ -61,6 +62,10 @@ class AssetStream:
     n_annotations: int = 0
     has_shapes: bool = False
     any_split: bool = False
+    #: the split a COCO source file's name gives (``instances_val.json``): the in-memory reader tags its
+    #: assets with it and writes its layout back, so such a stream is not written (`write_stream` refuses)
+    file_split: str | None = None
+    path: Path | None = None
 
 
 def stream(path: str | os.PathLike[str], format: str | None = None, *,  # noqa: A002
@@ -73,6 +78,7 @@ def stream(path: str | os.PathLike[str], format: str | None = None, *,  # noqa: 
     path = Path(path)
     if not path.exists():
         raise FormatError("no such file or folder", file=path)
+    check_input(path)  # a FIFO, device or dangling link: refused by name before anything reads it
     name = formats.get(format or formats.detect(path)).name
     if name not in STREAM_SOURCES:
         raise FormatError(f"{name} cannot be read as a stream (streamed sources: {', '.join(STREAM_SOURCES)})",
@@ -87,7 +93,26 @@ def stream(path: str | os.PathLike[str], format: str | None = None, *,  # noqa: 
 
     tmp_dir = options.get("tmp_dir")
     s = stream_coco(path, report=report, **({"tmp_dir": tmp_dir} if tmp_dir else {}))
-    return AssetStream("coco", s.labels, s.metadata, s.assets, s.n_assets, s.n_annotations, s.has_shapes)
+    return AssetStream("coco", s.labels, s.metadata, s.assets, s.n_assets, s.n_annotations, s.has_shapes,
+                       file_split=file_split(path), path=path)
+
+
+def file_split(path: Path) -> str | None:
+    """The split a COCO file's name or folder names (``instances_val.json``): such a file is read in memory."""
+    from ..formats.coco.split_files import split_of_file
+
+    return split_of_file(path, path.parent.parent) if path.is_file() else None
+
+
+def _no_image_labels(assets: Iterator[Asset], path: Path | None) -> Iterator[Asset]:
+    """The assets; FormatError at an annotation without geometry (a COCO image label), which the in-memory
+    COCO -> COCO write keeps (the dataset says so before writing) and a stream could only drop."""
+    for asset in assets:
+        for ann in asset.annotations:
+            if not (ann.box or ann.polygon or ann.mask or ann.keypoints):
+                raise FormatError("COCO annotations without geometry (image labels) cannot be written from a "
+                                  "stream: convert in memory (--no-stream)", file=path, record=asset.file_name)
+        yield asset
 
 
 def write_stream(
@@ -113,6 +138,9 @@ def write_stream(
         raise FormatError(f"{spec.name} cannot be written from a stream (streamed targets: "
                           f"{', '.join(STREAM_TARGETS)})")
     check_options(spec.name, spec.write_options, options, "write")
+    if s.file_split is not None:
+        raise FormatError("a COCO file named for a split cannot be written from a stream (its assets get that "
+                          "split tag and its layout is written back): convert in memory (--no-stream)", file=s.path)
     report = report if report is not None else Report()
     assets: Iterator[Asset] = s.assets
     if progress and s.n_assets > 1:
@@ -128,6 +156,8 @@ def write_stream(
         if path.is_dir():
             path = path / spec.default_file_name
         sink_options = {k: v for k, v in options.items() if v is not None and k != "results"}
+        if s.format == "coco":
+            assets = _no_image_labels(assets, s.path)
         with output_file(path, overwrite=overwrite) as tmp:
             with CocoSink(tmp, s.labels, s.metadata, report=report, **sink_options) as sink:
                 sink.write(assets)

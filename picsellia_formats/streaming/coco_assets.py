@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProblemCollector
+from ..errors import FormatError, ProblemCollector
 from ..formats.coco.read import parse_annotations, parse_categories, parse_images
 from ..io_utils import gc_paused
 from ..model import Asset, Label
@@ -80,6 +80,9 @@ def _assets(src: CocoSource, labels_by_id: dict[Any, str], problems: _OffsetProb
                 problems.offset = n_images
                 assets, by_id = parse_images([g.image for g in batch], problems)
                 anns = [a for g in batch for a in g.annotations]
+                if anns and isinstance(anns[0], dict) and "segments_info" in anns[0]:
+                    raise FormatError("COCO panoptic cannot be read as a stream (its objects are in PNGs): "
+                                      "convert in memory (--no-stream)", file=src.path)
                 parse_annotations(anns, by_id, labels_by_id, problems, report, start=n_anns)
             problems.raise_if_any()
             n_images += len(batch)

@@ -32,9 +32,10 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
+from ..errors import FormatError
 from ..fidelity import ForeignFields
 from ..formats.coco.read import TOP_KEYS
-from ..formats.coco.write import batch_dicts, category_dict, category_ids, image_dict
+from ..formats.coco.write import HINT_KEYS, batch_dicts, category_dict, category_ids, image_dict
 from ..io_utils import gc_paused
 from ..model import Annotation, Asset, Dataset, Label
 from ..report import Report
@@ -60,6 +61,10 @@ class CocoSink:
         self.start = category_id_start
         self.labels = list(labels)
         self.metadata = metadata or {}
+        hints = [k for k in ("split_files", "image_labels") if (self.metadata.get("coco") or {}).get(k)]
+        if hints:
+            raise FormatError(f"a dataset read with COCO {' and '.join(hints)} cannot be written by the streaming "
+                              "COCO writer (it rewrites their layout): convert in memory (--no-stream)")
         self._known = {label.name for label in self.labels}
         self._cat_ids = category_ids(self.labels, category_id_start, Report())
         self._ann_report = Report()  # annotation-level entries, appended after the dataset-level ones
@@ -267,7 +272,7 @@ class CocoSink:
         meta = self.metadata.get("coco", {})
         order = [k for k in meta.get("key_order", []) if k in TOP_KEYS]
         order += [k for k in TOP_KEYS if k not in order]
-        extra_top = {k: v for k, v in meta.items() if k not in ("key_order", "results") and k not in TOP_KEYS}
+        extra_top = {k: v for k, v in meta.items() if k not in HINT_KEYS and k not in TOP_KEYS}
         tmp = os.path.join(self._dir, "out.json")
         with open(tmp, "wb") as f:
             f.write(b"{")

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from ..model import Asset, Label
 from ..outputs import output_dir
 from ..report import Report
-from .api import AssetStream, stream, write_stream
+from .api import AssetStream, stream
 
 
 class AssetKey(NamedTuple):
@@ -113,36 +113,27 @@ def split_stream(
 ) -> Any:
     """`split` of a COCO file without holding its assets: one pass for the label table, one per part.
 
-    Writes ``dst/<split name>/`` in `to` (COCO, YOLO or VOC) and ``dst/split.json``, replacing `dst`
-    whole as the in-memory ``split`` command does; returns the `SplitResult`. The parts are the bytes
-    the in-memory split writes.
+    Writes ``dst/annotations/instances_<split>.json`` (`to` must be COCO: a YOLO or VOC split is one
+    training-ready dataset, written in memory by the ``split`` command) and ``dst/split.json``, replacing
+    `dst` whole as the in-memory ``split`` command does; returns the `SplitResult`. The files are the bytes
+    the in-memory split writes. Raises OptionError for another target or a results list.
     """
     from .. import formats
+    from ..errors import OptionError
     from ..stratify import split_table
 
+    if formats.get(to).name != "coco" or (write_options or {}).get("results"):
+        raise OptionError(f"a streamed split writes COCO split files only, not {formats.get(to).name}"
+                          f"{' results' if (write_options or {}).get('results') else ''}: split in memory "
+                          "(--no-stream)")
     report = report if report is not None else Report()
     opts = {"tmp_dir": tmp_dir} if tmp_dir else {}
     table = label_table(stream(src, "coco", **opts))
     result = split_table(table.classes, table.counts, ratios, seed=seed, method=method, time_limit=time_limit,
                          presence=presence, dataset=table)
-    spec = formats.get(to)
-    index = result.index
     with output_dir(dst, "split", overwrite=overwrite) as staging:
-        if spec.name == "coco" and not (write_options or {}).get("results"):
-            _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, index.tolist(), report,
-                        {k: v for k, v in (write_options or {}).items() if v is not None and k != "results"})
-            (Path(staging) / "split.json").write_bytes(result.to_json().encode())
-            return result
-        for k, name in enumerate(result.names):
-            mine = index == k
-            s = stream(src, "coco", **opts)
-            part = AssetStream(s.format, s.labels, s.metadata, _only(s.assets, mine.tolist()),
-                               int(mine.sum()), int(table.counts[mine].sum()),
-                               has_shapes=bool(table.shapes[mine].any()))
-            out = staging / name
-            if spec.output == "file":
-                out.mkdir(parents=True, exist_ok=True)
-            write_stream(part, out, to, images=images, report=report, **(write_options or {}))
+        _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
+                    {k: v for k, v in (write_options or {}).items() if v is not None and k != "results"})
         (Path(staging) / "split.json").write_bytes(result.to_json().encode())
     return result
 
@@ -152,17 +143,26 @@ def _coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int
     """Every COCO part in one pass: each asset pushed to its part's sink (one report per part, merged)."""
     from contextlib import ExitStack
 
+    from ..formats.coco.split_files import SPLIT_FILE_PATTERN
     from .coco_sink import CocoSink
 
     reports = [Report() for _ in names]
     with ExitStack() as stack:
-        sinks = []
-        for name, part_report in zip(names, reports):
-            (staging / name).mkdir(parents=True, exist_ok=True)
-            sinks.append(stack.enter_context(CocoSink(staging / name / "annotations.json", s.labels, s.metadata,
-                                                      report=part_report, **options)))
+        sinks: list[CocoSink | None] = []
+        (staging / "annotations").mkdir(parents=True, exist_ok=True)
+        used = set(index)
+        n = 0
+        for k, (name, part_report) in enumerate(zip(names, reports)):
+            if k not in used:  # an empty split gets no file, as in `write_split_files`
+                sinks.append(None)
+                continue
+            # the in-memory `write_split_files` layout: other formats' dataset fields tallied with the first file
+            metadata = {**(s.metadata if n == 0 else {}), "coco": s.metadata.get("coco", {})}
+            n += 1
+            target = staging / SPLIT_FILE_PATTERN.format(split=name)
+            sinks.append(stack.enter_context(CocoSink(target, s.labels, metadata, report=part_report, **options)))
         for asset, k in zip(s.assets, index):
-            sinks[k].add(asset)
+            sinks[k].add(asset)  # type: ignore[union-attr]  # k is in `used`
     for part_report in reports:
         report.merge(part_report)
 

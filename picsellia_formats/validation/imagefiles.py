@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future
@@ -115,7 +116,7 @@ def _probe_pillow(path: str, deep: bool) -> ImageFacts:
                 im = Image.open(f)
             except Exception as exc:  # Pillow raises many types on non-images
                 status = "truncated" if "runcated" in str(exc) and nbytes else "unreadable"
-                return ImageFacts(status, path, nbytes=nbytes, error=f"{type(exc).__name__}: {exc}")
+                return ImageFacts(status, path, nbytes=nbytes, error=_plain(exc))
             with im:
                 fmt = (im.format or "").lower()
                 raw_w, raw_h = im.size
@@ -145,7 +146,25 @@ def _decode(f: Any) -> tuple[bool, str, str | None]:
         text = str(exc)
         status = "truncated" if "truncated" in text or "broken data stream" in text or isinstance(
             exc, EOFError) else "unreadable"
-        return False, status, f"{type(exc).__name__}: {text}"
+        return False, status, _plain(exc)
+
+
+_REPR = re.compile(r"<_io\.\w+ name=(?P<name>'[^']*'|\"[^\"]*\"|\d+)>")
+
+
+def _plain(exc: BaseException) -> str:
+    """What Pillow said, for a person: no exception class, no ``<_io.BufferedReader name=...>``.
+
+    Example:
+        >>> _plain(OSError("cannot identify image file <_io.BufferedReader name='a.jpg'>"))
+        'Pillow does not recognise it as an image'
+        >>> _plain(OSError("image file is truncated (6 bytes not processed)"))
+        'image file is truncated (6 bytes not processed)'
+    """
+    text = _REPR.sub(lambda m: m["name"], str(exc)) or type(exc).__name__
+    if "cannot identify image file" in text:
+        return "Pillow does not recognise it as an image"
+    return text
 
 
 def probe_shard(shard: Sequence[tuple[int, Sequence[str]]], deep: bool = False) -> list[tuple[int, ImageFacts]]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from .context import Context
 from .polygon_checks import ZERO_AREA, PartStats, crosses, inside_area, simple_flags
+from .rules import EDGE_TOLERANCE as EDGE
 
 _isfinite = math.isfinite
 _NUM = (int, float)
@@ -170,7 +171,7 @@ def scan(ctx: Context) -> ScanResult:
                         emit("bbox-out-of-image", f"box {box_str(box)} lies wholly outside the "
                                                   f"{shown(W)}×{shown(H)} image", ai, oi)
                         continue
-                    if bx < 0 or by < 0 or bx + bw > W or by + bh > H:
+                    if bx < -EDGE or by < -EDGE or bx + bw > W + EDGE or by + bh > H + EDGE:
                         emit("bbox-partly-out-of-image", f"box {box_str(box)} reaches outside the "
                                                          f"{shown(W)}×{shown(H)} image", ai, oi,
                              {"box": list(box), "image": [W, H]})
@@ -330,7 +331,7 @@ def _polygons(ctx: Context, parts: list[list[float]], owners: list[int], objs: l
     W = np.fromiter((o[4] if o[6] else nan for o in objs), np.float64, len(objs))
     H = np.fromiter((o[5] if o[6] else nan for o in objs), np.float64, len(objs))
     with np.errstate(invalid="ignore"):
-        outside = (x0 < 0) | (y0 < 0) | (x1 > W) | (y1 > H)
+        outside = (x0 < -EDGE) | (y0 < -EDGE) | (x1 > W + EDGE) | (y1 > H + EDGE)
         flagged = nonfinite | zero | ((ngood > 0) & outside)
         if ctx.on("object-too-small"):
             flagged |= (ngood > 0) & ((area < opt.min_area) | (x1 - x0 < opt.min_side) | (y1 - y0 < opt.min_side))

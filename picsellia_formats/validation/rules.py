@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 from ..errors import OptionError
 
+#: px a box or polygon may pass an image edge by without being "out of the image": the overshoot
+#: of coordinates stored with 6 decimals (YOLO) or as float sums (x + w), never a visible pixel
+EDGE_TOLERANCE = 1e-3
+
 SEVERITIES = ("error", "warning", "info")
 #: rank of a severity: lower is worse
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}

@@ -158,6 +158,10 @@ def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = No
         from ..formats import coco
 
         source = coco._resolve(path) if hasattr(coco, "_resolve") else path
+    if spec.name == "coco":
+        # the COCO reader takes missing sizes from the image headers; the validator reports them
+        # (image-size-unknown) and its fix fills them, so it reads the file as it stands
+        images = None
     try:
         return read(source, spec.name, images=images, progress=progress, **(options or {})), [], source
     except FormatError as refused:

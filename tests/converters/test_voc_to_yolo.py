@@ -27,14 +27,15 @@ def _boxes(ds: pf.Dataset) -> dict[str, list[tuple[str, tuple[float, ...]]]]:
 
 def test_toy_cats_to_yolo_keeps_every_box(tmp_path: Path) -> None:
     out = tmp_path / "yolo"
-    result = _run(CATS / "gts_vocpascal_format", out, "--images", CATS / "images", "--classes", CATS / "voc.names")
+    result = _run(CATS / "gts_vocpascal_format", out, "--images", CATS / "images", "--classes", CATS / "voc.names",
+                  "--include-unlabelled")
     assert result.returncode == 0, result.stderr
     assert "12 images, 12 boxes, 20 classes" in result.stdout
     assert (out / "classes.txt").read_text().split() == (CATS / "voc.names").read_text().split()
     assert (out / "labels" / "2007_000549.txt").read_text().split()[0] == "7"  # cat is class 7 of voc.names
     assert sorted(p.stem for p in (out / "labels").glob("*.txt")) == sorted(p.stem for p in
                                                                          (CATS / "images").glob("*.jpg"))
-    voc = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images")
+    voc = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images", include_unlabelled=True)
     yolo = pf.read(out, "yolo")
     a, b = _boxes(voc), _boxes(yolo)
     assert a.keys() == b.keys()
@@ -56,7 +57,7 @@ def test_devkit_splits_and_difficult(tmp_path: Path) -> None:
     out = tmp_path / "yolo"
     result = _run(root, out, "--skip-difficult")
     assert result.returncode == 0, result.stderr
-    assert "11 boxes" in result.stdout and "1 difficult objects left out" in result.stdout
+    assert "11 boxes" in result.stdout and "1 difficult object left out" in result.stdout
     assert (out / "labels" / "train" / "2007_000549.txt").read_text() == ""
     assert (out / "labels" / "val" / "2007_004856.txt").read_text().strip()
     assert (out / "images" / "val" / "2007_004856.jpg").is_file()
@@ -68,3 +69,17 @@ def test_missing_class_is_an_error(tmp_path: Path) -> None:
     result = _run(CATS / "gts_vocpascal_format", tmp_path / "out", "--classes", names, "--no-copy")
     assert result.returncode == 2 and "lacks the classes cat" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_images_refuse_unless_skipped(tmp_path: Path) -> None:
+    """raccoon_voc ships 40 of its 200 images: label files without images are refused, or left out on request."""
+    src, images = FIXTURES / "raccoon_voc/annotations", FIXTURES / "raccoon_voc/images"
+    refused = _run(src, tmp_path / "a", "--images", images)
+    assert refused.returncode == 1 and not (tmp_path / "a").exists()
+    assert "160 of 200 images are not in" in refused.stderr and "--skip-missing-images" in refused.stderr
+    kept = _run(src, tmp_path / "b", "--images", images, "--skip-missing-images")
+    assert kept.returncode == 0, kept.stderr
+    assert "images not found and left out: 160 images with 173 boxes" in kept.stdout
+    labels = sorted(p.stem for p in (tmp_path / "b" / "labels").rglob("*.txt"))
+    assert labels == sorted(p.stem for p in (tmp_path / "b" / "images").rglob("*.jpg")) and len(labels) == 40
+    assert _run(src, tmp_path / "c", "--no-copy").returncode == 0  # labels only: asked for

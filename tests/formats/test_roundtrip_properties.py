@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pycocotools.coco import COCO
 
 import picsellia_formats as pf
+from picsellia_formats.formats.yolo.merge import join_parts
 from picsellia_formats.geometry import annotation_bbox
 from picsellia_formats.masks import mask_to_rle
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
@@ -114,7 +115,7 @@ def test_yolo_keeps_every_object_to_a_hundredth_of_a_pixel(ds: Dataset, task: st
         assert report.count("approximated", "polygons written as boxes") == len(polys)
     else:
         assert report.count("changed", "boxes written as 4-point polygons") == len(anns) - len(polys)
-        assert report.count("approximated", "multi-part polygons written as one row per part") == \
+        assert report.count("approximated", "multi-part polygons joined into one ring by zero-width bridges") == \
             sum(len(ann.polygon) > 1 for ann in polys)
     by_name = {a.file_name: a for a in back.assets}
     assert len(by_name) == len(ds.assets)
@@ -128,13 +129,14 @@ def test_yolo_keeps_every_object_to_a_hundredth_of_a_pixel(ds: Dataset, task: st
 
 
 def _yolo_rows(ann: Annotation, task: str) -> list[tuple[str, list[float]]]:
-    """What a YOLO row keeps of `ann`: its box (detect), else each polygon part (a box as 4 corners)."""
+    """What a YOLO row keeps of `ann`: its box (detect), else its polygon as one ring (parts joined by
+    zero-width bridges, as Ultralytics does; a box as 4 corners)."""
     if task == "detect":
         return [(ann.label, list(annotation_bbox(ann)))]
     if ann.polygon is None:
         x, y, w, h = ann.box
         return [(ann.label, [x, y, x + w, y, x + w, y + h, x, y + h])]
-    return [(ann.label, part) for part in ann.polygon]
+    return [(ann.label, join_parts(ann.polygon))]
 
 
 @SETTINGS

@@ -2,7 +2,7 @@
 
 The raccoon CSV is a real file (TensorFlow object detection tutorial); the others are rows written here
 from each format's published layout (DOTA devkit's labelTxt, KITTI's object devkit readme, Open Images'
-boxes CSV header, COCO panoptic's annotation, Datumaro's JSON, VIA, Supervisely, Cityscapes).
+boxes CSV header, Datumaro's JSON, VIA, Supervisely, Cityscapes).
 """
 
 from __future__ import annotations
@@ -26,11 +26,6 @@ SAMPLES: dict[str, tuple[str, str]] = {
              "2805 2502 plane 0\n3445 3391 3484 3409 3478 3422 3437 3402 large-vehicle 1\n"),
     "KITTI": ("kitti/label_2/000000.txt", "Car 0.00 0 -1.58 587.01 173.33 614.12 200.12 1.65 1.67 3.64 -0.65 1.71 "
               "46.70 -1.59\nDontCare -1 -1 -10 0.00 190.64 68.44 225.96 -1 -1 -1 -1000 -1000 -1000 -10\n"),
-    "COCO panoptic": ("panoptic/panoptic_val2017.json", json.dumps({
-        "images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
-        "annotations": [{"image_id": 1, "file_name": "a.png", "segments_info": [
-            {"id": 3, "category_id": 1, "area": 4, "bbox": [0, 0, 2, 2], "iscrowd": 0}]}],
-        "categories": [{"id": 1, "name": "person", "isthing": 1}]})),
     "Datumaro JSON": ("datumaro/default.json", json.dumps({
         "info": {}, "categories": {"label": {"labels": [{"name": "cat"}]}},
         "items": [{"id": "a", "annotations": [{"type": "bbox", "label_id": 0, "bbox": [1, 2, 3, 4]}]}]})),

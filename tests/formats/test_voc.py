@@ -95,9 +95,20 @@ def test_write_is_deterministic(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- counts and boxes
 
 
-def test_toy_cats_counts_with_images() -> None:
+def test_toy_cats_images_without_xml_not_read_unless_asked() -> None:
+    # issue 15: an images folder does not add its unlabelled images to the dataset (the split leak)
     report = Report()
     ds = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images", report=report)
+    assert (len(ds), ds.num_annotations) == (10, 12)
+    assert all(a.extra for a in ds.assets)  # every asset comes from an XML
+    assert report.count("info", "images without an XML not read") == 2
+    assert not report.lossy
+
+
+def test_toy_cats_counts_with_images() -> None:
+    report = Report()
+    ds = pf.read(CATS / "gts_vocpascal_format", images=CATS / "images", report=report,
+                 include_unlabelled=True)
     assert (len(ds), ds.num_annotations, ds.label_names) == (12, 12, ["cat"])
     empty = sorted(a.file_name for a in ds.assets if not a.annotations)
     assert empty == ["2007_000733.jpg", "2010_003115.jpg", "2012_003445.jpg"]
@@ -401,7 +412,7 @@ def test_zero_sizes_come_from_the_image_header(tmp_path: Path) -> None:
     ds = pf.read(tmp_path / "ann", images=CATS / "images")
     by_name = {a.file_name: a for a in ds.assets}
     assert (by_name["2007_000549.jpg"].width, by_name["2007_000549.jpg"].height) == (375, 500)
-    assert len(ds) == 12
+    assert len(ds) == 1  # the other images of the folder have no XML (include_unlabelled adds them)
 
 
 def test_unknown_size_is_written_as_zero_and_reported(tmp_path: Path) -> None:
@@ -427,7 +438,9 @@ def test_devkit_layout_round_trip_with_splits(tmp_path: Path) -> None:
     (main / "cat_train.txt").write_text("2007_000549  1\n2007_000733 -1\n")
     report = Report()
     ds = pf.read(root, report=report)
-    assert len(ds) == 12 and ds.metadata["voc"]["layout"] == "devkit"
+    # 10 XMLs + 2010_003115 (no XML, listed in train.txt); 2012_003445 is in no list and has no XML
+    assert len(ds) == 11 and ds.metadata["voc"]["layout"] == "devkit"
+    assert report.count("info", "images listed in ImageSets without an XML read as assets with no objects") == 1
     tags = {a.file_name: a.tags for a in ds.assets if a.tags}
     assert tags == {"2007_000549.jpg": ["train"], "2007_000733.jpg": ["train"], "2010_003115.jpg": ["train"],
                     "2007_003525.jpg": ["val"]}

@@ -55,7 +55,14 @@ def test_there_are_coco_fixtures() -> None:
 @pytest.mark.parametrize("src", COCO_FIXTURES, ids=lambda p: str(p.relative_to(ROOT / "fixtures")))
 def test_fixture_streams_to_the_in_memory_bytes(src: Path, to: str, tmp_path: Path) -> None:
     out = "annotations.json" if to == "coco" else "out"
-    assert _run(src, tmp_path / "s" / out, to, True) == _run(src, tmp_path / "m" / out, to, False)
+    streamed, in_memory = _run(src, tmp_path / "s" / out, to, True), _run(src, tmp_path / "m" / out, to, False)
+    if streamed[0] == "error" and "convert in memory" in str(streamed[1]):
+        # split-named files, panoptic, image labels: refused by the stream, naming the way out
+        assert in_memory[0] != "error"
+        if "named for a split" in str(streamed[1]):
+            assert not api.streamable(src, "coco", to, None, None)  # so convert's default reads it in memory
+        return
+    assert streamed == in_memory
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +116,7 @@ def test_formats_that_cannot_stream_say_so(tmp_path: Path) -> None:
     s = pf.stream(COCO_FIXTURES[0])
     with pytest.raises(pf.FormatError, match="cannot be written from a stream"):
         pf.write_stream(s, tmp_path / "x", "tfrecord")
-    with pytest.raises(pf.PicselliaFormatsError, match="palette"):
-        pf.write_stream(pf.stream(COCO_FIXTURES[0]), tmp_path / "v", "voc", segmentation=True)
-    assert not (tmp_path / "v").exists()
+    # VOC (and YOLO) write streams are buffered into a Dataset for the in-memory writer: segmentation works
 
 
 def _one(ann: Annotation, tags: tuple[str, ...] = ()) -> pf.AssetStream:
@@ -119,14 +124,14 @@ def _one(ann: Annotation, tags: tuple[str, ...] = ()) -> pf.AssetStream:
                           1, 1, has_shapes=False)
 
 
-def test_a_stream_contradicting_its_hints_writes_nothing(tmp_path: Path) -> None:
+def test_a_yolo_write_stream_is_the_in_memory_writer_whatever_its_hints(tmp_path: Path) -> None:
+    # YOLO write streams are buffered (docs/scale.md): wrong has_shapes/any_split hints cannot change the output
     polygon = Annotation("cat", polygon=[[0, 0, 5, 0, 5, 5]], box=(0, 0, 5, 5))
-    with pytest.raises(pf.FormatError, match="has_shapes"):
-        pf.write_stream(_one(polygon), tmp_path / "y", "yolo")
-    assert not (tmp_path / "y").exists()
-    with pytest.raises(pf.FormatError, match="split tag"):
-        pf.write_stream(_one(Annotation("cat", box=(0, 0, 5, 5)), ("train",)), tmp_path / "y", "yolo")
-    assert not (tmp_path / "y").exists()
+    for name, ann, tags in (("p", polygon, ()), ("t", Annotation("cat", box=(0, 0, 5, 5)), ("train",))):
+        pf.write_stream(_one(ann, tags), tmp_path / f"s{name}", "yolo")
+        pf.write(pf.Dataset([Label("cat")], [Asset("a.jpg", 10, 10, [ann], tags=list(tags))]),
+                 tmp_path / f"m{name}", "yolo")
+        assert _tree(tmp_path / f"s{name}") == _tree(tmp_path / f"m{name}")
 
 
 def test_a_label_met_first_on_an_object_gets_the_next_index(tmp_path: Path) -> None:

@@ -39,6 +39,10 @@ def _readable(p: Path) -> bool:
 @pytest.mark.parametrize("batch", [3, 2000])
 def test_same_findings_as_in_memory(src: Path, batch: int) -> None:
     expected = pf.validate(src, format="coco")
+    if "panoptic" in src.name:  # its objects are in PNGs: refused by the stream, naming the way out
+        with pytest.raises(pf.FormatError, match="convert in memory"):
+            validate_stream(src, batch=batch)
+        return
     got = validate_stream(src, batch=batch)
     assert sorted(map(_key, got)) == sorted(map(_key, expected))
     assert got.stats["assets"] == expected.stats["assets"]

@@ -15,9 +15,9 @@ Example:
 from __future__ import annotations
 
 from .. import FormatSpec, Option
-from .detect import detect
 from .read import read
-from .write import write
+from .split_files import detect
+from .write import output_for, write
 
 FORMAT = FormatSpec(
     name="coco",
@@ -25,7 +25,8 @@ FORMAT = FormatSpec(
     detect=detect,
     read=read,
     write=write,
-    hint_keys=frozenset(("key_order", "results")),
+    hint_keys=frozenset(("key_order", "results", "split_files", "image_labels")),
+    output_for=output_for,
     output="file",
     default_file_name="annotations.json",
     read_options=(
@@ -38,5 +39,7 @@ FORMAT = FormatSpec(
         Option("results", "--coco-results", "write a COCO results list (detections) instead of instances"),
         Option("category_id_start", "--category-id-start", "first category id for labels without one "
                "(default 1)", type=int),
+        Option("split_files", "--coco-split-files", "write one COCO file per split tag: "
+               "<output>/annotations/instances_<split>.json (the default for data read from such files)"),
     ),
 )

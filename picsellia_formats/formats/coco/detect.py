@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._json_files import detect_file_or_folder, read_head
+from .._json_files import read_head
 
 # --------------------------------------------------------------------------------------------- detect
 
@@ -33,10 +33,3 @@ def sniff(path: Path) -> tuple[float, str]:
     if b'"images"' in head and signals:
         return 0.5, "has an images list"
     return 0.0, "no COCO keys (images, annotations, categories) in its head"
-
-
-def detect(path: Path) -> tuple[float, str]:
-    """Confidence that `path` (a .json file, or a folder holding exactly one COCO json) is COCO."""
-    return detect_file_or_folder(path, sniff, "COCO")
-
-

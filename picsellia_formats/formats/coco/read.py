@@ -14,6 +14,8 @@ from ...model import EMPTY, Annotation, Asset, Dataset, Label, Mask
 from ...report import Report
 from .._json_files import load_json, resolve_file_or_folder
 from .detect import sniff
+from .sizes import fill_sizes
+from .split_files import SPLIT_FILES_KEY, find_split_files, split_of_file
 
 _ANN_KEYS = frozenset(
     ("id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "keypoints",
@@ -173,8 +175,8 @@ def parse_annotations(
         except TypeError:
             problems.add(_record_name(i, a), f"image_id {a['image_id']!r} is not a valid id")
             continue
-        if "category_id" not in a and "caption" in a:
-            captions += 1
+        if "caption" in a and ("category_id" not in a or a["category_id"] not in labels_by_id):
+            captions += 1  # a captions file: category_id 0 and no categories (CVAT, Datumaro)
             continue
         try:
             label = labels_by_id[a["category_id"]]
@@ -353,13 +355,29 @@ def read(
     A results list (detections with ``score``) takes its images and categories from
     `ground_truth` (a COCO instances file); without one, images and categories are made from the
     ids (file name = image id; label = ``category_name`` if present, else the id) and the report
-    says so. `images` is accepted for symmetry with other formats and not needed. `progress`: a bar
-    over the annotations on a terminal (`picsellia_formats.progress`).
+    says so. A folder holding one COCO file per split is read as one dataset with split tags
+    (`read_split_files`). `images` (the image files' folder) gives the sizes the file lacks (none,
+    or 0: CVAT's "unknown"). `progress`: a bar over the annotations on a terminal
+    (`picsellia_formats.progress`).
 
     Raises FormatError naming the file and the records that are wrong.
     """
-    path = resolve_file_or_folder(Path(path), sniff, "COCO")
     report = report if report is not None else Report()
+    dataset = _read(Path(path), report, ground_truth, progress)
+    if images is not None and Path(images).is_dir():
+        fill_sizes(dataset, images, report)
+    return dataset
+
+
+def _read(path: Path, report: Report, ground_truth: str | Path | None, progress: bool) -> Dataset:
+    if path.is_dir():
+        files = find_split_files(path)
+        if files:
+            if ground_truth is not None:
+                raise FormatError("a ground truth (--coco-ground-truth) applies only to a COCO results list, "
+                                  "and this is a folder of COCO files per split", file=path)
+            return read_split_files(path, files, report=report, progress=progress)
+    path = resolve_file_or_folder(path, sniff, "COCO")
     problems = ProblemCollector(path)
     with gc_paused(), _reading_bar(path, progress) as b:
         top = load_json(path)
@@ -376,6 +394,12 @@ def read(
         assets, assets_by_id = parse_images(top["images"], problems)
         labels, labels_by_id = parse_categories(top.get("categories", []), problems, report)
         anns = top.get("annotations", [])
+        if is_panoptic(anns):
+            problems.raise_if_any()
+            from .panoptic import read_panoptic
+
+            read_panoptic(anns, path, assets_by_id, labels_by_id, report)
+            return _tag_file_split(Dataset(labels, assets, {"coco": _top_meta(top)}), path, report)
         if type(anns) is not list:
             problems.add("annotations", f"must be a list, got {type(anns).__name__}")
         elif b is not None and len(anns) > _PROGRESS_CHUNK:
@@ -388,9 +412,97 @@ def read(
         else:
             parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
         problems.raise_if_any()
-        meta = {k: v for k, v in top.items() if k not in ("images", "annotations", "categories")}
-        meta["key_order"] = [k for k in top if k in TOP_KEYS]
-        return Dataset(labels, assets, {"coco": meta})
+        meta = _top_meta(top)
+        if any(not (ann.box or ann.polygon or ann.mask or ann.keypoints) for a in assets for ann in a.annotations):
+            meta["image_labels"] = True  # written back as annotations without geometry on COCO -> COCO
+        return _tag_file_split(Dataset(labels, assets, {"coco": meta}), path, report)
+
+
+_FILE_SPLIT_INFO = "assets tagged with the split their COCO file names"
+
+
+def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
+    """A file whose folder or name names a split (``instances_val.json``, Roboflow's
+    ``valid/_annotations.coco.json``): every asset gets that split as a tag, and a COCO write to a
+    folder gives the same layout back (``annotations/instances_<split>.json``)."""
+    split = split_of_file(path, path.parent.parent)
+    if split is None:
+        return dataset
+    for asset in dataset.assets:
+        if split not in asset.tags:
+            asset.tags.append(split)
+    dataset.metadata["coco"][SPLIT_FILES_KEY] = {split: {"file": path.name}}
+    report.info(_FILE_SPLIT_INFO, len(dataset.assets), why=path.name)
+    return dataset
+
+
+def _top_meta(top: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in top.items() if k not in ("images", "annotations", "categories")}
+    meta["key_order"] = [k for k in top if k in TOP_KEYS]
+    return meta
+
+
+def is_panoptic(anns: Any) -> bool:
+    """Whether a COCO ``annotations`` list is COCO panoptic (per-image ``segments_info`` + PNG)."""
+    return type(anns) is list and bool(anns) and type(anns[0]) is dict and "segments_info" in anns[0]
+
+
+def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report: Report | None = None,
+                     **options: Any) -> Dataset:
+    """Read every split file of folder `path` into one dataset; each asset tagged with its split.
+
+    Labels are merged by name (the first file's category id and fields kept; a name whose id
+    differs in another file is reported); image ids that collide across files are renumbered
+    (each file's own ids are written back by a per-split write). Raises FormatError when `path` holds no split files.
+    """
+    report = report if report is not None else Report()
+    files = files if files is not None else find_split_files(path)
+    if not files:
+        raise FormatError("not a folder of COCO files per split", file=path)
+    labels: dict[str, Label] = {}
+    assets = []
+    metas: dict[str, Any] = {}
+    differing = 0
+    for split, file in files.items():
+        part_report = Report()
+        part = read(file, report=part_report, **options)
+        for e in part_report.entries:  # the split tag is said once below, for all files
+            if e.what != _FILE_SPLIT_INFO:
+                report.add(e.kind, e.what, e.count, e.why, e.examples[0] if e.examples else None)
+        for label in part.labels:
+            known = labels.get(label.name)
+            if known is None:
+                labels[label.name] = label
+            elif known.id != label.id:
+                differing += 1
+        for asset in part.assets:
+            asset.tags = [split]  # COCO has no tags: the only one is the split (as the folder names it)
+        assets += part.assets
+        part_meta = {k: v for k, v in part.metadata.get("coco", {}).items() if k != SPLIT_FILES_KEY}
+        metas[split] = {"file": file.relative_to(path).as_posix(), "meta": part_meta}
+    if differing:
+        report.changed("category ids that differ between split files (the first file's id kept)", differing)
+    report.info("COCO split files read as one dataset with split tags", len(files),
+                why=", ".join(f"{s}: {m['file']}" for s, m in metas.items()))
+    _unique_image_ids(assets, metas, report)
+    first = next(iter(metas.values()))["meta"]
+    meta = {**first, SPLIT_FILES_KEY: metas}
+    return Dataset(list(labels.values()), assets, {"coco": meta})
+
+
+def _unique_image_ids(assets: list[Asset], metas: dict[str, Any], report: Report) -> None:
+    """Image ids restart in each split file (Roboflow: 0, 1...): when they collide, the merged
+    dataset gets ids 1..N and each split remembers its own ids (``image_ids``: new -> old), which
+    the per-split writer puts back."""
+    ids = [a.id for a in assets]
+    if len(set(ids)) == len(ids):
+        return
+    for new_id, asset in enumerate(assets, 1):
+        split = asset.tags[0]
+        metas[split].setdefault("image_ids", {})[new_id] = asset.id
+        asset.id = new_id
+    report.info("image ids renumbered across split files (each file's own ids kept for a per-split write)",
+                len(assets))
 
 
 def _read_results(results: list[Any], path: Path, ground_truth: str | Path | None,

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ...errors import OptionError
+from ...errors import FormatError, OptionError
 from ...fidelity import ForeignFields
 from ...geometry import annotation_bbox, polygon_areas
 from ...io_utils import gc_paused
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...splits import canonical_split, split_of, split_order
 from .._writer import chunks, write_json_array
 from .read import TOP_KEYS, counted, writing_bar
+from .split_files import SPLIT_FILE_PATTERN, SPLIT_FILES_KEY, wants_split_files
+
+#: keys of the dataset's ``coco`` metadata that describe the source, not top-level keys to write
+HINT_KEYS = frozenset(("key_order", "results", "split_files", "image_labels"))
 
 # ---------------------------------------------------------------------------------------------- write
 
@@ -81,6 +87,7 @@ def _annotation_batches(
     segmentation: str,
     report: Report,
     batch_size: int = 20000,
+    image_labels: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """Output dicts in asset order, in batches (polygon areas are computed vectorised per batch)."""
     foreign = ForeignFields("coco")
@@ -89,7 +96,8 @@ def _annotation_batches(
     batch: list[tuple[Asset, Any, Annotation]] = []
     for asset, image_id in zip(dataset.assets, image_ids):
         for ann in asset.annotations:
-            if ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None:
+            if (ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None
+                    and not (image_labels and ann.line is None and ann.point is None)):
                 kind = ann.kind
                 dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
                 counts["qa_dropped"] += len(ann.qa)
@@ -156,6 +164,15 @@ def batch_dicts(
     for (asset, image_id, ann), computed in zip(batch, areas):
         box = ann.box
         mask = ann.mask
+        if box is None and mask is None and ann.polygon is None and ann.keypoints is None:
+            # an image-level label of a COCO source (no bbox, no segmentation), written back as read
+            out = {"id": next(ann_ids), "image_id": image_id, "category_id": cat_ids[ann.label]}
+            if ann.score is not None:
+                out["score"] = ann.score
+            if ann.attributes or ann.extra or ann.qa:
+                _finish(out, ann, counts)
+            append(out)
+            continue
         if mask is not None:
             if isinstance(mask.counts, str):
                 from ...masks import rle_area
@@ -253,6 +270,7 @@ def write(
     results: bool | None = None,
     category_id_start: int = 1,
     progress: bool = False,
+    split_files: bool | None = None,
 ) -> None:
     """Write `dataset` as a COCO instances file (or a results list).
 
@@ -261,8 +279,17 @@ def write(
     by default, when the dataset was read from one. Image, annotation and category ids are kept
     when they are unique integers; otherwise new ids are assigned from 1 (`category_id_start`).
     `progress`: a bar over the annotations (per batch) on stderr when it is a terminal.
+    `split_files`: write one file per split tag, ``path/annotations/instances_<split>.json``
+    (`split_files.write_split_files`); by default, when the dataset was read from such files and
+    `path` is a folder.
     """
     report = report if report is not None else Report()
+    if split_files or (split_files is None and Path(path).is_dir()
+                       and wants_split_files(dataset, Path(path), None)):
+        write_split_files(dataset, path, report=report, segmentation=segmentation, results=results,
+                          category_id_start=category_id_start, progress=progress)
+        return
+    dataset = _without_file_split(dataset)
     if segmentation not in ("keep", "rle", "polygon"):
         raise OptionError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
     meta = dataset.metadata.get("coco", {})
@@ -284,9 +311,11 @@ def write(
         image_ids = list(range(1, len(asset_ids) + 1))
         if any(i is not None for i in asset_ids):
             report.changed("image ids renumbered", len(asset_ids), "source ids were not unique integers")
+    image_labels = bool(meta.get("image_labels")) and not results
     ann_src_ids = [ann.id for a in dataset.assets for ann in a.annotations
                    if ann.box is not None or ann.polygon is not None or ann.mask is not None
-                   or ann.keypoints is not None]
+                   or ann.keypoints is not None
+                   or (image_labels and ann.line is None and ann.point is None)]
     if _unique_int_ids(ann_src_ids):
         ann_ids: Iterator[Any] = iter(ann_src_ids)
     else:
@@ -316,7 +345,8 @@ def write(
         report.dropped("assets' metadata", metadata, "COCO images have no metadata field")
 
     with open(path, "wb") as f, gc_paused(), writing_bar(len(ann_src_ids), progress) as b:
-        anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report)
+        anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report,
+                                   image_labels=image_labels)
         if b is not None:
             anns = counted(anns, b)
         if results:
@@ -324,7 +354,7 @@ def write(
             return
         order = [k for k in meta.get("key_order", []) if k in TOP_KEYS]
         order += [k for k in TOP_KEYS if k not in order]
-        extra_top = {k: v for k, v in meta.items() if k not in ("key_order", "results") and k not in TOP_KEYS}
+        extra_top = {k: v for k, v in meta.items() if k not in HINT_KEYS and k not in TOP_KEYS}
         f.write(b"{")
         first = True
         for key in order:
@@ -345,3 +375,90 @@ def write(
         f.write(b"}")
 
 
+
+
+def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | None = None,
+                      **options: Any) -> dict[str, Path]:
+    """Write `dataset` as ``folder/annotations/instances_<split>.json``, one per split tag.
+
+    Each file holds every category (same ids in every file), the images tagged with that split
+    and their annotations; the split tag itself is not reported as a dropped tag (the file name
+    carries it). `options` are those of `write` (``segmentation``, ``category_id_start``...).
+    Returns ``{split: path}``. Raises FormatError naming the assets without a split tag.
+
+    This is what ``split --to coco`` calls; wrap it in `picsellia_formats.io_utils.atomic_dir`
+    for an atomic output (``pf.write(ds, folder, "coco", split_files=True)`` does).
+
+    Example:
+        >>> import tempfile
+        >>> from .read import read_split_files
+        >>> ds = read_split_files(Path("fixtures/real_exports/coco_per_split"))
+        >>> out = write_split_files(ds, tempfile.mkdtemp())
+        >>> sorted(p.name for p in out.values())
+        ['instances_train.json', 'instances_val.json']
+    """
+    report = report if report is not None else Report()
+    folder = Path(folder)
+    meta = dict(dataset.metadata.get("coco") or {})
+    per_split = meta.pop(SPLIT_FILES_KEY, None) or {}
+    groups: dict[str, list[Any]] = {}
+    spelling: dict[str, str] = {}  # canonical split -> its first spelling (val and valid are one file)
+    untagged = []
+    for asset in dataset.assets:
+        tag = split_of(asset.tags, asset=asset.file_name)
+        if tag is None:
+            untagged.append(asset.file_name)
+            continue
+        split = spelling.setdefault(canonical_split(tag) or tag, tag)
+        clone = copy.copy(asset)
+        clone.tags = [t for t in asset.tags if not (canonical_split(t) or t) == (canonical_split(tag) or tag)]
+        source = per_split.get(tag) if isinstance(per_split, dict) else None
+        if isinstance(source, dict) and source.get("image_ids"):
+            clone.id = source["image_ids"].get(asset.id, asset.id)  # the split file's own id
+        groups.setdefault(split, []).append(clone)
+    if untagged:
+        raise FormatError(f"{len(untagged)} assets have no split tag (e.g. {untagged[0]!r}); one COCO file "
+                          "per split needs a split tag on every asset (or write a single .json file)")
+    if not groups:
+        raise FormatError("no asset to write: one COCO file per split needs tagged assets")
+    labels = list(dataset.labels)
+    known = {label.name for label in labels}
+    for asset in dataset.assets:  # every file gets every category, so that ids agree across files
+        for ann in asset.annotations:
+            if ann.label not in known:
+                known.add(ann.label)
+                labels.append(Label(ann.label))
+    written: dict[str, Path] = {}
+    (folder / "annotations").mkdir(parents=True, exist_ok=True)
+    for n, split in enumerate(sorted(groups, key=split_order)):
+        source = per_split.get(split) if isinstance(per_split, dict) else None
+        split_meta = dict(source["meta"]) if isinstance(source, dict) and "meta" in source else dict(meta)
+        split_meta.pop(SPLIT_FILES_KEY, None)
+        # other formats' dataset fields are tallied once (with the first file), not once per split
+        metadata = {**(dataset.metadata if n == 0 else {}), "coco": split_meta}
+        part = Dataset(labels, groups[split], metadata)
+        target = folder / SPLIT_FILE_PATTERN.format(split=split)
+        write(part, target, report=report, split_files=False, **options)
+        written[split] = target
+    return written
+
+
+def _without_file_split(dataset: Dataset) -> Dataset:
+    """`dataset` without the split tag its one source file's name gave (``instances_val.json``):
+    written to one file, that tag was the file's name, not data to report as dropped."""
+    files = (dataset.metadata.get("coco") or {}).get(SPLIT_FILES_KEY)
+    if not isinstance(files, dict) or len(files) != 1:
+        return dataset
+    (split,) = files
+    assets = []
+    for asset in dataset.assets:
+        if split in asset.tags:
+            asset = copy.copy(asset)
+            asset.tags = [t for t in asset.tags if t != split]
+        assets.append(asset)
+    return Dataset(dataset.labels, assets, dataset.metadata)
+
+
+def output_for(dataset: Dataset, path: Path, options: dict[str, Any]) -> str:
+    """``folder`` when this write gives one COCO file per split (see `write`), else ``file``."""
+    return "folder" if wants_split_files(dataset, Path(path), options.get("split_files")) else "file"

@@ -27,7 +27,7 @@ import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from ...errors import FormatError, ProblemCollector
+from ...errors import FormatError, OptionError, ProblemCollector
 from ...image_header import read_header
 from ...images import image_size
 from ...io_utils import gc_paused, safe_relative_path
@@ -409,7 +409,7 @@ def read(
     """
     path = Path(path)
     if circle_points < 3:
-        raise ValueError("circle_points must be at least 3")
+        raise OptionError("circle_points must be at least 3")
     root = path if path.is_dir() else path.parent
     if path.is_dir():
         files = label_files(path)

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from ...errors import FormatError
+from ...errors import FormatError, OptionError
 from ...fidelity import ForeignFields
 from ...io_utils import safe_relative_path
 from ...model import Annotation, Asset, Dataset
@@ -385,7 +385,7 @@ def write(
     under `images`, base64, as LabelMe's "Save With Image Data") or ``none``.
     """
     if image_data not in _IMAGE_DATA_MODES:
-        raise ValueError(f"image_data must be one of {', '.join(_IMAGE_DATA_MODES)}, got {image_data!r}")
+        raise OptionError(f"image_data must be one of {', '.join(_IMAGE_DATA_MODES)}, got {image_data!r}")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     writer = _Writer(report, images, image_data)

@@ -155,6 +155,9 @@ class TaskReader:
             if not isinstance(r, dict) or not isinstance(r.get("value"), dict) or not isinstance(r.get("type"), str):
                 self.problems.add(rec, "a result must be an object with 'type' and a 'value' object")
                 continue
+            if not all(isinstance(r.get(k), (str, int, type(None))) for k in ("id", "from_name", "to_name")):
+                self.problems.add(rec, "'id', 'from_name' and 'to_name' must be strings")
+                continue
             order.append(r.get("id"))
             kind = r["type"].lower()
             if r.get("from_name") is not None:

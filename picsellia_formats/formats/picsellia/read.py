@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError, ProblemCollector
-from ...io_utils import gc_paused, safe_relative_path
+from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
 from .._json_files import load_json, resolve_file_or_folder
 from .parse import PARSERS, Bad, finite, number, parse_polygon, parse_qa
+from .presence import Presence, sizes_from_images
 from .schema import (
     ATTR,
     CATEGORY_KEYS,
@@ -52,39 +53,12 @@ def _ann_keys(ann: Annotation) -> dict[str, Any]:
     return _pe(ann).setdefault("keys", {})
 
 
-class _Presence:
-    """Which optional keys every record of a kind carried (written back even when empty)."""
-
-    def __init__(self) -> None:
-        self.total: dict[str, int] = {}
-        self.present: dict[tuple[str, str], int] = {}
-        # (kind, key) -> holders whose empty value must be kept verbatim unless the key is "always"
-        self.pending: dict[tuple[str, str], list[Any]] = {}
-
-    def seen(self, kind: str) -> None:
-        self.total[kind] = self.total.get(kind, 0) + 1
-
-    def has(self, kind: str, key: str) -> None:
-        self.present[(kind, key)] = self.present.get((kind, key), 0) + 1
-
-    def empty(self, kind: str, key: str, holder: Any) -> None:
-        self.present[(kind, key)] = self.present.get((kind, key), 0) + 1
-        self.pending.setdefault((kind, key), []).append(holder)
-
-    def always(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for (kind, key), n in self.present.items():
-            if n == self.total.get(kind):
-                out.setdefault(kind, []).append(key)
-        return {k: sorted(v) for k, v in out.items()}
-
-
 class _Reader:
     def __init__(self, path: Path, problems: ProblemCollector, report: Report) -> None:
         self.path = path
         self.problems = problems
         self.report = report
-        self.presence = _Presence()
+        self.presence = Presence()
         self.labels: list[Label] = []
         self.label_names: set[str] = set()
         self.undeclared: list[str] = []
@@ -304,6 +278,11 @@ class _Reader:
             if t is not None:
                 number(t, "time_spent")
             pe["time_spent"] = t
+        elif "duration" in rec:  # the 5.1 uploader's name (it reads duration, else time_spent); kept as read too
+            t = rec["duration"]
+            if t is not None:
+                number(t, "duration")
+            pe["time_spent"] = t
         flags = {k: rec[k] for k in FLAG_KEYS if k in rec}
         if flags:
             for k, v in flags.items():
@@ -365,7 +344,7 @@ class _Reader:
                 opened = None
             anns.append(ann)
 
-    def _shape(self, s: dict[str, Any], t: str, rank: int, label: str, presence: _Presence) -> Annotation:
+    def _shape(self, s: dict[str, Any], t: str, rank: int, label: str, presence: Presence) -> Annotation:
         total = presence.total
         total[t] = total.get(t, 0) + 1
         ann = Annotation(label)
@@ -416,7 +395,7 @@ class _Reader:
             ann.extra = {"picsellia": pe}
         return ann
 
-    def _rest(self, s: dict[str, Any], ann: Annotation, t: str, rank: int, presence: _Presence,
+    def _rest(self, s: dict[str, Any], ann: Annotation, t: str, rank: int, presence: Presence,
               verbatim: dict[str, Any] | None, raw: dict[str, Any] | None
               ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """Secondary geometries, our extension keys (id, attributes, score, iscrowd, area) and unknown
@@ -597,33 +576,9 @@ def read(
         always = reader.finish(assets)
         labels = reader.labels + [Label(name) for name in reader.undeclared]
     if images is not None:
-        _sizes_from_images(assets, Path(images), report)
+        sizes_from_images(assets, Path(images), report)
     meta: dict[str, Any] = {"key_order": [k for k in top if k in TOP_KEYS], "always": always}
     other = {k: v for k, v in top.items() if k not in TOP_KEYS}
     if other:
         meta["top"] = other
     return Dataset(labels, assets, {NAME: meta})
-
-
-def _sizes_from_images(assets: list[Asset], folder: Path, report: Report) -> None:
-    from ...images import image_size
-
-    missing = 0
-    for asset in assets:
-        if asset.width is not None and asset.height is not None:
-            continue
-        try:
-            rel = safe_relative_path(asset.file_name)
-        except ValueError:
-            missing += 1
-            continue
-        for candidate in (folder / rel, folder / rel.name):
-            if candidate.is_file():
-                asset.width, asset.height = image_size(candidate)
-                break
-        else:
-            missing += 1
-    if missing:
-        report.info("pictures without a size", missing, f"no image file for them in {folder}")
-
-

@@ -21,7 +21,7 @@ other formats is written as a clean labelImg-style file (tab indented, integers 
 Example:
     >>> ds = read("fixtures/voc_toy_cats/gts_vocpascal_format", images="fixtures/voc_toy_cats/images")
     >>> len(ds), ds.num_annotations, ds.label_names
-    (12, 12, ['cat'])
+    (10, 12, ['cat'])
     >>> ds.assets[0].annotations[0].box, dict(ds.assets[0].annotations[0].attributes)
     ((1.0, 49.0, 340.0, 450.0), {'pose': 'Unspecified', 'truncated': 1, 'difficult': 0})
 """
@@ -40,12 +40,15 @@ FORMAT = FormatSpec(
     read=read,
     write=write,
     hint_keys=frozenset(("order", "style", "layout", "bndbox_order", "size_order", "xml", "filename_made", "raw",
-                         "render")),
+                         "render", "bndbox", "cvat", "segmentation_index",
+                         "segmentation")),
     output="folder",
     default_file_name="Annotations",
     read_options=(
         Option("one_based", "--voc-one-based", "VOC corners use the devkit's 1-based pixel convention "
                "(shift by one on read and write)"),
+        Option("include_unlabelled", "--include-unlabelled", "VOC: also read the images no XML names, as "
+               "assets with no objects (off: a dataset is what its XML files declare)"),
         Option("masks", "--voc-masks", "VOC devkit segmentation PNGs read as rle (default), polygon or none",
                type=str, choices=("rle", "polygon", "none")),
     ),
@@ -56,6 +59,6 @@ FORMAT = FormatSpec(
                "ImageSets/Main/<tag>.txt)", type=str, choices=("flat", "devkit")),
         Option("folder", "--voc-folder", "VOC <folder> text for images that have none", type=str),
         Option("segmentation", "--voc-segmentation", "VOC: also write masks and polygons as "
-               "SegmentationClass/ and SegmentationObject/ palette PNGs"),
+               "SegmentationClass/ and SegmentationObject/ palette PNGs (the default for VOC read with them)"),
     ),
 )

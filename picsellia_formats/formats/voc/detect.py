@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     pass
 
 from ...errors import FormatError
+from ...inputs import read_input
 
 XML_SUFFIX = ".xml"
 _HEAD = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>)?\s*(?:<!--.*?-->\s*)*<(?:\w+:)?annotation[\s>/]",
@@ -53,7 +54,7 @@ def walk_files(folder: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
 def _xml_files(folder: Path) -> list[tuple[str, str]]:
     """(relative stem, path) of every .xml file under `folder`, sorted by relative path."""
     out = [(prefix + e.name[:-4], e.path) for prefix, e in walk_files(folder)
-           if e.name[-4:].lower() == XML_SUFFIX and e.is_file()]
+           if e.name[-4:].lower() == XML_SUFFIX and not e.is_dir()]  # FIFOs and dangling links: refused by name on read
     out.sort()
     return out
 
@@ -94,6 +95,8 @@ def locate(path: Path) -> _Source:
     if not path.is_dir():
         raise FormatError("no such file or folder", file=path)
     ann = _child(path, "Annotations", exact=True)
+    if ann is None and not _has_xml(path) and is_segmentation_only(path):
+        return _Source("segmentation", path, [], path / "JPEGImages", _image_sets(path))
     if ann is not None and not _has_xml(path):
         sets = path / "ImageSets" / "Main"
         jpeg = path / "JPEGImages"
@@ -109,11 +112,29 @@ def locate(path: Path) -> _Source:
     return _Source("folder", path, files, None, None)
 
 
+def _image_sets(root: Path) -> Path | None:
+    sets = root / "ImageSets" / "Segmentation"
+    if not sets.is_dir():
+        sets = root / "ImageSets" / "Main"
+    return sets if sets.is_dir() else None
+
+
+def is_segmentation_only(path: Path) -> bool:
+    """A devkit without ``Annotations/`` (labelme2voc's output): ``JPEGImages/`` and at least one
+    of ``SegmentationClass/``/``SegmentationObject/`` holding a PNG."""
+    if not (path / "JPEGImages").is_dir():
+        return False
+    for name in ("SegmentationObject", "SegmentationClass"):
+        folder = path / name
+        if folder.is_dir() and any(p.suffix.lower() == ".png" for p in folder.iterdir()):
+            return True
+    return False
+
+
 def _sniff(path: Path) -> bool:
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
+        head = read_input(path, 4096)
+    except (OSError, FormatError):
         return False
     return _HEAD.match(head) is not None
 
@@ -131,7 +152,12 @@ def detect(path: Path) -> tuple[float, str]:
         src = locate(path)
     except (FormatError, OSError):
         return 0.0, "no .xml file in the folder or its Annotations/ child"
+    if src.kind == "segmentation":
+        return 0.8, "a devkit without Annotations/: JPEGImages/ and segmentation PNGs (labelme2voc)"
     files = src.files
+    if not files:  # an empty sample proves nothing (a YOLO dataset may have an Annotations/ folder)
+        where = f" in {src.ann_dir.name}/" if src.ann_dir != path else ""
+        return 0.0, f"no .xml file{where}"
     step = max(1, len(files) // 5)
     sample = [Path(p) for _, p in files[::step][:5]]
     hits = sum(_sniff(p) for p in sample)

@@ -12,11 +12,21 @@ if TYPE_CHECKING:
     pass
 
 from ...errors import MAX_PROBLEMS, FormatError, Problem
-from ...images import IMAGE_EXTENSIONS, image_size
+from ...images import ImageIndex
+from ...inputs import read_input
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
-from .detect import isfinite, locate, walk_files
+from .detect import isfinite, locate
+from .layout import (
+    add_listed_images,
+    attach_images,
+    file_stem,
+    image_assets,
+    images_beside,
+    read_image_sets,
+    tag_split_folders,
+)
 from .render import (
     CORNER_LIST,
     CORNER_SET,
@@ -358,13 +368,6 @@ class _Reader:
         return width, height
 
 
-def file_stem(name: str) -> str:
-    """``a/b.jpg`` -> ``a/b`` (only the last component's last suffix goes)."""
-    slash = max(name.rfind("/"), name.rfind("\\"))
-    dot = name.rfind(".")
-    return name[:dot] if dot > slash + 1 else name
-
-
 def _style_of(data: bytes) -> Style:
     """What surrounds the elements: bytes before the root, encoding, newline, indent, bytes after."""
     start = data.find(b"<annotation")
@@ -395,32 +398,6 @@ def _style_of(data: bytes) -> Style:
     return (prefix, encoding, nl, ind, trailing)
 
 
-def _read_image_sets(sets_dir: Path, by_stem: dict[str, Asset], report: Report) -> None:
-    class_lists = unknown = 0
-    for path in sorted(p for p in sets_dir.iterdir() if p.suffix.lower() == ".txt" and p.is_file()):
-        try:
-            rows = [line.split() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
-        except OSError as exc:
-            raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
-        rows = [r for r in rows if r]
-        if any(len(r) != 1 for r in rows):
-            class_lists += 1
-            continue
-        tag = path.stem
-        for (image_id,) in rows:
-            asset = by_stem.get(image_id)
-            if asset is None:
-                unknown += 1
-                continue
-            if tag not in asset.tags:
-                asset.tags.append(tag)
-    if class_lists:
-        report.info("ImageSets/Main per-class lists ignored", class_lists,
-                    "they restate which images hold each class; the objects say it")
-    if unknown:
-        report.info("ImageSets/Main ids without an XML or image ignored", unknown)
-
-
 def read(
     path: str | Path,
     *,
@@ -429,11 +406,16 @@ def read(
     one_based: bool = False,
     masks: str = "rle",
     progress: bool = False,
+    include_unlabelled: bool = False,
 ) -> Dataset:
-    """Read a VOC XML file, a folder of them, or a devkit folder.
+    """Read a VOC XML file, a folder of them, a devkit folder, or a segmentation-only devkit.
 
-    `images` (the devkit's ``JPEGImages/`` by default) gives sizes missing or zero in the XML and
-    adds every image without an XML as an asset with no objects. `one_based`: the corners follow
+    A dataset is what its XML files (and ``ImageSets`` lists) declare: `images` (the devkit's
+    ``JPEGImages/`` by default, else the XMLs' own folder) gives sizes missing or zero in the XML;
+    the images no XML names are counted in the report and added as assets with no objects only
+    with `include_unlabelled`. XMLs in split folders (``train/``, ``valid/``: Roboflow's export)
+    get the folder's split as a tag. A devkit without ``Annotations/`` (labelme2voc:
+    ``JPEGImages/`` + segmentation PNGs) is read from its images and PNGs. `one_based`: the corners follow
     the devkit's 1-based pixel convention; each is shifted by -1 (``x = xmin - 1``).
     `masks`: how the devkit's ``SegmentationObject``/``SegmentationClass`` PNGs are read, if any:
     ``rle`` (default), ``polygon`` or ``none`` (see `segmentation`). `progress`: a bar over the
@@ -449,8 +431,10 @@ def read(
     with gc_paused():
         for rel, file in _tracked(src.files, f"reading {path.name}", progress):
             try:
-                with open(file, "rb") as f:
-                    data = f.read()
+                data = read_input(file)  # a FIFO, device or dangling link: a problem naming it
+            except FormatError as exc:
+                problems.add_error(exc)
+                continue
             except OSError as exc:
                 problems.add(file, None, f"cannot read: {exc.strerror or exc}")
                 continue
@@ -469,9 +453,19 @@ def read(
             raise FormatError("not a VOC file: the root element is not <annotation>", file=path)
         report.info("XML files skipped (root element is not <annotation>)", len(reader.wrong_root),
                     example=reader.wrong_root[0])
+    if src.kind == "folder":
+        tag_split_folders(keyed)
     image_dir = Path(images) if images else src.image_dir
-    if image_dir is not None:
-        keyed = _attach_images(keyed, image_dir, report)
+    if image_dir is None and src.kind == "folder" and any(True for _ in images_beside(src.ann_dir)):
+        image_dir = src.ann_dir
+    if src.kind == "segmentation":
+        keyed = image_assets(src, image_dir)
+        include_unlabelled = False
+    if image_dir is not None and image_dir.is_dir():
+        index = ImageIndex(image_dir, src.ann_dir.parent)
+        if src.sets_dir is not None and src.kind == "devkit":
+            keyed = add_listed_images(keyed, src.sets_dir, index, report)
+        keyed = attach_images(keyed, index, report, include_unlabelled)
     for rel, asset in keyed:
         voc = asset.extra.get("voc") if asset.extra else None
         if voc is not None and voc.get("filename_made") is None and not asset.file_name:
@@ -479,13 +473,15 @@ def read(
             voc["filename_made"] = asset.file_name
             report.info("XML files without a <filename>: image name made from the XML name", example=rel)
     if src.sets_dir is not None:
-        _read_image_sets(src.sets_dir, dict(keyed), report)
+        read_image_sets(src.sets_dir, dict(keyed), report)
     labels = [Label(name) for name in reader.labels]
     dataset = Dataset(labels, [a for _, a in keyed], {"voc": {"layout": src.kind}})
-    if src.kind == "devkit" and masks != "none":
+    if src.kind in ("devkit", "segmentation") and masks != "none":
         from .segmentation import read_segmentation
 
-        read_segmentation(dataset, src.ann_dir.parent, report, mode=masks, stems=[rel for rel, _ in keyed])
+        root = src.ann_dir.parent if src.kind == "devkit" else src.ann_dir
+        if read_segmentation(dataset, root, report, mode=masks, stems=[rel for rel, _ in keyed]):
+            dataset.metadata["voc"]["segmentation"] = True  # VOC -> VOC writes the PNGs back
     return dataset
 
 
@@ -517,47 +513,3 @@ def _objects_quiet(asset: Asset, one_based: bool) -> list[tuple[Annotation, tupl
         if corners is not None:
             out.append((ann, corners))
     return out
-
-
-def _attach_images(keyed: list[tuple[str, Asset]], image_dir: Path, report: Report) -> list[tuple[str, Asset]]:
-    """Fill missing sizes from image headers; add images without an XML as empty assets."""
-    by_stem: dict[str, Path] = {}
-    by_base: dict[str, Path | None] = {}
-    for prefix, e in walk_files(image_dir):
-        name = e.name
-        dot = name.rfind(".")
-        if dot <= 0 or name[dot:].lower() not in IMAGE_EXTENSIONS:
-            continue
-        key = prefix + name[:dot]
-        if key in by_stem:
-            continue
-        by_stem[key] = Path(e.path)
-        base = name[:dot]
-        by_base[base] = None if base in by_base else Path(e.path)
-    used: set[Path] = set()
-    filled = 0
-    for rel, asset in keyed:
-        stem = file_stem(asset.file_name.replace("\\", "/")) if asset.file_name else rel
-        found = by_stem.get(stem) or by_stem.get(rel) or by_base.get(stem.rpartition("/")[2])
-        if found is None:
-            continue
-        used.add(found)
-        if not asset.file_name:
-            asset.file_name = found.relative_to(image_dir).as_posix()
-            asset.extra["voc"]["filename_made"] = asset.file_name
-        if not asset.width or not asset.height:
-            asset.width, asset.height = image_size(found)
-            filled += 1
-    if filled:
-        report.info("image sizes taken from the image headers (missing or zero in the XML)", filled)
-    extra = [(key, p) for key, p in by_stem.items() if p not in used]
-    if not extra:
-        return keyed
-    for key, p in extra:
-        w, h = image_size(p)
-        keyed.append((key, Asset(p.relative_to(image_dir).as_posix(), w, h, [])))
-    report.info("images without an XML read as assets with no objects", len(extra))
-    keyed.sort(key=lambda item: item[0])
-    return keyed
-
-

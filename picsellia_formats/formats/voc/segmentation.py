@@ -52,6 +52,8 @@ VOID = 255
 CLASS_DIR = "SegmentationClass"
 OBJECT_DIR = "SegmentationObject"
 LABELMAP = "labelmap.txt"
+#: labelme2voc's class list (used when there is no labelmap.txt)
+CLASS_NAMES = "class_names.txt"
 MODES = ("rle", "polygon", "none")
 
 
@@ -96,6 +98,12 @@ def _class_list(root: Path) -> tuple[list[str], list[tuple[int, int, int] | None
         entries = read_labelmap(lm)
         if entries:
             return [e[0] for e in entries], [e[1] for e in entries]
+    names = root / CLASS_NAMES
+    if names.is_file():  # labelme2voc: one class per line, index 0 = _background_
+        classes = [line.strip() for line in names.read_text(encoding="utf-8").splitlines() if line.strip()]
+        classes = [c for c in classes if c != "__ignore__"]
+        if classes:
+            return classes, [None] * len(classes)
     return list(VOC_CLASSES), [None] * len(VOC_CLASSES)
 
 

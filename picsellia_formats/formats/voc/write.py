@@ -7,16 +7,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...errors import OptionError
+from ...errors import FormatError, OptionError
 from ...fidelity import report_foreign_fields
 from ...geometry import annotation_bbox
-from ...images import IMAGE_EXTENSIONS, image_size
+from ...images import ImageIndex, image_size
 from ...io_utils import safe_relative_path
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...splits import split_of
 from .._writer import write_bytes
 from .detect import XML_SUFFIX
-from .read import file_stem
+from .layout import file_stem
 from .render import (
     Counts,
     corner_texts,
@@ -95,17 +96,6 @@ def _xml_name(asset: Asset, taken: set[str], counts: dict[str, int]) -> str:
     return stem
 
 
-def _image_lookup(images: Path | None) -> dict[str, Path]:
-    if images is None or not images.is_dir():
-        return {}
-    out: dict[str, Path] = {}
-    for p in sorted(images.rglob("*")):
-        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file():
-            out.setdefault(p.relative_to(images).as_posix(), p)
-            out.setdefault(p.relative_to(images).with_suffix("").as_posix(), p)
-    return out
-
-
 def write(
     dataset: Dataset,
     path: str | Path,
@@ -115,7 +105,7 @@ def write(
     one_based: bool = False,
     layout: str | None = None,
     folder: str | None = None,
-    segmentation: bool = False,
+    segmentation: bool | None = None,
     progress: bool = False,
 ) -> None:
     """Write one XML per asset into the folder `path` (`progress`: a bar on stderr when it is a terminal).
@@ -125,146 +115,87 @@ def write(
     (devkit stays devkit), else flat. `one_based` adds one to every corner (the devkit
     convention). `folder` fills ``<folder>`` for data that has none. `images` gives sizes the
     dataset lacks (from image headers). `segmentation` also writes the masks and polygons as the
-    devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `segmentation`).
+    devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `segmentation`); by default
+    when the data was read with such PNGs (VOC -> VOC keeps them).
     """
     report = report if report is not None else Report()
     report_foreign_fields(dataset, "voc", report)  # other formats' fields it cannot hold
+    source = dataset.metadata.get("voc") or {}
+    if segmentation is None:
+        segmentation = bool(source.get("segmentation"))
     if layout is None:
-        layout = "devkit" if dataset.metadata.get("voc", {}).get("layout") == "devkit" else "flat"
+        layout = "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
+    if layout not in ("flat", "devkit"):
+        raise OptionError(f"layout must be flat or devkit, got {layout!r}")
+    out = Path(path)
+    ann_dir = out / "Annotations" if layout == "devkit" else out
+    ann_dir.mkdir(parents=True, exist_ok=True)
+    base = str(ann_dir)
+    shift = 1.0 if one_based else 0.0
+    counts = Counts()
+    names: dict[str, int] = {}
+    taken: set[str] = set()
+    made: set[str] = set()
+    lookup: ImageIndex | None = None
+    image_ids: list[str] = []
+    statuses = image_qa = 0
+    segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
+    used_labels: set[str] = set()
+    sep = os.sep
     assets: Iterable[Asset] = dataset.assets
     if progress and len(dataset.assets) > 1:
         from ...progress import track
 
         assets = track(dataset.assets, "writing VOC files", unit="file")
-    segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
-    _Emitter(Path(path), layout, images, one_based, folder).run(assets, dataset.labels, report, segmented,
-                                                               dataset)
-
-
-def write_stream(
-    labels: Iterable[Label],
-    metadata: dict[str, Any],
-    assets: Iterable[Asset],
-    path: str | Path,
-    *,
-    images: str | Path | None = None,
-    report: Report | None = None,
-    one_based: bool = False,
-    layout: str | None = None,
-    folder: str | None = None,
-    segmentation: bool = False,
-) -> None:
-    """`write` for assets met once (a stream): the same files, holding only the ids of tagged assets.
-
-    ``segmentation=True`` is refused: its PNGs need the colours of the whole dataset's objects first.
-
-    Example:
-        >>> import tempfile, os
-        >>> from picsellia_formats.model import Annotation, Asset, Label
-        >>> out = tempfile.mkdtemp()
-        >>> write_stream([Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))])]),
-        ...              out)
-        >>> sorted(os.listdir(out))
-        ['a.xml']
-    """
-    from ...fidelity import ForeignFields
-
-    if segmentation:
-        raise OptionError("VOC segmentation PNGs cannot be written from a stream (the palette of every "
-                          "object must be known first): convert in memory")
-    report = report if report is not None else Report()
-    labels = list(labels)
-    tally = ForeignFields("voc")
-    tally.add("dataset", metadata)
-    for label in labels:
-        tally.add("labels", label.extra)
-    if layout is None:
-        layout = "devkit" if metadata.get("voc", {}).get("layout") == "devkit" else "flat"
-
-    def tallied() -> Iterable[Asset]:
-        for asset in assets:
-            tally.add("assets", asset.extra)
-            for ann in asset.annotations:
-                if ann.extra:
-                    tally.add("objects", ann.extra)
-            yield asset
-
-    _Emitter(Path(path), layout, images, one_based, folder).run(tallied(), labels, report, None, None, tally)
-
-
-class _Emitter:
-    """One XML per asset, then the image sets and the report."""
-
-    def __init__(self, out: Path, layout: str, images: str | Path | None, one_based: bool,
-                 folder: str | None) -> None:
-        if layout not in ("flat", "devkit"):
-            raise OptionError(f"layout must be flat or devkit, got {layout!r}")
-        self.out, self.layout, self.images, self.folder = out, layout, images, folder
-        self.shift = 1.0 if one_based else 0.0
-
-    def run(self, assets: Iterable[Asset], labels: Iterable[Label], report: Report,
-            segmented: list[tuple[Asset, str, list[Annotation]]] | None, dataset: Dataset | None,
-            foreign: Any = None) -> None:
-        out, images, folder, shift = self.out, self.images, self.folder, self.shift
-        ann_dir = out / "Annotations" if self.layout == "devkit" else out
-        ann_dir.mkdir(parents=True, exist_ok=True)
-        base = str(ann_dir)
-        counts = Counts()
-        names: dict[str, int] = {}
-        taken: set[str] = set()
-        made: set[str] = set()
-        lookup: dict[str, Path] | None = None
-        tag_lists: dict[str, list[str]] = {}
-        tagged = statuses = image_qa = 0
-        used_labels: set[str] = set()
-        sep = os.sep
-        for asset in assets:
-            if asset.width is None or asset.height is None:
-                if images is not None:
-                    if lookup is None:
-                        lookup = _image_lookup(Path(images))
-                    found = lookup.get(asset.file_name) or lookup.get(file_stem(asset.file_name))
-                    if found is not None:
-                        w, h = image_size(found)
-                        asset = _sized(asset, w, h)
-            objects = _objects(asset, shift, counts)
-            for ann, _ in objects:
-                used_labels.add(ann.label)
-            stem = _xml_name(asset, taken, names)
-            if asset.tags:
-                tagged += 1
-                for tag in asset.tags:
-                    tag_lists.setdefault(tag, []).append(stem)
-            if "/" in stem:
-                parent = stem.rpartition("/")[0]
-                if parent not in made:
-                    (ann_dir / parent).mkdir(parents=True, exist_ok=True)
-                    made.add(parent)
-            if segmented is not None:
-                segmented.append((asset, stem, [ann for ann, _ in objects]))
-            data = render_asset(asset, objects, counts, folder)
-            write_bytes(base + sep + stem.replace("/", sep) + XML_SUFFIX, data)
-            if asset.status:
-                statuses += 1
-            image_qa += len(asset.qa)
-        if foreign is not None:  # a stream's tally of other formats' fields (`write` reported them first)
-            foreign.report_to(report)
-        _write_image_sets(tag_lists, tagged, out, self.layout, report)
+    for asset in assets:
+        if asset.width is None or asset.height is None:
+            if images is not None:
+                if lookup is None:
+                    lookup = ImageIndex(images)
+                found = lookup.lookup(asset.file_name, _split(asset)).path
+                if found is not None:
+                    w, h = image_size(found)
+                    asset = _sized(asset, w, h)
+        objects = _objects(asset, shift, counts)
+        for ann, _ in objects:
+            used_labels.add(ann.label)
+        stem = _xml_name(asset, taken, names)
+        image_ids.append(stem)
+        if "/" in stem:
+            parent = stem.rpartition("/")[0]
+            if parent not in made:
+                (ann_dir / parent).mkdir(parents=True, exist_ok=True)
+                made.add(parent)
         if segmented is not None:
-            from .segmentation import write_segmentation
+            segmented.append((asset, stem, [ann for ann, _ in objects]))
+        data = render_asset(asset, objects, counts, folder)
+        write_bytes(base + sep + stem.replace("/", sep) + XML_SUFFIX, data)
+        if asset.status:
+            statuses += 1
+        image_qa += len(asset.qa)
+    _write_image_sets(dataset, out, layout, image_ids, report)
+    if segmented is not None:
+        from .segmentation import write_segmentation
 
-            painted = write_segmentation(dataset, out, report, items=segmented)
-            for kind in ("mask", "polygon"):  # carried by the PNGs, not only as boxes
-                if painted[kind]:
-                    counts.kinds[kind] -= painted[kind]
-        _report(counts, names, report)
-        if statuses:
-            report.dropped("asset statuses", statuses, "VOC has no review status")
-        if image_qa:
-            report.dropped("image Q&A answers", image_qa, "VOC has no Q&A")
-        unused = [label.name for label in labels if label.name not in used_labels]
-        if unused:
-            report.dropped("labels without objects", len(unused), "VOC has no label list", example=unused[0])
+        painted = write_segmentation(dataset, out, report, items=segmented)
+        for kind in ("mask", "polygon"):  # carried by the PNGs, not only as boxes
+            if painted[kind]:
+                counts.kinds[kind] -= painted[kind]
+    _report(counts, names, report)
+    if statuses:
+        report.dropped("asset statuses", statuses, "VOC has no review status")
+    if image_qa:
+        report.dropped("image Q&A answers", image_qa, "VOC has no Q&A")
+    unused = [label.name for label in dataset.labels if label.name not in used_labels]
+    if unused:
+        report.dropped("labels without objects", len(unused), "VOC has no label list", example=unused[0])
+
+
+def _split(asset: Asset) -> str | None:
+    try:
+        return split_of(asset.tags)
+    except FormatError:
+        return None
 
 
 def _sized(asset: Asset, width: int, height: int) -> Asset:
@@ -273,13 +204,20 @@ def _sized(asset: Asset, width: int, height: int) -> Asset:
                  asset.tags, asset.status, asset.metadata, asset.qa, asset.extra)
 
 
-def _write_image_sets(lists: dict[str, list[str]], tagged: int, out: Path, layout: str, report: Report) -> None:
+def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[str], report: Report) -> None:
+    # a split tag that is the folder of the asset's XML (Roboflow's train/x.xml) is carried by the layout
+    tagged = sum(1 for a, stem in zip(dataset.assets, image_ids)
+                 if [t for t in a.tags if t != stem.partition("/")[0] or "/" not in stem])
     if not tagged:
         return
     if layout != "devkit":
         report.dropped("asset tags", tagged, "the flat layout has no ImageSets; use layout=devkit "
                        "(--voc-layout devkit)")
         return
+    lists: dict[str, list[str]] = {}
+    for asset, image_id in zip(dataset.assets, image_ids):
+        for tag in asset.tags:
+            lists.setdefault(tag, []).append(image_id)
     sets_dir = out / "ImageSets" / "Main"
     sets_dir.mkdir(parents=True, exist_ok=True)
     bad = 0
@@ -328,3 +266,35 @@ def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
         report.changed("XML file names made unique", names["renamed"], "several images share a stem")
 
 
+
+
+def write_stream(
+    labels: Iterable[Label],
+    metadata: dict[str, Any],
+    assets: Iterable[Asset],
+    path: str | Path,
+    *,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    one_based: bool = False,
+    layout: str | None = None,
+    folder: str | None = None,
+    segmentation: bool | None = None,
+) -> None:
+    """`write` for assets met once (a stream): the same files, the assets BUFFERED into a `Dataset` first.
+
+    The VOC writer needs the whole dataset (the ``ImageSets`` lists, the segmentation palette), so this
+    holds every asset in memory, then calls `write`: the output is `write`'s, the memory is not bounded
+    (see docs/scale.md).
+
+    Example:
+        >>> import tempfile, os
+        >>> from picsellia_formats.model import Annotation, Asset, Label
+        >>> out = tempfile.mkdtemp()
+        >>> write_stream([Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))])]),
+        ...              out)
+        >>> sorted(os.listdir(out))
+        ['a.xml']
+    """
+    write(Dataset(labels=labels, assets=assets, metadata=metadata), path, images=images, report=report,
+          one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)

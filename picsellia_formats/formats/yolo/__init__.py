@@ -1,21 +1,32 @@
-"""YOLO text labels (detection and segmentation rows), read and written through the model.
+"""YOLO datasets (Ultralytics detect, segment, obb, pose and classify; Darknet / CVAT "YOLO 1.1"), read and
+written through the model.
 
 A YOLO dataset is a folder: one ``.txt`` per image, one object per row, class names in
 ``data.yaml`` (Ultralytics), ``classes.txt`` (Label Studio, labelImg) or ``obj.names`` (Darknet).
 
-* Rows: ``class cx cy w h`` (detection), ``class cx cy w h conf`` (a prediction, Ultralytics
-  ``save_conf``: the confidence becomes `Annotation.score`), or ``class x1 y1 x2 y2 x3 y3 ...``
-  (segmentation: an odd count >= 7). Every value is normalised to [0, 1] by the image size.
-* Layouts: ``images/<split>/`` + ``labels/<split>/`` (the split becomes an asset tag),
-  ``<split>/images/`` + ``<split>/labels/`` (Roboflow), ``images/`` + ``labels/``, or images and
-  ``.txt`` side by side; or whatever ``data.yaml`` names in ``train``/``val``/``test`` (folders,
-  lists of folders, ``.txt`` files listing images). An image pairs with its label file by stem,
-  whatever its extension; an image without a label file (or with an empty one) has no objects.
+* Rows, by task (`parse`): ``class cx cy w h`` (detect; a 6th value is a confidence, Ultralytics
+  ``save_conf``: it becomes `Annotation.score`), ``class x1 y1 x2 y2 x3 y3 ...`` (segment),
+  ``class x1 y1 ... x4 y4`` (obb: a 4-point polygon whose corners may pass the image edge),
+  ``class cx cy w h`` + ``kpt_shape`` keypoints (pose: ``data.yaml`` says ``kpt_shape: [N, 2|3]``, and
+  ``flip_idx`` is kept). Values are fractions of the image size (``%g`` / exponent notation accepted). A
+  row the declared task does not allow is an error naming the task, file and line (``--yolo-skip-bad-rows``).
+* Layouts (`discover`): ``images/<split>/`` + ``labels/<split>/`` (the split becomes an asset tag),
+  ``<split>/images/`` + ``<split>/labels/`` (Roboflow), ``images/`` + ``labels/``, images and ``.txt``
+  side by side, labels in one folder and images in another (``Annotations/`` + ``Images/``: paired by
+  name); whatever ``data.yaml`` names in ``train``/``val``/``test`` (folders, lists, ``.txt`` lists of
+  images); Darknet ``obj.data`` (`darknet`); ``<split>/<class>/`` image folders (classify, `classify`).
+  Image paths in lists go through `ImageIndex` (a prefix that is not a folder here costs nothing). The
+  same file name in two splits stays two assets, named ``<split>/<name>`` (reported).
+* No leak: with an outside images folder (``--images``) only the images a label file names are read;
+  ``include_unlabelled`` (``--include-unlabelled``) adds the others, counted in the report.
 * Image sizes come from the image headers (after EXIF orientation, no decode): the reader needs
-  the images, and says which one is missing.
+  the images, and says which one is missing. Without them the writer refuses (pass ``--images``).
 * Coordinates: pixel values are ``value * size``; the writer prints ``value / size`` with 14
   significant digits, and a row whose source text those digits would not reproduce keeps its
   text in ``extra["yolo"]["text"]``, so YOLO -> model -> YOLO gives back the same rows.
+* Writing (`write`, `rowwriter`): Ultralytics' layout, one ``data.yaml`` with ``train`` and ``val`` always;
+  a multi-part object becomes one ring joined by zero-width bridges (`merge`, as Ultralytics' converter);
+  objects wholly outside their image are dropped and counted apart from those clipped.
 
 Example:
     >>> ds = read("fixtures/labelstudio_yolo/test_import_yolo_data")
@@ -29,7 +40,8 @@ Example:
 from __future__ import annotations
 
 from .. import FormatSpec, Option
-from .layout import NAME_FILES, SIZES_FILE, YAML_FILES, detect
+from .detect import detect
+from .layout import NAME_FILES, SIZES_FILE, YAML_FILES
 from .read import read
 from .write import write
 
@@ -47,13 +59,20 @@ FORMAT = FormatSpec(
     read_options=(
         Option("skip_bad_rows", "--yolo-skip-bad-rows", "skip bad YOLO rows (each one reported) instead "
                "of failing"),
+        Option("include_unlabelled", "--include-unlabelled", "with --images: also add the images that no "
+               "label file names, as empty images (reported with their count)"),
+        Option("task", "--yolo-read-task", "the Ultralytics task the rows must follow; default: pose with "
+               "kpt_shape, else each row by its value count", type=str,
+               choices=("detect", "segment", "obb", "pose", "classify")),
     ),
     write_options=(
-        Option("task", "--yolo-task", "YOLO rows: detect (boxes), segment (polygons) or mixed; default "
-               "segment when the dataset has polygons or masks", type=str,
-               choices=("detect", "segment", "mixed")),
-        Option("copy_images", "--yolo-images", "with --images: copy (default), link (hard links) or none",
-               type=str, choices=("copy", "link", "none")),
+        Option("task", "--yolo-task", "YOLO output: detect (boxes), segment (polygons), obb (4 corners), "
+               "pose (box + keypoints), classify (class folders of images) or mixed; default: the source's "
+               "YOLO task, else pose with keypoints, segment with polygons or masks, else detect", type=str,
+               choices=("detect", "segment", "obb", "pose", "classify", "mixed")),
+        Option("copy_images", "--yolo-images", "with --images: copy (default), link (hard links, else copies, "
+               "reported), symlink or none",
+               type=str, choices=("copy", "link", "symlink", "none")),
         Option("confidence", "--yolo-confidence", "write scores as a 6th value on box rows"),
     ),
 )

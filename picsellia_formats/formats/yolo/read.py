@@ -6,124 +6,29 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...errors import FormatError
+from ...errors import FormatError, OptionError
 from ...images import image_size
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
+from .classify import classify_layout, read_classify
+from .darknet import OBJ_DATA, parse_obj_data
+from .discover import Entry, discover_tree, discover_yaml, resolve_root
 from .layout import (
-    MAX_SKIP_ENTRIES,
     NAME_FILES,
     SIZES_FILE,
     SPLIT_KEYS,
     YAML_KNOWN,
-    Entry,
-    discover_tree,
-    discover_yaml,
     find_names_file,
     find_yaml,
     load_yaml,
     looks_like_labels,
     names_from_file,
     names_from_yaml,
-    resolve_root,
+    pose_keys,
 )
-from .rows import Problems, box_of, box_text, parse_floats, poly_of, poly_text
-
-# ------------------------------------------------------------------------------------------ read
-
-
-class _Reader:
-    """Parses label files into annotations; the per-row hot loop lives in `parse`."""
-
-    def __init__(self, names: dict[int, str] | None, skip_bad_rows: bool, problems: Problems,
-                 report: Report) -> None:
-        self.names = names
-        self.n_classes = (max(names) + 1) if names else 0
-        self.skip = skip_bad_rows
-        self.problems = problems
-        self.report = report
-        self.skipped = 0
-        self.confidence = False
-        self.used_indexes: set[int] = set()
-
-    def bad(self, file: Path, lineno: int, message: str) -> None:
-        if self.skip:
-            self.skipped += 1
-            if self.skipped <= MAX_SKIP_ENTRIES:
-                self.report.dropped("bad rows skipped", why=f"{file} line {lineno}: {message}")
-        else:
-            self.problems.add(file, f"line {lineno}", message)
-
-    def _class(self, token: str, file: Path, lineno: int) -> int | None:
-        try:
-            idx = int(token)
-        except ValueError:
-            try:
-                f = float(token)
-            except ValueError:
-                self.bad(file, lineno, f"class index {token!r} is not an integer")
-                return None
-            if not f.is_integer():
-                self.bad(file, lineno, f"class index {token!r} is not an integer")
-                return None
-            idx = int(f)
-        if idx < 0 or (self.names is not None and idx not in self.names):
-            known = f"0..{self.n_classes - 1}" if self.names else "none"
-            self.bad(file, lineno, f"class index {idx} is out of range (classes: {known})")
-            return None
-        return idx
-
-    def parse(self, text: str, file: Path, W: int, H: int) -> list[Annotation]:
-        anns: list[Annotation] = []
-        names = self.names
-        for lineno, line in enumerate(text.splitlines(), 1):
-            parts = line.split()
-            n = len(parts)
-            if not n:
-                continue
-            if n not in (5, 6) and (n < 7 or not n % 2):
-                self.bad(file, lineno, f"{n} values; expected 5 (class cx cy w h), 6 (with a confidence) "
-                                       f"or an odd count >= 7 (class x1 y1 x2 y2 x3 y3 ...)")
-                continue
-            try:
-                vals = [float(t) for t in parts[1:]]
-            except ValueError:
-                bad = next(t for t in parts[1:] if parse_floats(t) is None)
-                self.bad(file, lineno, f"{bad!r} is not a number")
-                continue
-            lo = min(vals)
-            hi = max(vals)
-            total = sum(vals)
-            if not (lo >= 0.0 and hi <= 1.0 and total == total):
-                what = next((v for v in vals if not 0.0 <= v <= 1.0), "nan")
-                self.bad(file, lineno, f"value {what} is outside [0, 1] (YOLO values are normalised)")
-                continue
-            cls_token = parts[0]
-            if cls_token.isascii() and cls_token.isdigit() and (names is None or int(cls_token) in names):
-                idx = int(cls_token)
-            else:
-                idx = self._class(cls_token, file, lineno)
-                if idx is None:
-                    continue
-            self.used_indexes.add(idx)
-            label = names[idx] if names is not None else str(idx)
-            source = " ".join(parts[1:5]) if n <= 6 else " ".join(parts[1:])
-            if n <= 6:
-                box = box_of(vals[0], vals[1], vals[2], vals[3], W, H)
-                score = None
-                if n == 6:
-                    score = vals[4]
-                    self.confidence = True
-                extra = EMPTY if box_text(box, W, H) == source else {"yolo": {"text": source}}
-                anns.append(Annotation(label, box, None, None, None, None, None, score, 0, None, None,
-                                       EMPTY, (), extra))
-            else:
-                poly = poly_of(vals, W, H)
-                extra = EMPTY if poly_text(poly, W, H) == source else {"yolo": {"text": source}}
-                anns.append(Annotation(label, None, [poly], None, None, None, None, None, 0, None, None,
-                                       EMPTY, (), extra))
-        return anns
+from .parse import MAX_SKIP_ENTRIES, ROW_TASKS, RowParser
+from .rows import Problems
 
 
 def _read_text(path: Path, problems: Problems) -> str | None:
@@ -145,34 +50,63 @@ def read(
     images: str | Path | None = None,
     report: Report | None = None,
     skip_bad_rows: bool = False,
+    include_unlabelled: bool = False,
+    task: str | None = None,
     progress: bool = False,
 ) -> Dataset:
-    """Read a YOLO dataset folder (or its ``data.yaml``).
+    """Read a YOLO dataset folder (or its ``data.yaml`` / Darknet ``obj.data``).
 
-    `images`: the folder of the images when they are not inside the dataset folder.
+    `images`: the folder of the images when they are not inside the dataset folder; only the images
+    a label file names are read from it, unless `include_unlabelled` (their count is reported).
     `skip_bad_rows`: report each bad row and go on, instead of raising FormatError.
+    `task`: the Ultralytics task the rows must follow (detect, segment, obb, pose); by default pose when
+    ``data.yaml`` has ``kpt_shape``, else each row is read by its count (see `parse`).
     `progress`: a bar over the label files on stderr when it is a terminal.
     Raises FormatError naming the file and line of every bad row, label files without an image,
     and unreadable images.
+
+    Example:
+        >>> ds = read("fixtures/real_exports/cvat_yolo11")
+        >>> [(a.file_name, a.tags, len(a.annotations)) for a in ds.assets]
+        [('frame_000000.jpg', ['train'], 2), ('frame_000001.jpg', ['train'], 0)]
     """
     path = Path(path)
     report = report if report is not None else Report()
     problems = Problems()
     images_dir = Path(images) if images else None
+    if task is not None and task not in (*ROW_TASKS, "classify"):
+        raise OptionError(f"task must be one of {', '.join((*ROW_TASKS, 'classify'))}, got {task!r}")
+    obj_data: Path | None = None
     if path.is_file():
-        if path.suffix.lower() not in (".yaml", ".yml"):
-            raise FormatError("a YOLO dataset is a folder (or its data.yaml), not a single file", file=path)
-        yaml_path: Path | None = path
-        folder = path.parent
+        if path.name.lower() == OBJ_DATA:
+            obj_data, yaml_path, folder = path, None, path.parent
+        elif path.suffix.lower() not in (".yaml", ".yml"):
+            raise FormatError("a YOLO dataset is a folder (or its data.yaml or obj.data), not a single file",
+                              file=path)
+        else:
+            yaml_path, folder = path, path.parent
     else:
         folder = path
         if folder.name == "labels" and (folder.parent / "images").is_dir():
             folder = folder.parent  # pointed at the labels folder of an images/ + labels/ pair
         yaml_path = find_yaml(folder)
+        if yaml_path is None and (folder / OBJ_DATA).is_file():
+            obj_data = folder / OBJ_DATA
+        elif yaml_path is None and task in (None, "classify"):
+            layout = classify_layout(folder)
+            if layout is not None:
+                return read_classify(folder, layout)
     meta: dict[str, Any] = {}
     names: dict[int, str] | None = None
     data: dict[str, Any] = {}
-    if yaml_path is not None:
+    if obj_data is not None:
+        data = parse_obj_data(obj_data)
+        names_path = data.pop("names", None)
+        if isinstance(names_path, Path):
+            names = names_from_file(names_path)
+            meta["names_from"] = OBJ_DATA
+        yaml_path = obj_data
+    elif yaml_path is not None:
         data = load_yaml(yaml_path)
         if "names" in data:
             names = names_from_yaml(data, yaml_path)
@@ -180,6 +114,16 @@ def read(
         extra_keys = {k: v for k, v in data.items() if k not in YAML_KNOWN}
         if extra_keys:
             meta["yaml"] = extra_keys
+    kpt_shape, flip_idx = pose_keys(data, yaml_path) if obj_data is None and yaml_path else (None, None)
+    if kpt_shape is not None:
+        if task not in (None, "pose"):
+            raise OptionError(f"task {task!r} given, but {yaml_path} declares kpt_shape (a pose dataset)")
+        task = "pose"
+        meta["kpt_shape"] = list(kpt_shape)
+        if flip_idx is not None:
+            meta["flip_idx"] = flip_idx
+    elif task == "pose":
+        raise OptionError("task 'pose' needs kpt_shape: [N, 2 or 3] in data.yaml")
     names_file = find_names_file(folder)
     if names is None and names_file is not None:
         names = names_from_file(names_file)
@@ -190,23 +134,34 @@ def read(
     if names is None:
         report.info("classes named by their index", why="no data.yaml, classes.txt or obj.names")
 
-    has_splits = yaml_path is not None and images_dir is None and any(data.get(k) for k in SPLIT_KEYS)
+    sets = [v for k in SPLIT_KEYS if data.get(k) for v in (data[k] if isinstance(data[k], list) else [data[k]])]
+    lists_only = all(isinstance(v, Path) or (isinstance(v, str) and v.lower().endswith(".txt")) for v in sets)
+    has_splits = yaml_path is not None and bool(sets) and (images_dir is None or lists_only)
     split_order: list[str] = []
+    unlabelled = 0
     if has_splits:
-        root = resolve_root(data, yaml_path, report)  # type: ignore[arg-type]
-        entries, pool, split_order = discover_yaml(data, yaml_path, root, problems)  # type: ignore[arg-type]
+        root = folder if obj_data is not None else resolve_root(data, yaml_path, report)  # type: ignore[arg-type]
+        entries, pool, split_order = discover_yaml(data, yaml_path, root, problems, images_dir)  # type: ignore[arg-type]
     else:
         root = folder
-        entries, pool = discover_tree(folder, images_dir)
+        entries, pool, unlabelled = discover_tree(folder, images_dir, include_unlabelled, problems)
     problems.raise_if_any()
     if not entries and not pool and yaml_path is None and names_file is None:
         raise FormatError("no YOLO dataset here: no data.yaml, classes.txt or obj.names, no label files and no "
                           "images", file=path)
+    if unlabelled:
+        if include_unlabelled:
+            report.info("images without a label file added as empty images", unlabelled,
+                        why="--include-unlabelled")
+        else:
+            report.info("images of the images folder that no label file names, not added", unlabelled,
+                        why="--include-unlabelled adds them as empty images")
 
     used = {e.label for e in entries if e.label is not None}
     skip_names = set(NAME_FILES)
     labels_root = root / "labels"
     sizes = _load_sizes(labels_root.parent / SIZES_FILE, problems)
+    not_labels: list[Path] = []
     for txt in pool:
         if txt in used or txt.name in skip_names:
             continue
@@ -214,13 +169,17 @@ def read(
         if entry is not None:
             entries.append(entry)
             continue
-        if "labels" in txt.parent.parts or looks_like_labels(txt):
+        if looks_like_labels(txt) or ("labels" in txt.parent.parts and _is_empty(txt)):
             where = txt.parent.parent / "images" if txt.parent.name == "labels" else txt.parent
             looked = f"in {images_dir}" if images_dir else f"beside it or in {where}"
             problems.add(txt, None, f"label file without an image: no {txt.stem}.<jpg|jpeg|png|bmp|webp> "
                                     f"{looked} (YOLO values are relative to the image size, so the image "
                                     "is needed)")
+        elif txt.suffix == ".txt" and not any(txt == Path(str(v)) for v in sets):
+            not_labels.append(txt)
     problems.raise_if_any()
+    if not_labels:
+        report.info("text files that hold no YOLO rows, ignored", len(not_labels), example=str(not_labels[0]))
 
     if sizes:
         if all(e.image is None for e in entries):
@@ -228,7 +187,8 @@ def read(
             entries.sort(key=lambda e: rank[e.label.relative_to(labels_root).with_suffix("").as_posix()])  # type: ignore[union-attr]
         else:
             entries.sort(key=lambda e: (e.splits[0] if e.splits else "", e.file_name))
-    reader = _Reader(names, skip_bad_rows, problems, report)
+    _keep_names_apart(entries, report)
+    reader = RowParser(names, task, kpt_shape, skip_bad_rows, problems, report)
     assets: list[Asset] = []
     crlf = lf = 0
     with gc_paused():
@@ -267,7 +227,37 @@ def read(
         meta["confidence"] = True
     if crlf > lf:
         meta["newline"] = "\r\n"
+    kinds = reader.row_kinds
+    if task is not None:
+        meta["task"] = task
+    elif kinds and set(kinds) == {"obb"}:
+        meta["task"] = "obb"  # every row 4 corners: written back as OBB rows
     return Dataset(labels, assets, {"yolo": meta} if meta else {})
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _keep_names_apart(entries: list[Entry], report: Report) -> None:
+    """Entries of several splits sharing a file name get ``<split>/`` in front (stable, reported)."""
+    seen: dict[str, int] = {}
+    for e in entries:
+        seen[e.file_name] = seen.get(e.file_name, 0) + 1
+    clashes = {n for n, k in seen.items() if k > 1}
+    if not clashes:
+        return
+    renamed = 0
+    for e in entries:
+        if e.file_name in clashes and e.splits:
+            e.file_name = f"{e.splits[0]}/{e.file_name}"
+            renamed += 1
+    if renamed:
+        report.info("file names prefixed with their split folder (the same name in several splits)", renamed,
+                    example=next(e.file_name for e in entries if e.splits and "/" in e.file_name))
 
 
 def _tracked(entries: list[Entry], desc: str, progress: bool) -> Iterable[Entry]:

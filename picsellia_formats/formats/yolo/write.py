@@ -1,26 +1,32 @@
-"""write."""
+"""Dataset -> YOLO folder (Ultralytics' layout); rows by `rowwriter`, classification folders by `classify`."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable
-from operator import truediv
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ...errors import OptionError, PicselliaFormatsError
+from ...errors import FormatError, OptionError, PicselliaFormatsError
 from ...fidelity import report_foreign_fields
-from ...images import image_size
+from ...images import ImageIndex, image_size
 from ...io_utils import gc_paused, safe_relative_path
-from ...model import EMPTY, Annotation, Asset, Dataset, Label
+from ...model import Asset, Dataset, Label
 from ...report import Report
+from ...splits import canonical_split, split_of, split_order
 from .._writer import write_bytes
-from .layout import SIZES_FILE, SPLIT_TAGS, YAML_KEY
-from .rows import text_matches_box, text_matches_poly
+from .classify import put_image, write_classify
+from .layout import SIZES_FILE
+from .rowwriter import RowWriter
+
+#: Tasks the writer knows (Ultralytics' names, plus mixed: each object as it is).
+TASKS = ("detect", "segment", "obb", "pose", "classify", "mixed")
 
 # ------------------------------------------------------------------------------------------- write
 
+
+#: kinds written as rows of normalised coordinates (they need the image size)
+_ROW_KINDS = frozenset({"box", "polygon", "mask", "keypoints"})
 
 def _out_name(file_name: str) -> str:
     """A safe relative posix path for an asset (fast path for plain names)."""
@@ -40,253 +46,78 @@ def _stem(name: str) -> str:
     return name[:dot] if dot > slash + 1 else name
 
 
-def _split_of(asset: Asset, split_tags: frozenset[str]) -> str | None:
-    for tag in asset.tags:
-        if tag in split_tags or tag.lower() in SPLIT_TAGS:
-            return tag
-    return None
-
-
-def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], extra: dict[str, Any]) -> str:
+def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], pose: dict[str, list[int]],
+               extra: dict[str, Any]) -> str:
     import yaml
 
-    doc: dict[str, Any] = {}
-    for key, dirs in split_dirs.items():
-        doc[key] = dirs[0] if len(dirs) == 1 else dirs
-    doc["nc"] = len(names)
-    doc["names"] = names
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 16)
+    def dump(doc: dict[str, Any]) -> str:
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 16)
+
+    text = dump({key: dirs[0] if len(dirs) == 1 else dirs for key, dirs in split_dirs.items()})
+    text += "".join(f"{key}: [{', '.join(map(str, v))}]\n" for key, v in pose.items())  # Ultralytics' style
+    text += dump({"nc": len(names), "names": names})
     if extra:
-        text += yaml.safe_dump(extra, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                               width=1 << 16)
+        text += dump(extra)
     return text
 
 
-class _Counts:
-    __slots__ = ("boxes_as_polygons", "clipped", "crowd", "masks_as_boxes", "masks_as_polygons", "multipart",
-                 "no_size", "other", "poly_as_boxes", "qa", "scores", "small_parts", "with_attributes")
-
-    def __init__(self) -> None:
-        for s in self.__slots__:
-            setattr(self, s, 0)
-        self.other: dict[str, int] = {}
-
-
-_FORMATS: dict[int, str] = {}
-_BOX_ROW = "%d %.14g %.14g %.14g %.14g"  # one % format: faster than an f-string of four specs
-
-
-def _clip01(v: float) -> float:
-    return 0.0 if not v >= 0.0 else (1.0 if v > 1.0 else v)
-
-
-class _Writer:
-    """Builds the text of one label file per asset. `rows` is the hot path."""
-
-    def __init__(self, index: dict[str, int], task: str, confidence: bool) -> None:
-        self.index = index
-        self.task = task
-        self.confidence = confidence
-        self.c = _Counts()
-        self._divisors: dict[tuple[float, float, int], tuple[float, ...]] = {}
-
-    def box_row(self, idx: int, ann: Annotation, box: Any, W: float, H: float) -> str:
-        ex = ann.extra
-        if ex and "yolo" in ex:
-            text = ex["yolo"].get("text") if isinstance(ex["yolo"], dict) else None
-            if text and text_matches_box(text, box, W, H):
-                coords = text
-            else:
-                coords = self._box_coords(box, W, H)
-        else:
-            x, y, w, h = box
-            cx = (x + w * 0.5) / W
-            cy = (y + h * 0.5) / H
-            nw = w / W
-            nh = h / H
-            if 0.0 <= cx <= 1.0 and 0.0 <= cy <= 1.0 and 0.0 <= nw <= 1.0 and 0.0 <= nh <= 1.0:
-                coords = f"{cx:.14g} {cy:.14g} {nw:.14g} {nh:.14g}"
-            else:
-                coords = self._box_coords(box, W, H)
-        score = ann.score
-        if score is not None:
-            if self.confidence:
-                return f"{idx} {coords} {score:.14g}"
-            self.c.scores += 1
-        return f"{idx} {coords}"
-
-    def _box_coords(self, box: Any, W: float, H: float) -> str:
-        x, y, w, h = box
-        vals = ((x + w * 0.5) / W, (y + h * 0.5) / H, w / W, h / H)
-        if not all(0.0 <= v <= 1.0 for v in vals):
-            # clip the corners to the image (values in range but reaching outside are valid YOLO)
-            self.c.clipped += 1
-            x0, y0 = _clip01(x / W), _clip01(y / H)
-            x1, y1 = max(x0, _clip01((x + w) / W)), max(y0, _clip01((y + h) / H))
-            vals = ((x0 + x1) * 0.5, (y0 + y1) * 0.5, x1 - x0, y1 - y0)
-        return " ".join([f"{v:.14g}" for v in vals])
-
-    def poly_rows(self, idx: int, ex: Any, parts: list[list[float]], W: float, H: float,
-                  out: list[str]) -> None:
-        if len(parts) == 1 and ex and "yolo" in ex and isinstance(ex["yolo"], dict):
-            text = ex["yolo"].get("text")
-            if text and text_matches_poly(text, parts[0], W, H):
-                out.append(f"{idx} {text}")
-                return
-        if len(parts) > 1:
-            self.c.multipart += 1
-        cache = self._divisors
-        if len(cache) > 4096:
-            cache.clear()
-        for part in parts:
-            n = len(part)
-            if n < 6 or n % 2:
-                self.c.small_parts += 1
-                continue
-            divisors = cache.get((W, H, n))
-            if divisors is None:
-                divisors = cache[(W, H, n)] = (W, H) * (n // 2)
-            flat = tuple(map(truediv, part, divisors))
-            if not (min(flat) >= 0.0 and max(flat) <= 1.0 and sum(flat) == sum(flat)):
-                self.c.clipped += 1
-                flat = tuple(_clip01(v) for v in flat)
-            fmt = _FORMATS.get(n)
-            if fmt is None:
-                fmt = _FORMATS[n] = " ".join(["%.14g"] * n)
-            out.append(f"{idx} " + fmt % flat)
-
-    def rows(self, asset: Asset, W: float, H: float) -> list[str]:
-        out: list[str] = []
-        append = out.append
-        index = self.index
-        c = self.c
-        boxes_as_boxes = self.task != "segment"
-        polygons_as_boxes = self.task == "detect"
+def _default_task(dataset: Dataset, meta: dict[str, Any]) -> str:
+    given = meta.get("task")
+    if given in TASKS:
+        return given  # type: ignore[no-any-return]
+    shapes = keypoints = False
+    for asset in dataset.assets:
         for ann in asset.annotations:
-            box = ann.box
-            if box is not None and ann.mask is None and ann.keypoints is None and ann.line is None \
-                    and ann.point is None and (boxes_as_boxes if ann.polygon is None else polygons_as_boxes):
-                if ann.polygon is not None:
-                    c.poly_as_boxes += 1
-                if ann.extra or ann.score is not None:
-                    append(self.box_row(index[ann.label], ann, box, W, H))
-                else:
-                    x, y, w, h = box
-                    cx = (x + w * 0.5) / W
-                    cy = (y + h * 0.5) / H
-                    nw = w / W
-                    nh = h / H
-                    if 0.0 <= cx <= 1.0 and 0.0 <= cy <= 1.0 and 0.0 <= nw <= 1.0 and 0.0 <= nh <= 1.0:
-                        append(_BOX_ROW % (index[ann.label], cx, cy, nw, nh))
-                    else:
-                        append(f"{index[ann.label]} {self._box_coords(box, W, H)}")
-            else:
-                self.slow(index[ann.label], ann, W, H, out)
-            if ann.qa:
-                c.qa += len(ann.qa)
-            if ann.attributes:
-                c.with_attributes += 1
-            if ann.iscrowd:
-                c.crowd += 1
-        return out
-
-    def slow(self, idx: int, ann: Annotation, W: float, H: float, out: list[str]) -> None:
-        """Every object that is not a plain box written as a box."""
-        c = self.c
-        other = c.other
-        for kind in ("keypoints", "line", "point"):
-            if getattr(ann, kind) is not None:
-                other[kind] = other.get(kind, 0) + 1
-        box = ann.box
-        if ann.polygon is None and ann.mask is None:
-            if box is None:
-                if ann.keypoints is None and ann.line is None and ann.point is None:
-                    other["classification"] = other.get("classification", 0) + 1
-                return
-            if self.task == "segment":
-                x, y, w, h = box
-                c.boxes_as_polygons += 1
-                if ann.score is not None:
-                    c.scores += 1
-                self.poly_rows(idx, EMPTY, [[x, y, x + w, y, x + w, y + h, x, y + h]], W, H, out)
-            else:
-                out.append(self.box_row(idx, ann, box, W, H))
-            return
-        if self.task == "detect":
-            if box is None:
-                from ...geometry import annotation_bbox
-
-                box = annotation_bbox(ann)
-            if ann.polygon is not None:
-                c.poly_as_boxes += 1
-            else:
-                c.masks_as_boxes += 1
-            out.append(self.box_row(idx, ann, box, W, H))
-            return
-        if ann.score is not None:
-            c.scores += 1
-        if ann.polygon is not None:
-            self.poly_rows(idx, ann.extra, ann.polygon, W, H, out)
-            return
-        from ... import masks
-
-        mask_to_polygons = getattr(masks, "mask_to_polygons", None)
-        if mask_to_polygons is not None:
-            parts = mask_to_polygons(ann.mask)
-            if parts:
-                c.masks_as_polygons += 1
-                self.poly_rows(idx, EMPTY, parts, W, H, out)
-                return
-        from ...masks import rle_bbox
-
-        c.masks_as_boxes += 1
-        out.append(self.box_row(idx, ann, box or rle_bbox(ann.mask), W, H))  # type: ignore[arg-type]
-
-    def report_to(self, report: Report) -> None:
-        c = self.c
-        report.approximated("polygons written as boxes", c.poly_as_boxes, "YOLO detection rows are boxes")
-        report.approximated("masks written as boxes", c.masks_as_boxes,
-                            "YOLO detection rows are boxes" if self.task == "detect" else "no polygon traced")
-        report.approximated("masks written as polygons", c.masks_as_polygons, "YOLO rows hold no RLE")
-        report.approximated("multi-part polygons written as one row per part", c.multipart,
-                            "a YOLO row holds one ring")
-        report.approximated("objects clipped to the image", c.clipped, "YOLO values must be within [0, 1]")
-        report.changed("boxes written as 4-point polygons", c.boxes_as_polygons,
-                       "segmentation datasets hold one kind of row")
-        report.dropped("polygon parts with fewer than 3 points or an odd count of values", c.small_parts)
-        plural = {"keypoints": "keypoints", "line": "lines", "point": "points",
-                  "classification": "image-level classifications"}
-        for kind, n in c.other.items():
-            report.dropped(plural[kind], n, "YOLO rows hold boxes and polygons only")
-        report.dropped("scores", c.scores, "written only with --yolo-confidence, on box rows")
-        report.dropped("object Q&A answers", c.qa, "YOLO has no Q&A")
-        report.dropped("object attributes", c.with_attributes, "YOLO has no attributes")
-        report.dropped("crowd flags", c.crowd, "YOLO has no iscrowd")
-        report.dropped("objects of images of unknown size", c.no_size, "pass --images to read the sizes")
+            if ann.polygon is not None or ann.mask is not None:
+                shapes = True
+            elif ann.keypoints is not None:
+                keypoints = True
+    if keypoints and not shapes:
+        return "pose"
+    return "segment" if shapes else "detect"
 
 
-def _find_image(images: Path, name: str, split: str | None) -> Path | None:
-    cands = [images / name]
-    if split:
-        cands += [images / split / name, images / "images" / split / name, images / split / "images" / name]
-    cands.append(images / "images" / name)
-    for c in cands:
-        if c.is_file():
-            return c
-    return None
+def _kpt_shape(dataset: Dataset, meta: dict[str, Any]) -> tuple[int, int]:
+    given = meta.get("kpt_shape")
+    if isinstance(given, list) and len(given) == 2:
+        return int(given[0]), int(given[1])
+    counts: dict[int, int] = {}
+    for asset in dataset.assets:
+        for ann in asset.annotations:
+            if ann.keypoints is not None:
+                n = len(ann.keypoints) // 3
+                counts[n] = counts.get(n, 0) + 1
+    if not counts:
+        raise OptionError("YOLO pose needs keypoints: the dataset has none (choose another --yolo-task)")
+    return max(counts, key=lambda n: (counts[n], n)), 3
 
 
-def _check_copy(copy_images: str | None, images: str | Path | None, task: str | None) -> str:
-    if task is not None and task not in ("detect", "segment", "mixed"):
-        raise OptionError(f"task must be detect, segment or mixed, got {task!r}")
-    if copy_images is None:
-        return "copy"
-    if copy_images not in ("copy", "link", "none"):
-        raise OptionError(f"copy_images must be copy, link or none, got {copy_images!r}")
-    if copy_images != "none" and not images:
-        raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
-                                    "the folder of the image files to put beside the labels")
-    return copy_images
+def _sizes(dataset: Dataset, index: ImageIndex | None, splits: list[str | None]) -> list[tuple[float, float] | None]:
+    """Each asset's (width, height): the dataset's, else its image's header; None when unknown.
+
+    Raises FormatError when an asset with objects has no known size (YOLO values are fractions of it).
+    """
+    out: list[tuple[float, float] | None] = []
+    unknown: list[str] = []
+    for asset, split in zip(dataset.assets, splits):
+        W, H = asset.width, asset.height
+        if (not W or not H) and index is not None:
+            src = index.find(asset.file_name, split)
+            if src is not None:
+                W, H = image_size(src)
+        if W and H:
+            out.append((W, H))
+        else:
+            out.append(None)
+            if any(ann.kind in _ROW_KINDS for ann in asset.annotations):  # rows need the size; tags do not
+                unknown.append(asset.file_name)
+    if unknown:
+        where = "in the images folder given" if index is not None else "without --images"
+        raise FormatError(f"{len(unknown)} images holding objects have no known size {where} (e.g. "
+                          f"{unknown[0]!r}); YOLO values are fractions of the image size: pass --images (the "
+                          "folder of the image files) or give the sizes (width and height) in the source",
+                          record=f"image {unknown[0]!r}")
+    return out
 
 
 def write(
@@ -300,158 +131,96 @@ def write(
     confidence: bool | None = None,
     progress: bool = False,
 ) -> None:
-    """Write `dataset` as a YOLO folder: ``data.yaml``, ``classes.txt``, ``labels/[<split>/]*.txt``.
+    """Write `dataset` as a YOLO folder in Ultralytics' layout.
 
-    One label file per asset (empty for an asset without objects), in ``labels/<split>/`` when the
-    asset has a split tag (train, val, test, ...), else in ``labels/``. `task`: ``detect`` (boxes;
-    polygons and masks as their boxes), ``segment`` (polygons; boxes as 4-point polygons, masks
-    traced) or ``mixed`` (each object as it is); by default ``segment`` when the dataset holds
-    polygons or masks, else ``detect``. `images`: folder of the image files, copied (or hard-linked,
-    ``copy_images="link"``) into ``images/[<split>/]``; ``copy_images="none"`` writes labels only.
-    Asking for ``copy`` or ``link`` without `images` is an error (nothing to copy); left out, images
-    are copied when `images` is given.
-    `confidence`: write scores as a 6th value on box rows (default: when the source had them).
-    `progress`: a bar over the assets on stderr when it is a terminal.
+    ``images/[<split>/]``, ``labels/[<split>/]*.txt`` (one per asset, empty for an asset without
+    objects), ``data.yaml`` (``train``, ``val``, ``test`` when present, ``kpt_shape``/``flip_idx`` for
+    pose, ``nc``, ``names``) and ``classes.txt``. Split tags (train, val, test and aliases, see `splits`)
+    choose the folder; untagged assets of a split dataset go to train. ``data.yaml`` always names ``train``
+    and ``val`` (Ultralytics needs both): a dataset with one split points both at it, one without a val
+    split points val at train, and the report says so. It has no ``path`` key: Ultralytics then resolves
+    the sets against the yaml's own folder (a relative ``path`` would be resolved against the current
+    directory), so the folder can be moved.
+
+    `task`: ``detect``, ``segment``, ``obb``, ``pose``, ``classify`` or ``mixed`` (see `rowwriter`); by
+    default the YOLO source's task, else pose with keypoints, segment with polygons or masks, else detect.
+    `images`: folder of the image files, copied (or hard-linked, ``copy_images="link"``, or symlinked,
+    ``"symlink"``; a refused link falls back to a copy, counted in the report) beside the labels;
+    ``copy_images="none"`` writes labels only (then ``image_sizes.json`` keeps the sizes so the folder reads
+    back). `confidence`: write scores as a 6th value on box rows (default: when the source had them).
+    Raises FormatError when an image holding objects has no known size (pass `images`), OptionError on a
+    bad option.
+
+    Example (the call ``split --to yolo`` makes, one dataset for Ultralytics' trainer):
+        >>> import tempfile
+        >>> from picsellia_formats import read
+        >>> ds = read("fixtures/real_exports/yolo_same_name_two_splits")
+        >>> out = Path(tempfile.mkdtemp()) / "y"
+        >>> write(ds, out, images="fixtures/real_exports/yolo_same_name_two_splits", copy_images="link")
+        >>> sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt"))
+        ['classes.txt', 'labels/train/train/1.txt', 'labels/val/val/1.txt']
     """
-    copy_images = _check_copy(copy_images, images, task)
+    if task is not None and task not in TASKS:
+        raise OptionError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if copy_images is None:
+        copy_images = "copy"
+    elif copy_images not in ("copy", "link", "symlink", "none"):
+        raise OptionError(f"copy_images must be copy, link, symlink or none, got {copy_images!r}")
+    elif copy_images != "none" and not images:
+        raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
+                                    "the folder of the image files to put beside the labels")
     report = report if report is not None else Report()
     report_foreign_fields(dataset, "yolo", report)  # other formats' fields it cannot hold
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
     meta = dataset.metadata.get("yolo") or {}
+    if task is None:
+        task = _default_task(dataset, meta)
+    if task == "classify":
+        write_classify(dataset, out, Path(images) if images else None, copy_images, report)
+        return
+    if confidence is None:
+        confidence = bool(meta.get("confidence"))
+    nl = "\r\n" if meta.get("newline") == "\r\n" else "\n"
+
     labels = list(dataset.labels)
     known = {label.name for label in labels}
-    has_shapes = False
     for asset in dataset.assets:
         for ann in asset.annotations:
             if ann.label not in known:
                 known.add(ann.label)
                 labels.append(Label(ann.label))
-            if not has_shapes and (ann.polygon is not None or ann.mask is not None):
-                has_shapes = True
-    if task is None:
-        task = "segment" if has_shapes else "detect"
     names, index = _class_indexes(labels, report)
-    split_tags = frozenset(meta.get("splits", ())) | SPLIT_TAGS
-    splits = [_split_of(a, split_tags) for a in dataset.assets]
+    kpt_shape = _kpt_shape(dataset, meta) if task == "pose" else None
+
+    splits = [split_of(a.tags, asset=a.file_name) for a in dataset.assets]
     any_split = any(s is not None for s in splits)
     unsplit = sum(1 for s in splits if s is None) if any_split else 0
     if unsplit:
         report.info("assets without a split tag written to train", unsplit)
-    pairs: Iterable[tuple[Asset, str | None]] = zip(dataset.assets, splits)
-    if progress and len(splits) > 1:
-        from ...progress import track
+        splits = [s or "train" for s in splits]
+    image_index = ImageIndex(images) if images else None
+    sizes_of = _sizes(dataset, image_index, splits)
+    copy_from = image_index if copy_images != "none" else None
 
-        pairs = track(pairs, "writing YOLO files", total=len(splits), unit="file")
-    _emit(pairs, Path(path), meta, names, _Writer(index, task, _confidence(confidence, meta)), any_split,
-          images, copy_images, report, count_unsplit=False)
-
-
-def write_stream(
-    labels: Iterable[Label],
-    metadata: dict[str, Any],
-    assets: Iterable[Asset],
-    path: str | Path,
-    *,
-    has_shapes: bool,
-    any_split: bool = False,
-    images: str | Path | None = None,
-    report: Report | None = None,
-    task: str | None = None,
-    copy_images: str | None = None,
-    confidence: bool | None = None,
-) -> None:
-    """`write` for assets met once (a stream): the same bytes, in memory bounded by one asset.
-
-    What `write` learns by a first pass over the dataset, the stream must tell before its first asset:
-    `has_shapes` (some object is a polygon or a mask: the default task) and `any_split` (some asset has a
-    split tag). A stream that contradicts them raises FormatError (the output is then not put in place),
-    never a silently different output. Labels first met on an object get the next class indexes, as in
-    `write`, unless the declared labels carry their own YOLO indexes (then FormatError: pass them all).
-
-    Example:
-        >>> import tempfile, os
-        >>> from picsellia_formats.model import Annotation, Asset, Label
-        >>> out = tempfile.mkdtemp()
-        >>> write_stream([Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))])]),
-        ...              out, has_shapes=False)
-        >>> open(os.path.join(out, "labels", "a.txt")).read()
-        '0 0.25 0.25 0.5 0.5\\n'
-    """
-    from ...errors import FormatError
-    from ...fidelity import ForeignFields
-
-    copy_images = _check_copy(copy_images, images, task)
-    report = report if report is not None else Report()
-    meta = metadata.get("yolo") or {}
-    labels = list(labels)
-    tally = ForeignFields("yolo")
-    tally.add("dataset", metadata)
-    for label in labels:
-        tally.add("labels", label.extra)
-    if task is None:
-        task = "segment" if has_shapes else "detect"
-    names, index = _class_indexes(labels, report)
-    own_indexes = names != [label.name for label in labels]
-    split_tags = frozenset(meta.get("splits", ())) | SPLIT_TAGS
-    seen_shapes = False
-
-    def pairs() -> Iterable[tuple[Asset, str | None]]:
-        nonlocal seen_shapes
-        for asset in assets:
-            tally.add("assets", asset.extra)
-            for ann in asset.annotations:
-                if ann.extra:
-                    tally.add("objects", ann.extra)
-                if ann.label not in index:
-                    if own_indexes:
-                        raise FormatError(f"label {ann.label!r} is not among the stream's labels, whose YOLO "
-                                          "class indexes are fixed", record=asset.file_name)
-                    index[ann.label] = len(names)
-                    names.append(ann.label)
-                if not seen_shapes and (ann.polygon is not None or ann.mask is not None):
-                    seen_shapes = True
-            split = _split_of(asset, split_tags)
-            if split is not None and not any_split:
-                raise FormatError("an asset has a split tag but the stream said none has (any_split=False)",
-                                  record=asset.file_name)
-            yield asset, split
-
-    _emit(pairs(), Path(path), meta, names, _Writer(index, task, _confidence(confidence, meta)), any_split,
-          images, copy_images, report)
-    if seen_shapes != has_shapes:
-        raise FormatError(f"the stream said has_shapes={has_shapes} but its objects say {seen_shapes}")
-    tally.report_to(report)
-
-
-def _confidence(confidence: bool | None, meta: dict[str, Any]) -> bool:
-    return bool(meta.get("confidence")) if confidence is None else confidence
-
-
-def _emit(pairs: Iterable[tuple[Asset, str | None]], out: Path, meta: dict[str, Any], names: list[str],
-          writer: _Writer, any_split: bool, images: str | Path | None, copy_images: str, report: Report,
-          count_unsplit: bool = True) -> None:
-    """Write the label files of `pairs` (asset, split tag), then data.yaml, classes.txt and the report."""
-    out.mkdir(parents=True, exist_ok=True)
-    nl = "\r\n" if meta.get("newline") == "\r\n" else "\n"
-    images_dir = Path(images) if images and copy_images != "none" else None
-    c = writer.c
+    writer = RowWriter(index, task, confidence, kpt_shape)
     made: set[str] = set()
     taken: set[str] = set()
     sizes: dict[str, list[Any]] = {}
     renamed: list[str] = []
-    seen_splits: set[str] = set()
-    missing_images = unsplit = 0
+    missing_images = link_refused = 0
     extra_tags = statuses = image_qa = 0
     root = str(out)
     labels_root = root + "/labels/"
     images_root = root + "/images/"
     os.makedirs(labels_root, exist_ok=True)  # even with no assets: data.yaml's sets resolve to it on read
     with gc_paused():
-        for asset, split in pairs:
-            if any_split and split is None:
-                split = "train"
-                unsplit += 1
-            if split is not None:
-                seen_splits.add(split)
+        items: Iterable[tuple[Asset, str | None, tuple[float, float] | None]] = zip(dataset.assets, splits, sizes_of)
+        if progress and len(splits) > 1:
+            from ...progress import track
+
+            items = track(items, "writing YOLO files", total=len(splits), unit="file")
+        for asset, split, wh in items:
             name = _out_name(asset.file_name)
             rel = f"{split}/{name}" if split else name
             stem = _stem(rel)
@@ -463,45 +232,37 @@ def _emit(pairs: Iterable[tuple[Asset, str | None]], out: Path, meta: dict[str, 
             if folder not in made:
                 os.makedirs(labels_root + folder, exist_ok=True)
                 made.add(folder)
-            W, H = asset.width, asset.height
-            if (not W or not H) and images:
-                src = _find_image(Path(images), name, split)
-                if src is not None:
-                    W, H = image_size(src)
-            if asset.annotations and W and H:
-                rows = writer.rows(asset, W, H)
+            if asset.annotations and wh is not None:
+                rows = writer.rows(asset, wh[0], wh[1])
                 text = nl.join(rows) + nl if rows else ""
             else:
-                c.no_size += len(asset.annotations)
                 text = ""
             write_bytes(labels_root + stem + ".txt", text.encode())
-            src = _find_image(images_dir, name, split) if images_dir is not None else None
+            src = copy_from.find(asset.file_name, split) if copy_from is not None else None
             if src is not None:
-                _put_image(src, images_root + rel, copy_images)
+                link_refused += not put_image(src, images_root + rel, copy_images)
             else:
-                missing_images += images_dir is not None
-                if W and H:
-                    wh = [name, round(W), round(H)]
-                    sizes[stem] = [*wh, split] if split else wh
+                missing_images += copy_from is not None
+                if wh is not None:
+                    entry = [name, round(wh[0]), round(wh[1])]
+                    sizes[stem] = [*entry, split] if split else entry
             if asset.tags and len(asset.tags) > (1 if split in asset.tags else 0):
                 extra_tags += 1
             if asset.status:
                 statuses += 1
             if asset.qa:
                 image_qa += len(asset.qa)
-    if unsplit and count_unsplit:
-        report.info("assets without a split tag written to train", unsplit)
 
-    split_dirs: dict[str, list[str]] = {}
-    if any_split:
-        for s in sorted(seen_splits, key=_split_rank):
-            key = YAML_KEY.get(s.lower(), s)
-            split_dirs.setdefault(key, []).append(f"images/{s}")
-    else:
-        split_dirs = {"train": ["images"], "val": ["images"]}
+    split_dirs = _split_dirs(splits if any_split else [], report)
+    pose: dict[str, list[int]] = {}
+    if kpt_shape is not None:
+        pose["kpt_shape"] = list(kpt_shape)
+        flip = meta.get("flip_idx")
+        if isinstance(flip, list) and len(flip) == kpt_shape[0]:
+            pose["flip_idx"] = flip
     yaml_extra = meta.get("yaml") if isinstance(meta.get("yaml"), dict) else {}
     with open(out / "data.yaml", "w", encoding="utf-8", newline="") as f:
-        f.write(_yaml_text(names, split_dirs, yaml_extra))
+        f.write(_yaml_text(names, split_dirs, pose, yaml_extra))
     if all("\n" not in n and "\r" not in n and n.strip() == n and n for n in names):
         with open(out / "classes.txt", "w", encoding="utf-8", newline="") as f:
             f.write("".join(n + nl for n in names))
@@ -517,6 +278,7 @@ def _emit(pairs: Iterable[tuple[Asset, str | None]], out: Path, meta: dict[str, 
     if renamed:
         report.changed("file names changed to keep label files apart", len(renamed),
                        "two images share a stem", example=renamed[0])
+    report.info("images copied: the file system refused links", link_refused)
     if missing_images:
         report.info("images not found in the images folder, not copied", missing_images)
     report.dropped("asset tags other than the split", extra_tags, "YOLO has no tags")
@@ -524,9 +286,25 @@ def _emit(pairs: Iterable[tuple[Asset, str | None]], out: Path, meta: dict[str, 
     report.dropped("image Q&A answers", image_qa, "YOLO has no Q&A")
 
 
-def _split_rank(s: str) -> tuple[int, str]:
-    order = {"train": 0, "training": 0, "val": 1, "valid": 1, "validation": 1, "test": 2, "testing": 2}
-    return (order.get(s.lower(), 3), s)
+def _split_dirs(splits: list[str | None], report: Report) -> dict[str, list[str]]:
+    """data.yaml's ``train``/``val``/``test`` entries; train and val are always there (Ultralytics needs both)."""
+    present = sorted({s for s in splits if s}, key=split_order)
+    if not present:
+        return {"train": ["images"], "val": ["images"]}
+    out: dict[str, list[str]] = {}
+    for s in present:
+        key = {"trainval": "train"}.get(canonical_split(s) or "", canonical_split(s) or s)
+        out.setdefault(key, []).append(f"images/{s}")
+    if "train" not in out:
+        first = next(iter(out))
+        out = {"train": list(out[first]), **out}
+        report.info(f"data.yaml: no train split, train points to the {first} images", why="Ultralytics needs train")
+    if "val" not in out:
+        out = {"train": out["train"], "val": list(out["train"]),
+               **{k: v for k, v in out.items() if k != "train"}}
+        only = "the only split" if len(present) == 1 else "no val split"
+        report.info(f"data.yaml: val points to the train images ({only})", why="Ultralytics needs train and val")
+    return out
 
 
 def _rename(stem: str, rel: str, taken: set[str]) -> tuple[str, str]:
@@ -538,22 +316,12 @@ def _rename(stem: str, rel: str, taken: set[str]) -> tuple[str, str]:
     return new, new + ext
 
 
-def _put_image(src: Path, dst: str, mode: str) -> None:
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    if mode == "link":
-        try:
-            os.link(src, dst)
-            return
-        except OSError:
-            pass
-    shutil.copyfile(src, dst)
-
-
 def _class_indexes(labels: Iterable[Label], report: Report) -> tuple[list[str], dict[str, int]]:
     """Class names in index order and the index of each label name."""
     labels = list(labels)
     wanted = [label.extra.get("yolo", {}).get("index") if label.extra else None for label in labels]
-    if all(type(i) is int and i >= 0 for i in wanted) and len(set(wanted)) == len(wanted) and labels:
+    if all(type(i) is int and 0 <= i < 2 * len(labels) + 16 for i in wanted) and len(set(wanted)) == len(wanted) \
+            and labels:  # a list no longer than twice the labels: memory bounded by the labels
         names = [""] * (max(wanted) + 1)  # type: ignore[type-var]
         for label, i in zip(labels, wanted):
             names[i] = label.name  # type: ignore[index]
@@ -565,3 +333,38 @@ def _class_indexes(labels: Iterable[Label], report: Report) -> tuple[list[str], 
     return names, {n: i for i, n in enumerate(names)}
 
 
+
+
+def write_stream(
+    labels: Iterable[Label],
+    metadata: dict[str, Any],
+    assets: Iterable[Asset],
+    path: str | Path,
+    *,
+    has_shapes: bool = False,
+    any_split: bool = False,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    task: str | None = None,
+    copy_images: str | None = None,
+    confidence: bool | None = None,
+) -> None:
+    """`write` for assets met once (a stream): the same files, the assets BUFFERED into a `Dataset` first.
+
+    The YOLO writer needs the whole dataset (its task, class indexes, bridged rings, splits for
+    ``data.yaml``), so this holds every asset in memory, then calls `write`: the output is byte for byte
+    `write`'s, the memory is not bounded (see docs/scale.md). `has_shapes` and `any_split` are accepted for
+    the streaming caller and not needed here.
+
+    Example:
+        >>> import tempfile, os
+        >>> from picsellia_formats.model import Annotation, Asset, Label
+        >>> out = tempfile.mkdtemp()
+        >>> write_stream([Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))])]),
+        ...              out)
+        >>> open(os.path.join(out, "labels", "a.txt")).read()
+        '0 0.25 0.25 0.5 0.5\\n'
+    """
+    del has_shapes, any_split
+    write(Dataset(labels=labels, assets=assets, metadata=metadata), path, images=images, report=report,
+          task=task, copy_images=copy_images, confidence=confidence)

@@ -117,7 +117,7 @@ def _corners(box):  # CVAT stores corners: x + w comes back exactly, w itself to
 @given(ds=datasets())
 def test_property_round_trip(tmp_path: Path, ds: Dataset) -> None:
     out = tmp_path / "rt.xml"
-    pf.write(ds, out, "cvat")
+    pf.write(ds, out, "cvat", overwrite=True)  # hypothesis runs the body many times in one tmp_path
     back = pf.read(out, "cvat")
     assert [a.file_name for a in back.assets] == [a.file_name for a in ds.assets]
     for a, b in zip(ds.assets, back.assets):
@@ -128,7 +128,7 @@ def test_property_round_trip(tmp_path: Path, ds: Dataset) -> None:
             return x.label, x.kind, _corners(x.box), x.polygon, x.line, x.point, dict(x.attributes)
         assert [key(x) for x in order] == [key(y) for y in b.annotations]
     out2 = tmp_path / "rt2.xml"
-    pf.write(back, out2, "cvat")
+    pf.write(back, out2, "cvat", overwrite=True)
     assert out2.read_bytes() == out.read_bytes()
 
 

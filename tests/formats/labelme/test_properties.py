@@ -16,7 +16,9 @@ from tests.formats.labelme.test_read import LABELME_FILES
 
 coord = st.one_of(st.integers(-5000, 5000), st.floats(-5000, 5000, allow_nan=False, allow_infinity=False))
 point = st.lists(coord, min_size=2, max_size=2)
-names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=6)
+# no NUL: refused in any name by every reader (issue 19 item 14)
+names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1,
+                max_size=6)
 N_POINTS = {"rectangle": (2, 2), "circle": (2, 2), "point": (1, 1), "line": (2, 2), "linestrip": (2, 6),
             "polygon": (3, 8), "points": (1, 5)}
 
@@ -75,7 +77,7 @@ def test_generated_files_come_back_json_equal(docs: list[dict[str, Any]]) -> Non
         ds = pf.read(src, "labelme", report=report)
         pf.write(ds, out, "labelme", report=report)
         assert not report.lossy
-        written = {p.relative_to(out).as_posix(): json.loads(p.read_text()) for p in out.rglob("*.json")}
+        written = {p.relative_to(out).as_posix(): json.loads(p.read_text()) for p in out.rglob("[!.]*.json")}
         assert written == {f"d{i}/f{i}.json": doc for i, doc in enumerate(docs)}
 
 

@@ -20,7 +20,8 @@ from tests.formats.labelme.test_read import LABELME_FILES
 
 
 def _tree(folder: Path) -> dict[str, Any]:
-    return {p.relative_to(folder).as_posix(): json.loads(p.read_text()) for p in sorted(folder.rglob("*.json"))}
+    files = [p for p in sorted(folder.rglob("*.json")) if not p.name.startswith(".")]  # not our output marker
+    return {p.relative_to(folder).as_posix(): json.loads(p.read_text()) for p in files}
 
 
 @pytest.mark.parametrize("path", [*LABELME_FILES, FIXTURES / "labelme"], ids=lambda p: p.name)
@@ -168,7 +169,7 @@ def test_labelmes_own_label_file_loads_our_output(tmp_path: Path) -> None:
         shutil.copy(images / name, tmp_path / "out" / name)
     pf.write(ds, tmp_path / "emb", "labelme", images=images, image_data="embed")
     for folder in ("out", "emb"):
-        for p in sorted((tmp_path / folder).glob("*.json")):
+        for p in sorted((tmp_path / folder).glob("[!.]*.json")):
             ours = json.loads(p.read_text())
             lf = label_file.LabelFile(str(p))
             assert [s["points"] for s in lf.shapes] == [s["points"] for s in ours["shapes"]]

@@ -75,7 +75,7 @@ def test_labelstudio_round_trip_is_json_equal(path: Path, tmp_path: Path) -> Non
 def test_through_coco_and_back_reports_exactly_the_losses(tmp_path: Path) -> None:
     report = pf.write(pf.read(POLY), tmp_path / "c.json", "coco")
     got = {(e.kind, e.what): e.count for e in report.entries if e.kind != "info"}
-    assert got == {("dropped", "object Q&A answers"): 1, ("dropped", "assets' LABELSTUDIO-only fields"): 1}
+    assert got == {("dropped", "object Q&A answers"): 1, ("dropped", "assets' Label Studio-only fields"): 1}
     back = pf.read(tmp_path / "c.json")
     out = tmp_path / "ls.json"
     pf.write(back, out, "labelstudio")
@@ -176,7 +176,7 @@ def test_several_annotators_latest_or_chosen_and_predictions(tmp_path: Path) -> 
     pf.write(ds, out, "labelstudio")
     assert json.loads(out.read_text()) == json.loads(path.read_text())
     coco = pf.write(ds, tmp_path / "c.json", "coco")
-    assert coco.count("dropped", "assets' LABELSTUDIO-only fields") == 1  # the other annotator's record
+    assert coco.count("dropped", "assets' Label Studio-only fields") == 1  # the other annotator's record
 
 
 def test_brush_codec_matches_label_studio_converter() -> None:

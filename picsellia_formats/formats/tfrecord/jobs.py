@@ -1,0 +1,199 @@
+"""The dataset -> encoding jobs step of the TFRecord writer: one picklable `AssetJob` per image,
+built in the main process, and the report lines for what the OD API records cannot hold.
+
+Example:
+    >>> from picsellia_formats.model import Annotation, Asset, Dataset
+    >>> from picsellia_formats.report import Report
+    >>> from picsellia_formats.tfod.labelmap import label_map_items
+    >>> ds = Dataset(assets=[Asset("a.jpg", 4, 2, [Annotation("cat", box=(1, 0, 2, 2))])])
+    >>> jobs, pascal, classes = build_jobs(ds, label_map_items(labels_in_use(ds)), masks=False, report=Report())
+    >>> jobs[0].objects[0].label, jobs[0].objects[0].box
+    (1, (1, 0, 2, 2))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ...errors import FormatError
+from ...model import Annotation, Asset, Dataset, Label
+from ...report import Report
+from ...splits import split_of
+from ...tfod.labelmap import LabelMapItem
+from .encode import AssetJob, ObjectJob
+
+#: object attributes the OD API carries (Pascal VOC's, as the VOC reader names them)
+PASCAL_ATTRIBUTES = ("pose", "truncated", "difficult")
+
+
+def _voc_fields(ann: Annotation) -> tuple[int, int, str | None]:
+    """(difficult, truncated, pose) from the object's attributes (the VOC reader's names)."""
+    attrs = ann.attributes
+    if not attrs:
+        return 0, 0, None
+    pose = attrs.get("pose", attrs.get("view"))
+    return _flag(attrs.get("difficult")), _flag(attrs.get("truncated")), None if pose is None else str(pose)
+
+
+def _flag(value: Any) -> int:
+    if value is None or value is False:
+        return 0
+    if value is True:
+        return 1
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1 if str(value).strip().lower() in ("yes", "true") else 0
+
+
+def source_ids(assets: Sequence[Asset], report: Report) -> list[str]:
+    """``image/source_id`` per asset: its id when every asset has a unique one, else its file name
+    when those are unique, else its position (from 1). Never empty, always unique."""
+    ids = [str(a.id) if a.id is not None else "" for a in assets]
+    if all(ids) and len(set(ids)) == len(ids):
+        return ids
+    names = [a.file_name for a in assets]
+    if all(names) and len(set(names)) == len(names):
+        if any(ids):
+            report.changed("image source ids taken from file names", len(assets), "asset ids were not unique")
+        return names
+    report.changed("image source ids numbered from 1", len(assets),
+                   "neither asset ids nor file names are unique")
+    return [str(i) for i in range(1, len(assets) + 1)]
+
+
+def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, report: Report
+               ) -> tuple[list[AssetJob], bool, bool]:
+    """Encoding jobs for every asset, and whether any object has Pascal fields / any image a class.
+
+    What the OD API cannot hold goes into `report`.
+    """
+    from ...geometry import polygon_area
+    from ...shapes import annotation_bbox
+
+    ids = {item.name: item.id for item in items}
+    sids = source_ids(dataset.assets, report)
+    jobs = []
+    pascal = any_classes = False
+    n_poly_boxes = n_mask_boxes = n_kp = n_kp_boxes = n_qa = n_scores = n_attr = 0
+    dropped_kinds: dict[str, int] = {}
+    for index, (asset, sid) in enumerate(zip(dataset.assets, sids)):
+        objects = []
+        classes = []
+        for ann in asset.annotations:
+            box = ann.box
+            mask = ann.mask
+            polygon = ann.polygon
+            if box is None:
+                if mask is None and polygon is None:
+                    kind = ann.kind
+                    if kind == "classification":
+                        classes.append((ann.label, ids[ann.label]))
+                        continue
+                    if kind in ("line", "point"):
+                        dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
+                        continue
+                box = annotation_bbox(ann)
+                if box is None:
+                    dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
+                    continue
+            segm = None
+            if mask is not None:
+                if masks:
+                    segm = ("rle", mask.height, mask.width, mask.counts)
+                else:
+                    n_mask_boxes += 1
+            elif polygon is not None:
+                if masks:
+                    segm = ("polygon", polygon)
+                else:
+                    n_poly_boxes += 1
+            if ann.keypoints is not None:
+                n_kp += 1
+                if ann.box is None and polygon is None and mask is None:
+                    n_kp_boxes += 1
+            area = ann.area
+            if area is None:
+                if mask is not None:
+                    from ...masks import rle_area
+
+                    area = float(rle_area(mask))
+                elif polygon is not None:
+                    area = polygon_area(polygon)
+                else:
+                    area = float(box[2] * box[3])
+            if ann.attributes:
+                difficult, truncated, pose = _voc_fields(ann)
+                if truncated or pose is not None:
+                    pascal = True
+                if any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
+                    n_attr += 1
+            else:
+                difficult = truncated = 0
+                pose = None
+            if ann.qa:
+                n_qa += len(ann.qa)
+            if ann.score is not None:
+                n_scores += 1
+            extra = None
+            if ann.extra:
+                tfod = ann.extra.get("tfod")
+                extra = tfod.get("features") if isinstance(tfod, dict) else None
+            objects.append(ObjectJob(ann.label, ids[ann.label], box if type(box) is tuple else tuple(box),
+                                     int(ann.iscrowd or 0), float(area), difficult, truncated, pose or "", segm,
+                                     extra or None))
+        if classes:
+            any_classes = True
+        tfod = asset.extra.get("tfod") if asset.extra else None
+        extra = tfod.get("features") if isinstance(tfod, dict) else None
+        jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
+                             extra or None, _split_hint(asset)))
+    keep = "--masks keeps them"
+    if n_poly_boxes:
+        report.approximated("polygons written as boxes", n_poly_boxes, keep)
+    if n_mask_boxes:
+        report.approximated("masks written as boxes", n_mask_boxes, keep)
+    if n_kp_boxes:
+        report.approximated("keypoint objects written as the box of their visible points", n_kp_boxes)
+    if n_kp:
+        report.dropped("object keypoints", n_kp, "not written to the OD API records")
+    names = {"line": "lines", "point": "points", "keypoints": "keypoint objects without visible points",
+             "polygon": "empty polygons", "mask": "empty masks"}
+    for kind, n in dropped_kinds.items():
+        report.dropped(names.get(kind, kind), n, "the OD API has no such shape")
+    if n_qa:
+        report.dropped("object Q&A answers", n_qa, "the OD API has no Q&A")
+    if n_scores:
+        report.dropped("object scores", n_scores, "OD API ground truth has no score")
+    if n_attr:
+        report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
+    image_qa = sum(len(a.qa) for a in dataset.assets)
+    if image_qa:
+        report.dropped("image Q&A answers", image_qa, "the OD API has no Q&A")
+    statuses = sum(1 for a in dataset.assets if a.status)
+    if statuses:
+        report.dropped("asset statuses", statuses, "the OD API has no review status")
+    return jobs, pascal, any_classes
+
+
+def _split_hint(asset: Asset) -> str | None:
+    """The asset's split tag, to pick its image among same-named files of several split folders."""
+    if not asset.tags:
+        return None
+    try:
+        return split_of(asset.tags)
+    except FormatError:
+        return None
+
+
+def labels_in_use(dataset: Dataset) -> list[Label]:
+    """The dataset's labels, then the labels its annotations use without declaring them."""
+    labels = list(dataset.labels)
+    known = {label.name for label in labels}
+    for _, ann in dataset.annotations():
+        if ann.label not in known:
+            known.add(ann.label)
+            labels.append(Label(ann.label))
+    return labels
+
