@@ -35,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "failing (TFRecord needs every image; other targets then drop those images)")
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="move the assets one at a time in bounded memory, same output (COCO sources to "
+                             "COCO; YOLO and VOC targets are buffered in memory); by default chosen for COCO "
+                             "files of 256 MiB or more")
     add_overwrite_argument(parser)
     add_format_options(parser)
 
@@ -59,6 +63,8 @@ def _convert_checking_images(args: argparse.Namespace, source: str, target: str,
     report = Report()
     with transaction(overwrite=args.overwrite):
         dataset = read(args.src, source, images=args.images, report=report, progress=not args.quiet, **read_opts)
+        if getattr(args, "_keep", None) is not None:
+            args._keep.append(dataset)
         dataset = drop_missing_images(dataset, args.images, args.skip_missing_images, report)
         write(dataset, args.dst, target, images=args.images, report=report, strict=args.strict,
               progress=not args.quiet, overwrite=args.overwrite, **write_opts)
@@ -86,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         report = convert(args.src, args.dst, target, from_=source, images=args.images, strict=args.strict,
                          read_options=read_opts, write_options=write_opts, progress=not args.quiet,
-                         overwrite=args.overwrite)
+                         overwrite=args.overwrite, stream=args.stream, keep=getattr(args, "_keep", None))
     if not args.quiet:
         print(summary_line(report, args.dst))
         if report:

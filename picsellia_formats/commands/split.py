@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out (and report) images whose file is not found under --images")
     parser.add_argument("--classes", type=int_at_least(0), default=50, help="classes shown in the table (default 50)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="split a COCO file without holding its assets (a pass for the label counts, one "
+                             "in one pass; COCO split files only); by default for COCO files of 256 MiB or more")
     add_overwrite_argument(parser, "DST")
     add_format_options(parser)
 
@@ -97,6 +100,19 @@ def run(args: argparse.Namespace) -> int:
     read_opts, write_opts = split_format_options(args, source, target)
     check_names(list(ratios), target, args.per_split_folders)  # before reading anything
     check_folder_output(args.dst, [args.src], images=args.images, kind="split", overwrite=args.overwrite)
+    from .. import api
+
+    stream = args.stream
+    in_memory_only = target != "coco" or args.per_split_folders or args.images is not None \
+        or args.skip_missing_images
+    if stream and in_memory_only:
+        raise OptionError("split --stream writes COCO split files only (annotations/instances_<split>.json), "
+                          "without --images, --per-split-folders or --skip-missing-images: use --no-stream")
+    if stream is None:
+        stream = not in_memory_only and api.streamable(args.src, source, target, read_opts, write_opts) and \
+            args.src.stat().st_size >= api.STREAM_ABOVE
+    if stream:
+        return _run_streamed(args, ratios, target, write_opts)
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
     from ..progress import bar  # tqdm: loaded when a command runs, not for --help
 
@@ -118,4 +134,21 @@ def run(args: argparse.Namespace) -> int:
               f"-> {where}, assignment and figures in {args.dst / 'split.json'}")
         if report:
             print(respell(str(report), args.flag_spelling), file=sys.stderr)
+    return 0
+
+
+def _run_streamed(args: argparse.Namespace, ratios: dict[str, float], target: str,
+                  write_opts: dict[str, object]) -> int:
+    from ..streaming.table import split_stream
+
+    report = Report()
+    result = split_stream(args.src, args.dst, ratios, target, seed=args.seed, method=args.method,
+                          time_limit=args.time_limit, presence=not args.no_presence, images=args.images,
+                          report=report, overwrite=args.overwrite, write_options=write_opts)
+    if not args.quiet:
+        print(result.table(max_classes=args.classes))
+        print(f"coco -> {target} (streamed): {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
+              f"-> {args.dst}, assignment and figures in {args.dst / 'split.json'}")
+        if report:
+            print(str(report), file=sys.stderr)
     return 0

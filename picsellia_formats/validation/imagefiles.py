@@ -22,7 +22,7 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -195,6 +195,7 @@ class ImageProbe:
         self.folder = Path(folder)
         self.progress = progress
         self.executor: Executor | None = None
+        self._engine: Any = None
         self.futures: list[Future[Any]] = []
         self.results: list[tuple[int, ImageFacts]] = []
         self.index = ImageIndex(self.folder)
@@ -210,16 +211,22 @@ class ImageProbe:
                 if match.ambiguous:
                     self.ambiguous[i] = match.candidates
                 work.append((i, (str(match.path),) if match.path is not None else ()))
-        workers = self.ctx.options.workers
+        opts = self.ctx.options
+        workers = opts.workers
         if workers is None:
             workers = os.cpu_count() or 1
-        deep = self.ctx.options.deep
-        if workers <= 0 or len(work) <= _SHARD:
+        deep = opts.deep
+        local = opts.engine in (None, "local")
+        if local and (workers <= 0 or len(work) <= _SHARD):
             self.results = probe_shard(work, deep)
             return
-        self.executor = ProcessPoolExecutor(max_workers=workers)
-        self.futures = [self.executor.submit(probe_shard, work[s:s + _SHARD], deep)
-                        for s in range(0, len(work), _SHARD)]
+        from ..engines import executor
+
+        self._engine = executor(opts.engine, workers or None, opts.scheduler)
+        self.executor = self._engine.__enter__()
+        shard = _SHARD if local else max(1, min(_SHARD, -(-len(work) // (4 * max(workers, 1)))))
+        self.futures = [self.executor.submit(probe_shard, work[s:s + shard], deep)
+                        for s in range(0, len(work), shard)]
 
     def finish(self) -> dict[int, ImageFacts]:
         from ..progress import bar
@@ -237,7 +244,7 @@ class ImageProbe:
             return facts
         finally:
             if self.executor is not None:
-                self.executor.shutdown()
+                self._engine.__exit__(None, None, None)
 
     def _hash(self, paths: list[str]) -> list[str | None]:
         if self.executor is None or len(paths) <= _SHARD:
