@@ -99,8 +99,6 @@ def test_voc_folder_names_a_fifo_or_dangling_xml_instead_of_skipping_it(kind: st
     assert code == 2 and f"error: {bad}: " in err and WHAT[kind] in err, err
 
 
-@pytest.mark.xfail(strict=True, reason="the rewritten YOLO discovery skips label files that are not regular files "
-                   "(FIFO, dangling link) instead of naming them: open, see the closing note of issue 19")
 @pytest.mark.parametrize("kind", ["fifo", "dangling"])
 def test_yolo_label_file_that_is_a_fifo_is_named(kind: str, tmp_path: Path) -> None:
     root = tmp_path / "yolo"

@@ -227,7 +227,7 @@ def _list_file_images(path: Path, root: Path, split: str, index: ImageIndex, ext
         img = Path(os.path.normpath(match.path))
         label = None
         for cand in (labels_path(img), img.with_suffix(".txt")):
-            if cand is not None and cand.is_file():
+            if cand is not None and os.path.lexists(cand) and not cand.is_dir():  # FIFOs: named on read
                 label = cand
                 break
         if label is None and external:
@@ -300,7 +300,7 @@ def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: P
                     name = img.name
                 if label is None:
                     for cand in (labels_path(img), img.with_suffix(".txt")):
-                        if cand is not None and cand.is_file():
+                        if cand is not None and os.path.lexists(cand) and not cand.is_dir():  # FIFOs: named on read
                             label = cand
                             break
                 entry = by_image[img] = Entry(img, name, tag, label)
