@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
-from ..errors import FormatError
+from ..errors import FormatError, OptionError
 from ..fidelity import ForeignFields
 from ..formats.coco.read import TOP_KEYS
 from ..formats.coco.write import HINT_KEYS, batch_dicts, category_dict, category_ids, image_dict
@@ -54,7 +54,7 @@ class CocoSink:
     def __init__(self, path: str | Path, labels: Iterable[Label] = (), metadata: dict[str, Any] | None = None, *,
                  report: Report | None = None, segmentation: str = "keep", category_id_start: int = 1) -> None:
         if segmentation not in ("keep", "rle", "polygon"):
-            raise ValueError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
+            raise OptionError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
         self.path = Path(path)
         self.report = report if report is not None else Report()
         self.segmentation = segmentation
