@@ -61,7 +61,8 @@ def _xml_files(folder: Path) -> list[tuple[str, str]]:
 
 def _has_xml(folder: Path) -> bool:
     try:
-        return any(e.name[-4:].lower() == XML_SUFFIX and e.is_file() for e in os.scandir(folder))
+        with os.scandir(folder) as entries:  # closed even when any() stops early (else a ResourceWarning line)
+            return any(e.name[-4:].lower() == XML_SUFFIX and e.is_file() for e in entries)
     except OSError:
         return False
 
