@@ -163,7 +163,7 @@ def ours_child(coco: Path, prefix: Path, images: Path, masks: bool, workers: int
     import tqdm  # noqa: F401
 
     import picsellia_formats as pf
-    from picsellia_formats.tfod.tfrecord import write_tfrecords
+    from picsellia_formats.formats.tfrecord.write import write_tfrecords
 
     if masks:
         import picsellia_formats.masks

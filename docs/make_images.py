@@ -1,8 +1,11 @@
-"""Regenerate the README's pictures: a preview of a bundled image and a screenshot of the HTML report.
+"""Regenerate the README's pictures: a preview of a bundled image, the HTML report at a desktop and at a phone
+width, and a contact sheet.
 
-    python docs/make_images.py          # needs Debian's chromium for the screenshot
+    python docs/make_images.py          # needs Debian's chromium for the two screenshots
 
-Writes docs/images/preview.jpg and docs/images/report.png (small files, committed).
+Writes docs/images/preview.jpg, report.png (1400 px wide window), report-phone.png (390 px) and
+contact-sheet.jpg: small files, committed. Every picture is of the bundled `fixtures/raccoon` dataset
+(whole: every image its annotations name) or of the sahi terrain fixture.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 import picsellia_formats as pf  # noqa: E402
 from picsellia_formats.html_report import write_report  # noqa: E402
-from picsellia_formats.preview import find_image, render  # noqa: E402
+from picsellia_formats.preview import find_image, render, write_previews  # noqa: E402
 
 OUT = ROOT / "docs" / "images"
 FIX = ROOT / "fixtures"
+RACCOON = FIX / "raccoon"
 
 
 def preview() -> Path:
@@ -36,28 +40,44 @@ def preview() -> Path:
     return path
 
 
-def report_screenshot() -> Path | None:
+def contact_sheet() -> Path:
+    with tempfile.TemporaryDirectory() as tmp:
+        write_previews(pf.read(RACCOON / "annotations"), Path(tmp) / "p", images=RACCOON / "images", limit=14)
+        with Image.open(Path(tmp) / "p" / "contact_sheet.jpg") as im:
+            sheet = im.convert("RGB")
+    sheet.thumbnail((1100, 1100))
+    path = OUT / "contact-sheet.jpg"
+    sheet.save(path, quality=80, optimize=True)
+    return path
+
+
+def _screenshot(exe: str, page: Path, width: int, height: int, out: Path, scale: float, tmp: str) -> Path:
+    shot = Path(tmp) / f"shot-{width}.png"
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                    f"--user-data-dir={tmp}/p", f"--window-size={width},{height}", "--virtual-time-budget=5000",
+                    f"--screenshot={shot}", page.as_uri()], check=True, capture_output=True, timeout=120)
+    with Image.open(shot) as im:
+        small = im.convert("RGB").resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+    # a palette keeps the PNG small (the page is flat colours around photos)
+    small.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    return out
+
+
+def report_screenshots() -> list[Path]:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        print("chromium not found: report screenshot not regenerated", file=sys.stderr)
-        return None
+        print("chromium not found: report screenshots not regenerated (apt-get install chromium)", file=sys.stderr)
+        return []
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
-        write_report(pf.read(FIX / "sahi_coco/coco_utils/terrain_all_coco.json"), page,
-                     images=FIX / "sahi_coco/coco_utils", title="terrain_all_coco.json (sahi fixtures)")
-        shot = Path(tmp) / "shot.png"
-        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp}/p",
-                        "--window-size=1100,1500", "--virtual-time-budget=5000", f"--screenshot={shot}",
-                        page.as_uri()], check=True, capture_output=True, timeout=120)
-        path = OUT / "report.png"
-        with Image.open(shot) as im:
-            im.convert("RGB").resize((im.width * 2 // 3, im.height * 2 // 3)).save(path, optimize=True)
-    return path
+        write_report(pf.read(RACCOON / "annotations"), page, images=RACCOON / "images", title="raccoon",
+                     gallery=12)
+        return [_screenshot(exe, page, 1400, 1500, OUT / "report.png", 0.6, tmp),
+                _screenshot(exe, page, 390, 1500, OUT / "report-phone.png", 0.6, tmp)]
 
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    for made in (preview(), report_screenshot()):
-        if made:
-            print(f"{made.relative_to(ROOT)}: {made.stat().st_size // 1024} KiB")
+    for made in (preview(), contact_sheet(), *report_screenshots()):
+        print(f"{made.relative_to(ROOT)}: {made.stat().st_size // 1024} KiB")

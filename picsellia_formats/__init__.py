@@ -31,6 +31,9 @@ _LAZY = {
     "validate": ("validation", "validate"),
     "fix": ("validation", "fix"),
     "remap_labels": ("labels", "remap_labels"),
+    "stream": ("streaming.api", "stream"),
+    "write_stream": ("streaming.api", "write_stream"),
+    "AssetStream": ("streaming.api", "AssetStream"),
 }
 
 
@@ -52,6 +55,7 @@ __all__ = [
     "QA",
     "Annotation",
     "Asset",
+    "AssetStream",
     "Dataset",
     "DetectionError",
     "FormatError",
@@ -69,6 +73,8 @@ __all__ = [
     "read",
     "remap_labels",
     "split",
+    "stream",
     "validate",
     "write",
+    "write_stream",
 ]

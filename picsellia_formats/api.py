@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
-from .errors import FormatError, LossyConversionError, OptionError
+from .errors import FormatError, LossyConversionError
+from .format_options import check_options
 from .formats.capabilities import report_for_spec
+from .inputs import check_input, check_names
 from .model import Dataset
 from .outputs import output_dir, output_file, transaction
 from .report import Report, check_strict
@@ -44,13 +46,16 @@ def read(
     OptionError (an option the format does not take, or a value outside its choices).
     """
     path = Path(path)
+    check_input(path)  # a FIFO, device or dangling link: refused by name before anything reads it
     if not path.exists():
         raise FormatError("no such file or folder", file=path)
     name = format or formats.detect(path)
     spec = formats.get(name)
-    _check_options(spec.name, spec.read_options, options, "read")
-    return spec.read(path, images=Path(images) if images else None,
-                     report=report if report is not None else Report(), progress=progress, **options)
+    check_options(spec.name, spec.read_options, options, "read")
+    dataset = spec.read(path, images=Path(images) if images else None,
+                        report=report if report is not None else Report(), progress=progress, **options)
+    check_names(dataset, path)  # NUL or a lone surrogate in a name: FormatError naming it, before any writer
+    return dataset
 
 
 def write(
@@ -83,7 +88,7 @@ def write(
     spec = formats.get(format)
     if spec.write is None:
         raise FormatError(f"format {spec.name} cannot be written")
-    _check_options(spec.name, spec.write_options, options, "write")
+    check_options(spec.name, spec.write_options, options, "write")
     strict = check_strict(strict)
     report = report if report is not None else Report()
     report_for_spec(spec, dataset, options, report)
@@ -118,8 +123,15 @@ def convert(
     write_options: dict[str, Any] | None = None,
     progress: bool = False,
     overwrite: bool = False,
+    stream: bool | None = None,
+    keep: list[Any] | None = None,
 ) -> Report:
     """Read `src` (format detected unless `from_`), write it to `dst` as `to`; return the report.
+
+    `stream`: move the assets one at a time (`picsellia_formats.streaming`: bounded memory, the same
+    output); None chooses it for a COCO source of `STREAM_ABOVE` bytes or more when the target and options
+    allow it; True raises FormatError/OptionError when they do not. `keep`: a list the in-memory dataset is
+    appended to, so that it is not freed on return (the CLI does so before ending its process at once).
 
     `progress`: bars on stderr when it is a terminal (see `read`). `overwrite`: see `write`; side
     outputs of the reader (``extract_images``) are put in place only if the whole conversion succeeds.
@@ -138,8 +150,27 @@ def convert(
     report = Report()
     src_path = Path(src)
     name = from_ or formats.detect(src_path)
+    if stream is None:
+        stream = streamable(src_path, name, to, read_options, write_options) and \
+            src_path.stat().st_size >= STREAM_ABOVE
+    if stream:
+        from .streaming.api import stream as open_stream
+        from .streaming.api import write_stream
+
+        with transaction(overwrite=overwrite):
+            s = open_stream(src_path, name, report=report, **(read_options or {}))
+            write_stream(s, dst, to, images=images, report=report, strict=strict, progress=progress,
+                         overwrite=overwrite, **(write_options or {}))
+        report.stats.update(source_format=formats.get(name).name, target_format=formats.get(to).name,
+                            assets=s.n_assets, annotations=s.n_annotations, labels=len(s.labels),
+                            seconds=round(time.perf_counter() - t0, 3), streamed=True)
+        return report
     with transaction(overwrite=overwrite):
         dataset = read(src_path, name, images=images, report=report, progress=progress, **(read_options or {}))
+        if keep is not None:
+            keep.append(dataset)
+        if images is None and formats.get(name).name == formats.get(to).name == "tfrecord":
+            images = src_path  # TFRecord -> TFRecord: the records hold the images
         write(dataset, dst, to, images=images, report=report, strict=strict, progress=progress,
               overwrite=overwrite, **(write_options or {}))
     report.stats.update(
@@ -153,16 +184,17 @@ def convert(
     return report
 
 
-def _check_options(fmt: str, allowed: tuple[formats.Option, ...], given: dict[str, Any], what: str) -> None:
-    """OptionError for an option `fmt` does not take, or a value outside the option's choices."""
-    by_name = {o.name: o for o in allowed}
-    unknown = [k for k in given if k not in by_name]
-    if unknown:
-        raise OptionError(
-            f"{fmt} {what} takes no option {', '.join(map(repr, unknown))}"
-            + (f"; it takes {', '.join(sorted(by_name))}" if by_name else "")
-        )
-    for name, value in given.items():
-        choices = by_name[name].choices
-        if choices and value is not None and value not in choices:
-            raise OptionError(f"{fmt} {what} option {name} must be one of {', '.join(choices)}, got {value!r}")
+#: `convert` streams a COCO source of this many bytes or more (see docs/scale.md for the measurement).
+STREAM_ABOVE = 256 << 20
+
+
+def streamable(src: Path, source: str, target: str, read_options: dict[str, Any] | None,
+               write_options: dict[str, Any] | None) -> bool:
+    """Whether `convert` can stream `src` (a `source` file) to `target` with these options."""
+    from .streaming.api import file_split
+
+    read_options = {k: v for k, v in (read_options or {}).items() if v is not None}
+    write_options = write_options or {}
+    return (formats.get(source).name == "coco" and src.is_file() and not read_options and file_split(src) is None
+            and formats.get(target).name in ("coco", "yolo", "voc")
+            and not write_options.get("results") and write_options.get("segmentation") is not True)

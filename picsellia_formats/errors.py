@@ -33,18 +33,23 @@ class FormatError(PicselliaFormatsError, ValueError):
         record: str | None = None,
         problems: Iterable[Problem] | None = None,
         more: int = 0,
+        more_files: Iterable[str] = (),
     ) -> None:
         self.file = str(file) if file is not None else None
         self.record = record
         self.message = message
         self.problems: list[Problem] = list(problems) if problems else [Problem(message, self.file, record)]
         self.more = more
+        #: the files the uncounted problems are in (a few), so that line names them too
+        self.more_files = [f for f in dict.fromkeys(more_files) if f][:3]
         super().__init__(self._text())
 
     def _text(self) -> str:
         lines = [str(p) for p in self.problems]
         if self.more:
-            lines.append(f"... and {self.more} more problems")
+            files = self.more_files or [f for f in (self.problems[0].file if self.problems else self.file,) if f]
+            where = ", ".join(files)
+            lines.append(f"{where + ': ' if where else ''}... and {self.more} more problems")
         return "\n".join(lines)
 
     def lines(self) -> list[str]:
@@ -58,7 +63,8 @@ class Problem:
     __slots__ = ("file", "message", "record")
 
     def __init__(self, message: str, file: str | None = None, record: str | None = None) -> None:
-        self.message = message
+        # one line per problem, so every line printed names the file (parsers' messages span lines)
+        self.message = " ".join(message.split()) if "\n" in message or "\r" in message else message
         self.file = file
         self.record = record
 
@@ -93,17 +99,24 @@ class ProblemCollector:
         self.limit = limit
         self.problems: list[Problem] = []
         self.count = 0
+        self.more_files: dict[str, None] = {}
 
     def add(self, record: str | None, message: str, *, file: str | Path | None = None) -> None:
         self.count += 1
+        where = str(file) if file is not None else self.file
         if len(self.problems) < self.limit:
-            self.problems.append(Problem(message, str(file) if file is not None else self.file, record))
+            self.problems.append(Problem(message, where, record))
+        elif where and len(self.more_files) < 3:
+            self.more_files[where] = None
 
     def extend(self, error: FormatError) -> None:
         """Fold in every problem of another error (and its uncounted rest)."""
         for p in error.problems:
             self.add(p.record, p.message, file=p.file)
         self.count += error.more
+        for f in error.more_files or ([error.file] if error.more and error.file else []):
+            if len(self.more_files) < 3:
+                self.more_files[f] = None
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -117,6 +130,7 @@ class ProblemCollector:
                 record=first.record,
                 problems=self.problems,
                 more=self.count - len(self.problems),
+                more_files=self.more_files,
             )
 
 

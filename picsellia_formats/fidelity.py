@@ -13,7 +13,7 @@ Example:
     >>> report = Report(); tally.report_to(report)
     >>> print(report)
     format metadata with no place in the target:
-      1 assets' VOC-only fields dropped (COCO has no place for folder, path)
+      1 asset's VOC-only fields dropped (COCO has no place for folder, path)
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 #: how a report names a format (the others: the name in capitals, as in COCO, VOC, YOLO)
-_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord", "labelstudio": "Label Studio",
-           "labelme": "LabelMe", "createml": "CreateML"}
+_TITLES = {"picsellia": "Picsellia JSON", "tfrecord": "TFRecord", "labelme": "LabelMe", "createml": "CreateML",
+           "labelstudio": "Label Studio", "cvat": "CVAT"}
 
 
 def title(fmt: str) -> str:
@@ -119,7 +119,7 @@ def report_foreign_fields(dataset: Any, target: str, report: Any) -> None:
         >>> report_foreign_fields(Dataset(assets=[Asset("a.jpg", extra={"coco": {"license": 3}})]), "voc", r)
         >>> print(r)
         format metadata with no place in the target:
-          1 assets' COCO-only fields dropped (VOC has no place for license)
+          1 asset's COCO-only fields dropped (VOC has no place for license)
     """
     tally = ForeignFields(target)
     tally.add("dataset", dataset.metadata)

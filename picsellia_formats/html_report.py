@@ -26,8 +26,11 @@ from .images import ImageIndex
 from .model import Asset, Dataset
 from .preview import Style, label_color, render
 from .stats import Stats, compute
+from .textutil import count
 
-THUMB_SIDE = 360
+THUMB_SIDE = 520  # drawn at this size, shown at about half of it: the click enlarges it
+#: box labels drawn so that they read at thumbnail size (about 12 px on the page)
+THUMB_STYLE = Style(max_side=THUMB_SIDE, font_size=26, line_width=3)
 PALETTE_TEXT = "#e8e8e8"
 
 
@@ -41,24 +44,24 @@ def _hex(rgb: tuple[int, int, int]) -> str:
 
 def _thumbnail(asset: Asset, index: ImageIndex | None, highlight: Sequence[int] = ()) -> str:
     path = index.lookup(asset.file_name).path if index is not None else None  # ambiguous: drawn as missing
-    image = render(asset, path, style=Style(max_side=THUMB_SIDE), highlight=highlight)
+    image = render(asset, path, style=THUMB_STYLE, highlight=highlight)
     image.thumbnail((THUMB_SIDE, THUMB_SIDE))
     buf = io.BytesIO()
-    image.save(buf, format="JPEG", quality=80)
+    image.save(buf, format="JPEG", quality=72)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def bar_chart(values: dict[str, float], title: str, colors: dict[str, str] | None = None, width: int = 640,
+def bar_chart(values: dict[str, float], title: str, colors: dict[str, str] | None = None, width: int = 480,
               unit: str = "") -> str:
     """A horizontal bar chart as inline SVG (one bar per key, largest first kept in given order)."""
     if not values:
         return f"<p class='muted'>{_e(title)}: nothing to show</p>"
     items = list(values.items())
-    label_w, bar_h, gap = 170, 18, 6
+    label_w, bar_h, gap = 130, 18, 6
     top = max(values.values()) or 1
     height = len(items) * (bar_h + gap) + 30
-    parts = [f"<svg class='chart' role='img' aria-label='{_e(title)}' width='{width}' height='{height}' "
-             f"><text x='0' y='14' class='t'>{_e(title)}</text>"]
+    parts = [f"<svg class='chart' role='img' aria-label='{_e(title)}' viewBox='0 0 {width} {height}' "
+             f"style='max-width:{width}px'><text x='0' y='14' class='t'>{_e(title)}</text>"]
     for i, (name, value) in enumerate(items):
         y = 24 + i * (bar_h + gap)
         w = 0 if not value else max(1.0, (width - label_w - 80) * value / top)
@@ -110,28 +113,49 @@ def _label_table(stats: Stats) -> str:
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#16181d;color:#e8e8e8}
-header,section{padding:14px 28px}header{background:#23262e}h1{margin:0 0 4px}h2{border-bottom:1px solid #333}
+header,section{padding:14px 28px}@media (max-width:600px){header,section{padding:10px 12px}}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:8px 28px;
+align-items:start}svg.chart{width:100%;height:auto;display:block}.scroll{overflow-x:auto}
+#lightbox{position:fixed;inset:0;background:rgba(0,0,0,.88);display:none;align-items:center;
+justify-content:center;cursor:zoom-out;z-index:9}#lightbox.on{display:flex}
+#lightbox img{max-width:96vw;max-height:92vh}figure img{cursor:zoom-in}
+header{background:#23262e}h1{margin:0 0 4px}h2{border-bottom:1px solid #333}
 .muted{color:#9aa}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{background:#23262e;padding:10px 16px;
 border-radius:6px}.card b{display:block;font-size:22px}table{border-collapse:collapse;margin:8px 0}
 td,th{padding:3px 10px;border-bottom:1px solid #333;text-align:right}td:first-child,th:first-child{text-align:left}
 .sw{display:inline-block;width:11px;height:11px;margin-right:6px;border-radius:2px}
-.grid{display:flex;flex-wrap:wrap;gap:10px}figure{margin:0;background:#23262e;padding:6px;border-radius:6px;
-max-width:372px}figure img{display:block;max-width:360px;max-height:360px}figcaption{font-size:12px;color:#bbb;
-word-break:break-all}.finding{margin:14px 0;padding:8px 12px;background:#1d2026;border-left:4px solid #888}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,230px),1fr));gap:10px;
+align-items:start}figure{margin:0;background:#23262e;padding:6px;border-radius:6px}
+figure img{display:block;width:100%;height:auto}figcaption{font-size:12px;color:#bbb;word-break:break-all}
+.finding{margin:14px 0;padding:8px 12px;background:#1d2026;border-left:4px solid #888}
 .error{border-color:#e5484d}.warning{border-color:#f5a524}.info{border-color:#5b8def}
 .sev{font-weight:600;text-transform:uppercase;font-size:11px;padding:1px 6px;border-radius:3px;background:#333}
-svg.chart text.t{fill:#e8e8e8;font-weight:600}svg.chart text.l,svg.chart text.v{fill:#ccc;font-size:12px}
+svg.chart text.t{fill:#e8e8e8;font-weight:600;font-size:15px}svg.chart text.l,svg.chart text.v{fill:#ccc;font-size:14px}
 """
 
 #: counts images that failed to load into data-broken-images on <body> (read by tests and by curious users)
 CHECK_SCRIPT = """
 window.addEventListener('load', function () {
-  var imgs = Array.prototype.slice.call(document.images);
+  var imgs = Array.prototype.slice.call(document.images).filter(function (i) { return !i.closest('#lightbox'); });
   var broken = imgs.filter(function (i) { return !i.complete || i.naturalWidth === 0; }).length;
   document.body.setAttribute('data-images', String(imgs.length));
   document.body.setAttribute('data-broken-images', String(broken));
 });
+document.addEventListener('click', function (e) {
+  var box = document.getElementById('lightbox');
+  if (e.target.closest && e.target.closest('#lightbox')) { box.className = ''; return; }
+  if (e.target.tagName === 'IMG' && e.target.closest('figure')) {
+    box.firstChild.src = e.target.src; box.firstChild.alt = e.target.alt; box.className = 'on';
+  }
+});
+document.addEventListener('keydown', function (e) {
+  if (e.key === 'Escape') { document.getElementById('lightbox').className = ''; }
+});
 """
+
+#: findings about the image file itself: a grey card would show nothing, so they are listed without thumbnails
+_NO_THUMBNAIL = frozenset({"image-missing", "image-unreadable", "image-truncated", "image-type-unsupported",
+                           "image-not-in-dataset"})
 
 
 def build_report(
@@ -178,7 +202,7 @@ def build_report(
                 if f.object_index is not None:
                     shown[f.asset_index].append(f.object_index)
         figures = []
-        for asset_index, objects in shown.items():
+        for asset_index, objects in ({} if code in _NO_THUMBNAIL else shown).items():
             if thumbs_used >= max_findings_images:
                 break
             asset = dataset.assets[asset_index]
@@ -196,13 +220,23 @@ def build_report(
         findings_html.append("<p>No findings: nothing to regret uploading.</p>")
 
     n = len(dataset.assets)
-    step = max(1, n // gallery) if gallery else n + 1
-    sample = list(range(0, n, step))[:gallery] if gallery else []
-    sampled_note = (f"<p class='muted'>Showing {len(sample):,} of {n:,} images (every {step:,}th).</p>"
-                    if len(sample) < n else "")
+    missing = [i for i, a in enumerate(dataset.assets) if index is not None and index.lookup(a.file_name).path is None]
+    shown_assets = [i for i in range(n) if i not in set(missing)] if index is not None else list(range(n))
+    step = max(1, len(shown_assets) // gallery) if gallery else 1
+    sample = shown_assets[::step][:gallery] if gallery else []
+    notes = []
+    if len(sample) < len(shown_assets):
+        notes.append(f"A sample of {len(sample):,} of the {len(shown_assets):,} images, evenly spaced.")
+    if missing:
+        first = ", ".join(dataset.assets[i].file_name for i in missing[:3])
+        notes.append(f"{count(len(missing), 'image')} of {n:,} not in the images folder, left out of the gallery "
+                     f"(e.g. {first}; see image-missing above).")
+    if index is None:
+        notes.append("No images folder given or found: shapes are drawn on blank canvases (--images DIR).")
+    sampled_note = "".join(f"<p class='muted'>{_e(t)}</p>" for t in notes)
     gallery_html = "".join(
         f"<figure><img alt='{_e(dataset.assets[i].file_name)}' src='{_thumbnail(dataset.assets[i], index)}'>"
-        f"<figcaption>{_e(dataset.assets[i].file_name)} · {len(dataset.assets[i].annotations):,} objects"
+        f"<figcaption>{_e(dataset.assets[i].file_name)} · {count(len(dataset.assets[i].annotations), 'object')}"
         f"</figcaption></figure>" for i in sample)
 
     return f"""<!DOCTYPE html>
@@ -212,12 +246,13 @@ def build_report(
 <header><h1>{_e(title)}</h1><div class="muted">{_e(validation.summary() if len(validation) else "no findings")}</div>
 </header>
 <section id="stats"><h2>Statistics</h2><div class="cards">{cards}</div><p>kinds: {_e(kinds)}</p>
-{_label_table(stats)}
-{bar_chart({k: s.objects for k, s in stats.labels.items()}, "objects per label", label_colors)}
-{size_histogram(stats)}
-<h3>Splits</h3>{_split_table(stats)}</section>
+<div class="charts"><div><div class="scroll">{_label_table(stats)}</div>
+{bar_chart({k: s.objects for k, s in stats.labels.items()}, "objects per label", label_colors)}</div>
+<div>{size_histogram(stats)}</div></div>
+<h3>Splits</h3><div class="scroll">{_split_table(stats)}</div></section>
 <section id="findings"><h2>Validation findings</h2>{''.join(findings_html)}</section>
 <section id="gallery"><h2>Gallery</h2>{sampled_note}<div class="grid">{gallery_html}</div></section>
+<div id="lightbox" role="dialog" aria-label="enlarged image"><img alt=""></div>
 <script>{CHECK_SCRIPT}</script>
 </body></html>
 """

@@ -27,6 +27,7 @@ import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import FormatError
+from .inputs import read_input
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -103,8 +104,7 @@ def read_file_header(path: str | os.PathLike[str], *, max_pixels: int | None = -
     its header claims more pixels than the limit.
     """
     try:
-        with open(path, "rb") as f:
-            head = f.read(HEAD)
+        head = read_input(path, HEAD)  # a FIFO, device or dangling link: FormatError naming it
     except FileNotFoundError:
         raise FormatError("image file not found", file=path) from None
     except IsADirectoryError:

@@ -81,6 +81,31 @@ def counts_from_string(s: str | bytes) -> list[int]:
     return counts
 
 
+def rle_counts_problem(height: int, width: int, counts: object) -> str | None:
+    """What is wrong with RLE `counts` for a `height` x `width` mask (None: nothing), as
+    pycocotools needs them: the runs (compressed string or list of non-negative integers) cover
+    exactly height x width pixels. Every reader of COCO-style RLE checks with this one rule.
+
+    Example:
+        >>> rle_counts_problem(2, 2, [1, 2, 1]) is None
+        True
+        >>> rle_counts_problem(2, 2, "14")
+        'RLE counts cover 5 pixels, expected 2 x 2 = 4'
+    """
+    if type(counts) is str:
+        try:
+            total = sum(counts_from_string(counts))
+        except (FormatError, UnicodeEncodeError) as exc:
+            return f"compressed RLE counts are not valid ({exc if isinstance(exc, FormatError) else 'not ASCII'})"
+    elif type(counts) is list and all(type(v) is int and v >= 0 for v in counts):
+        total = sum(counts)
+    else:
+        return "RLE counts must be a string or a list of non-negative integers"
+    if total != height * width:
+        return f"RLE counts cover {total} pixels, expected {height} x {width} = {height * width}"
+    return None
+
+
 def counts_to_string(counts: Sequence[int]) -> str:
     """Encode run lengths as COCO's compressed ``counts`` string (pycocotools' ``rleToString``).
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import logging
-import math
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -66,7 +65,8 @@ class Style:
     line_width: int | None = None  # None: from the image size
     text: bool = True
     highlight_color: Color = (255, 0, 64)
-
+    #: label text height for an image drawn `max_side` pixels wide (scaled with smaller ones); None: side / 70
+    font_size: int | None = None
 
 def _scaled(values: Sequence[float], s: float) -> list[float]:
     return [v * s for v in values]
@@ -150,7 +150,8 @@ def render(
         image = image.resize((max(1, round(image.width * s)), max(1, round(image.height * s))), Image.BILINEAR)
     # annotation coordinates are in the asset's (upright) frame; scale them onto the drawn image
     sx = image.width / width if width else s
-    line_width = style.line_width or max(1, round(max(image.size) / 400))
+    line_width = (max(1, round(style.line_width * max(image.size) / style.max_side)) if style.line_width
+                  and style.font_size else style.line_width or max(1, round(max(image.size) / 400)))
     overlay_img = Image.new("RGBA", image.size, (0, 0, 0, 0))
     overlay = ImageDraw.Draw(overlay_img)
     draw_later: list[tuple[Annotation, Color, bool]] = []
@@ -163,7 +164,9 @@ def render(
         _draw_annotation(image, overlay, draw, ann, color, sx, line_width, style, hl)
     image = Image.alpha_composite(Image.alpha_composite(image.convert("RGBA"), overlay_img), lines_img)
     text = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=max(10, round(max(image.size) / 70)))
+    side = max(image.size)
+    font = ImageFont.load_default(size=max(9, round(style.font_size * side / style.max_side)) if style.font_size
+                                  else max(10, round(side / 70)))
     if style.text:
         for ann, color, hl in draw_later:
             anchor = _anchor(ann)
@@ -195,19 +198,51 @@ def find_image(asset: Asset, images: ImageIndex | str | Path | None) -> Path | N
 
 def contact_sheet(images: Sequence[Image.Image], titles: Sequence[str], thumb: int = 256, columns: int = 6
                   ) -> Image.Image:
-    """A grid of thumbnails with their titles under them."""
-    columns = max(1, min(columns, len(images)))
-    rows = max(1, math.ceil(len(images) / columns))
-    cell_h = thumb + 16
-    sheet = Image.new("RGB", (columns * (thumb + 8) + 8, rows * (cell_h + 8) + 8), (30, 30, 30))
-    draw = ImageDraw.Draw(sheet)
-    for i, (im, title) in enumerate(zip(images, titles)):
-        t = im.copy()
-        t.thumbnail((thumb, thumb))
-        x = 8 + (i % columns) * (thumb + 8)
-        y = 8 + (i // columns) * (cell_h + 8)
-        sheet.paste(t, (x + (thumb - t.width) // 2, y + (thumb - t.height) // 2))
-        draw.text((x, y + thumb + 2), title[:40], fill=(230, 230, 230))
+    """Thumbnails in justified rows (each row as tall as its images allow, filling the sheet's width: no
+    gaps), each titled on a dark band across its foot in a legible font.
+
+    The sheet is ``columns * (thumb + 8) + 8`` pixels wide; a row holds images until it would be
+    narrower than `thumb` * 3/4 pixels tall; the last row keeps that height and is not stretched.
+
+    Example:
+        >>> from PIL import Image
+        >>> sheet = contact_sheet([Image.new("RGB", (400, 300)), Image.new("RGB", (300, 400))], ["a", "b"])
+        >>> sheet.size
+        (536, 208)
+    """
+    gap = 8
+    width = max(1, min(columns, len(images))) * (thumb + gap) + gap
+    target = thumb * 3 // 4
+    ratios = [max(im.width, 1) / max(im.height, 1) for im in images]
+    rows: list[tuple[list[int], int]] = []  # (image indexes, row height)
+    row: list[int] = []
+    for i in range(len(ratios)):
+        row.append(i)
+        total = sum(ratios[j] for j in row)
+        if total * target + gap * (len(row) + 1) >= width:
+            rows.append((row, max(1, round((width - gap * (len(row) + 1)) / total))))
+            row = []
+    if row:
+        rows.append((row, target))
+    height = sum(h for _, h in rows) + gap * (len(rows) + 1) if rows else thumb
+    sheet = Image.new("RGB", (width, height), (30, 30, 30))
+    font = ImageFont.load_default(size=15)
+    draw = ImageDraw.Draw(sheet, "RGBA")
+    y = gap
+    for indexes, h in rows:
+        x = gap
+        for n, i in enumerate(indexes):
+            w = max(1, round(ratios[i] * h))
+            if n == len(indexes) - 1 and h != target:  # the last image of a full row takes the rounding
+                w = max(1, width - gap - x)
+            sheet.paste(images[i].resize((w, h), Image.Resampling.LANCZOS), (x, y))
+            title = titles[i] if len(titles[i]) <= 48 else titles[i][:22] + "…" + titles[i][-22:]
+            _, top, _, bottom = draw.textbbox((0, 0), title, font=font)
+            band = bottom - top + 8
+            draw.rectangle([x, y + h - band, x + w - 1, y + h - 1], fill=(0, 0, 0, 170))
+            draw.text((x + 5, y + h - band + 4 - top), title, fill=(245, 245, 245, 255), font=font)
+            x += w + gap
+        y += h + gap
     return sheet
 
 
@@ -281,7 +316,7 @@ def write_previews(
             written.append(out_dir / name)
             thumbs.append(image.copy() if len(thumbs) < 200 else image)
             titles.append(file_name)
-            thumbs[-1].thumbnail((256, 256))
+            thumbs[-1].thumbnail((400, 400))
         if thumbs:
             sheet = contact_sheet(thumbs[:200], titles[:200])
             sheet.save(stage / f"contact_sheet.{ext}", format="PNG" if ext == "png" else "JPEG", quality=90)

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FormatError, OptionError, PicselliaFormatsError
+from .errors import FormatError, OptionError, PicselliaFormatsError, ProblemCollector
+from .image_header import max_image_pixels
 from .images import ImageIndex, image_size
 from .io_utils import safe_relative_path
 from .masks import box_to_rle, polygon_to_rle, rle_crop, voc_colormap
@@ -197,6 +198,8 @@ def _plan(dataset: Dataset, images: str | os.PathLike[str] | None, report: Repor
     lookup: ImageIndex | None = None
     items: list[tuple[Asset, str]] = []
     taken: set[str] = set()
+    limit = max_image_pixels()
+    too_large = ProblemCollector()
     renamed = from_header = from_mask = 0
     for n, asset in enumerate(dataset.assets):
         if not asset.width or not asset.height:
@@ -215,6 +218,12 @@ def _plan(dataset: Dataset, images: str | os.PathLike[str] | None, report: Repor
                     from_mask += 1
             if size is not None:
                 asset = Asset(asset.file_name, size[0], size[1], asset.annotations, asset.id)
+        if limit is not None and asset.width and asset.height and int(asset.width) * int(asset.height) > limit:
+            # a mask array of that size would take width x height x 2 bytes: refused before allocating
+            too_large.add(None, f"size {asset.width}×{asset.height} = {int(asset.width) * int(asset.height):,} "
+                                f"pixels is more than the limit of {limit:,} (PIL.Image.MAX_IMAGE_PIXELS)",
+                          file=asset.file_name)
+            continue
         try:
             rel = safe_relative_path(asset.file_name.replace("\\", "/")).with_suffix(".png").as_posix()
         except ValueError:
@@ -229,6 +238,7 @@ def _plan(dataset: Dataset, images: str | os.PathLike[str] | None, report: Repor
             renamed += 1
         taken.add(rel.casefold())
         items.append((asset, rel))
+    too_large.raise_if_any()
     if from_header:
         report.info("image sizes read from the image headers", from_header)
     if from_mask:

@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .textutil import singular_phrase
+
 #: kinds that lose or alter information; "info" kinds do not make a conversion lossy.
 LOSSY_KINDS = ("dropped", "approximated", "rounded")
 KINDS = (*LOSSY_KINDS, "changed", "info")
@@ -66,7 +68,10 @@ class Entry:
 
     def __str__(self) -> str:
         verb = {"dropped": " dropped", "rounded": " rounded"}.get(self.kind, "")
-        text = f"{self.count:,} {self.what}{verb}"
+        what = singular_phrase(self.what) if self.count == 1 else self.what
+        if what.rsplit(" ", 1)[-1].endswith("ed"):  # "bad rows skipped": the phrase has its verb already
+            verb = ""
+        text = f"{self.count:,} {what}{verb}"
         if self.why:
             text += f" ({self.why})"
         return text

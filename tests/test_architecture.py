@@ -24,13 +24,9 @@ MAX_LINES = 600
 #: Import cycles allowed for now (each as its sorted module names), with why.
 ALLOWED_CYCLES: set[tuple[str, ...]] = set()
 #: ``(importing module, imported module, name)`` allowed for now.
-ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
-    ("picsellia_formats.tfod.pipeline", "picsellia_formats.tfod.labelmap", "_escape"),
-}
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 #: Modules allowed over `MAX_LINES` for now.
-ALLOWED_LONG: set[str] = {
-    "picsellia_formats.tfod.tfrecord",
-}
+ALLOWED_LONG: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

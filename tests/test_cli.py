@@ -47,7 +47,7 @@ def test_strict_refuses_a_lossy_conversion_and_writes_nothing(tmp_path: Path) ->
     out = tmp_path / "out.json"
     result = run_cli("convert", src, out, "--to", "coco", "--strict")
     assert result.code == 1
-    assert "1 captions dropped" in result.err
+    assert "1 caption dropped" in result.err
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
     assert run_cli("convert", src, out, "--to", "coco").code == 0
 

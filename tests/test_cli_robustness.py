@@ -528,8 +528,9 @@ def test_bad_input_is_reported_cleanly(case: Case, outcomes: dict[str, Outcome])
     if case.code == 2:
         lines = [line for line in r.err.splitlines() if line.strip()]
         assert lines, shown
-        if "usage:" in r.err:  # argparse: the usage, then one error line
-            assert lines[-1].startswith("picsellia-formats ") and ": error: " in lines[-1], shown
+        if lines[0].startswith("picsellia-formats "):  # argparse: one error line, then the --help hint
+            assert ": error: " in lines[0] and len(lines) == 2 and "--help" in lines[1], shown
+            assert "usage:" not in r.err, shown
         else:
             assert len(lines) <= 25, shown
             assert all(line.startswith(("error: ", "warning: ")) for line in lines), shown

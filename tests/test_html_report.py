@@ -49,7 +49,22 @@ def test_report_lists_the_injected_defects(tmp_path: Path) -> None:
 def test_large_datasets_are_sampled_and_say_so(tmp_path: Path) -> None:
     ds = pf.read(FIXTURES / "raccoon_voc/annotations")
     page = build_report(ds, images=FIXTURES / "raccoon_voc/images", gallery=5)
-    assert "Showing 5 of 200 images" in page
+    # the gallery samples the images that are there; the 160 missing ones are named once, not drawn grey
+    assert "A sample of 5 of the 40 images, evenly spaced." in page
+    assert page.count("160 images of 200 not in the images folder, left out of the gallery") == 1
+    gallery = page.split("<section id=\"gallery\">", 1)[1]
+    assert gallery.count("<figure>") == 5
+    findings = page.split("<section id=\"findings\">", 1)[1].split("<section id=\"gallery\">")[0]
+    assert "data-code='image-missing'" in findings and "<figure>" not in findings  # listed, no grey cards
+
+
+def test_the_page_is_titled_after_the_dataset_and_counts_agree(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = run_cli("report", FIXTURES / "raccoon/annotations", out, "--gallery", "2")
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"report of 40 assets, 44 objects, 0 findings -> {out}"
+    page = out.read_text()
+    assert "<title>raccoon</title>" in page and "· 1 object<" in page and "1 objects" not in page
 
 
 @needs_chromium

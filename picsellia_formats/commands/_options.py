@@ -8,6 +8,7 @@ refuses flags that neither the source nor the target format takes.
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from .. import formats
@@ -63,6 +64,43 @@ def split_format_options(args: argparse.Namespace, source: str | None, target: s
             f"{flags}: not an option of the source format ({source}) nor of the target format ({target})"
         )
     return read_opts, write_opts
+
+
+def flag_spelling(target: str | None, source: str | None = None) -> dict[str, str]:
+    """How the library's messages name a format option (``--masks``, the ``tfrecord`` command's flag) ->
+    how `convert`/`split` spell it (``--tfrecord-masks``), for the formats of this run.
+
+    Example:
+        >>> flag_spelling("tfrecord")["--masks"]
+        '--tfrecord-masks'
+    """
+    out: dict[str, str] = {}
+    for name, write in ((source, False), (target, True)):
+        if not name:
+            continue
+        spec = formats.get(name)
+        for opt in spec.write_options if write else spec.read_options:
+            short = "--" + opt.name.replace("_", "-")
+            if short != opt.flag:
+                out[short] = opt.flag
+    if "--skip-missing" in out:
+        out["--skip-missing-images"] = out.pop("--skip-missing")
+    return out
+
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def respell(text: str, spelling: dict[str, str]) -> str:
+    """`text` with every flag the current command spells differently replaced (see `flag_spelling`).
+
+    Example:
+        >>> respell("--masks keeps them", {"--masks": "--tfrecord-masks"})
+        '--tfrecord-masks keeps them'
+    """
+    if not spelling:
+        return text
+    return _FLAG.sub(lambda m: spelling.get(m.group(0), m.group(0)), text)
 
 
 def int_at_least(minimum: int, maximum: int | None = None) -> Any:

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dst", type=Path, help="output folder (annotations, and images/ beside them)")
     parser.add_argument("--dataset", required=True, help="dataset name on the platform")
     parser.add_argument("--version", required=True, help="dataset version name")
-    parser.add_argument("--to", required=True, dest="to", help=f"output format ({', '.join(formats.names())})")
+    parser.add_argument("--to", required=True, dest="to", help=f"output format: {formats.listing()}")
     parser.add_argument("--status", default=None, type=str.upper,
                         choices=("PENDING", "SKIPPED", "ACCEPTED", "REFUSED"),
                         help="only assets whose annotation has this review status")

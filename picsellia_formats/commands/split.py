@@ -1,8 +1,11 @@
-"""``split SRC DST --ratios 0.8,0.1,0.1``: stratified split by object counts, one dataset per split.
+"""``split SRC DST --ratios 0.8,0.1,0.1 --to yolo``: stratified split by object counts, training-ready.
 
-Writes ``DST/<name>/`` in the output format (default: the input's) for every split, and
-``DST/split.json`` with the assignment, the quality figures and the platform's reserved logs;
-prints a per-split, per-class table.
+Writes ONE dataset in DST in the layout the target's trainers load (`stratify.output`: Ultralytics
+``images/<split>/`` + ``labels/<split>/`` + ``data.yaml``; COCO ``annotations/instances_<split>.json``;
+one VOC devkit; TFRecord shards per split + label map + input readers; one Picsellia file with
+split tags), or with ``--per-split-folders`` one dataset per split in ``DST/<split>/``; and
+``DST/split.json`` with the assignment, the quality figures and the platform's reserved logs
+(deterministic: same input, same bytes). Prints a per-split, per-class table.
 """
 
 from __future__ import annotations
@@ -12,12 +15,21 @@ import sys
 from pathlib import Path
 
 from .. import formats
-from ..api import read, write
+from ..api import read
 from ..errors import OptionError
 from ..outputs import output_dir
 from ..report import Report
 from ..stratify import METHODS, normalise_ratios, split
-from ._options import add_format_options, float_at_least, int_at_least, split_format_options
+from ..stratify.output import check_names, write_split
+from ..stratify.place import IMAGE_MODES
+from ._options import (
+    add_format_options,
+    flag_spelling,
+    float_at_least,
+    int_at_least,
+    respell,
+    split_format_options,
+)
 from ._paths import add_overwrite_argument, check_folder_output
 
 NAME = "split"
@@ -27,7 +39,7 @@ _DEFAULT_NAMES = {2: "train,val", 3: "train,val,test"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", type=Path, help="input file or folder")
-    parser.add_argument("dst", type=Path, help="output folder: DST/<split name>/ and DST/split.json")
+    parser.add_argument("dst", type=Path, help="output folder: one training-ready dataset and DST/split.json")
     parser.add_argument("--ratios", default="0.8,0.2", help="shares of the splits, summing to 1 (default 0.8,0.2)")
     parser.add_argument("--names", default=None,
                         help="split names, comma-separated (default train,val or train,val,test)")
@@ -39,11 +51,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-presence", action="store_true",
                         help="do not require every class in every split (a little lower errors on tiny classes)")
     parser.add_argument("--to", dest="to", default=None,
-                        help=f"output format ({', '.join(formats.names())}; default: the input format)")
+                        help=f"output format (default: the input format): {formats.listing()}")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
+    parser.add_argument("--images-mode", choices=IMAGE_MODES, default=None,
+                        help="how image files reach DST: hardlink (default with --images; a copy where the file "
+                             "system refuses, reported), copy, symlink or none")
+    parser.add_argument("--per-split-folders", action="store_true",
+                        help="write one dataset per split in DST/<split>/ (the older layout) instead of one "
+                             "training-ready dataset")
+    parser.add_argument("--skip-missing-images", action="store_true",
+                        help="leave out (and report) images whose file is not found under --images")
     parser.add_argument("--classes", type=int_at_least(0), default=50, help="classes shown in the table (default 50)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="split a COCO file without holding its assets (a pass for the label counts, one "
+                             "in one pass; COCO split files only); by default for COCO files of 256 MiB or more")
     add_overwrite_argument(parser, "DST")
     add_format_options(parser)
 
@@ -73,8 +96,23 @@ def run(args: argparse.Namespace) -> int:
     ratios = parse_ratios(args.ratios, args.names)
     source = args.from_ or formats.detect(args.src)
     target = formats.get(args.to or source).name
+    args.flag_spelling = flag_spelling(target, source)  # messages name the options as split spells them
     read_opts, write_opts = split_format_options(args, source, target)
+    check_names(list(ratios), target, args.per_split_folders)  # before reading anything
     check_folder_output(args.dst, [args.src], images=args.images, kind="split", overwrite=args.overwrite)
+    from .. import api
+
+    stream = args.stream
+    in_memory_only = target != "coco" or args.per_split_folders or args.images is not None \
+        or args.skip_missing_images
+    if stream and in_memory_only:
+        raise OptionError("split --stream writes COCO split files only (annotations/instances_<split>.json), "
+                          "without --images, --per-split-folders or --skip-missing-images: use --no-stream")
+    if stream is None:
+        stream = not in_memory_only and api.streamable(args.src, source, target, read_opts, write_opts) and \
+            args.src.stat().st_size >= api.STREAM_ABOVE
+    if stream:
+        return _run_streamed(args, ratios, target, write_opts)
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
     from ..progress import bar  # tqdm: loaded when a command runs, not for --help
 
@@ -83,18 +121,34 @@ def run(args: argparse.Namespace) -> int:
         result = split(dataset, ratios, seed=args.seed, method=args.method, time_limit=args.time_limit,
                        presence=not args.no_presence)
     report = Report()
-    spec = formats.get(target)
-    with output_dir(args.dst, "split", overwrite=args.overwrite) as staging:  # DST replaced whole, at the end
-        for name, part in result.datasets().items():
-            out = staging / name
-            if spec.output == "file":
-                out.mkdir(parents=True, exist_ok=True)
-            write(part, out, target, images=args.images, report=report, progress=not args.quiet, **write_opts)
+    # DST replaced whole, at the end
+    with output_dir(args.dst, "split", overwrite=args.overwrite) as staging:
+        write_split(result, staging, target, images=args.images, images_mode=args.images_mode,
+                    per_split_folders=args.per_split_folders, skip_missing_images=args.skip_missing_images,
+                    final_folder=args.dst, report=report, progress=not args.quiet, **write_opts)
         (staging / "split.json").write_bytes(result.to_json().encode())
     if not args.quiet:
         print(result.table(max_classes=args.classes))
+        where = f"{args.dst}/<split>/" if args.per_split_folders else str(args.dst)
         print(f"{source} -> {target}: {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
-              f"-> {args.dst}/<split>/, assignment and figures in {args.dst / 'split.json'}")
+              f"-> {where}, assignment and figures in {args.dst / 'split.json'}")
+        if report:
+            print(respell(str(report), args.flag_spelling), file=sys.stderr)
+    return 0
+
+
+def _run_streamed(args: argparse.Namespace, ratios: dict[str, float], target: str,
+                  write_opts: dict[str, object]) -> int:
+    from ..streaming.table import split_stream
+
+    report = Report()
+    result = split_stream(args.src, args.dst, ratios, target, seed=args.seed, method=args.method,
+                          time_limit=args.time_limit, presence=not args.no_presence, images=args.images,
+                          report=report, overwrite=args.overwrite, write_options=write_opts)
+    if not args.quiet:
+        print(result.table(max_classes=args.classes))
+        print(f"coco -> {target} (streamed): {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
+              f"-> {args.dst}, assignment and figures in {args.dst / 'split.json'}")
         if report:
             print(str(report), file=sys.stderr)
     return 0

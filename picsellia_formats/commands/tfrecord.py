@@ -1,8 +1,13 @@
 """``tfrecord SRC OUT_PREFIX``: TFRecords for the TF Object Detection API, plus their label map.
 
-Prints the ``pipeline.config`` input-reader lines that read the result to stdout; the summary and
-the fidelity report go to stderr. Images are looked up in ``--images``, else beside SRC (SRC's
-folder and its ``images/`` and ``JPEGImages/``).
+Prints the ``pipeline.config`` input-reader lines that read the result to stdout: a
+``train_input_reader`` for a training split, an ``eval_input_reader`` for val or test (the split
+comes from the images' split tags, else the output name, else SRC's name; ``--split-by-tag`` gives
+one block per split); the summary and the fidelity report go to stderr. Images are found by the one
+`images.ImageIndex` policy in ``--images``, else beside SRC (the folder `default_images_folder`
+picks, and SRC's folder for paths as written); a TFRecord SRC reuses the images it embeds. Every
+image is decoded (cheaply) before it is packed: a broken one, or one whose header claims more than
+``--max-pixels``, stops the run unless ``--skip-broken-images``.
 """
 
 from __future__ import annotations
@@ -11,15 +16,17 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from .. import formats
 from ..api import read
-from ..images import default_images_folder
+from ..images import ImageIndex, default_images_folder
 from ..io_utils import atomic_file, atomic_path
 from ..outputs import check_file, check_file_set
 from ..report import Report
+from ..splits import canonical_split, split_of
 from ._options import add_format_options, add_strict_argument, int_at_least, split_format_options
 from ._paths import add_overwrite_argument, check_file_output
 
@@ -54,6 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes encoding images (default: automatic; 0: none)")
     parser.add_argument("--skip-missing-images", action="store_true",
                         help="leave out (and report) images whose file is missing instead of failing")
+    parser.add_argument("--skip-broken-images", action="store_true",
+                        help="leave out (and report) images that do not decode or are over --max-pixels "
+                             "instead of failing")
+    parser.add_argument("--max-pixels", type=int_at_least(0), default=None,
+                        help="refuse images whose header claims more pixels (default: Pillow's limit, "
+                             "89,478,485; 0: no limit)")
+    parser.add_argument("--decode-check", choices=("fast", "full", "none"), default="fast",
+                        help="how each image is checked to decode before it is packed: fast (JPEG end marker, "
+                             "else a 1/8-scale decode; PNG chunk CRCs; default), full (decode JPEG at 1/8 "
+                             "scale and PNG), none (header only)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_strict_argument(parser)
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
@@ -62,20 +79,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_options(parser, write=False)
 
 
-def default_image_roots(src: Path, first_image: str | None = None) -> list[Path]:
-    """Where the images of SRC are looked for: the folder `images.default_images_folder` picks, then
-    SRC's own folder (the TFRecord writer tries each root in turn)."""
+def default_image_index(src: Path, first_image: str | None = None) -> ImageIndex:
+    """Where the images of SRC are looked for: the folder `images.default_images_folder` picks (else
+    SRC's own folder), with SRC's folder for paths as written."""
     base = src if src.is_dir() else src.parent
-    guess = default_images_folder(src, first_image)
-    return [guess, base] if guess is not None and guess != base else [base]
+    return ImageIndex(default_images_folder(src, first_image) or base, base)
+
+
+def run_split(dataset: Any, prefix: Path, src: Path) -> str | None:
+    """The split of a run without ``--split-by-tag``: the one split every image is tagged with, else
+    the one the output name says (``val.record``, ``data-test.record``), else SRC's name
+    (``S/val``, ``instances_train.json``); None when nothing names one."""
+    from ..formats.tfrecord.read import split_tag_of_name
+
+    found = set()
+    for asset in dataset.assets:
+        tag = split_of(asset.tags) if asset.tags else None
+        found.add(canonical_split(tag) if tag else None)
+    if len(found) == 1 and None not in found:
+        return found.pop()
+    for name in (prefix.name, src.name if src.is_dir() else src.stem):
+        tag = split_tag_of_name(name)
+        if tag:
+            return canonical_split(tag)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..formats.capabilities import report_for_spec
+    from ..formats.tfrecord.write import write_tfrecords
     from ..labels import labels_in_use
-    from ..tfod.labelmap import format_label_map, label_map_items  # the tfod package loads numpy
-    from ..tfod.pipeline import input_reader_config, reader_for_split
-    from ..tfod.tfrecord import write_tfrecords
+    from ..tfod.labelmap import format_label_map, label_map_items
+    from ..tfod.pipeline import pipeline_fragment
 
     t0 = time.perf_counter()
     source = args.from_ or formats.detect(args.src)
@@ -91,16 +125,23 @@ def run(args: argparse.Namespace) -> int:
     dataset = read(args.src, source, images=args.images, report=report, progress=not args.quiet,
                    **read_opts)
     first = dataset.assets[0].file_name if dataset.assets else None
-    images = [args.images] if args.images is not None else default_image_roots(args.src, first)
+    images: Any
+    if args.images is not None:
+        images = args.images
+    elif formats.get(source).name == "tfrecord":
+        images = args.src  # the records hold the images
+    else:
+        images = default_image_index(args.src, first)
     items = label_map_items(labels_in_use(dataset), ids=args.label_ids)
     check_file(label_map_path, overwrite=args.overwrite, same_bytes=format_label_map(items).encode("utf-8"))
-    report_for_spec(formats.get("tfrecord"), dataset, {"masks": args.masks, "split_by_tag": args.split_by_tag},
-                    report)
     prefix: Path = args.out_prefix
     paths = write_tfrecords(dataset, prefix, images=images, shards=args.shards, masks=args.masks,
                             label_map=items, split_by_tag=args.split_by_tag, workers=args.workers,
                             progress=False if args.no_progress or args.quiet else None, report=report,
-                            strict=args.strict, skip_missing=args.skip_missing_images, overwrite=args.overwrite)
+                            strict=args.strict, skip_missing=args.skip_missing_images,
+                            skip_broken=args.skip_broken_images, check_decode=args.decode_check,
+                            max_pixels=-1 if args.max_pixels is None else (args.max_pixels or None),
+                            overwrite=args.overwrite)
     with atomic_path(label_map_path) as tmp:
         tmp.write_bytes(format_label_map(items).encode("utf-8"))
     if args.report:
@@ -116,11 +157,12 @@ def run(args: argparse.Namespace) -> int:
     if report:
         print(str(report), file=sys.stderr)
     print("# pipeline.config input readers (TF Object Detection API)")
-    for record_set in report.stats["record_sets"]:
-        split = record_set["split"]
-        if split:
-            print(f"# {split}: {record_set['records']:,} images")
-        print(input_reader_config(str(Path(record_set["input_path"]).resolve()), str(label_map_path.resolve()),
-                                  masks=args.masks, reader=reader_for_split(split)))
+    sets = [dict(s, input_path=str(Path(s["input_path"]).resolve())) for s in report.stats["record_sets"]]
+    if not args.split_by_tag:
+        sets[0]["split"] = run_split(dataset, prefix, args.src)
+        if sets[0]["split"] is None:
+            print("# no split named by the images' tags, the output or the source: shown as the training set")
+            sets[0]["split"] = "train"
+    print(pipeline_fragment(sets, str(label_map_path.resolve()), masks=args.masks), end="")
     return 0
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from .. import formats
-from ..errors import PicselliaFormatsError
+from ..errors import OptionError, PicselliaFormatsError
 from ..io_utils import atomic_file
 from ._options import add_format_options, float_at_least, int_at_least, split_format_options
 from ._paths import check_file_output
@@ -29,10 +29,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=Path, default=None,
                         help="folder of the image files (image checks run only when given)")
     parser.add_argument("--json", type=Path, default=None, help="write every finding (and change) as JSON here")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
+                        help="check a COCO file without holding its assets (no --images, no --fix); by default "
+                             "for COCO files of 256 MiB or more")
     parser.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
                         help="exit 1 when a finding is at or above this severity (default error)")
     parser.add_argument("--fix", type=Path, default=None, metavar="DST",
                         help="write a corrected copy here (the source is never modified)")
+    parser.add_argument("--drop-broken", action="store_true",
+                        help="with --fix and --images: leave out the assets whose image file is missing, "
+                        "unreadable, truncated or of an unsupported type (each one listed)")
     parser.add_argument("--to", default=None, help="format of the corrected copy (default: the input format)")
     parser.add_argument("--rules", default=None, help="only these codes or categories (comma-separated)")
     parser.add_argument("--skip", default=None, help="leave out these codes or categories (comma-separated)")
@@ -50,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON file of questions/attributes to require and check (see docs/validation.md)")
     parser.add_argument("--workers", type=int_at_least(0), default=None,
                         help="processes for the image checks (default: CPUs)")
+    parser.add_argument("--engine", choices=("local", "dask"), default=None,
+                        help="where the image checks run: local process pool (default) or a Dask cluster "
+                             "(the 'dask' extra; see docs/scale.md)")
+    parser.add_argument("--scheduler", default=None,
+                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
+                             "$PF_DASK_SCHEDULER, else a local cluster of --workers processes)")
     parser.add_argument("--deep", action="store_true", help="decode every image fully (slow)")
     parser.add_argument("--no-hash", action="store_true", help="do not look for duplicate images by content")
     parser.add_argument("--examples", type=int_at_least(0), default=3, help="examples shown per code (default 3)")
@@ -60,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("min_objects", "max_imbalance", "min_area", "min_side", "bbox_tolerance", "workers"):
+    for name in ("min_objects", "max_imbalance", "min_area", "min_side", "bbox_tolerance", "workers", "engine",
+                 "scheduler"):
         value = getattr(args, name)
         if value is not None:
             out[name] = value
@@ -103,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
     from ..api import write
     from ..validation import fix, validate
 
+    if args.drop_broken and (args.fix is None or args.images is None):
+        raise PicselliaFormatsError("--drop-broken needs --fix DST (the corrected copy) and --images DIR "
+                                    "(the image files it checks)")
     source = args.from_ or formats.detect(args.src)
     target_format = formats.get(args.to or source).name
     read_opts, write_opts = split_format_options(args, source, target_format if args.fix else None)
@@ -110,13 +126,18 @@ def run(args: argparse.Namespace) -> int:
         check_file_output(args.json, [args.src], flag="--json")
     options = _options(args)
     target = _check_destination(args.src, args.fix, formats.get(target_format)) if args.fix else None
-    report = validate(args.src, args.images, args.rules, skip=args.skip, format=source, read_options=read_opts,
-                      progress=not args.quiet, **options)
+    if _streamed(args, source, read_opts):
+        from ..streaming.validate import validate_stream
+
+        report = validate_stream(args.src, args.rules, skip=args.skip, **options)
+    else:
+        report = validate(args.src, args.images, args.rules, skip=args.skip, format=source,
+                          read_options=read_opts, progress=not args.quiet, **options)
     print(report.summary() if args.quiet else report.to_text(args.examples))
     out: dict[str, Any] = report.to_dict()
     final = report
     if target is not None:
-        fixed, log = fix(report)
+        fixed, log = fix(report, drop_broken=args.drop_broken)
         write(fixed, target, target_format, images=args.images, **write_opts)
         final = validate(fixed, args.images, args.rules, skip=args.skip, **options)
         if not args.quiet:
@@ -135,3 +156,15 @@ def run(args: argparse.Namespace) -> int:
     if failed and not args.quiet:
         print(f"failing: findings at or above {args.fail_on}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _streamed(args: argparse.Namespace, source: str, read_opts: dict[str, Any]) -> bool:
+    from .. import api
+
+    possible = (formats.get(source).name == "coco" and args.src.is_file() and args.images is None
+                and args.fix is None and not {k: v for k, v in read_opts.items() if v is not None})
+    if args.stream and not possible:
+        raise OptionError("validate --stream takes a COCO instances file, without --images, --fix or read options")
+    if args.stream is None:
+        return possible and args.src.stat().st_size >= api.STREAM_ABOVE
+    return bool(args.stream)

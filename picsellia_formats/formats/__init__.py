@@ -18,11 +18,24 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DetectionError, UnknownFormatError
+from ..inputs import check_input
 
 #: Format modules in `picsellia_formats.formats`, in the order they are tried and listed.
 FORMAT_MODULES: tuple[str, ...] = (
     "coco", "picsellia", "voc", "yolo", "tfrecord", "cvat", "labelstudio", "labelme", "createml",
 )
+
+#: Other names people use for a format (lower case, "-" read as "_"): accepted wherever a format is named.
+ALIASES: dict[str, str] = {
+    "mscoco": "coco", "coco_json": "coco",
+    "picsellia_json": "picsellia",
+    "pascal_voc": "voc", "pascalvoc": "voc", "voc_xml": "voc",
+    "yolov5": "yolo", "yolov8": "yolo", "yolo11": "yolo", "ultralytics": "yolo", "darknet": "yolo",
+    "tfrecords": "tfrecord", "tf_record": "tfrecord", "tfod": "tfrecord",
+    "cvat_xml": "cvat", "cvat_images": "cvat",
+    "label_studio": "labelstudio",
+    "create_ml": "createml",
+}
 
 
 @dataclass(frozen=True)
@@ -129,18 +142,40 @@ def specs() -> list[FormatSpec]:
     return list(_load().values())
 
 
+def listing() -> str:
+    """Every format name with its aliases, for help texts and errors.
+
+    Example:
+        >>> listing().split("; ")[0]
+        'coco (mscoco, coco_json)'
+    """
+    out = []
+    for name in _load():
+        aliases = [a for a, target in ALIASES.items() if target == name]
+        out.append(f"{name} ({', '.join(aliases)})" if aliases else name)
+    return "; ".join(out)
+
+
 def get(name: str) -> FormatSpec:
-    """The spec of format `name` (case-insensitive); UnknownFormatError lists the known ones."""
+    """The spec of format `name` (case-insensitive, aliases such as ``yolov8`` or ``pascal-voc`` too);
+    UnknownFormatError lists the known ones.
+
+    Example:
+        >>> get("Pascal-VOC").name
+        'voc'
+    """
     registry = _load()
-    spec = registry.get(name.lower().replace("-", "_")) if name else None
+    key = name.strip().lower().replace("-", "_") if name else ""
+    spec = registry.get(ALIASES.get(key, key)) if key else None
     if spec is None:
-        raise UnknownFormatError(f"unknown format {name!r}; known formats: {', '.join(registry)}")
+        raise UnknownFormatError(f"unknown format '{name}'; known formats: {listing()}")
     return spec
 
 
 def detect_all(path: str | Path) -> list[Detection]:
     """Every format's verdict on `path`, most confident first."""
     path = Path(path)
+    check_input(path)
     out = []
     for spec in _load().values():
         try:
@@ -160,6 +195,7 @@ def detect(path: str | Path) -> str:
         'coco'
     """
     path = Path(path)
+    check_input(path)  # a FIFO, device or dangling link: refused by name, never opened
     if not path.exists():
         raise DetectionError(f"{path}: no such file or folder")
     verdicts = detect_all(path)

@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 
-from ..errors import FormatError
+from ..errors import FormatError, ProblemCollector
+from ..inputs import read_input
 
 Sniff = Callable[[Path], tuple[float, str]]
 #: a file whose sniff reaches this confidence counts as one of the format's files in a folder
@@ -30,17 +31,91 @@ def load_json(path: Path) -> Any:
     """Parse a JSON file with orjson; NaN/Infinity literals (which orjson refuses) are parsed by the
     standard library so that the reader can name the records that hold them."""
     try:
-        data = path.read_bytes()
+        data = read_input(path)
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
     if not data.strip():
         raise FormatError("empty file", file=path)
     try:
-        return orjson.loads(data)
+        doc = orjson.loads(data)
     except orjson.JSONDecodeError:
-        pass
+        doc = _stdlib_loads(data, path)
+        check_json_values(doc, path)
+        return doc
+    if has_long_digits(data):  # orjson reads an integer over 64 bits as a float: find it exactly
+        check_json_values(_stdlib_loads(data, path), path)
+    return doc
+
+
+class _LongInteger:
+    """An integer literal kept as text (over 64 bits: never converted, so no digit limit applies)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+#: every digit byte -> "1", any other byte -> " " (bytes.translate is ~10x faster than a regex scan)
+_DIGITS = bytes(0x31 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+
+
+def has_long_digits(data: bytes, run: int = 19, chunk: int = 1 << 24) -> bool:
+    """Whether `data` holds `run` digits in a row (int64 has 19: anything that long is checked exactly).
+
+    Scanned in chunks (overlapping by ``run - 1`` bytes) so a big file is never copied whole.
+
+    Example:
+        >>> has_long_digits(b'{"id": 12345678901234567890}'), has_long_digits(b'{"id": 1.5}')
+        (True, False)
+    """
+    needle = b"1" * run
+    return any(needle in data[i:i + chunk + run - 1].translate(_DIGITS) for i in range(0, len(data), chunk))
+_INT64 = range(-(1 << 63), 1 << 64)  # what orjson reads exactly (int64 and uint64)
+
+
+def _parse_int(text: str) -> int | _LongInteger:
+    if len(text.lstrip("-")) < 19:
+        return int(text)
+    value = int(text) if len(text) <= 4000 else None
+    return value if value is not None and value in _INT64 else _LongInteger(text)
+
+
+def check_json_values(doc: Any, path: Path) -> None:
+    """FormatError naming each record (its JSON path) that holds an integer outside 64 bits or text
+    with a lone surrogate (``"\\ud800"``: not Unicode, no file or API can take it)."""
+    problems = ProblemCollector(path)
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if _bad_text(k):
+                    problems.add(where or "top level", f"key {k!r:.40} holds a lone surrogate (not valid Unicode)")
+                stack.append((v, f"{where}.{k}" if where else str(k)))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+        elif isinstance(node, _LongInteger):
+            digits = node.text.lstrip("-")
+            problems.add(where or "top level", f"integer {node.text[:12]}... ({len(digits):,} digits) is outside "
+                                               "64 bits: no format or platform field can hold it")
+        elif isinstance(node, str) and _bad_text(node):
+            problems.add(where or "top level", f"text {node!r:.40} holds a lone surrogate (not valid Unicode)")
+    problems.raise_if_any()
+
+
+def _bad_text(s: str) -> bool:
     try:
-        return json.loads(data)
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _stdlib_loads(data: bytes, path: Path) -> Any:
+    """The standard library's parse (NaN/Infinity literals, integers of any length kept as text)."""
+    try:
+        return json.loads(data, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file=path
@@ -53,8 +128,7 @@ def load_json(path: Path) -> Any:
 
 def read_head(path: Path, size: int = 1 << 20) -> bytes:
     """The first `size` bytes of a file (what detection looks at: no full parse)."""
-    with open(path, "rb") as f:
-        return f.read(size)
+    return read_input(path, size)
 
 
 def json_files(path: Path) -> list[Path]:

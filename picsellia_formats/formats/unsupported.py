@@ -19,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import FormatError
+from ..inputs import read_input
+
 #: how many files of a folder are looked at
 SAMPLE = 20
 _HEAD = 1 << 16
@@ -39,9 +42,8 @@ class Refusal:
 
 def _head(path: Path) -> bytes:
     try:
-        with open(path, "rb") as f:
-            return f.read(_HEAD)
-    except OSError:
+        return read_input(path, _HEAD)
+    except (OSError, FormatError):
         return b""
 
 

@@ -13,6 +13,6 @@ Example:
 
 from __future__ import annotations
 
-from .run import AUTO_EXACT_MAX, AUTO_NODE_LIMIT, METHODS, normalise_ratios, split
+from .run import AUTO_EXACT_MAX, AUTO_NODE_LIMIT, METHODS, normalise_ratios, split, split_table
 
-__all__ = ["AUTO_EXACT_MAX", "AUTO_NODE_LIMIT", "METHODS", "normalise_ratios", "split"]
+__all__ = ["AUTO_EXACT_MAX", "AUTO_NODE_LIMIT", "METHODS", "normalise_ratios", "split", "split_table"]

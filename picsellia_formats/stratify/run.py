@@ -77,11 +77,38 @@ def split(
         >>> r.images, r.objects["train"], r.objects["val"]
         ({'train': 5, 'val': 5}, {'cat': 4}, {'cat': 5})
     """
+    from .problem import count_matrix
+
+    classes, counts = count_matrix(dataset)
+    return split_table(classes, counts, ratios, seed=seed, method=method, time_limit=time_limit,
+                       presence=presence, dataset=dataset)
+
+
+def split_table(
+    classes: list[str],
+    counts: Any,
+    ratios: Mapping[str, float] | Sequence[float] | Sequence[tuple[str, float]] = (("train", 0.8), ("val", 0.2)),
+    seed: int | None = None,
+    method: str = "auto",
+    time_limit: float = 10.0,
+    presence: bool = True,
+    dataset: Any = None,
+) -> SplitResult:
+    """`split` of a per-asset label count table (`counts`: a scipy CSR matrix, assets × `classes`).
+
+    What a streamed split computes in one pass without holding the assets; `dataset` (optional) is what
+    the result names assets by (anything with ``assets`` whose items have ``file_name`` and ``id``).
+
+    Example:
+        >>> import numpy as np, scipy.sparse as sp
+        >>> r = split_table(["cat"], sp.csr_matrix(np.array([[1], [2], [0], [1]])), [0.5, 0.5], method="fast")
+        >>> r.images
+        {'train': 2, 'val': 2}
+    """
     import numpy as np  # numpy and scipy load on first use: `import picsellia_formats` stays light
 
-    from . import exact as exact_solver
     from . import greedy
-    from .problem import Problem, count_matrix, image_targets
+    from .problem import Problem, image_targets
     from .result import SplitResult
 
     names, share_list = normalise_ratios(ratios)
@@ -92,7 +119,6 @@ def split(
         raise OptionError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     seed = 0 if seed is None else int(seed)
     t0 = time.perf_counter()
-    classes, counts = count_matrix(dataset)
     n_assets = counts.shape[0]
     labelled = np.flatnonzero(np.diff(counts.indptr) > 0)
     empty = np.flatnonzero(np.diff(counts.indptr) == 0)
@@ -108,6 +134,8 @@ def split(
         fast = greedy.solve(problem, seed=seed)
     if method == "exact" or (method == "auto" and labelled.size <= AUTO_EXACT_MAX
                              and problem.objective(fast) > lower_bound + 1e-9):  # type: ignore[arg-type]
+        from . import exact as exact_solver  # scipy.optimize (HiGHS) loads only when the MILP runs
+
         exact = exact_solver.solve(problem, time_limit=time_limit,
                                    node_limit=AUTO_NODE_LIMIT if method == "auto" else None)
         if exact.assign is None and fast is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import re
 import shutil
@@ -42,11 +43,14 @@ import requests
 
 from .. import formats
 from ..api import write
+from ..errors import PicselliaFormatsError
 from ..io_utils import safe_relative_path, staged_files
+from ..masks import rle_counts_problem
 from ..model import Asset, Dataset, Label
 from ..outputs import MARKER
 from ..progress import bar
 from ..report import Report
+from ..textutil import count
 from . import shapes
 from .client import DATA_LISTING, Client, SyncError
 from .pool import pool_map
@@ -77,9 +81,9 @@ class PullResult:
     dataset: Dataset | None = field(default=None, repr=False)
 
     def summary(self) -> str:
-        return (f"pulled dataset {self.dataset_name!r} version {self.version!r}: {self.assets:,} assets, "
-                f"{self.objects:,} objects, {self.labels:,} labels as {self.format} into {self.dest}; images "
-                f"{self.downloaded:,} downloaded, {self.already_there:,} already there, in {self.seconds:.2f} s")
+        return (f"pulled dataset {self.dataset_name!r} version {self.version!r}: {count(self.assets, 'asset')}, "
+                f"{count(self.objects, 'object')}, {count(self.labels, 'label')} as {self.format} into {self.dest}; "
+                f"images {self.downloaded:,} downloaded, {self.already_there:,} already there, in {self.seconds:.2f} s")
 
 
 def fetch_dataset(client: Client, dataset_name: str, version: str, status: str | None = None,
@@ -88,8 +92,56 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
     """The canonical dataset of a version, and the platform data (``data`` dict) of each file name.
 
     Assets are sorted by file name; with `status` only assets whose annotation has that status are kept.
+    An answer of the wrong shape (a list for an object, a missing id...) is a SyncError naming the
+    version, never a crash; sizes that are not positive integers and file names no file system takes
+    are dropped and reported.
     """
     report = report if report is not None else Report()
+    try:
+        return _fetch_dataset(client, dataset_name, version, status, workers, report, quiet)
+    except PicselliaFormatsError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise SyncError(f"dataset {dataset_name!r} version {version!r}: the platform's answer has an unexpected "
+                        f"shape ({type(exc).__name__}: {str(exc)[:200]}); nothing was written") from None
+
+
+#: the longest file name (one path component, in bytes) common file systems take (ext4, XFS, APFS, NTFS)
+NAME_MAX = 255
+
+
+def _size_of(value: Any) -> int | None:
+    return value if type(value) is int and value > 0 else None
+
+
+def _number(v: Any) -> bool:
+    return type(v) in (int, float) and math.isfinite(v)
+
+
+def _usable(annotations: list[Any], name: str, report: Report) -> list[Any]:
+    """The platform's shapes that a file can hold: masks whose RLE covers the image (else the COCO file
+    written would be one no reader takes), coordinates that are finite numbers; the rest dropped, counted."""
+    kept = []
+    for ann in annotations:
+        problem = None
+        if ann.mask is not None:
+            detail = (rle_counts_problem(ann.mask.height, ann.mask.width, ann.mask.counts) if ann.mask.height
+                      else "the image size is unknown")
+            if detail is not None:
+                problem = ("masks whose RLE does not fit the image", detail)
+        geometries = (ann.box, ann.line, ann.point, ann.keypoints, *(ann.polygon or ()))
+        if problem is None and not all(all(map(_number, g)) for g in geometries if g is not None):
+            problem = ("shapes whose coordinates are not finite numbers", "")
+        if problem is None:
+            kept.append(ann)
+        else:
+            report.dropped(f"{problem[0]} (from the platform)", 1, "no annotation file can hold them",
+                           example=f"{name}: {problem[1]}" if problem[1] else name)
+    return kept
+
+
+def _fetch_dataset(client: Client, dataset_name: str, version: str, status: str | None, workers: int,
+                   report: Report, quiet: bool) -> tuple[Dataset, dict[str, dict[str, Any]]]:
     ds = client.find_dataset(dataset_name)
     if ds is None:
         raise SyncError(f"dataset {dataset_name!r} not found in organization {client.organization.get('name')!r}")
@@ -132,6 +184,7 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
 
     dataset = Dataset(labels=labels)
     data_of: dict[str, dict[str, Any]] = {}
+    left_out = 0
     platform_assets.sort(key=lambda a: (str(a["data"]["filename"]), str(a["id"])))
     for asset in platform_assets:
         data = asset["data"]
@@ -145,18 +198,44 @@ def fetch_dataset(client: Client, dataset_name: str, version: str, status: str |
         if name in data_of:
             report.dropped("assets whose file name another asset already has", 1, example=name)
             continue
+        if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in name.split("/")):
+            report.dropped(f"assets whose file name is longer than {NAME_MAX} bytes", 1,
+                           "no common file system can hold the image", example=name[:80] + "...")
+            continue
         item = latest.get(str(asset["id"]))
         if status is not None and item is None:
+            left_out += 1
             continue
         meta = data.get("meta") or {}
-        width, height = meta.get("width"), meta.get("height")
-        annotations = shapes.from_platform(item, width, height) if item else []
+        width, height = _size_of(meta.get("width")), _size_of(meta.get("height"))
+        if (width, height) != (meta.get("width"), meta.get("height")):
+            shown = f"{name}: {meta.get('width')!r} x {meta.get('height')!r}"
+            report.dropped("image sizes from the platform that are not positive integers", 1,
+                           "the size is left unknown", example=shown)
+        annotations = _usable(shapes.from_platform(item, width, height), name, report) if item else []
         tags = [str(t["name"]) for t in asset.get("tags") or () if t.get("name")]
         dataset.add_asset(Asset(name, width, height, annotations, tags=tags,
                                 status=item.get("status") if item else None))
         data_of[name] = data
+    if left_out:
+        report.info(f"assets whose review status is not {status}", left_out,
+                    f"--status {status}; the version has {_statuses_present(client, vid, len(platform_assets))}")
     dataset.ensure_labels()
     return dataset, data_of
+
+
+def _statuses_present(client: Client, vid: str, assets: int) -> str:
+    """``"38 PENDING, 2 ACCEPTED, 1 asset without annotation"``: what a ``--status`` filter chose from."""
+    latest: dict[str, str] = {}
+    for rec in client.list_annotations(vid):  # oldest first: an asset's last annotation wins
+        latest[str(rec.get("asset_id", rec["id"]))] = str(rec.get("status") or "no status")
+    counts: dict[str, int] = {}
+    for value in latest.values():
+        counts[value] = counts.get(value, 0) + 1
+    parts = [f"{n:,} {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if assets > len(latest):
+        parts.append(count(assets - len(latest), "asset without annotation", many="assets without annotation"))
+    return ", ".join(parts) or "no annotations"
 
 
 def _remove_empty(folder: Path) -> None:

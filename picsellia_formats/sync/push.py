@@ -37,12 +37,14 @@ from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ProblemCollector
-from ..images import SWAPPING_ORIENTATIONS, exif_orientation
+from ..errors import FormatError, ProblemCollector
+from ..image_header import read_file_header
+from ..images import SWAPPING_ORIENTATIONS, ImageIndex, exif_orientation
 from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset, Label
 from ..progress import bar
 from ..report import Report
+from ..textutil import count
 from . import shapes
 from .client import Client, SyncError
 from .labels import push_label_details
@@ -103,12 +105,13 @@ class PushResult:
     def summary(self) -> str:
         target = f"dataset {self.dataset_name!r} version {self.version!r} ({self.type})"
         if self.dry_run:
-            return (f"plan: push {self.images:,} images, {self.objects:,} objects and {self.labels:,} labels "
+            return (f"plan: push {count(self.images, 'image')}, {count(self.objects, 'object')} and "
+                    f"{count(self.labels, 'label')} "
                     f"to {target}; nothing sent (--dry-run)")
-        return (f"pushed {self.images:,} images to {target}: {self.uploaded:,} uploaded, "
+        return (f"pushed {count(self.images, 'image')} to {target}: {self.uploaded:,} uploaded, "
                 f"{self.reused_data:,} reused from the datalake, {self.already_in_version:,} already in the "
-                f"version, {self.replaced:,} replaced; annotations of {self.annotations_sent:,} assets sent, "
-                f"{self.annotations_unchanged:,} unchanged; {self.labels:,} labels in {self.seconds:.2f} s")
+                f"version, {self.replaced:,} replaced; annotations of {count(self.annotations_sent, 'asset')} sent, "
+                f"{self.annotations_unchanged:,} unchanged; {count(self.labels, 'label')} in {self.seconds:.2f} s")
 
 
 def infer_type(dataset: Dataset) -> str:
@@ -140,6 +143,7 @@ def _hash_file(path: Path) -> tuple[str, int]:
 def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
     asset, name, path = item
     try:
+        read_file_header(path)  # a header claiming more pixels than the limit: refused before Pillow
         sha, size = _hash_file(path)
         with Image.open(path) as im:
             width, height = im.size
@@ -147,8 +151,11 @@ def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
                 width, height = height, width
             content_type = Image.MIME.get(im.format or "", "application/octet-stream")
     except FileNotFoundError:
-        return "image file not found"
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        return ("image file not found (validate SRC --images DIR --fix DST --drop-broken writes a copy without "
+                "the assets whose image is missing)")
+    except FormatError as exc:  # too many pixels, not an image, a FIFO or device
+        return exc.message
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return f"not a readable image: {exc}"
     return LocalImage(asset, name, path, size, sha, content_type, width, height)
 
@@ -160,6 +167,7 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
     Raises FormatError listing every problem (unsafe or duplicate names, missing or unreadable files).
     """
     root = Path(images_dir)
+    index = ImageIndex(root)  # the one lookup policy every command uses
     problems = ProblemCollector(root)
     todo: list[tuple[Asset, str, Path]] = []
     seen: dict[str, str] = {}
@@ -177,7 +185,12 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
             problems.add(f"asset[{i}] {rel.as_posix()!r}", why)
             continue
         seen[name] = rel.as_posix()
-        todo.append((asset, name, root / rel))
+        match = index.lookup(asset.file_name)
+        if match.ambiguous:
+            problems.add(f"asset[{i}] {rel.as_posix()!r}", "fits several files equally well: "
+                         f"{', '.join(repr(str(p)) for p in match.candidates)}; write its path relative to --images")
+            continue
+        todo.append((asset, name, match.path or root / rel))
     with bar(len(todo), "checking images", quiet) as progress:
         described = pool_map(_describe, todo, workers, progress)
     images = []
@@ -261,6 +274,10 @@ def push(
     try:
         _push(client, result, images, label_names, extra_tags, mode, workers, chunk_size, quiet,
               {label.name: label for label in dataset.labels})
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:  # an answer of the wrong shape
+        raise SyncError(f"dataset {dataset_name!r} version {version!r}: the platform's answer has an unexpected "
+                        f"shape ({exc.__class__.__name__}: {str(exc)[:200]}); what was sent before is kept, "
+                        "push again to finish") from None
     finally:
         if own_client:
             client.close()

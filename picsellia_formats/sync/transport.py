@@ -377,7 +377,9 @@ class Transport:
                 raise SyncError(f"{method} {shown}: TLS handshake or certificate verification failed with "
                                 f"{urlsplit(url).hostname}") from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                last = f"{type(exc).__name__}"
+                last = ("timed out" if isinstance(exc, requests.Timeout) else "the connection broke mid-response"
+                        if isinstance(exc, requests.exceptions.ChunkedEncodingError)
+                        else f"could not connect to {urlsplit(url).netloc} (--host / PICSELLIA_HOST)")
                 log.debug("%s %s -> %s (attempt %d)", method, shown, last, n + 1)
                 if not idempotent:
                     raise Ambiguous(last) from None

@@ -1,9 +1,11 @@
-"""The TensorFlow Object Detection API's files, written and read without TensorFlow.
+"""The TensorFlow Object Detection API's files that are not a data format, written without TensorFlow.
 
 * `labelmap`: ``label_map.pbtxt`` (``StringIntLabelMap`` text format) writer and validating reader.
-* `example`: ``tf.train.Example`` encoder/decoder, byte-identical to TensorFlow's deterministic output.
-* `tfrecord`: TFRecord framing (CRC-32C), sharded writer with a worker pool, reader into the model.
-* `features`: one image <-> the OD API decoder's feature keys.
+* `pipeline`: the ``*_input_reader`` blocks of a ``pipeline.config`` and the per-split output
+  (`write_split_tfrecords`: shards + label map + pipeline fragment for a split dataset).
+
+The TFRecord format itself is `picsellia_formats.formats.tfrecord`; its reader and writer are
+re-exported here, where the documentation has always shown them.
 
 Example:
     >>> from picsellia_formats.tfod import read_label_map, read_tfrecords
@@ -13,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-from .example import decode_example, encode_example
 from .labelmap import (
     LabelMapItem,
     format_label_map,
@@ -22,15 +23,30 @@ from .labelmap import (
     read_label_map,
     write_label_map,
 )
-from .tfrecord import (
-    frame,
-    input_path_pattern,
-    iter_records,
-    read_tfrecords,
-    shard_paths,
-    split_prefix,
-    write_tfrecords,
-)
+
+#: the TFRecord names re-exported here, loaded on first use (the format's modules import `labelmap`)
+_LAZY = {
+    "decode_example": "example", "encode_example": "example", "read_tfrecords": "read", "frame": "records",
+    "input_path_pattern": "records", "iter_records": "records", "shard_paths": "records",
+    "split_prefix": "records", "write_tfrecords": "write", "write_split_tfrecords": None,
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module = _LAZY[name]
+        where = f"{__name__}.split_output" if module is None else f"picsellia_formats.formats.tfrecord.{module}"
+        value = getattr(importlib.import_module(where), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "LabelMapItem",
@@ -47,5 +63,6 @@ __all__ = [
     "shard_paths",
     "split_prefix",
     "write_label_map",
+    "write_split_tfrecords",
     "write_tfrecords",
 ]

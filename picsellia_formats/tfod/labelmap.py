@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import FormatError, ProblemCollector
+from ..inputs import read_input
 from ..model import EMPTY, Label
 
 BACKGROUND = "background"
@@ -57,7 +58,13 @@ class LabelMapItem(NamedTuple):
 # ---------------------------------------------------------------------------------------------- write
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
+    """`text` with protobuf text-format C escapes (quotes, backslash, control characters); UTF-8 kept.
+
+    Example:
+        >>> print(escape_text("it's"))
+        it\\'s
+    """
     out = []
     for ch in text:
         o = ord(ch)
@@ -87,7 +94,7 @@ def quote(text: str) -> str:
         >>> print(quote("it's a \\"cat\\"\\n"))
         'it\\'s a \\"cat\\"\\n'
     """
-    return "'" + _escape(text) + "'"
+    return "'" + escape_text(text) + "'"
 
 
 def label_map_items(labels: Iterable[Label | str], *, ids: str = "sequential") -> list[LabelMapItem]:
@@ -141,8 +148,9 @@ def format_label_map(items: Iterable[LabelMapItem]) -> str:
 
 def write_label_map(labels: Iterable[Label | str] | Sequence[LabelMapItem], path: str | os.PathLike[str],
                     *, ids: str = "sequential") -> list[LabelMapItem]:
-    """Write a label map for `labels` (or ready-made items) to `path` (UTF-8); return the items."""
-    labels = list(labels)
+    """Write a label map for `labels` (or ready-made items, or a whole `Dataset`: its labels) to `path`
+    (UTF-8); return the items."""
+    labels = list(getattr(labels, "labels", labels))
     items = labels if labels and all(isinstance(x, LabelMapItem) for x in labels) else label_map_items(
         labels, ids=ids)  # type: ignore[arg-type]
     Path(path).write_bytes(format_label_map(items).encode("utf-8"))  # type: ignore[arg-type]
@@ -466,7 +474,7 @@ def read_label_map(path: str | os.PathLike[str]) -> list[LabelMapItem]:
         [(1, 'raccoon')]
     """
     try:
-        data = Path(path).read_bytes()
+        data = read_input(path)
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
     return parse_label_map(data, path)

@@ -37,6 +37,8 @@ class Options:
     * ``workers``: processes for the image checks (None: one per CPU; 0: in this process).
     * ``deep``: decode every image fully (slow; catches corrupt data inside complete files).
     * ``hash_images``: look for duplicate images by content (hashes only files of equal byte size).
+    * ``engine``: where the image checks run: ``local`` (a process pool) or ``dask`` (`engines`); with
+      ``scheduler``, the address of a running Dask scheduler. Neither changes a finding.
     """
 
     min_area: float = 4.0
@@ -48,9 +50,11 @@ class Options:
     workers: int | None = None
     deep: bool = False
     hash_images: bool = True
+    engine: str = "local"
+    scheduler: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "schema"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("schema", "engine", "scheduler")}
 
 
 @dataclass

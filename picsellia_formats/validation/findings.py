@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import OptionError
+from ..textutil import count
 from .rules import RULES, SEVERITIES, SEVERITY_RANK
 
 
@@ -170,9 +171,9 @@ class ValidationReport:
         lines = []
         if header and self.stats:
             s = self.stats
-            head = f"validated {s.get('assets', 0):,} assets, {s.get('objects', 0):,} objects"
+            head = f"validated {count(s.get('assets', 0), 'asset')}, {count(s.get('objects', 0), 'object')}"
             if s.get("images_checked") is not None:
-                head += f", {s['images_checked']:,} image files"
+                head += f", {count(s['images_checked'], 'image file')}"
             if s.get("seconds") is not None:
                 head += f" in {s['seconds']:.2f} s"
             lines.append(head)

@@ -210,9 +210,19 @@ def orient_annotation(ann: Annotation, orientation: int, w: float, h: float) -> 
 # ------------------------------------------------------------------------------------------- fixing
 
 
+#: image findings whose asset `fix(..., drop_broken=True)` leaves out, and how the log says why
+BROKEN_IMAGE_CODES: dict[str, str] = {
+    "image-missing": "its image file is missing",
+    "image-unreadable": "its image file is not a readable image",
+    "image-truncated": "its image file ends early",
+    "image-type-unsupported": "its image type is not one the platform takes",
+}
+
+
 class _Fixer:
-    def __init__(self, report: ValidationReport) -> None:
+    def __init__(self, report: ValidationReport, drop_broken: bool = False) -> None:
         self.report = report
+        self.drop_broken = drop_broken
         self.dataset: Dataset = report.dataset
         rules = report.options.get("rules")
         self.enabled = set(rules) if rules is not None else set(RULES)
@@ -233,6 +243,17 @@ class _Fixer:
         self.log.add(Change(code, detail, asset.file_name if asset is not None else None, ai, oi,
                             ann.id if ann is not None else None))
 
+    def dropped_as_broken(self, ai: int, asset: Asset) -> bool:
+        """With `drop_broken`: True (and logged) when the asset's image is missing or broken."""
+        if not self.drop_broken:
+            return False
+        for code, why in BROKEN_IMAGE_CODES.items():
+            if code in self.asset_codes.get(ai, {}):
+                self.change(code, f"asset dropped with its {len(asset.annotations):,} object"
+                            f"{'s' if len(asset.annotations) != 1 else ''}: {why}", asset, ai)
+                return True
+        return False
+
     def run(self) -> Dataset:
         for f in self.report.salvaged:
             if f.data and f.data.get("dropped") and self.on(f.code):
@@ -240,7 +261,8 @@ class _Fixer:
             elif f.data and f.data.get("dropped_size") and self.on(f.code):
                 self.log.add(Change(f.code, f"left out the size of {f.record}: {f.message}", f.asset))
         labels, renames = self.fix_labels()
-        assets = [self.fix_asset(ai, a, renames) for ai, a in enumerate(self.dataset.assets)]
+        assets = [self.fix_asset(ai, a, renames) for ai, a in enumerate(self.dataset.assets)
+                  if not self.dropped_as_broken(ai, a)]
         used = {ann.label for a in assets for ann in a.annotations}
         known = {label.name for label in labels}
         if self.on("undeclared-label") and labels:
@@ -446,8 +468,12 @@ class _Fixer:
         return new, notes
 
 
-def fix(source: ValidationReport | Dataset, images: Any = None, **validate_options: Any) -> tuple[Dataset, FixLog]:
+def fix(source: ValidationReport | Dataset, images: Any = None, *, drop_broken: bool = False,
+        **validate_options: Any) -> tuple[Dataset, FixLog]:
     """A corrected copy of a dataset and the log of every change.
+
+    `drop_broken` also leaves out every asset whose image file is missing, unreadable, truncated or of
+    a type the platform refuses (found only when the images were checked: `images`), each one logged.
 
     `source` is a `ValidationReport` (its ``dataset``, image facts and enabled rules are used) or a
     `Dataset` (validated first with `images` and `validate_options`). Fixes run only for the rules
@@ -459,5 +485,5 @@ def fix(source: ValidationReport | Dataset, images: Any = None, **validate_optio
         source = validate(source, images, **validate_options)
     if source.dataset is None:
         raise OptionError("fix() needs the report of validate() (it keeps the dataset it checked)")
-    fixer = _Fixer(source)
+    fixer = _Fixer(source, drop_broken)
     return fixer.run(), fixer.log

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -115,7 +116,7 @@ def _probe_pillow(path: str, deep: bool) -> ImageFacts:
                 im = Image.open(f)
             except Exception as exc:  # Pillow raises many types on non-images
                 status = "truncated" if "runcated" in str(exc) and nbytes else "unreadable"
-                return ImageFacts(status, path, nbytes=nbytes, error=f"{type(exc).__name__}: {exc}")
+                return ImageFacts(status, path, nbytes=nbytes, error=_plain(exc))
             with im:
                 fmt = (im.format or "").lower()
                 raw_w, raw_h = im.size
@@ -145,7 +146,25 @@ def _decode(f: Any) -> tuple[bool, str, str | None]:
         text = str(exc)
         status = "truncated" if "truncated" in text or "broken data stream" in text or isinstance(
             exc, EOFError) else "unreadable"
-        return False, status, f"{type(exc).__name__}: {text}"
+        return False, status, _plain(exc)
+
+
+_REPR = re.compile(r"<_io\.\w+ name=(?P<name>'[^']*'|\"[^\"]*\"|\d+)>")
+
+
+def _plain(exc: BaseException) -> str:
+    """What Pillow said, for a person: no exception class, no ``<_io.BufferedReader name=...>``.
+
+    Example:
+        >>> _plain(OSError("cannot identify image file <_io.BufferedReader name='a.jpg'>"))
+        'Pillow does not recognise it as an image'
+        >>> _plain(OSError("image file is truncated (6 bytes not processed)"))
+        'image file is truncated (6 bytes not processed)'
+    """
+    text = _REPR.sub(lambda m: m["name"], str(exc)) or type(exc).__name__
+    if "cannot identify image file" in text:
+        return "Pillow does not recognise it as an image"
+    return text
 
 
 def probe_shard(shard: Sequence[tuple[int, Sequence[str]]], deep: bool = False) -> list[tuple[int, ImageFacts]]:
@@ -176,6 +195,7 @@ class ImageProbe:
         self.folder = Path(folder)
         self.progress = progress
         self.executor: Executor | None = None
+        self._engine: Any = None
         self.futures: list[Future[Any]] = []
         self.results: list[tuple[int, ImageFacts]] = []
         self.index = ImageIndex(self.folder)
@@ -191,16 +211,22 @@ class ImageProbe:
                 if match.ambiguous:
                     self.ambiguous[i] = match.candidates
                 work.append((i, (str(match.path),) if match.path is not None else ()))
-        workers = self.ctx.options.workers
+        opts = self.ctx.options
+        workers = opts.workers
         if workers is None:
             workers = os.cpu_count() or 1
-        deep = self.ctx.options.deep
-        if workers <= 0 or len(work) <= _SHARD:
+        deep = opts.deep
+        local = opts.engine in (None, "local")
+        if local and (workers <= 0 or len(work) <= _SHARD):
             self.results = probe_shard(work, deep)
             return
-        self.executor = ProcessPoolExecutor(max_workers=workers)
-        self.futures = [self.executor.submit(probe_shard, work[s:s + _SHARD], deep)
-                        for s in range(0, len(work), _SHARD)]
+        from ..engines import executor
+
+        self._engine = executor(opts.engine, workers or None, opts.scheduler)
+        self.executor = self._engine.__enter__()
+        shard = _SHARD if local else max(1, min(_SHARD, -(-len(work) // (4 * max(workers, 1)))))
+        self.futures = [self.executor.submit(probe_shard, work[s:s + shard], deep)
+                        for s in range(0, len(work), shard)]
 
     def finish(self) -> dict[int, ImageFacts]:
         from ..progress import bar
@@ -218,7 +244,7 @@ class ImageProbe:
             return facts
         finally:
             if self.executor is not None:
-                self.executor.shutdown()
+                self._engine.__exit__(None, None, None)
 
     def _hash(self, paths: list[str]) -> list[str | None]:
         if self.executor is None or len(paths) <= _SHARD:

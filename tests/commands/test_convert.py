@@ -1,5 +1,4 @@
-"""``convert --strict`` (annotation loss) against ``--strict=all`` (also format metadata with no place
-in the target), from the command line and from the library."""
+"""``convert``: --skip-missing-images (named by every "image not found" error) and --include-unlabelled."""
 
 from __future__ import annotations
 
@@ -8,70 +7,43 @@ from pathlib import Path
 import pytest
 
 import picsellia_formats as pf
-from picsellia_formats.errors import LossyConversionError, OptionError
-from tests.conftest import FIXTURES, run_cli
-
-VOC = FIXTURES / "raccoon_voc" / "annotations"
-POLYGONS = FIXTURES / "sahi_coco" / "coco_utils" / "terrain_all_coco.json"
+from picsellia_formats.cli import main
+from tests.stratify.conftest import N_IMAGES, make_dataset
 
 
-def test_voc_to_coco_loses_only_format_metadata_so_strict_accepts_it(tmp_path: Path) -> None:
-    out = tmp_path / "coco.json"
-    result = run_cli("convert", VOC, out, "--to", "coco", "--strict")
-    assert result.code == 0, result.err
-    assert out.is_file()
-    # the report shows the metadata apart, with its count
-    lines = result.out.splitlines()
-    header = lines.index("format metadata with no place in the target:")
-    assert lines[header + 1] == ("  200 assets' VOC-only fields dropped (COCO has no place for depth, folder, path, "
-                                 "root, segmented, source)")
-    assert pf.read(out).num_annotations == pf.read(VOC).num_annotations
-
-
-def test_voc_to_coco_is_refused_by_strict_all(tmp_path: Path) -> None:
-    out = tmp_path / "coco.json"
-    result = run_cli("convert", VOC, out, "--to", "coco", "--strict=all")
-    assert result.code == 1
-    assert "--strict=all" in result.err and "VOC-only fields dropped" in result.err
-    assert not out.exists()
-
-
-@pytest.mark.parametrize("flag", ["--strict", "--strict=all", "--strict=annotations"])
-def test_annotation_loss_is_refused_by_both(flag: str, tmp_path: Path) -> None:
-    out = tmp_path / "voc"
-    result = run_cli("convert", POLYGONS, out, "--to", "voc", flag)
-    assert result.code == 1, result.out
-    assert "polygons written as boxes" in result.err
-    assert not out.exists()
-
-
-def test_bad_strict_value_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_cli("convert", VOC, tmp_path / "c.json", "--to", "coco", "--strict=some")
-    assert result.code == 2
-    assert "--strict" in result.err and "all" in result.err
-
-
-@pytest.mark.parametrize(("strict", "refused"), [(False, False), (True, False), ("annotations", False),
-                                                 ("all", True)])
-def test_library_strict_modes_on_a_voc_source(strict: object, refused: bool, tmp_path: Path) -> None:
-    ds = pf.read(VOC)
-    out = tmp_path / "c.json"
-    if refused:
-        with pytest.raises(LossyConversionError) as info:
-            pf.write(ds, out, "coco", strict=strict)  # type: ignore[arg-type]
-        assert info.value.strict == "all"
+@pytest.mark.parametrize("to", ["tfrecord", "coco"])
+def test_missing_image_error_names_skip_missing_images(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       to: str) -> None:
+    src, images, _ = make_dataset(tmp_path / "src")
+    (images / "img007.png").unlink()
+    out = tmp_path / "out"
+    args = ["convert", str(src), str(out), "--to", to, "--images", str(images)]
+    if to == "tfrecord":  # a target that embeds the images: refused, naming the way out
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "img007.png" in err and "--skip-missing-images" in err and "Traceback" not in err
         assert not out.exists()
-    else:
-        report = pf.write(ds, out, "coco", strict=strict)  # type: ignore[arg-type]
-        assert report.lossy and not report.annotation_lossy
-        assert out.is_file()
+    assert main([*args, "--skip-missing-images"]) == 0
+    assert "1 image whose file is missing, left out of the output dropped" in capsys.readouterr().out
+    back = pf.read(out, to)
+    assert len(back) == N_IMAGES - 1 and "img007.png" not in {a.file_name for a in back.assets}
 
 
-def test_library_strict_refuses_annotation_loss(tmp_path: Path) -> None:
-    ds = pf.read(POLYGONS)
-    for strict in (True, "all"):
-        with pytest.raises(LossyConversionError):
-            pf.write(ds, tmp_path / "voc", "voc", strict=strict)
-    assert not (tmp_path / "voc").exists()
-    with pytest.raises(OptionError):
-        pf.write(ds, tmp_path / "voc", "voc", strict="sometimes")
+@pytest.mark.parametrize("fmt", ["yolo", "voc"])
+def test_include_unlabelled_is_passed_through(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """A labelled folder read with a shared images folder holds its own images only, unless asked."""
+    src, images, _ = make_dataset(tmp_path / "src")
+    labelled = tmp_path / fmt
+    assert main(["convert", str(src), str(labelled), "--to", fmt, "-q"]) == 0
+    plain = tmp_path / "plain.json"
+    assert main(["convert", str(labelled), str(plain), "--from", fmt, "--to", "coco", "--images", str(images),
+                 "-q"]) == 0
+    assert len(pf.read(plain)) == N_IMAGES
+    more = tmp_path / "more.json"
+    assert main(["convert", str(labelled), str(more), "--from", fmt, "--to", "coco", "--images", str(images),
+                 "--include-unlabelled"]) == 0
+    names = {a.file_name for a in pf.read(more).assets}
+    assert len(names) == N_IMAGES + 2 and {"stray_a.png", "stray_b.png"} <= names
+    added = {"yolo": "2 images without a label file added as empty images",
+             "voc": "2 images without an XML read as assets with no objects"}[fmt]
+    assert added in capsys.readouterr().out  # the unlabelled images are reported with their count

@@ -15,8 +15,8 @@ import pytest
 
 import picsellia_formats as pf
 from picsellia_formats.cli import main
+from picsellia_formats.formats.tfrecord.records import iter_records
 from picsellia_formats.outputs import MARKER
-from picsellia_formats.tfod.tfrecord import iter_records
 from tests.conftest import FIXTURES, ROOT
 
 RACCOON = FIXTURES / "raccoon_voc"
@@ -117,9 +117,12 @@ def test_voc_rewrite_leaves_no_stale_xml(tmp_path: Path) -> None:
 
 def test_resplit_into_fewer_splits_leaves_no_old_test_split(tmp_path: Path) -> None:
     out = tmp_path / "s"
-    assert main(["split", str(RACCOON / "annotations"), str(out), "--ratios", "0.6,0.2,0.2", "-q"]) == 0
+    # the per-split folders layout (the one-dataset layouts: tests/stratify/test_output.py)
+    assert main(["split", str(RACCOON / "annotations"), str(out), "--ratios", "0.6,0.2,0.2", "-q",
+                 "--per-split-folders"]) == 0
     assert (out / "test").is_dir()
-    assert main(["split", str(RACCOON / "annotations"), str(out), "--ratios", "0.8,0.2", "-q"]) == 0
+    assert main(["split", str(RACCOON / "annotations"), str(out), "--ratios", "0.8,0.2", "-q",
+                 "--per-split-folders"]) == 0
     assert not (out / "test").exists()
     written = sum(len(list((out / s).glob("*.xml"))) for s in ("train", "val"))
     assert written == len(list((RACCOON / "annotations").glob("*.xml")))

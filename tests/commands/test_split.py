@@ -11,6 +11,7 @@ import picsellia_formats as pf
 from picsellia_formats.cli import main
 from picsellia_formats.commands.split import parse_ratios
 from picsellia_formats.outputs import MARKER
+from picsellia_formats.splits import split_of
 from tests.conftest import FIXTURES, run_cli
 
 RACCOON = FIXTURES / "raccoon_voc/annotations"
@@ -18,14 +19,20 @@ YOLO = FIXTURES / "labelstudio_yolo/test_import_yolo_data"
 VISDRONE = FIXTURES / "sahi_coco/coco_utils/visdrone2019-det-train-first50image.json"
 
 
-def _written(dst: Path, names: list[str], fmt: str | None = None) -> dict[str, set[str]]:
-    return {n: {a.file_name for a in pf.read(dst / n, fmt).assets} for n in names}
+def _written(dst: Path, names: list[str], fmt: str) -> dict[str, set[str]]:
+    """Each split of the one dataset `split` wrote, by its split tags."""
+    path = dst / "annotations.json" if fmt == "picsellia" else dst
+    out: dict[str, set[str]] = {n: set() for n in names}
+    for a in pf.read(path, fmt).assets:
+        out[split_of(a.tags, asset=a.file_name)].add(a.file_name)
+    return out
 
 
 @pytest.mark.parametrize(("src", "ratios", "names", "to"), [
     (RACCOON, "0.8,0.1,0.1", ["train", "val", "test"], None),
     (VISDRONE, "0.8,0.2", ["train", "val"], None),
     (VISDRONE, "0.7,0.3", ["train", "val"], "yolo"),
+    (VISDRONE, "0.7,0.3", ["train", "val"], "picsellia"),
     (YOLO, "0.6,0.4", ["train", "val"], "coco"),
 ])
 def test_written_datasets_read_back_with_the_assignment(tmp_path: Path, src: Path, ratios: str,
@@ -37,27 +44,37 @@ def test_written_datasets_read_back_with_the_assignment(tmp_path: Path, src: Pat
     assert main(args) == 0
     data = json.loads((dst / "split.json").read_text())
     assignment: dict[str, str] = data["assignment"]
-    written = _written(dst, names, to)
+    fmt = to or pf.detect(src)
+    written = _written(dst, names, fmt)
     for name in names:
         assert written[name] == {f for f, s in assignment.items() if s == name}
     source = pf.read(src)
     assert sum(len(v) for v in written.values()) == len(source)
     # objects per split as reported
+    back = pf.read(dst / "annotations.json" if fmt == "picsellia" else dst, fmt)
     for split in data["splits"]:
-        part = pf.read(dst / split["name"], to)
-        assert part.num_annotations == split["objects"]
+        objects = sum(len(a.annotations) for a in back.assets if split_of(a.tags) == split["name"])
+        assert objects == split["objects"]
     assert [e["name"] for e in data["platform_logs"]][-1] == "labelmap"
     assert data["summary"]["missing_classes"] == []
 
 
 def test_default_output_format_is_the_input_format(tmp_path: Path) -> None:
     assert main(["split", str(RACCOON), str(tmp_path), "--quiet"]) == 0
+    assert pf.detect(tmp_path) == "voc"  # one devkit
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "Annotations", "ImageSets", "split.json"]
+    assert sorted(p.name for p in (tmp_path / "ImageSets/Main").iterdir()) == ["train.txt", "val.txt"]
+
+
+def test_per_split_folders_keep_the_first_wave_output(tmp_path: Path) -> None:
+    assert main(["split", str(RACCOON), str(tmp_path), "--quiet", "--per-split-folders"]) == 0
     assert pf.detect(tmp_path / "train") == "voc"
     assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "split.json", "train", "val"]
 
 
 def test_prints_the_table(tmp_path: Path) -> None:
-    result = run_cli("split", VISDRONE, tmp_path, "--ratios", "0.8,0.1,0.1", "--names", "a,b,c", "--method", "fast")
+    result = run_cli("split", VISDRONE, tmp_path, "--ratios", "0.8,0.1,0.1", "--names", "a,b,c", "--method", "fast",
+                     "--per-split-folders")
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert lines[0].split() == ["class", "objects", "a", "(80%)", "b", "(10%)", "c", "(10%)", "error", "floor"]
@@ -71,9 +88,7 @@ def test_same_seed_same_split(tmp_path: Path) -> None:
     for out in ("one", "two"):
         assert main(["split", str(RACCOON), str(tmp_path / out), "--seed", "5", "-q"]) == 0
     assert (tmp_path / "one/split.json").read_bytes() != b""
-    one = json.loads((tmp_path / "one/split.json").read_text())["assignment"]
-    two = json.loads((tmp_path / "two/split.json").read_text())["assignment"]
-    assert one == two
+    assert (tmp_path / "one/split.json").read_bytes() == (tmp_path / "two/split.json").read_bytes()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -57,7 +57,7 @@ def test_devkit_splits_and_difficult(tmp_path: Path) -> None:
     out = tmp_path / "yolo"
     result = _run(root, out, "--skip-difficult")
     assert result.returncode == 0, result.stderr
-    assert "11 boxes" in result.stdout and "1 difficult objects left out" in result.stdout
+    assert "11 boxes" in result.stdout and "1 difficult object left out" in result.stdout
     assert (out / "labels" / "train" / "2007_000549.txt").read_text() == ""
     assert (out / "labels" / "val" / "2007_004856.txt").read_text().strip()
     assert (out / "images" / "val" / "2007_004856.jpg").is_file()
@@ -69,3 +69,17 @@ def test_missing_class_is_an_error(tmp_path: Path) -> None:
     result = _run(CATS / "gts_vocpascal_format", tmp_path / "out", "--classes", names, "--no-copy")
     assert result.returncode == 2 and "lacks the classes cat" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_images_refuse_unless_skipped(tmp_path: Path) -> None:
+    """raccoon_voc ships 40 of its 200 images: label files without images are refused, or left out on request."""
+    src, images = FIXTURES / "raccoon_voc/annotations", FIXTURES / "raccoon_voc/images"
+    refused = _run(src, tmp_path / "a", "--images", images)
+    assert refused.returncode == 1 and not (tmp_path / "a").exists()
+    assert "160 of 200 images are not in" in refused.stderr and "--skip-missing-images" in refused.stderr
+    kept = _run(src, tmp_path / "b", "--images", images, "--skip-missing-images")
+    assert kept.returncode == 0, kept.stderr
+    assert "images not found and left out: 160 images with 173 boxes" in kept.stdout
+    labels = sorted(p.stem for p in (tmp_path / "b" / "labels").rglob("*.txt"))
+    assert labels == sorted(p.stem for p in (tmp_path / "b" / "images").rglob("*.jpg")) and len(labels) == 40
+    assert _run(src, tmp_path / "c", "--no-copy").returncode == 0  # labels only: asked for

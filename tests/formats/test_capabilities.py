@@ -63,12 +63,6 @@ BUILDERS: dict[str, Callable[[], tuple[list[Annotation], dict, list[Label]]]] = 
     "label_groups": lambda: ([], {}, [Label("car", group="vehicle"), Label("bus", group="vehicle")]),
 }
 
-#: what the TFRecord writer still reports by hand beside the declaration (main's tfod/tfrecord.py, kept
-#: while the package moves to formats/tfrecord/, where the scaffold branch's build_jobs edits are re-applied)
-TFRECORD_PENDING = frozenset(("polygon", "multipart", "mask", "keypoints", "line", "point", "object_qa", "image_qa",
-                              "statuses", "tags"))
-TFRECORD_PENDING_REASON = "reported twice until formats/tfrecord/ drops its hand-written lines (merge of main)"
-
 #: (writer, capability) the format holds only for some values; the writer reports the others itself
 PARTIAL = {("tfrecord", "attributes"): "the OD API keeps difficult, truncated and pose only",
            ("voc", "tags"): "the flat layout drops the tags its folders do not carry (the devkit lists them)"}
@@ -155,9 +149,7 @@ def test_every_writer_declares_what_it_holds() -> None:
 @pytest.mark.parametrize("capability", [c.name for c in CAPABILITIES])
 @pytest.mark.parametrize("target", WRITERS)
 def test_what_a_format_cannot_hold_is_reported_once_and_what_it_holds_survives(
-        target: str, capability: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    if target == "tfrecord" and capability in TFRECORD_PENDING:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=TFRECORD_PENDING_REASON))
+        target: str, capability: str, tmp_path: Path) -> None:
     ds = _dataset(capability)
     n = census(ds, frozenset({capability}))[capability]
     assert n == 2

@@ -213,9 +213,9 @@ def test_model_only_shapes_are_reported_when_writing_coco(tmp_path: Path) -> Non
     report = pf.write(ds, out, "coco")
     assert len(_load(out)["annotations"]) == 1
     text = str(report)
-    for expected in ("1 image-level classifications dropped", "1 lines dropped", "1 points dropped",
-                     "1 object Q&A answers dropped", "1 image Q&A answers dropped", "1 asset statuses dropped",
-                     "1 asset tags dropped"):
+    for expected in ("1 image-level classification dropped", "1 line dropped", "1 point dropped",
+                     "1 object Q&A answer dropped", "1 image Q&A answer dropped", "1 asset status dropped",
+                     "1 asset tag dropped"):
         assert expected in text
 
 

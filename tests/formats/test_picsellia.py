@@ -42,7 +42,35 @@ ALL_JSON = sorted(p for p in FIXTURES.rglob("*") if p.suffix.lower() == ".json")
 def write_read(ds: Dataset, tmp_path: Path, name: str = "out.json", **options: Any) -> tuple[Dataset, pf.Report]:
     out = tmp_path / name
     report = pf.write(ds, out, "picsellia", overwrite=True, **options)
-    return pf.read(out, "picsellia"), report
+    return pf.read(out, "picsellia"), without_time_default(report)
+
+
+TIME_DEFAULT = "time_spent written as 0 (not known)"
+
+
+def without_time_default(report: pf.Report) -> pf.Report:
+    """`report` without the `time_spent` default line (tested on its own: test_time_spent_*)."""
+    report._entries = {k: e for k, e in report._entries.items() if e.what != TIME_DEFAULT}
+    return report
+
+
+def uploadable(data: Any) -> Any:
+    """`data` as the writer gives it back: every record has the number the SDK uploaders read
+    (``time_spent``; 0 where the source had none or null)."""
+    data = json.loads(json.dumps(data))
+    images = data.get("images") if isinstance(data, dict) else None
+    url_of = {im.get("internal_picture_id"): im.get("external_picture_url")
+              for im in images if isinstance(im, dict)} if isinstance(images, list) else {}
+    for rec in data.get("annotations", []) if isinstance(data, dict) else []:
+        if isinstance(rec, dict) and "external_picture_url" not in rec and rec.get("internal_picture_id") in url_of:
+            # every uploader looks the picture up by it: written always (see test_picsellia_uploaders.py)
+            rec["external_picture_url"] = url_of[rec["internal_picture_id"]]
+        if isinstance(rec, dict) and rec.get("time_spent") is None:
+            rec["time_spent"] = rec.get("duration") if isinstance(rec.get("duration"), (int, float)) else 0
+        if isinstance(rec, dict) and rec.get("nb_labels") is None and isinstance(rec.get("annotations"), list):
+            rec["nb_labels"] = sum(1 for s in rec["annotations"] if not isinstance(s, dict) or "part" not in s
+                                   or s["part"] == 0) if "nb_labels" not in rec else None
+    return data
 
 
 def load(path: Path) -> Any:
@@ -63,8 +91,13 @@ def test_full_file_round_trips_exactly(tmp_path: Path) -> None:
     ds = pf.read(FULL, report=report)
     out = tmp_path / "out.json"
     write_report = pf.write(ds, out, "picsellia")
-    assert load(out) == load(FULL)
-    assert not write_report.lossy and not write_report
+    expected = load(FULL)
+    unknown = [rec for rec in expected["annotations"] if rec.get("time_spent") is None]
+    for rec in unknown:  # the SDK uploaders need a number (see test_time_spent_...)
+        rec["time_spent"] = 0
+    assert load(out) == expected
+    assert [(e.kind, e.what, e.count) for e in write_report.entries] == [
+        ("changed", "time_spent written as 0 (not known)", len(unknown))]
     again = tmp_path / "again.json"
     pf.write(pf.read(out), again, "picsellia")
     assert again.read_bytes() == out.read_bytes()
@@ -137,7 +170,7 @@ def test_every_flag_combination_round_trips_exactly(tmp_path: Path, values: tupl
     flags = {k: v for k, v in zip(picsellia.FLAG_KEYS, values) if v != "absent"}
     assert ds.assets[0].status == picsellia.status_from_flags(flags)
     pf.write(ds, tmp_path / "out.json", "picsellia")
-    assert load(tmp_path / "out.json") == data
+    assert load(tmp_path / "out.json") == uploadable(data)
 
 
 def test_status_mapping_is_a_bijection_on_the_four_statuses() -> None:
@@ -276,7 +309,7 @@ def test_file_without_images_or_categories_round_trips(tmp_path: Path) -> None:
     ds = pf.read(path)
     assert [a.file_name for a in ds.assets] == ["a.jpg", "b.jpg"] and ds.label_names == ["car"]
     pf.write(ds, tmp_path / "out.json", "picsellia")
-    assert load(tmp_path / "out.json") == data
+    assert load(tmp_path / "out.json") == uploadable(data)
 
 
 def test_sizes_from_the_images_folder(tmp_path: Path) -> None:
@@ -417,7 +450,8 @@ BAD = [
     ("part-qa-differs", _set((*A0, 4, "qa"), _DELETE), "part 1 must carry qa exactly when part 0 does"),
     ("part-on-rectangle", _set((*A0, 0, "part"), 0), "part must be a non-negative integer on a polygon"),
     ("part-label-differs", _set((*A0, 4, "label"), "car"), "part 1 has label 'car'"),
-    ("mask-bad-sum", _set(("annotations", 1, "annotations", 1, "mask", "counts"), [5, 10]), "mask.counts sum"),
+    ("mask-bad-sum", _set(("annotations", 1, "annotations", 1, "mask", "counts"), [5, 10]),
+     "mask: RLE counts cover 15 pixels"),
     ("keypoint-no-v", _set(("annotations", 1, "annotations", 2, "keypoints", "geometry", 0, "v"), _DELETE),
      "keypoints.geometry[0] must be an object with x, y and v"),
     ("category-no-name", _set(("categories", 0, "name"), None), "category[0]: name must be a string"),
@@ -525,7 +559,13 @@ def test_mutated_files_read_or_raise_format_error(tmp_path: Path, edits: list[tu
     picsellia.write(picsellia.read(first), second)
     assert first.read_bytes() == second.read_bytes()
     if not any(isinstance(v, float) and not math.isfinite(v) for _, v in edits):
-        assert load(first) == orjson.loads(raw) or _changed_on_purpose(data)
+        # records are written as the old uploaders require them (time_spent, nb_labels, external_picture_url
+        # always present and consistent): a mutation of those keys is normalised on purpose
+        normalised = any(p[0] == "annotations" and p[-1] in _RECORD_KEYS for p, _ in edits)
+        assert load(first) == uploadable(orjson.loads(raw)) or _changed_on_purpose(data) or normalised
+
+
+_RECORD_KEYS = frozenset({"time_spent", "duration", "nb_labels", "external_picture_url", "internal_picture_id"})
 
 
 def _changed_on_purpose(data: dict[str, Any]) -> bool:
@@ -533,7 +573,9 @@ def _changed_on_purpose(data: dict[str, Any]) -> bool:
     cats = data.get("categories")
     names = [c.get("name") for c in cats] if isinstance(cats, list) else []
     used = {s.get("label") for r in data.get("annotations", []) for s in r.get("annotations", [])}
-    return len(set(names)) != len(names) or not used <= set(names) or "categories" not in data
+    # every written annotation record names its picture (the old uploaders require external_picture_url)
+    unnamed = any(isinstance(r, dict) and r.get("external_picture_url") is None for r in data.get("annotations", []))
+    return len(set(names)) != len(names) or not used <= set(names) or "categories" not in data or unnamed
 
 
 def test_reference_doc_example_round_trips(tmp_path: Path) -> None:
@@ -547,19 +589,24 @@ def test_reference_doc_example_round_trips(tmp_path: Path) -> None:
     assert len(ds.assets[0].annotations) == 7 and len(ds.assets[0].annotations[3].polygon) == 2
     assert len(ds.assets[0].qa) == 4
     pf.write(ds, tmp_path / "out.json", "picsellia")
-    assert load(tmp_path / "out.json") == json.loads(example)
+    assert load(tmp_path / "out.json") == uploadable(json.loads(example))
 
 
-def test_integers_beyond_64_bits_read_and_write(tmp_path: Path) -> None:
+def test_integers_beyond_64_bits_are_refused_naming_file_and_record(tmp_path: Path) -> None:
+    # issue 19 item 14: orjson read them as floats (10**20 -> 1e20), silently; now each is named
     data = {"images": [{"external_picture_url": "a.jpg", "width": 10**20, "height": 5}],
             "annotations": [{"external_picture_url": "a.jpg", "annotations": [
                 {"type": "polygon", "label": "x", "polygon": {"geometry": [
                     {"x": 0, "y": 0}, {"x": 10**20, "y": 0}, {"x": 0, "y": -(10**20)}]}}]}],
             "categories": [{"name": "x"}]}
-    ds = pf.read(dump(tmp_path, data))
-    assert ds.assets[0].width == 10**20
-    pf.write(ds, tmp_path / "out.json", "picsellia")
-    assert json.loads((tmp_path / "out.json").read_text()) == data
+    path = dump(tmp_path, data)
+    with pytest.raises(pf.FormatError) as err:
+        pf.read(path)
+    lines = err.value.lines()
+    assert len(lines) == 3 and all(line.startswith(f"{path}: ") for line in lines)
+    assert any("images[0].width: integer 100000000000... (21 digits) is outside 64 bits" in line
+               for line in lines)
+    assert any("annotations[0].annotations[0].polygon.geometry[2].y" in line for line in lines)
 
 
 def test_masks_as_polygons_with_the_real_tracer_rasterise_back_exactly(tmp_path: Path) -> None:
@@ -613,4 +660,5 @@ def test_a_picsellia_file_to_coco_reports_only_fields_that_are_really_lost(tmp_p
     ds = pf.read(tmp_path / "p.json")
     ds.assets[0].extra = {"picsellia": {"record": {"reviewer": "ann"}}}
     report = pf.write(ds, tmp_path / "c2.json", "coco")
-    assert "1 assets' Picsellia JSON-only fields dropped (COCO has no place for record)" in str(report)
+    # every record now states time_spent (written 0 when unknown): COCO has no place for it either
+    assert "assets' Picsellia JSON-only fields dropped (COCO has no place for record, time_spent)" in str(report)

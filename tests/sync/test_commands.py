@@ -30,7 +30,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(raccoon_voc_dir: Path, capsys
                  "--host", "https://unreachable.invalid", "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "plan: push 40 images, 44 objects and 1 labels" in out and "OBJECT_DETECTION" in out
+    assert "plan: push 40 images, 44 objects and 1 label " in out and "OBJECT_DETECTION" in out
 
 
 def test_images_folder_is_found_beside_the_annotations(raccoon_voc_dir: Path) -> None:
@@ -55,6 +55,14 @@ def test_push_then_pull_with_the_cli(env: Emulator, raccoon_voc_dir: Path, tmp_p
     assert main(["pull", str(tmp_path / "ann"), "--dataset", "raccoon", "--version", "v1", "--to", "voc",
                  "--host", env.url, "--no-images", "--status", "accepted", "-q"]) == 0
     assert not (tmp_path / "ann" / "images").exists()
+    capsys.readouterr()
+    # a status filter that keeps nothing says why, with the statuses the version has
+    assert main(["pull", str(tmp_path / "acc"), "--dataset", "raccoon", "--version", "v1", "--to", "coco",
+                 "--host", env.url, "--no-images", "--status", "ACCEPTED"]) == 0
+    out = capsys.readouterr().out
+    assert "0 assets, 0 objects" in out
+    assert ("40 assets whose review status is not ACCEPTED (--status ACCEPTED; the version has 40 PENDING)"
+            in out), out
 
 
 def test_pull_of_a_missing_dataset_exits_2(env: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -149,7 +149,7 @@ def test_folders_are_sent_as_base_names(client: Client, tmp_path: Path) -> None:
     ds = Dataset(assets=[Asset("sub/a.jpg", 64, 48, [Annotation("x", box=(1, 1, 2, 2))])])
     result = push(ds, tmp_path, "names", "v1", client=client, quiet=True)
     assert [d["filename"] for d in client.list_datas("filenames", ["a.jpg"])] == ["a.jpg"]
-    assert "file names sent as base names" in str(result.report)
+    assert "1 file name sent as base names" in str(result.report)
 
 
 def test_same_base_name_in_two_folders_is_an_error(client: Client, tmp_path: Path) -> None:
@@ -204,7 +204,7 @@ def test_campaign_locked_assets_are_reported_not_sent(client: Client, emulator: 
     ds.assets[0].annotations = ds.assets[0].annotations[:1]
     result = push(ds, tmp_path, "lock", "v1", client=client, quiet=True)
     assert (result.annotations_sent, result.annotations_skipped) == (1, 1)
-    assert "1 assets whose annotations the platform did not take dropped" in str(result.report)
+    assert "1 asset whose annotations the platform did not take dropped" in str(result.report)
 
 
 # 9. review statuses come from the annotation listing (loaded annotations carry none)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,8 +20,7 @@ from picsellia_formats.tfod.labelmap import (
     write_label_map,
 )
 
-from .conftest import FIXTURES
-
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 BUNDLED = sorted(FIXTURES.rglob("*.pbtxt"))
 
 

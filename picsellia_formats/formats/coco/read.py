@@ -30,6 +30,9 @@ _isfinite = math.isfinite
 # ----------------------------------------------------------------------------------------------- read
 
 
+_INT_ONLY = {int}
+
+
 def _is_number(v: Any) -> bool:
     t = type(v)
     return (t is float and _isfinite(v)) or t is int
@@ -90,9 +93,10 @@ def _parse_segmentation(seg: Any, record: str, problems: ProblemCollector, repor
                                      f"{size[0]} x {size[1]}" + (f" (they cover {total} pixels)" if total >= 0 else ""))
                 return None, None
             return None, Mask(size[0], size[1], counts)
-        if type(counts) is list and all(type(v) is int and v >= 0 for v in counts):
-            if sum(counts) != size[0] * size[1]:
-                problems.add(record, f"uncompressed RLE counts sum to {sum(counts)}, expected "
+        if type(counts) is list and (not counts or (set(map(type, counts)) == _INT_ONLY and min(counts) >= 0)):
+            total = sum(counts)
+            if total != size[0] * size[1]:
+                problems.add(record, f"uncompressed RLE counts sum to {total}, expected "
                                      f"{size[0]} x {size[1]} = {size[0] * size[1]}")
                 return None, None
             return None, Mask(size[0], size[1], counts)
@@ -140,7 +144,7 @@ def _reading_bar(path: Path, progress: bool) -> Any:
     return bar(None, f"reading {path.name}", unit="object")
 
 
-def _parse_annotations(
+def parse_annotations(
     anns: list[Any],
     assets_by_id: dict[Any, Asset],
     labels_by_id: dict[Any, str],
@@ -260,7 +264,7 @@ def _parse_annotations(
         report.dropped("captions", captions, "the model keeps no captions")
 
 
-def _parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset], dict[Any, Asset]]:
+def parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset], dict[Any, Asset]]:
     assets: list[Asset] = []
     by_id: dict[Any, Asset] = {}
     if type(images) is not list:
@@ -298,7 +302,7 @@ def _parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset],
     return assets, by_id
 
 
-def _parse_categories(cats: Any, problems: ProblemCollector, report: Report
+def parse_categories(cats: Any, problems: ProblemCollector, report: Report
                       ) -> tuple[list[Label], dict[Any, str]]:
     labels: list[Label] = []
     by_id: dict[Any, str] = {}
@@ -387,8 +391,8 @@ def _read(path: Path, report: Report, ground_truth: str | Path | None, progress:
         if ground_truth is not None:
             raise FormatError("a ground truth (--coco-ground-truth) applies only to a COCO results list, "
                               "and this file is a COCO instances file", file=path)
-        assets, assets_by_id = _parse_images(top["images"], problems)
-        labels, labels_by_id = _parse_categories(top.get("categories", []), problems, report)
+        assets, assets_by_id = parse_images(top["images"], problems)
+        labels, labels_by_id = parse_categories(top.get("categories", []), problems, report)
         anns = top.get("annotations", [])
         if is_panoptic(anns):
             problems.raise_if_any()
@@ -403,10 +407,10 @@ def _read(path: Path, report: Report, ground_truth: str | Path | None, progress:
             b.refresh()
             for start in range(0, len(anns), _PROGRESS_CHUNK):
                 chunk = anns[start:start + _PROGRESS_CHUNK]
-                _parse_annotations(chunk, assets_by_id, labels_by_id, problems, report, start=start)
+                parse_annotations(chunk, assets_by_id, labels_by_id, problems, report, start=start)
                 b.update(len(chunk))
         else:
-            _parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
+            parse_annotations(anns, assets_by_id, labels_by_id, problems, report)
         problems.raise_if_any()
         meta = _top_meta(top)
         if any(not (ann.box or ann.polygon or ann.mask or ann.keypoints) for a in assets for ann in a.annotations):
@@ -509,7 +513,7 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
             asset.annotations = []
         assets_by_id = {a.id: a for a in gt.assets}
         labels_by_id = {label.id: label.name for label in gt.labels}
-        _parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
+        parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
         problems.raise_if_any()
         gt.metadata.setdefault("coco", {})["results"] = True
         return gt
@@ -538,7 +542,7 @@ def _read_results(results: list[Any], path: Path, ground_truth: str | Path | Non
     problems.raise_if_any()
     report.info("results read without a ground truth: images and categories made from their ids",
                 len(assets_by_id), why="pass ground_truth (--coco-ground-truth) for names and sizes")
-    _parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
+    parse_annotations(results, assets_by_id, labels_by_id, problems, report, results=True)
     problems.raise_if_any()
     labels.sort(key=lambda label: (type(label.id) is str, label.id))
     assets = sorted(assets_by_id.values(), key=lambda a: (type(a.id) is str, a.id))

@@ -31,7 +31,7 @@ def _unique_int_ids(values: list[Any]) -> bool:
     return (not values or set(map(type, values)) == {int}) and len(set(values)) == len(values)
 
 
-def _category_ids(labels: list[Label], start: int, report: Report) -> dict[str, int]:
+def category_ids(labels: list[Label], start: int, report: Report) -> dict[str, int]:
     ids = [label.id for label in labels]
     if _unique_int_ids(ids):
         return {label.name: label.id for label in labels}  # type: ignore[misc]
@@ -101,10 +101,10 @@ def _annotation_batches(
                 continue
             batch.append((asset, image_id, ann))
             if len(batch) >= batch_size:
-                yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
+                yield batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
                 batch = []
     if batch:
-        yield _batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
+        yield batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
     if counts["areas_replaced"]:
         report.changed("annotation areas recomputed", counts["areas_replaced"],
                        "the stated area disagreed with the geometry")
@@ -113,7 +113,7 @@ def _annotation_batches(
 _NO_PARTS: list[list[float]] = []
 
 
-def _batch_dicts(
+def batch_dicts(
     batch: list[tuple[Asset, Any, Annotation]],
     cat_ids: dict[str, int],
     ann_ids: Iterator[Any],
@@ -215,7 +215,7 @@ def _finish(out: dict[str, Any], ann: Annotation) -> None:
             out.setdefault(key, value)
 
 
-def _image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
+def image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"id": image_id, "file_name": asset.file_name}
     if asset.width is not None:
         out["width"] = asset.width
@@ -228,7 +228,7 @@ def _image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
     return out
 
 
-def _category_dict(label: Label, cid: int) -> dict[str, Any]:
+def category_dict(label: Label, cid: int) -> dict[str, Any]:
     out: dict[str, Any] = {"id": cid, "name": label.name}
     if label.group is not None:
         out["supercategory"] = label.group
@@ -282,7 +282,7 @@ def write(
     if results is None:
         results = bool(meta.get("results"))
     labels = labels_in_use(dataset)
-    cat_ids = _category_ids(labels, category_id_start, report)
+    cat_ids = category_ids(labels, category_id_start, report)
 
     asset_ids = [a.id for a in dataset.assets]
     if _unique_int_ids(asset_ids):
@@ -322,11 +322,11 @@ def write(
             f.write((b"" if first else b",") + orjson.dumps(key) + b":")
             first = False
             if key == "images":
-                write_json_array(f, chunks(_image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
+                write_json_array(f, chunks(image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
             elif key == "annotations":
                 write_json_array(f, anns)
             elif key == "categories":
-                f.write(orjson.dumps([_category_dict(label, cat_ids[label.name]) for label in labels]))
+                f.write(orjson.dumps([category_dict(label, cat_ids[label.name]) for label in labels]))
             else:
                 f.write(orjson.dumps(meta[key]))
         for key, value in extra_top.items():

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from ...errors import FormatError
+from ...inputs import read_input
 
 _ROOT = re.compile(rb"<annotations\s*>")
 _CHILD = re.compile(rb"<(version|meta|image|track)[\s>]")
@@ -20,8 +21,7 @@ def sniff(path: Path) -> tuple[float, str]:
     """Confidence that one file is CVAT XML, from its first 64 KiB."""
     if path.suffix.lower() != ".xml":
         return 0.0, "not a .xml file"
-    with open(path, "rb") as f:
-        head = f.read(1 << 16)
+    head = read_input(path, 1 << 16)
     root = _ROOT.search(head)
     if root is None:
         return 0.0, "no <annotations> root element"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError, OptionError, ProblemCollector
+from ...inputs import read_input
 from ...model import EMPTY, Annotation, Asset, Dataset
 from ...report import Report
 from ..voc.xml import new_parser, parse
@@ -52,7 +53,7 @@ def read(path: str | Path, *, images: Path | None = None, report: Report | None 
         raise OptionError(f"tracks must be frames or refuse, got {tracks!r}")
     file = resolve(Path(path))
     try:
-        data = file.read_bytes()
+        data = read_input(file)
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=file) from None
     root = parse(data, new_parser(), file)

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ...errors import FormatError, ProblemCollector
+from ...errors import FormatError, OptionError, ProblemCollector
 from ...model import QA, Annotation, Asset, Dataset
 from ...report import Report
 from .._json_files import load_json
@@ -47,7 +47,7 @@ def read(path: str | Path, *, images: Path | None = None, report: Report | None 
     `source`: ``annotations`` or ``predictions``."""
     report = report if report is not None else Report()
     if source not in ("annotations", "predictions"):
-        raise ValueError(f"source must be annotations or predictions, got {source!r}")
+        raise OptionError(f"source must be annotations or predictions, got {source!r}")
     file = resolve(Path(path))
     data = load_json(file)
     if isinstance(data, dict):
@@ -154,6 +154,9 @@ class TaskReader:
             rec = f"{record}: result[{j}]"
             if not isinstance(r, dict) or not isinstance(r.get("value"), dict) or not isinstance(r.get("type"), str):
                 self.problems.add(rec, "a result must be an object with 'type' and a 'value' object")
+                continue
+            if not all(isinstance(r.get(k), (str, int, type(None))) for k in ("id", "from_name", "to_name")):
+                self.problems.add(rec, "'id', 'from_name' and 'to_name' must be strings")
                 continue
             order.append(r.get("id"))
             kind = r["type"].lower()

@@ -138,13 +138,11 @@ def _parse_mask(obj: Any) -> tuple[Any, bool]:
     size, counts = obj.get("size"), obj.get("counts")
     if type(size) is not list or len(size) != 2 or any(type(v) is not int or v < 0 for v in size):
         raise Bad(f"mask.size must be [height, width] of non-negative integers, got {size!r:.60}")
-    if type(counts) is list:
-        if counts and not (set(map(type, counts)) == {int} and min(counts) >= 0):
-            raise Bad("mask.counts must be a string or a list of non-negative integers")
-        if sum(counts) != size[0] * size[1]:
-            raise Bad(f"mask.counts sum to {sum(counts)}, expected {size[0]} x {size[1]}")
-    elif type(counts) is not str:
-        raise Bad(f"mask.counts must be a string or a list of non-negative integers, got {counts!r:.60}")
+    from ...masks import rle_counts_problem  # numpy and pycocotools only for files with masks
+
+    why = rle_counts_problem(size[0], size[1], counts)
+    if why is not None:
+        raise Bad(f"mask: {why}" + ("" if type(counts) in (str, list) else f", got {counts!r:.60}"))
     return Mask(size[0], size[1], counts), len(obj) != 2
 
 

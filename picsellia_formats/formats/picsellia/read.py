@@ -7,21 +7,29 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError, ProblemCollector
-from ...io_utils import gc_paused, safe_relative_path
-from ...model import EMPTY, Asset, Dataset, Label
+from ...io_utils import gc_paused
+from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
 from .._json_files import load_json, resolve_file_or_folder
-from .objects import ObjectReader, Presence, kept_keys, picsellia_extra
-from .parse import Bad, finite, number, parse_qa
+from .parse import PARSERS, Bad, finite, number, parse_polygon, parse_qa
+from .presence import Presence, sizes_from_images
 from .schema import (
+    ATTR,
     CATEGORY_KEYS,
+    CONTINUATION_KEYS,
     DEFAULT_ALWAYS,
+    EXTENSION_KEYS,
     FLAG_KEYS,
+    GEOMETRY_KEYS,
     IMAGE_KEYS,
     JOIN_KEYS,
+    MISSING,
     NAME,
     NUMS,
+    RANK,
     RECORD_KEYS,
+    SHAPE_KEYS,
+    SHAPE_TYPES,
     STATUS_FLAGS,
     TOP_KEYS,
     sniff,
@@ -29,6 +37,20 @@ from .schema import (
 )
 
 # ----------------------------------------------------------------------------------------------- read
+
+
+def _pe(holder: Asset | Annotation) -> dict[str, Any]:
+    """The holder's ``extra["picsellia"]`` dict, created on first use."""
+    extra = holder.extra
+    if "picsellia" not in extra:
+        extra = dict(extra)
+        extra["picsellia"] = {}
+        holder.extra = extra
+    return extra["picsellia"]
+
+
+def _ann_keys(ann: Annotation) -> dict[str, Any]:
+    return _pe(ann).setdefault("keys", {})
 
 
 class _Reader:
@@ -40,7 +62,6 @@ class _Reader:
         self.labels: list[Label] = []
         self.label_names: set[str] = set()
         self.undeclared: list[str] = []
-        self.objects = ObjectReader(self.presence, self.label_names, self.undeclared)
         self.nb_labels_mismatch = 0
         self.odd_flags = 0
 
@@ -184,7 +205,7 @@ class _Reader:
                 continue
             join = tuple(k for k in JOIN_KEYS if rec.get(k) is not None)
             join_sets[join] = join_sets.get(join, 0) + 1
-            picsellia_extra(asset)["join"] = join
+            _pe(asset)["join"] = join
         # the join keys every record carried are the file's rule; records with more keep theirs
         common = set(JOIN_KEYS)
         for join in join_sets:
@@ -235,7 +256,7 @@ class _Reader:
     def _record(self, rec: dict[str, Any], asset: Asset, record: str) -> None:
         presence = self.presence
         presence.seen("record")
-        pe = picsellia_extra(asset)
+        pe = _pe(asset)
         shapes = rec.get("annotations")
         if type(shapes) is not list:
             raise Bad(f"annotations must be a list of shapes, got {shapes!r:.60}")
@@ -256,6 +277,11 @@ class _Reader:
             t = rec["time_spent"]
             if t is not None:
                 number(t, "time_spent")
+            pe["time_spent"] = t
+        elif "duration" in rec:  # the 5.1 uploader's name (it reads duration, else time_spent); kept as read too
+            t = rec["duration"]
+            if t is not None:
+                number(t, "duration")
             pe["time_spent"] = t
         flags = {k: rec[k] for k in FLAG_KEYS if k in rec}
         if flags:
@@ -278,7 +304,192 @@ class _Reader:
                 else:
                     presence.empty("record", "image_qa", asset)
         pe["record"] = verbatim
-        self.objects.read(shapes, asset, record)
+        self._shapes(shapes, asset, record)
+
+    # -- shapes: the hot loop
+    def _shapes(self, shapes: list[Any], asset: Asset, record: str) -> None:
+        anns = asset.annotations
+        presence = self.presence
+        label_names = self.label_names
+        opened: Annotation | None = None  # the object whose part 0 came last, and whether it had qa
+        opened_qa = False
+        for j, s in enumerate(shapes):
+            if type(s) is not dict:
+                raise Bad(f"annotations[{j}] must be a shape object, got {s!r:.60}")
+            t = s.get("type")
+            rank = RANK.get(t) if type(t) is str else None
+            if rank is None:
+                raise Bad(f"annotations[{j}]: shape type {t!r:.40} is not one of {', '.join(SHAPE_TYPES)}")
+            label = s.get("label")
+            if type(label) is not str:
+                raise Bad(f"annotations[{j}] ({t}): label must be a string, got {label!r:.60}")
+            part = s.get("part")
+            if "part" in s and (type(part) is not int or part < 0 or t != "polygon"):
+                raise Bad(f"annotations[{j}] ({t}): part must be a non-negative integer on a polygon, "
+                           f"got {part!r:.40}")
+            try:
+                if part:
+                    self._continue(s, part, opened, opened_qa, label)
+                    continue
+                ann = self._shape(s, t, rank, label, presence)
+            except Bad as exc:
+                raise Bad(f"annotations[{j}] ({t}): {exc}") from None
+            if label not in label_names:
+                label_names.add(label)
+                self.undeclared.append(label)
+            if part == 0:
+                _ann_keys(ann)["part"] = 0  # dropped again once a second part joins
+                opened, opened_qa = ann, "qa" in s
+            else:
+                opened = None
+            anns.append(ann)
+
+    def _shape(self, s: dict[str, Any], t: str, rank: int, label: str, presence: Presence) -> Annotation:
+        total = presence.total
+        total[t] = total.get(t, 0) + 1
+        ann = Annotation(label)
+        raw: dict[str, Any] | None = None
+        verbatim: dict[str, Any] | None = None
+        n = 2
+        if t != "classification":
+            try:
+                obj = s[t]
+            except KeyError:
+                raise Bad(f"lacks its {t!r} object") from None
+            value, odd = PARSERS[t](obj)
+            if t == "polygon":
+                ann.polygon = [value]
+            else:
+                setattr(ann, ATTR[t], value)
+            if odd:
+                raw = {t: obj}
+            n = 3
+        qa = s.get("qa", MISSING)
+        if qa is not MISSING:
+            n += 1
+            if qa:
+                ann.qa = parse_qa(qa, "qa")
+                presence.has(t, "qa")
+            elif type(qa) is list:  # presence.empty(t, "qa", ann), inlined: the hot path
+                key = (t, "qa")
+                present = presence.present
+                present[key] = present.get(key, 0) + 1
+                pending = presence.pending.get(key)
+                if pending is None:
+                    pending = presence.pending[key] = []
+                pending.append(ann)
+            elif qa is None:
+                verbatim = {"qa": None}
+            else:
+                raise Bad(f"qa must be a list, got {qa!r:.60}")
+        if "part" in s:
+            n += 1
+        if len(s) > n:
+            verbatim, raw = self._rest(s, ann, t, rank, presence, verbatim, raw)
+        if verbatim or raw:
+            pe: dict[str, Any] = {}
+            if verbatim:
+                pe["keys"] = verbatim
+            if raw:
+                pe["raw"] = raw
+            ann.extra = {"picsellia": pe}
+        return ann
+
+    def _rest(self, s: dict[str, Any], ann: Annotation, t: str, rank: int, presence: Presence,
+              verbatim: dict[str, Any] | None, raw: dict[str, Any] | None
+              ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Secondary geometries, our extension keys (id, attributes, score, iscrowd, area) and unknown
+        keys of a shape."""
+        for key in GEOMETRY_KEYS:
+            if key == t or key not in s:
+                continue
+            v = s[key]
+            if RANK[key] < rank:  # a geometry that would outrank the type: kept as it is
+                verbatim = verbatim or {}
+                verbatim[key] = v
+                continue
+            value, odd = PARSERS[key](v)
+            setattr(ann, ATTR[key], [value] if key == "polygon" else value)
+            if odd:
+                raw = raw or {}
+                raw[key] = v
+        v = s.get("id")
+        if v is not None:
+            if type(v) not in (str, int):
+                raise Bad(f"id must be a string or an integer, got {v!r:.60}")
+            ann.id = v
+        v = s.get("score")
+        if v is not None:
+            ann.score = number(v, "score")
+        v = s.get("area")
+        if v is not None:
+            ann.area = number(v, "area")
+        v = s.get("iscrowd")
+        if v is not None:
+            if v not in (0, 1) or type(v) is not int:
+                raise Bad(f"iscrowd must be 0 or 1, got {v!r:.60}")
+            if v:
+                ann.iscrowd = 1
+            else:
+                verbatim = verbatim or {}
+                verbatim["iscrowd"] = 0
+        v = s.get("attributes")
+        if v is not None:
+            if type(v) is not dict:
+                raise Bad(f"attributes must be an object, got {v!r:.60}")
+            if v:
+                ann.attributes = v
+                presence.has(t, "attributes")
+            else:
+                presence.empty(t, "attributes", ann)
+        if not (s.keys() <= SHAPE_KEYS):
+            verbatim = verbatim or {}
+            for key, v in s.items():
+                if key not in SHAPE_KEYS:
+                    verbatim[key] = v
+        for key in EXTENSION_KEYS:
+            if key in s and s[key] is None:
+                verbatim = verbatim or {}
+                verbatim[key] = None
+        return verbatim, raw
+
+    def _continue(self, s: dict[str, Any], part: int, prev: Annotation | None, with_qa: bool,
+                  label: str) -> None:
+        """Append part `part` (>= 1) of a multi-part polygon to the object (with ``part: 0``) before it."""
+        if prev is None or prev.polygon is None or len(prev.polygon) != part:
+            raise Bad(f"part {part} does not follow part {part - 1} of a polygon")
+        if label != prev.label:
+            raise Bad(f"part {part} has label {label!r}, its object {prev.label!r}")
+        if ("id" in s) != (prev.id is not None) or s.get("id") != prev.id:
+            raise Bad(f"part {part} has id {s.get('id')!r}, its object {prev.id!r}")
+        if not (s.keys() <= CONTINUATION_KEYS) or s.get("qa", []) != []:
+            raise Bad(f"part {part} of a polygon may carry only type, label, polygon, part, id and an "
+                       "empty qa")
+        if ("qa" in s) != with_qa:
+            raise Bad(f"part {part} must carry qa exactly when part 0 does")
+        if "polygon" not in s:
+            raise Bad("lacks its 'polygon' object")
+        flat, odd = parse_polygon(s["polygon"])
+        prev.polygon.append(flat)
+        pe = prev.extra.get("picsellia") if prev.extra else None
+        if pe and pe.get("keys", {}).get("part") == 0:
+            del pe["keys"]["part"]
+            if not pe["keys"]:
+                del pe["keys"]
+            if not pe:
+                prev.extra = EMPTY
+                pe = None
+        if odd:
+            raws = _pe(prev).setdefault("raw", {})
+            parts = raws.get("polygon")
+            if type(parts) is not list:
+                parts = raws["polygon"] = [parts] if parts is not None else [None]
+            parts.extend([None] * (part - len(parts)))
+            parts.append(s["polygon"])
+        elif pe and type(pe.get("raw", {}).get("polygon")) is dict:
+            pe["raw"]["polygon"] = [pe["raw"]["polygon"], None]
+        elif pe and type(pe.get("raw", {}).get("polygon")) is list:
+            pe["raw"]["polygon"].append(None)
 
     def finish(self, assets: list[Asset]) -> dict[str, Any]:
         """Resolve which empty values are the file's rule and which are kept verbatim; report."""
@@ -289,14 +500,14 @@ class _Reader:
                 continue
             for holder in holders:
                 if kind == "image":
-                    picsellia_extra(holder).setdefault("image", {})[key] = [] if key == "tags" else {}
+                    _pe(holder).setdefault("image", {})[key] = [] if key == "tags" else {}
                 elif kind == "record":
                     if key == "nb_labels":
-                        picsellia_extra(holder[0])["nb_labels"] = holder[1]
+                        _pe(holder[0])["nb_labels"] = holder[1]
                     else:
-                        picsellia_extra(holder)["record"][key] = []
+                        _pe(holder)["record"][key] = []
                 else:
-                    kept_keys(holder)[key] = [] if key == "qa" else {}
+                    _ann_keys(holder)[key] = [] if key == "qa" else {}
         always["record"] = always.get("record", []) + self.record_join
         for kind, keys in DEFAULT_ALWAYS.items():  # kinds the file has none of: as for a new file
             if not presence.total.get(kind):
@@ -365,33 +576,9 @@ def read(
         always = reader.finish(assets)
         labels = reader.labels + [Label(name) for name in reader.undeclared]
     if images is not None:
-        _sizes_from_images(assets, Path(images), report)
+        sizes_from_images(assets, Path(images), report)
     meta: dict[str, Any] = {"key_order": [k for k in top if k in TOP_KEYS], "always": always}
     other = {k: v for k, v in top.items() if k not in TOP_KEYS}
     if other:
         meta["top"] = other
     return Dataset(labels, assets, {NAME: meta})
-
-
-def _sizes_from_images(assets: list[Asset], folder: Path, report: Report) -> None:
-    from ...images import image_size
-
-    missing = 0
-    for asset in assets:
-        if asset.width is not None and asset.height is not None:
-            continue
-        try:
-            rel = safe_relative_path(asset.file_name)
-        except ValueError:
-            missing += 1
-            continue
-        for candidate in (folder / rel, folder / rel.name):
-            if candidate.is_file():
-                asset.width, asset.height = image_size(candidate)
-                break
-        else:
-            missing += 1
-    if missing:
-        report.info("pictures without a size", missing, f"no image file for them in {folder}")
-
-

@@ -19,6 +19,8 @@ from .schema import DEFAULT_ALWAYS, JOIN_KEYS, NAME, STATUS_FLAGS, TOP_KEYS, fla
 
 # ---------------------------------------------------------------------------------------------- write
 
+ATTR_OF = {"rectangle": "box", "polygon": "polygon", "line": "line", "point": "point", "keypoints": "keypoint"}
+
 
 def _points_obj(flat: list[Any]) -> dict[str, Any]:
     return {"geometry": [{"x": x, "y": y} for x, y in zip(flat[0::2], flat[1::2])]}
@@ -86,6 +88,8 @@ class _Writer:
                 elif len(value) > 1:
                     self.count("dropped", "polygon parts beside a mask", "only the first part is written")
                 value = value[0]
+            if self.platform_only and key != "mask":
+                value = self._truncated(key, value)
             out[key] = _geometry_obj(key, value, r)
         always = self.always.get(t, frozenset())
         if ann.qa or "qa" in always:
@@ -118,8 +122,9 @@ class _Writer:
                        "the platform has no multi-part polygon")
         for k in range(1, len(parts)):
             r = raws[k] if type(raws) is list and k < len(raws) else None
+            part = self._truncated("polygon", parts[k]) if self.platform_only else parts[k]
             more: dict[str, Any] = {"type": "polygon", "label": ann.label,
-                                    "polygon": _geometry_obj("polygon", parts[k], r)}
+                                    "polygon": _geometry_obj("polygon", part, r)}
             if "qa" in out:
                 more["qa"] = []
             if not self.platform_only:
@@ -128,6 +133,25 @@ class _Writer:
                 more["part"] = k
             result.append(more)
         return result
+
+    def _truncated(self, key: str, value: Any) -> Any:
+        """Integer pixels as the SDK makes them (``int()``: toward zero); each moved value counted."""
+        what = ATTR_OF[key]
+        if key == "keypoints":
+            out = list(value)
+            out[0::3] = self._ints(what, value[0::3])
+            out[1::3] = self._ints(what, value[1::3])
+            return out
+        ints = self._ints(what, value)
+        return tuple(ints) if key == "rectangle" else ints
+
+    def _ints(self, what: str, values: Any) -> list[Any]:
+        ints = [int(v) for v in values]
+        moved = sum(1 for a, b in zip(ints, values) if a != b)
+        if moved:
+            self.count("rounded", f"{what} coordinates",
+                       "--picsellia-platform-only: truncated to integer pixels with int(), as the SDK does", moved)
+        return ints
 
     def _count_extensions(self, ann: Annotation) -> None:
         if ann.id is not None:
@@ -221,15 +245,18 @@ class _Writer:
         join = pe.get("join", self.record_join)
         if "internal_picture_id" in join and asset.id is not None:
             rec["internal_picture_id"] = asset.id
-        if "external_picture_url" in join or "internal_picture_id" not in rec:
-            rec["external_picture_url"] = asset.file_name
+        # every legacy uploader (4.7, 5.0, 5.1) looks the picture up by external_picture_url
+        rec["external_picture_url"] = asset.file_name
         shapes = [s for ann in asset.annotations for s in self.shapes(ann, asset)]
-        if "nb_labels" in pe:
-            rec["nb_labels"] = pe["nb_labels"]
-        elif "nb_labels" in self.always.get("record", ()):
-            rec["nb_labels"] = len(shapes)
-        if "time_spent" in pe:
-            rec["time_spent"] = pe["time_spent"]
+        # required by every legacy uploader too (4.7/5.0 rec["nb_labels"], 5.1 int(rec["nb_labels"]))
+        rec["nb_labels"] = pe["nb_labels"] if "nb_labels" in pe else len(shapes)
+        # 4.7/5.0 read rec["time_spent"] (KeyError without it), 5.1 float(duration or time_spent)
+        time_spent = pe.get("time_spent")
+        if time_spent is None:
+            time_spent = 0
+            self.count("changed", "time_spent written as 0 (not known)",
+                       "the SDK uploaders of this format require a number")
+        rec["time_spent"] = time_spent
         if flags is not None and status_from_flags(flags) == status:
             rec.update(flags)
         elif status is not None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     pass
 
 from ...errors import FormatError
+from ...inputs import read_input
 
 XML_SUFFIX = ".xml"
 _HEAD = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>)?\s*(?:<!--.*?-->\s*)*<(?:\w+:)?annotation[\s>/]",
@@ -53,14 +54,15 @@ def walk_files(folder: Path | str) -> Iterator[tuple[str, os.DirEntry[str]]]:
 def _xml_files(folder: Path) -> list[tuple[str, str]]:
     """(relative stem, path) of every .xml file under `folder`, sorted by relative path."""
     out = [(prefix + e.name[:-4], e.path) for prefix, e in walk_files(folder)
-           if e.name[-4:].lower() == XML_SUFFIX and e.is_file()]
+           if e.name[-4:].lower() == XML_SUFFIX and not e.is_dir()]  # FIFOs and dangling links: refused by name on read
     out.sort()
     return out
 
 
 def _has_xml(folder: Path) -> bool:
     try:
-        return any(e.name[-4:].lower() == XML_SUFFIX and e.is_file() for e in os.scandir(folder))
+        with os.scandir(folder) as entries:  # closed even when any() stops early (else a ResourceWarning line)
+            return any(e.name[-4:].lower() == XML_SUFFIX and e.is_file() for e in entries)
     except OSError:
         return False
 
@@ -132,9 +134,8 @@ def is_segmentation_only(path: Path) -> bool:
 
 def _sniff(path: Path) -> bool:
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
+        head = read_input(path, 4096)
+    except (OSError, FormatError):
         return False
     return _HEAD.match(head) is not None
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 from ...errors import FormatError, ProblemCollector
 from ...images import ImageIndex
+from ...inputs import read_input
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
@@ -406,8 +407,10 @@ def read(
     with gc_paused():
         for rel, file in _tracked(src.files, f"reading {path.name}", progress):
             try:
-                with open(file, "rb") as f:
-                    data = f.read()
+                data = read_input(file)  # a FIFO, device or dangling link: a problem naming it
+            except FormatError as exc:
+                problems.add_error(exc)
+                continue
             except OSError as exc:
                 problems.add(None, f"cannot read: {exc.strerror or exc}", file=file)
                 continue

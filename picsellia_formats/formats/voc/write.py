@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ...errors import FormatError, OptionError
 from ...images import ImageIndex, image_size
 from ...io_utils import safe_relative_path
-from ...model import Annotation, Asset, Dataset
+from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
 from ...shapes import annotation_bbox
 from ...splits import split_of
@@ -240,3 +241,35 @@ def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
         report.changed("XML file names made unique", names["renamed"], "several images share a stem")
 
 
+
+
+def write_stream(
+    labels: Iterable[Label],
+    metadata: dict[str, Any],
+    assets: Iterable[Asset],
+    path: str | Path,
+    *,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    one_based: bool = False,
+    layout: str | None = None,
+    folder: str | None = None,
+    segmentation: bool | None = None,
+) -> None:
+    """`write` for assets met once (a stream): the same files, the assets BUFFERED into a `Dataset` first.
+
+    The VOC writer needs the whole dataset (the ``ImageSets`` lists, the segmentation palette), so this
+    holds every asset in memory, then calls `write`: the output is `write`'s, the memory is not bounded
+    (see docs/scale.md).
+
+    Example:
+        >>> import tempfile, os
+        >>> from picsellia_formats.model import Annotation, Asset, Label
+        >>> out = tempfile.mkdtemp()
+        >>> write_stream([Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))])]),
+        ...              out)
+        >>> sorted(os.listdir(out))
+        ['a.xml']
+    """
+    write(Dataset(labels=labels, assets=assets, metadata=metadata), path, images=images, report=report,
+          one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)

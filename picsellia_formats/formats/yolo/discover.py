@@ -153,7 +153,10 @@ def _external(root: Path, images_dir: Path, txts: list[Path], include_unlabelled
             problems.add(txt, None, f"several images under {images_dir} fit this label file: "
                          + ", ".join(str(p) for p in match.candidates[:5]))
         elif match.path is not None and match.path not in found:
-            found[match.path] = _external_entry(match.path, images_dir, txt)
+            entry = _external_entry(match.path, images_dir, txt)
+            if not entry.splits and split is not None:  # labels/<split>/x.txt over a shared images folder
+                entry.splits = [split]
+            found[match.path] = entry
     unlabelled = [img for img in index if img not in found]
     if include_unlabelled:
         for img in unlabelled:
@@ -224,7 +227,7 @@ def _list_file_images(path: Path, root: Path, split: str, index: ImageIndex, ext
         img = Path(os.path.normpath(match.path))
         label = None
         for cand in (labels_path(img), img.with_suffix(".txt")):
-            if cand is not None and cand.is_file():
+            if cand is not None and os.path.lexists(cand) and not cand.is_dir():  # FIFOs: named on read
                 label = cand
                 break
         if label is None and external:
@@ -297,7 +300,7 @@ def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: P
                     name = img.name
                 if label is None:
                     for cand in (labels_path(img), img.with_suffix(".txt")):
-                        if cand is not None and cand.is_file():
+                        if cand is not None and os.path.lexists(cand) and not cand.is_dir():  # FIFOs: named on read
                             label = cand
                             break
                 entry = by_image[img] = Entry(img, name, tag, label)

@@ -39,7 +39,11 @@ def load_yaml(path: Path) -> dict[str, Any]:
         raw = yaml.load(text, Loader=yaml.BaseLoader)  # names as plain strings
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # an integer of over 4,300 digits: PyYAML's int() refuses it
+        if isinstance(exc, UnicodeDecodeError):
+            raise FormatError(f"not valid UTF-8 YAML: {exc.reason}", file=path) from None
+        raise FormatError("a number too long to be a YOLO value (over 4,300 digits)", file=path) from None
+    except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
         raise FormatError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", file=path,

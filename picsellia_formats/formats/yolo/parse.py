@@ -63,6 +63,9 @@ class RowParser:
             self.problems.add(file, f"line {lineno}", message)
 
     def _class(self, token: str, file: Path, lineno: int) -> int | None:
+        if len(token) > 20:  # no class list is that long; int() of over 4,300 digits would raise
+            self.bad(file, lineno, f"class index {token[:12]}... ({len(token):,} characters) is out of range")
+            return None
         try:
             idx = int(token)
         except ValueError:
@@ -148,7 +151,8 @@ class RowParser:
                 self.bad(file, lineno, f"value {what} is outside [0, 1] (YOLO values are normalised)")
                 continue
             cls_token = parts[0]
-            if cls_token.isascii() and cls_token.isdigit() and (names is None or int(cls_token) in names):
+            if (cls_token.isascii() and cls_token.isdigit() and len(cls_token) < 19
+                    and (names is None or int(cls_token) in names)):
                 idx = int(cls_token)
             else:
                 idx = self._class(cls_token, file, lineno)

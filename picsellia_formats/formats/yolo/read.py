@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import FormatError, OptionError
 from ...images import image_size
+from ...inputs import read_input
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
@@ -33,7 +34,10 @@ from .rows import Problems
 
 def _read_text(path: Path, problems: Problems) -> str | None:
     try:
-        data = path.read_bytes()
+        data = read_input(path)  # a FIFO, device or dangling link: a problem naming it, never a hang
+    except FormatError as exc:
+        problems.add(path, None, exc.message)
+        return None
     except OSError as exc:
         problems.add(path, None, f"cannot read: {exc.strerror or exc}")
         return None

@@ -321,3 +321,38 @@ def _class_indexes(labels: Iterable[Label], report: Report) -> tuple[list[str], 
     return names, {n: i for i, n in enumerate(names)}
 
 
+
+
+def write_stream(
+    labels: Iterable[Label],
+    metadata: dict[str, Any],
+    assets: Iterable[Asset],
+    path: str | Path,
+    *,
+    has_shapes: bool = False,
+    any_split: bool = False,
+    images: str | Path | None = None,
+    report: Report | None = None,
+    task: str | None = None,
+    copy_images: str | None = None,
+    confidence: bool | None = None,
+) -> None:
+    """`write` for assets met once (a stream): the same files, the assets BUFFERED into a `Dataset` first.
+
+    The YOLO writer needs the whole dataset (its task, class indexes, bridged rings, splits for
+    ``data.yaml``), so this holds every asset in memory, then calls `write`: the output is byte for byte
+    `write`'s, the memory is not bounded (see docs/scale.md). `has_shapes` and `any_split` are accepted for
+    the streaming caller and not needed here.
+
+    Example:
+        >>> import tempfile, os
+        >>> from picsellia_formats.model import Annotation, Asset, Label
+        >>> out = tempfile.mkdtemp()
+        >>> write_stream([Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))])]),
+        ...              out)
+        >>> open(os.path.join(out, "labels", "a.txt")).read()
+        '0 0.25 0.25 0.5 0.5\\n'
+    """
+    del has_shapes, any_split
+    write(Dataset(labels=labels, assets=assets, metadata=metadata), path, images=images, report=report,
+          task=task, copy_images=copy_images, confidence=confidence)

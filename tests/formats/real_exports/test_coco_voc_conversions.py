@@ -15,7 +15,9 @@ from picsellia_formats.report import Report
 from picsellia_formats.shapes import annotation_bbox
 from picsellia_formats.splits import is_split_name
 from tests.conftest import FIXTURES
-from tests.formats.test_matrix import LOST_KINDS
+from tests.formats.test_matrix import ALL_KINDS, KEPT
+
+LOST_KINDS = {target: ALL_KINDS - kept for target, kept in KEPT.items()}  # main's test_matrix: KEPT per target
 
 FX = FIXTURES / "real_exports"
 #: layout -> (source, images folder)
@@ -104,10 +106,6 @@ def test_conversion_carries_what_the_target_holds(layout: str, target: str, tmp_
     src_path, images = SOURCES[layout]
     report = Report()
     src = pf.read(src_path, images=images, report=report)
-    if target == "yolo" and any(len(a.polygon or ()) > 1 or (a.mask is not None and a.iscrowd)
-                                for _, a in src.annotations()):
-        pytest.xfail("YOLO writes each part of a multi-part object as its own row (issue 14, part 2: "
-                     "the YOLO helper's bridge join)")
     out = tmp_path / ("out.json" if target in FILE_TARGETS else "out")
     pf.write(src, out, target, images=images, report=report)
     back = pf.read(out, target, images=images)
@@ -120,8 +118,6 @@ def test_conversion_carries_what_the_target_holds(layout: str, target: str, tmp_
     lost = {k: n for k, n in kinds.items() if k in LOST_KINDS[target]}
     if target == "coco" and src.metadata.get("coco", {}).get("image_labels"):
         lost.pop("classification", None)  # COCO -> COCO keeps image-level labels
-    if target == "yolo" and layout == "coco_image_info":
-        pytest.xfail("the YOLO reader adds the images folder's unlabelled images (issue 15, YOLO side)")
     assert len(back) == len(src)
     split_parts = 0
     if target in SPLITS_PARTS:  # each part becomes its own object, and the report says how many objects

@@ -24,7 +24,7 @@ def test_no_leak_between_split_outputs_read_with_the_shared_images_folder(layout
     # issue 15: reading S/val with the shared images folder gave every train image as an empty asset
     images = CATS / "images"
     res = run_cli("split", CATS / "gts_vocpascal_format", tmp_path / "S", "--ratios", "0.6,0.4",
-                  "--images", images, "--to", "voc", "--voc-layout", layout, "--quiet")
+                  "--images", images, "--to", "voc", "--voc-layout", layout, "--quiet", "--per-split-folders")
     assert res.code == 0, res.stderr
     assignment = json.loads((tmp_path / "S" / "split.json").read_text())
     seen: dict[str, set[str]] = {}

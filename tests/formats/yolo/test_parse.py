@@ -67,7 +67,7 @@ def test_rows_a_task_does_not_allow_name_task_line_and_flag(task: str | None, ro
 def test_skipped_rows_are_reported() -> None:
     anns, problems, report, parser = _parse("0 0.5 0.5 0.2 0.2\n0 0.5\n", "detect", skip=True)
     assert len(anns) == 1 and problems.count == 0 and parser.skipped == 1
-    assert "bad rows skipped" in str(report)
+    assert "1 bad row skipped" in str(report)
 
 
 @pytest.mark.parametrize(("row", "message"), [

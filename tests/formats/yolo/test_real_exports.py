@@ -167,7 +167,9 @@ def test_classify_round_trips_through_class_folders(tmp_path: Path) -> None:
     report = pf.write(pf.read(other), tmp_path / "c3", "yolo", task="classify", images=FX / "ultralytics_classify")
     assert sorted(p.relative_to(tmp_path / "c3").as_posix() for p in (tmp_path / "c3").rglob("*.JPEG")) == [
         "train/n01440764/a.JPEG", "train/n01443537/b.JPEG", "val/n01440764/c.JPEG", "val/n01443537/d.JPEG"]
-    assert not report.lossy, str(report)
+    # the Picsellia JSON records carry time_spent (written 0 when unknown), which YOLO has no place for
+    assert [e.what for e in report.entries if e.kind != "info"] in ([], ["assets' Picsellia JSON-only fields"]), \
+        str(report)
 
 
 def test_obb_corners_past_the_edge_are_read_and_written_back_exactly(tmp_path: Path) -> None:
@@ -188,7 +190,7 @@ def test_obb_from_boxes_and_polygons(tmp_path: Path) -> None:
     rows = [r.split() for r in (tmp_path / "o" / "labels" / "x.txt").read_text().splitlines()]
     assert [len(r) for r in rows] == [9, 9]
     assert [float(v) for v in rows[0][1:]] == pytest.approx([0.1, 0.1, 0.3, 0.1, 0.3, 0.4, 0.1, 0.4])
-    assert "1 objects written as their minimum rotated rectangle" in str(report)
+    assert "1 object written as their minimum rotated rectangle" in str(report)
 
 
 @pytest.mark.parametrize("dims", [2, 3])
@@ -230,7 +232,7 @@ def test_a_row_the_declared_task_does_not_allow_names_task_file_line_and_flag(tm
     res = run_cli("convert", root, tmp_path / "o.json", "--to", "coco")
     assert res.code == 2 and "YOLO task 'pose'" in res.err + res.out
     res = run_cli("convert", root, tmp_path / "o.json", "--to", "coco", "--yolo-skip-bad-rows")
-    assert res.code == 0 and "bad rows skipped" in res.out
+    assert res.code == 0 and "1 bad row skipped" in res.out
 
 
 def test_ultralytics_segment_rows_with_exponents_are_read(tmp_path: Path) -> None:

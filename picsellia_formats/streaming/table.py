@@ -1,0 +1,173 @@
+"""Whole-dataset operations on a stream: per-asset summaries in numpy, never the assets.
+
+`label_table` makes, in one streaming pass, what `split` needs: the assets × classes object count
+matrix (CSR: 4 bytes per object, 8 per asset), each asset's file name and id (for ``split.json``) and
+whether it holds polygons or masks (what a streamed YOLO part needs to know before its first asset).
+`split_stream` splits a COCO file with it and writes each part by streaming the file again.
+
+Example:
+    >>> t = label_table(stream("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON"))
+    >>> t.classes, t.counts.shape, int(t.counts.sum())
+    (['cat'], (10, 1), 12)
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..model import Asset, Label
+from ..outputs import output_dir
+from ..report import Report
+from .api import AssetStream, stream
+
+
+class AssetKey(NamedTuple):
+    """What a split result names an asset by."""
+
+    file_name: str
+    id: Any
+
+
+class _Keys(Sequence[AssetKey]):
+    def __init__(self, names: list[str], ids: list[Any]) -> None:
+        self._names, self._ids = names, ids
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [AssetKey(n, d) for n, d in zip(self._names[i], self._ids[i])]
+        return AssetKey(self._names[i], self._ids[i])
+
+    def __iter__(self) -> Iterator[AssetKey]:
+        return map(AssetKey, self._names, self._ids)
+
+
+@dataclass
+class LabelTable:
+    """Per-asset summaries of a streamed dataset (`assets`: keys in stream order, for `SplitResult`)."""
+
+    classes: list[str]
+    counts: Any  # scipy.sparse.csr_matrix, assets x classes
+    assets: Sequence[AssetKey]
+    shapes: Any  # numpy bool array: the asset holds a polygon or a mask
+    labels: list[Label]
+    metadata: dict[str, Any]
+
+
+def label_table(s: AssetStream) -> LabelTable:
+    """Consume `s` into a `LabelTable` (classes: the declared labels, then undeclared ones by first use)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    index = {label.name: i for i, label in enumerate(s.labels)}
+    classes = list(index)
+    cols = array("i")
+    indptr = array("q", [0])
+    names: list[str] = []
+    ids: list[Any] = []
+    shapes = bytearray()
+    for asset in s.assets:
+        names.append(asset.file_name)
+        ids.append(asset.id)
+        shaped = False
+        for ann in asset.annotations:
+            c = index.get(ann.label)
+            if c is None:
+                c = index[ann.label] = len(classes)
+                classes.append(ann.label)
+            cols.append(c)
+            if not shaped and (ann.polygon is not None or ann.mask is not None):
+                shaped = True
+        shapes.append(shaped)
+        indptr.append(len(cols))
+    n = len(names)
+    counts = sp.csr_matrix((np.ones(len(cols), dtype=np.int64), np.frombuffer(cols, dtype=np.int32),
+                            np.frombuffer(indptr, dtype=np.int64)), shape=(n, len(classes)))
+    counts.sum_duplicates()
+    return LabelTable(classes, counts, _Keys(names, ids), np.frombuffer(bytes(shapes), dtype=bool),
+                      list(s.labels), s.metadata)
+
+
+def split_stream(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    ratios: Mapping[str, float] | Sequence[Any],
+    to: str = "coco",
+    *,
+    seed: int | None = None,
+    method: str = "auto",
+    time_limit: float = 10.0,
+    presence: bool = True,
+    images: str | os.PathLike[str] | None = None,
+    report: Report | None = None,
+    overwrite: bool = False,
+    write_options: dict[str, Any] | None = None,
+    tmp_dir: str | None = None,
+) -> Any:
+    """`split` of a COCO file without holding its assets: one pass for the label table, one per part.
+
+    Writes ``dst/annotations/instances_<split>.json`` (`to` must be COCO: a YOLO or VOC split is one
+    training-ready dataset, written in memory by the ``split`` command) and ``dst/split.json``, replacing
+    `dst` whole as the in-memory ``split`` command does; returns the `SplitResult`. The files are the bytes
+    the in-memory split writes. Raises OptionError for another target or a results list.
+    """
+    from .. import formats
+    from ..errors import OptionError
+    from ..stratify import split_table
+
+    if formats.get(to).name != "coco" or (write_options or {}).get("results"):
+        raise OptionError(f"a streamed split writes COCO split files only, not {formats.get(to).name}"
+                          f"{' results' if (write_options or {}).get('results') else ''}: split in memory "
+                          "(--no-stream)")
+    report = report if report is not None else Report()
+    opts = {"tmp_dir": tmp_dir} if tmp_dir else {}
+    table = label_table(stream(src, "coco", **opts))
+    result = split_table(table.classes, table.counts, ratios, seed=seed, method=method, time_limit=time_limit,
+                         presence=presence, dataset=table)
+    with output_dir(dst, "split", overwrite=overwrite) as staging:
+        _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
+                    {k: v for k, v in (write_options or {}).items() if v is not None and k != "results"})
+        (Path(staging) / "split.json").write_bytes(result.to_json().encode())
+    return result
+
+
+def _coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int], report: Report,
+                options: dict[str, Any]) -> None:
+    """Every COCO part in one pass: each asset pushed to its part's sink (one report per part, merged)."""
+    from contextlib import ExitStack
+
+    from ..formats.coco.split_files import SPLIT_FILE_PATTERN
+    from .coco_sink import CocoSink
+
+    reports = [Report() for _ in names]
+    with ExitStack() as stack:
+        sinks: list[CocoSink | None] = []
+        (staging / "annotations").mkdir(parents=True, exist_ok=True)
+        used = set(index)
+        n = 0
+        for k, (name, part_report) in enumerate(zip(names, reports)):
+            if k not in used:  # an empty split gets no file, as in `write_split_files`
+                sinks.append(None)
+                continue
+            # the in-memory `write_split_files` layout: other formats' dataset fields tallied with the first file
+            metadata = {**(s.metadata if n == 0 else {}), "coco": s.metadata.get("coco", {})}
+            n += 1
+            target = staging / SPLIT_FILE_PATTERN.format(split=name)
+            sinks.append(stack.enter_context(CocoSink(target, s.labels, metadata, report=part_report, **options)))
+        for asset, k in zip(s.assets, index):
+            sinks[k].add(asset)  # type: ignore[union-attr]  # k is in `used`
+    for part_report in reports:
+        report.merge(part_report)
+
+
+def _only(assets: Iterator[Asset], keep: list[bool]) -> Iterator[Asset]:
+    for asset, k in zip(assets, keep):
+        if k:
+            yield asset

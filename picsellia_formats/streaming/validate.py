@@ -1,0 +1,153 @@
+"""`validate` of a COCO file without holding its assets: the per-asset rules batch by batch, the rest global.
+
+Every asset, object, geometry and Q&A rule is a function of one asset, so `validation.objects.scan` runs
+on a window of assets at a time (findings renumbered to the stream's asset positions). What spans assets
+is kept as small summaries: file names and image ids (duplicates), object ids (an int64 array, sorted at
+the end), label counts and empty images (the dataset rules). Image-file checks are left out (``images``
+needs the whole folder; run them with the in-memory `validate`, or on an engine, see docs/scale.md).
+A malformed record stops the stream with a FormatError naming it (the in-memory `validate` salvages
+what it can from such a file instead).
+
+Example:
+    >>> r = validate_stream("fixtures/voc_toy_cats/gts_coco_format/toy_example_coco.JSON")
+    >>> r.stats["assets"], r.stats["objects"]
+    (10, 12)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from array import array
+from collections.abc import Iterable
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from ..model import Dataset
+from ..validation.answers import check_schema
+from ..validation.context import Context, Options, Source
+from ..validation.dataset_rules import check_distribution, check_labels
+from ..validation.findings import Finding, ValidationReport
+from ..validation.objects import scan
+from ..validation.rules import RULES, select
+from .api import stream
+
+BATCH = 2000
+#: rules spanning assets: checked here on summaries, not in each window
+_GLOBAL = frozenset(("duplicate-file-name", "duplicate-asset-id", "duplicate-object-id", "undeclared-label"))
+_DATASET = frozenset(("dataset-empty", "asset-empty", "class-few-objects", "class-imbalance", "label-unused",
+                      "label-near-duplicate", "label-whitespace", "label-empty"))
+
+
+def validate_stream(path: str | os.PathLike[str], rules: Iterable[str] | str | None = None, *,
+                    skip: Iterable[str] | str | None = None, options: Options | None = None,
+                    batch: int = BATCH, **option_values: Any) -> ValidationReport:
+    """The findings `picsellia_formats.validate(path)` gives for a COCO file (no ``images``), streamed."""
+    t0 = time.perf_counter()
+    opts = Options(**{**(options.__dict__ if options else {}), **option_values})
+    enabled = select(rules, skip) - {c for c, r in RULES.items() if r.category == "images"}
+    local = enabled - _GLOBAL - _DATASET
+    path = Path(path)
+    s = stream(path, "coco")
+    source = Source("coco", path)
+    report = ValidationReport()
+    file = str(path)
+    names: list[str] = []
+    first_of_name: dict[str, int] = {}
+    first_of_id: dict[Any, int] = {}
+    obj_ids, obj_ai, obj_oi = array("q"), array("i"), array("i")
+    other_ids: dict[Any, tuple[int, int]] = {}
+    label_counts: dict[str, int] = {}
+    n_objects = 0
+    assets = iter(s.assets)
+    while True:
+        window = list(islice(assets, batch))
+        if not window:
+            break
+        offset = len(names)
+        ctx = Context(Dataset(labels=s.labels, assets=window, metadata=s.metadata), opts,
+                      local | (enabled & {"asset-empty"}), source)
+        counted = scan(ctx)
+        check_schema(ctx)
+        for ai in counted.empty_assets:
+            ctx.emit("asset-empty", "the image has no objects", ai)
+        for f in ctx.report.findings:
+            if f.asset_index is not None:
+                f.asset_index += offset
+            if f.record is not None and f.record.startswith("image[") and f.record.endswith("]"):
+                f.record = f"image[{int(f.record[6:-1]) + offset}]"
+        report.extend(ctx.report.findings)
+        for name, n in counted.label_counts.items():
+            label_counts[name] = label_counts.get(name, 0) + n
+        n_objects += counted.objects
+        for ai, asset in enumerate(window, offset):
+            name = asset.file_name
+            names.append(name)
+            first = first_of_name.setdefault(name, ai)
+            if first != ai and "duplicate-file-name" in enabled:
+                report.add(_finding("duplicate-file-name", f"{name!r} is also the file of asset {first}", name, ai,
+                                    file, _image_record(asset.id, ai)))
+            if asset.id is not None:
+                first = first_of_id.setdefault(asset.id, ai)
+                if first != ai and "duplicate-asset-id" in enabled:
+                    report.add(_finding("duplicate-asset-id", f"asset id {asset.id!r} is also the id of asset "
+                                        f"{first} ({names[first]!r})", name, ai, file, _image_record(asset.id, ai)))
+            for oi, ann in enumerate(asset.annotations):
+                i = ann.id
+                if i is None:
+                    continue
+                if type(i) is int and -(1 << 63) <= i < (1 << 63):
+                    obj_ids.append(i)
+                    obj_ai.append(ai)
+                    obj_oi.append(oi)
+                else:
+                    key = i if isinstance(i, str) else repr(i)
+                    fa, fo = other_ids.setdefault(key, (ai, oi))
+                    if (fa, fo) != (ai, oi) and "duplicate-object-id" in enabled:
+                        report.add(_object_id_finding(i, fa, fo, ai, oi, names, file))
+    if "duplicate-object-id" in enabled:
+        report.extend(_duplicate_int_ids(obj_ids, obj_ai, obj_oi, names, file))
+    end = Context(Dataset(labels=s.labels, assets=[None] * (len(names) > 0)), opts,  # type: ignore[list-item]
+                  enabled & _DATASET - {"asset-empty"}, source)
+    check_labels(end, label_counts)
+    check_distribution(end, label_counts, [])
+    report.extend(end.report.findings)
+    report.options = {**opts.to_dict(), "rules": sorted(enabled)}
+    report.stats = {"assets": len(names), "objects": n_objects, "labels": len(s.labels), "images_checked": None,
+                    "source": file, "format": "coco", "seconds": round(time.perf_counter() - t0, 3),
+                    "streamed": True}
+    return report
+
+
+def _image_record(image_id: Any, ai: int) -> str:
+    return f"image (id={image_id!r})" if image_id is not None else f"image[{ai}]"
+
+
+def _finding(code: str, message: str, asset: str, ai: int, file: str, record: str | None,
+             oi: int | None = None, object_id: Any = None) -> Finding:
+    return Finding(code, RULES[code].severity, message, asset=asset, asset_index=ai, object_index=oi,
+                   object_id=object_id, file=file, record=record)
+
+
+def _object_id_finding(i: Any, fa: int, fo: int, ai: int, oi: int, names: list[str], file: str) -> Finding:
+    return _finding("duplicate-object-id", f"object id {i!r} is also the id of object {fo} of {names[fa]!r}",
+                    names[ai], ai, file, f"annotation (id={i!r})", oi, i)
+
+
+def _duplicate_int_ids(ids: array, ai: array, oi: array, names: list[str], file: str) -> list[Finding]:
+    """Objects whose int id an earlier object has (one stable sort of the ids)."""
+    import numpy as np
+
+    values = np.frombuffer(ids, dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    repeat = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+    if not repeat.size:
+        return []
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    group_first = order[starts[np.searchsorted(starts, repeat, side="right") - 1]]
+    later = order[repeat]
+    out = [(int(k), _object_id_finding(int(values[k]), ai[f], oi[f], ai[k], oi[k], names, file))
+           for k, f in zip(later.tolist(), group_first.tolist())]
+    return [f for _, f in sorted(out, key=lambda t: t[0])]
