@@ -17,13 +17,13 @@ Example:
     >>> r = Report()
     >>> report_unheld(ds, "voc", frozenset({"box"}), {}, r)
     >>> print(r)
-    1 asset statuses dropped (VOC has no review status)
-    1 lines dropped (VOC has no lines)
+    1 asset status dropped (VOC has no review status)
+    1 line dropped (VOC has no lines)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("classification", "image-level classifications", "image-level classifications"),
     Capability("shapes_beside", "lines or points beside another shape", "second shape on an object"),
     Capability("scores", "detection scores", "scores"),
-    Capability("attributes", "objects' attributes", "object attributes"),
+    Capability("attributes", "object attributes", "object attributes"),
     Capability("crowd", "crowd flags", "crowd flag"),
     Capability("object_qa", "object Q&A answers", "object Q&A"),
     Capability("image_qa", "image Q&A answers", "image Q&A"),
@@ -70,6 +70,94 @@ _NEEDS_POLYGONS = frozenset(("multipart",))
 _KINDS = ("box", "polygon", "mask", "keypoints", "line", "point", "classification")
 
 
+class Census:
+    """`census` for assets met one at a time (a stream): `add` each asset, then `counts` with the labels.
+
+    Example:
+        >>> from picsellia_formats.model import Annotation, Asset
+        >>> c = Census(frozenset({"polygon", "statuses"}))
+        >>> c.add(Asset("a.jpg", status="ACCEPTED", annotations=[Annotation("c", polygon=[[0, 0, 1, 0, 1, 1]])]))
+        >>> c.counts([])
+        {'polygon': 1, 'statuses': 1}
+    """
+
+    def __init__(self, wanted: frozenset[str], kept_kinds: frozenset[str] = frozenset(_KINDS),
+                 foreign: ForeignFields | None = None) -> None:
+        self.wanted = wanted
+        self.kept_kinds = kept_kinds
+        self.foreign = foreign
+        self.n: dict[str, int] = {}
+        self.kinds: dict[str, int] = dict.fromkeys(_KINDS, 0)
+        self.used: set[str] = set()
+        self.scores = self.attributes = self.crowd = self.object_qa = 0
+        self._want_kind = any(k in wanted for k in _KINDS) or "label_only" in wanted
+        self._per_object = self._want_kind or bool(wanted & {
+            "scores", "attributes", "crowd", "object_qa", "multipart", "keypoints_on_shapes", "shapes_beside"})
+
+    def add(self, asset: Any) -> None:
+        """Count one asset and its objects."""
+        n = self.n
+        if asset.qa:
+            n["image_qa"] = n.get("image_qa", 0) + len(asset.qa)
+        if asset.status:
+            n["statuses"] = n.get("statuses", 0) + 1
+        if asset.tags:
+            n["tags"] = n.get("tags", 0) + 1
+        if asset.metadata:
+            n["asset_metadata"] = n.get("asset_metadata", 0) + 1
+        foreign = self.foreign
+        if foreign is not None and asset.extra:
+            foreign.add("assets", asset.extra)
+        if not self._per_object and foreign is None:
+            return
+        wanted = self.wanted
+        want_kind = self._want_kind
+        want_used = "label_only" in wanted
+        kept_kinds, used, kinds = self.kept_kinds, self.used, self.kinds
+        shapes = bool(wanted & {"multipart", "keypoints_on_shapes", "shapes_beside"})
+        multipart = "multipart" in wanted
+        on_shapes = "keypoints_on_shapes" in wanted
+        beside = "shapes_beside" in wanted
+        want_scores, want_attributes = "scores" in wanted, "attributes" in wanted
+        want_crowd, want_object_qa = "crowd" in wanted, "object_qa" in wanted
+        # one loop per object, attribute checks only (no call): 700k objects in a fraction of a second
+        for ann in asset.annotations:
+            if want_kind:
+                kind = ann.kind
+                kinds[kind] += 1
+                if want_used and kind in kept_kinds:
+                    used.add(ann.label)
+            if want_scores and ann.score is not None:
+                self.scores += 1
+            if want_attributes and ann.attributes:
+                self.attributes += 1
+            if want_crowd and ann.iscrowd:
+                self.crowd += 1
+            if want_object_qa and ann.qa:
+                self.object_qa += len(ann.qa)
+            if shapes and (ann.polygon is not None or ann.mask is not None or ann.line is not None
+                           or ann.point is not None):
+                _count_shapes(ann, n, multipart, on_shapes, beside)
+            if foreign is not None and ann.extra:
+                foreign.add("objects", ann.extra)
+
+    def counts(self, labels: Iterable[Any]) -> dict[str, int]:
+        """The count of every wanted capability; `labels`: the dataset's declared labels."""
+        wanted = self.wanted
+        n = dict(self.n)
+        for name, count in (("scores", self.scores), ("attributes", self.attributes), ("crowd", self.crowd),
+                            ("object_qa", self.object_qa), *self.kinds.items()):
+            if name in wanted:
+                n[name] = count
+        n = {c.name: n.get(c.name, 0) for c in CAPABILITIES if c.name in wanted}
+        labels = list(labels)
+        if "label_only" in n:
+            n["label_only"] = sum(1 for label in labels if label.name not in self.used)
+        if "label_groups" in n:
+            n["label_groups"] = sum(1 for label in labels if label.group is not None)
+        return n
+
+
 def census(dataset: Dataset, wanted: frozenset[str], kept_kinds: frozenset[str] = frozenset(_KINDS),
            foreign: ForeignFields | None = None) -> dict[str, int]:
     """How many of each capability in `wanted` the dataset holds (one pass; others are not counted).
@@ -84,58 +172,11 @@ def census(dataset: Dataset, wanted: frozenset[str], kept_kinds: frozenset[str] 
         >>> census(ds, frozenset({"polygon", "multipart", "label_only"}))
         {'polygon': 1, 'multipart': 1, 'label_only': 0}
     """
-    n = dict.fromkeys((c.name for c in CAPABILITIES if c.name in wanted), 0)
-    want_kind = any(k in wanted for k in _KINDS) or "label_only" in wanted
-    used: set[str] = set()
-    want_used = "label_only" in wanted
-    multipart = "multipart" in wanted
-    on_shapes = "keypoints_on_shapes" in wanted
-    beside = "shapes_beside" in wanted
-    scores = attributes = crowd = object_qa = 0
-    want_scores, want_attributes = "scores" in wanted, "attributes" in wanted
-    want_crowd, want_object_qa = "crowd" in wanted, "object_qa" in wanted
-    kinds: dict[str, int] = dict.fromkeys(_KINDS, 0)
+    tally = Census(wanted, kept_kinds, foreign)
+    add = tally.add
     for asset in dataset.assets:
-        if asset.qa:
-            n["image_qa"] = n.get("image_qa", 0) + len(asset.qa)
-        if asset.status:
-            n["statuses"] = n.get("statuses", 0) + 1
-        if asset.tags:
-            n["tags"] = n.get("tags", 0) + 1
-        if asset.metadata:
-            n["asset_metadata"] = n.get("asset_metadata", 0) + 1
-        if foreign is not None and asset.extra:
-            foreign.add("assets", asset.extra)
-        # one loop per object, attribute checks only (no call): 700k objects in a fraction of a second
-        for ann in asset.annotations:
-            if want_kind:
-                kind = ann.kind
-                kinds[kind] += 1
-                if want_used and kind in kept_kinds:
-                    used.add(ann.label)
-            if want_scores and ann.score is not None:
-                scores += 1
-            if want_attributes and ann.attributes:
-                attributes += 1
-            if want_crowd and ann.iscrowd:
-                crowd += 1
-            if want_object_qa and ann.qa:
-                object_qa += len(ann.qa)
-            if (multipart or on_shapes or beside) and (ann.polygon is not None or ann.mask is not None
-                                                       or ann.line is not None or ann.point is not None):
-                _count_shapes(ann, n, multipart, on_shapes, beside)
-            if foreign is not None and ann.extra:
-                foreign.add("objects", ann.extra)
-    for name, count in (("scores", scores), ("attributes", attributes), ("crowd", crowd),
-                        ("object_qa", object_qa), *kinds.items()):
-        if name in wanted:
-            n[name] = count
-    n = {c.name: n.get(c.name, 0) for c in CAPABILITIES if c.name in wanted}
-    if want_used:
-        n["label_only"] = sum(1 for label in dataset.labels if label.name not in used)
-    if "label_groups" in n:
-        n["label_groups"] = sum(1 for label in dataset.labels if label.group is not None)
-    return n
+        add(asset)
+    return tally.counts(dataset.labels)
 
 
 def _count_shapes(ann: Any, n: dict[str, int], multipart: bool, on_shapes: bool, beside: bool) -> None:
@@ -149,38 +190,75 @@ def _count_shapes(ann: Any, n: dict[str, int], multipart: bool, on_shapes: bool,
             ann.point is not None and kind not in ("line", "point"))
 
 
-def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_as: Mapping[str, str],
-                  report: Any, foreign: bool = True, hints: Mapping[str, str] | None = None) -> None:
-    """Report, once and in one wording, what `dataset` holds that format `target` cannot.
+class UnheldTally:
+    """What a dataset holds that format `target` cannot, counted asset by asset (`add`, or `watch` over a
+    stream), then reported once (`report_to`) in one wording: `report_unheld` for assets met once.
 
     `holds`: capabilities written as they are; `written_as`: capability -> the form it is written in
     (approximated); every other capability is dropped. With `foreign`, the fields other formats keep
     in ``extra`` are reported too (`fidelity.ForeignFields`). `hints`: capability -> what the user
     can do about its loss (appended to the reason).
     """
-    unheld = ALL - holds
-    if "polygon" not in holds:
-        unheld -= _NEEDS_POLYGONS
-    kept = frozenset(k for k in _KINDS if k in holds or k in written_as)
-    tally = ForeignFields(target) if foreign else None
-    counts = census(dataset, frozenset(unheld), kept, tally)
-    name = title(target)
-    for cap in CAPABILITIES:
-        count = counts.get(cap.name, 0)
-        if not count:
-            continue
-        why = f"{name} has no {cap.thing}"
-        if hints and cap.name in hints:
-            why += f"; {hints[cap.name]}"
-        if cap.name in written_as:
-            report.approximated(f"{cap.noun} written as {written_as[cap.name]}", count, why)
-        else:
-            report.dropped(cap.noun, count, why)
-    if tally is not None:
-        tally.add("dataset", dataset.metadata)
-        for label in dataset.labels:
-            tally.add("labels", label.extra)
-        tally.report_to(report)
+
+    def __init__(self, target: str, holds: frozenset[str], written_as: Mapping[str, str], foreign: bool = True,
+                 hints: Mapping[str, str] | None = None) -> None:
+        unheld = ALL - holds
+        if "polygon" not in holds:
+            unheld -= _NEEDS_POLYGONS
+        kept = frozenset(k for k in _KINDS if k in holds or k in written_as)
+        self.target, self.written_as, self.hints = target, written_as, hints
+        self.foreign = ForeignFields(target) if foreign else None
+        self.census = Census(frozenset(unheld), kept, self.foreign)
+        self.add = self.census.add
+
+    def watch(self, assets: Iterable[Any]) -> Iterator[Any]:
+        """The assets of `assets`, each counted as it passes."""
+        add = self.add
+        for asset in assets:
+            add(asset)
+            yield asset
+
+    def report_to(self, report: Any, labels: Iterable[Any], metadata: Mapping[str, Any]) -> None:
+        """Report each capability met that the target does not hold, with its count."""
+        labels = list(labels)
+        counts = self.census.counts(labels)
+        name = title(self.target)
+        for cap in CAPABILITIES:
+            count = counts.get(cap.name, 0)
+            if not count:
+                continue
+            why = f"{name} has no {cap.thing}"
+            if self.hints and cap.name in self.hints:
+                why += f"; {self.hints[cap.name]}"
+            if cap.name in self.written_as:
+                report.approximated(f"{cap.noun} written as {self.written_as[cap.name]}", count, why)
+            else:
+                report.dropped(cap.noun, count, why)
+        if self.foreign is not None:
+            self.foreign.add("dataset", metadata)
+            for label in labels:
+                self.foreign.add("labels", label.extra)
+            self.foreign.report_to(report)
+
+
+def report_unheld(dataset: Dataset, target: str, holds: frozenset[str], written_as: Mapping[str, str],
+                  report: Any, foreign: bool = True, hints: Mapping[str, str] | None = None) -> None:
+    """Report, once and in one wording, what `dataset` holds that format `target` cannot (see `UnheldTally`)."""
+    tally = UnheldTally(target, holds, written_as, foreign, hints)
+    add = tally.add
+    for asset in dataset.assets:
+        add(asset)
+    tally.report_to(report, dataset.labels, dataset.metadata)
+
+
+def tally_for_spec(spec: Any, dataset: Any, options: Mapping[str, Any]) -> UnheldTally | None:
+    """The `UnheldTally` of what `spec` declares it holds under `options` (None when it declares nothing);
+    `dataset` may be a `Dataset` without its assets (a stream's labels and metadata)."""
+    declared = spec.capabilities(dataset, options)
+    if declared is None:
+        return None
+    holds, written_as = declared
+    return UnheldTally(spec.name, holds, written_as, hints=spec.loss_hints)
 
 
 def report_for_spec(spec: Any, dataset: Dataset, options: Mapping[str, Any], report: Any) -> None:
@@ -193,9 +271,11 @@ def report_for_spec(spec: Any, dataset: Dataset, options: Mapping[str, Any], rep
         >>> r = Report()
         >>> report_for_spec(formats.get("coco"), Dataset(assets=[Asset("a.jpg", status="ACCEPTED")]), {}, r)
         >>> str(r)
-        '1 asset statuses dropped (COCO has no review status)'
+        '1 asset status dropped (COCO has no review status)'
     """
-    declared = spec.capabilities(dataset, options)
-    if declared is not None:
-        holds, written_as = declared
-        report_unheld(dataset, spec.name, holds, written_as, report, hints=spec.loss_hints)
+    tally = tally_for_spec(spec, dataset, options)
+    if tally is not None:
+        add = tally.add
+        for asset in dataset.assets:
+            add(asset)
+        tally.report_to(report, dataset.labels, dataset.metadata)

@@ -457,11 +457,11 @@ def test_coco_polygons_masks_and_unsupported_kinds(tmp_path: Path) -> None:
         [4, 4, 0, 0, 4, 0, 4, 4, 6, 6, 8, 6, 8, 8, 6, 6])
     assert rows[1][1:] == ["0.1", "0.1", "0.1", "0.3", "0.3", "0.3", "0.3", "0.1"]
     text = str(report)
-    for line in ("1 multi-part polygons written as one ring joined by zero-width bridges",
-                 "1 masks written as polygons", "1 keypoint objects dropped", "1 lines dropped", "1 points dropped",
-                 "1 image-level classifications dropped", "1 object Q&A answers dropped",
-                 "1 crowd flags dropped", "1 objects' attributes dropped", "1 detection scores dropped",
-                 "1 asset statuses dropped", "1 asset tags other than the split dropped",
+    for line in ("1 multi-part polygon written as one ring joined by zero-width bridges",
+                 "1 mask written as polygons", "1 keypoint object dropped", "1 line dropped", "1 point dropped",
+                 "1 image-level classification dropped", "1 object Q&A answer dropped",
+                 "1 crowd flag dropped", "1 object attribute dropped", "1 detection score dropped",
+                 "1 asset status dropped", "1 asset tag other than the split dropped",
                  "2 boxes written as 4-point polygons"):
         assert line in text, (line, text)
     report = pf.write(ds, tmp_path / "det", "yolo", task="detect", confidence=True)

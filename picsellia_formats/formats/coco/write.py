@@ -155,8 +155,8 @@ def batch_dicts(
             out = {"id": next(ann_ids), "image_id": image_id, "category_id": cat_ids[ann.label]}
             if ann.score is not None:
                 out["score"] = ann.score
-            if ann.attributes or ann.extra or ann.qa:
-                _finish(out, ann, counts)
+            if ann.attributes or ann.extra:
+                _finish(out, ann)
             append(out)
             continue
         if mask is not None:

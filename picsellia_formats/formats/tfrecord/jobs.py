@@ -142,7 +142,7 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
     for kind, n in dropped_kinds.items():
         report.dropped(names.get(kind, kind), n, "they have no box to write")
     if n_attr:
-        report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
+        report.dropped("object attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
     return jobs, pascal, any_classes
 
 

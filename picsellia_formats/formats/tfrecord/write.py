@@ -387,10 +387,10 @@ def write_tfrecords(
     if missing:
         raise FormatError(f"labels missing from the label map: {', '.join(map(repr, missing[:10]))}")
     if report_unheld:
+        from .. import get
         from ..capabilities import report_for_spec
-        from . import FORMAT
 
-        report_for_spec(FORMAT, dataset, {"masks": masks, "split_by_tag": split_by_tag}, report)
+        report_for_spec(get("tfrecord"), dataset, {"masks": masks, "split_by_tag": split_by_tag}, report)
     with gc_paused():
         jobs, pascal, any_classes = build_jobs(dataset, items, masks=masks, report=report)
     background = sum(1 for _, ann in dataset.annotations() if ann.label == BACKGROUND)

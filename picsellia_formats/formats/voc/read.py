@@ -409,7 +409,7 @@ def read(
             try:
                 data = read_input(file)  # a FIFO, device or dangling link: a problem naming it
             except FormatError as exc:
-                problems.add_error(exc)
+                problems.extend(exc)
                 continue
             except OSError as exc:
                 problems.add(None, f"cannot read: {exc.strerror or exc}", file=file)

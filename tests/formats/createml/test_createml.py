@@ -90,7 +90,7 @@ def test_every_kind_through_the_writer(tmp_path: Path) -> None:
         ("dropped", "image-level classifications"): 1,
         ("dropped", "object Q&A answers"): 1,
         ("dropped", "detection scores"): 1,
-        ("dropped", "objects' attributes"): 1,
+        ("dropped", "object attributes"): 1,
         ("dropped", "asset tags"): 1,
         ("dropped", "asset statuses"): 1,
         ("dropped", "labels without objects"): 1,

@@ -49,7 +49,7 @@ def _boxes(ds: Dataset, ndigits: int) -> Counter:
 
 
 #: targets with no free object attributes (what each one's report calls it)
-NO_ATTRIBUTES = {"yolo": "objects' attributes", "labelstudio": "objects' attributes"}
+NO_ATTRIBUTES = {"yolo": "object attributes", "labelstudio": "object attributes"}
 #: targets whose output has no label list (labels without objects are lost)
 NO_LABEL_LIST = ("voc", "labelstudio")
 #: targets with no crowd flag
