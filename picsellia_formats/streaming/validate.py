@@ -28,7 +28,7 @@ from ..model import Dataset
 from ..validation.answers import check_schema
 from ..validation.context import Context, Options, Source
 from ..validation.dataset_rules import check_distribution, check_labels
-from ..validation.findings import Finding, ValidationReport
+from ..validation.findings import KEEP, Finding, FindingSink, ValidationReport
 from ..validation.objects import scan
 from ..validation.rules import RULES, select
 from .api import stream
@@ -42,8 +42,13 @@ _DATASET = frozenset(("dataset-empty", "asset-empty", "class-few-objects", "clas
 
 def validate_stream(path: str | os.PathLike[str], rules: Iterable[str] | str | None = None, *,
                     skip: Iterable[str] | str | None = None, options: Options | None = None,
-                    batch: int = BATCH, **option_values: Any) -> ValidationReport:
-    """The findings `picsellia_formats.validate(path)` gives for a COCO file (no ``images``), streamed."""
+                    batch: int = BATCH, keep: int | None = KEEP, sink: FindingSink | None = None,
+                    **option_values: Any) -> ValidationReport:
+    """The findings `picsellia_formats.validate(path)` gives for a COCO file (no ``images``), streamed.
+
+    The report counts every finding but holds only the first `keep` of each code (`KEEP`; None: all);
+    `sink` (e.g. `picsellia_formats.validation.sink.FindingsFile`) gets every finding as it is found.
+    """
     t0 = time.perf_counter()
     opts = Options(**{**(options.__dict__ if options else {}), **option_values})
     enabled = select(rules, skip) - {c for c, r in RULES.items() if r.category == "images"}
@@ -51,12 +56,14 @@ def validate_stream(path: str | os.PathLike[str], rules: Iterable[str] | str | N
     path = Path(path)
     s = stream(path, "coco")
     source = Source("coco", path)
-    report = ValidationReport()
+    report = ValidationReport(keep=keep, sink=sink)
     file = str(path)
     names: list[str] = []
     first_of_name: dict[str, int] = {}
     first_of_id: dict[Any, int] = {}
-    obj_ids, obj_ai, obj_oi = array("q"), array("i"), array("i")
+    obj_ids, obj_ai, obj_oi, obj_label = array("q"), array("i"), array("i"), array("i")
+    label_of: dict[Any, int] = {}
+    label_names: list[Any] = []
     other_ids: dict[Any, tuple[int, int]] = {}
     label_counts: dict[str, int] = {}
     n_objects = 0
@@ -101,13 +108,18 @@ def validate_stream(path: str | os.PathLike[str], rules: Iterable[str] | str | N
                     obj_ids.append(i)
                     obj_ai.append(ai)
                     obj_oi.append(oi)
+                    li = label_of.get(ann.label)
+                    if li is None:
+                        li = label_of[ann.label] = len(label_names)
+                        label_names.append(ann.label)
+                    obj_label.append(li)
                 else:
                     key = i if isinstance(i, str) else repr(i)
                     fa, fo = other_ids.setdefault(key, (ai, oi))
                     if (fa, fo) != (ai, oi) and "duplicate-object-id" in enabled:
-                        report.add(_object_id_finding(i, fa, fo, ai, oi, names, file))
+                        report.add(_object_id_finding(i, fa, fo, ai, oi, names, file, ann.label))
     if "duplicate-object-id" in enabled:
-        report.extend(_duplicate_int_ids(obj_ids, obj_ai, obj_oi, names, file))
+        report.extend(_duplicate_int_ids(obj_ids, obj_ai, obj_oi, names, file, obj_label, label_names))
     end = Context(Dataset(labels=s.labels, assets=[None] * (len(names) > 0)), opts,  # type: ignore[list-item]
                   enabled & _DATASET - {"asset-empty"}, source)
     check_labels(end, label_counts)
@@ -125,17 +137,19 @@ def _image_record(image_id: Any, ai: int) -> str:
 
 
 def _finding(code: str, message: str, asset: str, ai: int, file: str, record: str | None,
-             oi: int | None = None, object_id: Any = None) -> Finding:
+             oi: int | None = None, object_id: Any = None, label: Any = None) -> Finding:
     return Finding(code, RULES[code].severity, message, asset=asset, asset_index=ai, object_index=oi,
-                   object_id=object_id, file=file, record=record)
+                   object_id=object_id, file=file, record=record, label=label)
 
 
-def _object_id_finding(i: Any, fa: int, fo: int, ai: int, oi: int, names: list[str], file: str) -> Finding:
+def _object_id_finding(i: Any, fa: int, fo: int, ai: int, oi: int, names: list[str], file: str,
+                       label: Any) -> Finding:
     return _finding("duplicate-object-id", f"object id {i!r} is also the id of object {fo} of {names[fa]!r}",
-                    names[ai], ai, file, f"annotation (id={i!r})", oi, i)
+                    names[ai], ai, file, f"annotation (id={i!r})", oi, i, label)
 
 
-def _duplicate_int_ids(ids: array, ai: array, oi: array, names: list[str], file: str) -> list[Finding]:
+def _duplicate_int_ids(ids: array, ai: array, oi: array, names: list[str], file: str, label: array,
+                       label_names: list[Any]) -> list[Finding]:
     """Objects whose int id an earlier object has (one stable sort of the ids)."""
     import numpy as np
 
@@ -148,6 +162,7 @@ def _duplicate_int_ids(ids: array, ai: array, oi: array, names: list[str], file:
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     group_first = order[starts[np.searchsorted(starts, repeat, side="right") - 1]]
     later = order[repeat]
-    out = [(int(k), _object_id_finding(int(values[k]), ai[f], oi[f], ai[k], oi[k], names, file))
+    out = [(int(k), _object_id_finding(int(values[k]), ai[f], oi[f], ai[k], oi[k], names, file,
+                                       label_names[label[k]]))
            for k, f in zip(later.tolist(), group_first.tolist())]
     return [f for _, f in sorted(out, key=lambda t: t[0])]

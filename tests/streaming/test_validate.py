@@ -24,7 +24,8 @@ FIXTURES = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix.lower() 
 
 
 def _key(f) -> tuple:
-    return (f.code, f.severity, f.asset_index, f.object_index, f.message, f.asset, f.record, repr(f.object_id))
+    return (f.code, f.severity, f.asset_index, f.object_index, f.message, f.asset, f.record, repr(f.object_id),
+            repr(f.label))
 
 
 def _readable(p: Path) -> bool:
