@@ -72,3 +72,66 @@ def test_cli_stream_gives_the_same_json(tmp_path: Path) -> None:
     s, m = (orjson.loads((tmp_path / n).read_bytes()) for n in ("s.json", "m.json"))
     assert s["findings"] == m["findings"] and s["counts"] == m["counts"]
     assert main(["validate", src, "--stream", "--images", str(tmp_path)]) == 2
+
+
+def _summary(r) -> tuple:
+    return (len(r), r.counts(), r.counts_by_label(), r.by_severity(), r.summary(), r.failed("error"),
+            r.failed("warning"), r.failed("info"))
+
+
+@pytest.mark.parametrize("src", [p for p in FIXTURES if _readable(p) and "panoptic" not in p.name],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_bounded_stream_and_in_memory_agree(src: Path, tmp_path: Path) -> None:
+    """The same aggregation both ways: totals per code and label, the held examples, the findings file."""
+    from picsellia_formats.validation.sink import FindingsFile
+
+    with FindingsFile(tmp_path / "m.jsonl") as m_sink:
+        memory = pf.validate(src, format="coco", keep=2, sink=m_sink)
+    with FindingsFile(tmp_path / "s.jsonl") as s_sink:
+        streamed = validate_stream(src, batch=3, keep=2, sink=s_sink)
+    assert _summary(streamed) == _summary(memory)
+    assert sorted(map(_key, streamed)) == sorted(map(_key, memory))  # the first two of each code
+    s_lines, m_lines = ((tmp_path / n).read_bytes().splitlines() for n in ("s.jsonl", "m.jsonl"))
+    assert sorted(s_lines) == sorted(m_lines) and len(s_lines) == len(memory)
+    assert streamed.to_dict(limit=2)["omitted"] == memory.to_dict(limit=2)["omitted"]
+
+
+def test_many_findings_are_counted_not_held(tmp_path: Path) -> None:
+    n = 500
+    doc = {"images": [{"id": i, "file_name": f"{i}.jpg", "width": 10, "height": 10} for i in range(n)],
+           "annotations": [{"id": i, "image_id": i, "category_id": 1 + i % 2, "bbox": [1, 1, 2, 2], "area": 40,
+                            "iscrowd": 0} for i in range(n)],
+           "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]}
+    src = tmp_path / "d.json"
+    src.write_bytes(orjson.dumps(doc))
+    got = validate_stream(src, batch=64, keep=3)
+    assert got.counts()["area-mismatch"] == n and len(got.of("area-mismatch")) == 3
+    assert got.counts_by_label()["area-mismatch"] == {"cat": n // 2, "dog": n // 2}
+    assert f"... and {n - 3:,} more" in got.to_text(examples=3)
+    full = validate_stream(src, batch=64, keep=None)
+    assert len(full.of("area-mismatch")) == n and _summary(full) == _summary(got)
+
+
+def test_cli_bounded_json_and_findings_file(tmp_path: Path) -> None:
+    from picsellia_formats.cli import main
+
+    src = str(ROOT / "fixtures" / "sahi_coco" / "coco_utils" / "terrain2_coco.json")
+    codes = {}
+    for mode in ("stream", "no-stream"):
+        codes[mode] = main(["validate", src, f"--{mode}", "-q", "--keep-findings", "1", "--fail-on", "info",
+                            "--json", str(tmp_path / f"{mode}.json"), "--findings", str(tmp_path / f"{mode}.jsonl")])
+    assert codes["stream"] == codes["no-stream"] == 1
+    s, m = (orjson.loads((tmp_path / f"{n}.json").read_bytes()) for n in ("stream", "no-stream"))
+    for key in ("counts", "counts_by_label", "by_severity", "findings_total", "omitted", "summary"):
+        assert s[key] == m[key], key
+    assert all(n <= 1 for n in _per_code(s["findings"]).values())
+    lines = {n: (tmp_path / f"{n}.jsonl").read_bytes().splitlines() for n in ("stream", "no-stream")}
+    assert sorted(lines["stream"]) == sorted(lines["no-stream"])
+    assert len(lines["stream"]) == s["findings_total"] == len(s["findings"]) + sum(s["omitted"].values())
+
+
+def _per_code(findings: list) -> dict:
+    out: dict = {}
+    for f in findings:
+        out[f["code"]] = out.get(f["code"], 0) + 1
+    return out
