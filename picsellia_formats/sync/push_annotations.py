@@ -117,9 +117,9 @@ def push_annotations(client: Client, result: PushResult, images: list[LocalImage
                                  mode, label_names)
             progress.update(len(items))
             return len(items) - len(lost)
-        result.annotations_sent = sum(pool_map(send, chunks, workers))
+        result.annotations_sent += sum(pool_map(send, chunks, workers))
     if skipped:
-        result.annotations_skipped = len(skipped)
+        result.annotations_skipped += len(skipped)
         result.report.dropped("assets whose annotations the platform did not take", len(skipped),
                               "locked by an annotation campaign, or refused", example=skipped[0])
 
