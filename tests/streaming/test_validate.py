@@ -177,3 +177,21 @@ def test_duplicate_names_and_ids_as_in_memory(tmp_path: Path, images: list, batc
         assert "duplicate-asset-id" in expected.codes()
         return
     assert sorted(map(_key, got)) == sorted(map(_key, expected))
+
+
+@pytest.mark.parametrize("keep", ["0", "1"])
+def test_exit_code_does_not_depend_on_what_is_held(tmp_path: Path, keep: str) -> None:
+    from picsellia_formats.cli import main
+
+    doc = {"images": [{"id": i, "file_name": f"{i}.jpg", "width": 10, "height": 10} for i in range(1, 6)],
+           "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [1, 1, 0, 2], "area": 0,
+                            "iscrowd": 0} for i in range(1, 6)],
+           "categories": [{"id": 1, "name": "cat"}]}
+    src = tmp_path / "d.json"
+    src.write_bytes(orjson.dumps(doc))
+    for mode in ("--stream", "--no-stream"):
+        out = tmp_path / f"{mode}{keep}.json"
+        assert main(["validate", str(src), mode, "-q", "--keep-findings", keep, "--json", str(out)]) == 1
+        data = orjson.loads(out.read_bytes())
+        assert data["counts"]["box-zero-size"] == 5 and data["by_severity"]["error"] == 5
+        assert data["omitted"]["box-zero-size"] == 5 - int(keep)
