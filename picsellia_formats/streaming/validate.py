@@ -79,18 +79,19 @@ def validate_stream(path: str | os.PathLike[str], rules: Iterable[str] | str | N
         if not window:
             break
         offset = len(names)
+        found = _Window()
         ctx = Context(Dataset(labels=s.labels, assets=window, metadata=s.metadata), opts,
-                      local | (enabled & {"asset-empty"}), source)
+                      local | (enabled & {"asset-empty"}), source, found)  # type: ignore[arg-type]
         counted = scan(ctx)
         check_schema(ctx)
         for ai in counted.empty_assets:
             ctx.emit("asset-empty", "the image has no objects", ai)
-        for f in ctx.report.findings:
+        for f in found.findings:
             if f.asset_index is not None:
                 f.asset_index += offset
             if f.record is not None and f.record.startswith("image[") and f.record.endswith("]"):
                 f.record = f"image[{int(f.record[6:-1]) + offset}]"
-        report.extend(ctx.report.findings)
+        report.extend(found.findings)
         for name, n in counted.label_counts.items():
             label_counts[name] = label_counts.get(name, 0) + n
         n_objects += counted.objects
@@ -151,6 +152,14 @@ def validate_stream(path: str | os.PathLike[str], rules: Iterable[str] | str | N
                     "source": file, "format": "coco", "seconds": round(time.perf_counter() - t0, 3),
                     "streamed": True}
     return report
+
+
+class _Window:
+    """A window's findings, in order, until they are renumbered and counted in the report (`add` only)."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.add = self.findings.append
 
 
 class PackedNames:
