@@ -211,15 +211,25 @@ def _int64(i: Any) -> bool:
 
 
 def _repeats(values: Any) -> list[tuple[int, int]]:
-    """(k, f) for every k whose value an earlier f has (f the first of them), in the order of k."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    repeat = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
-    if not repeat.size:
+    """(k, f) for every k whose value an earlier f has (f the first of them), in the order of k.
+
+    One sorted copy finds the repeated values (usually none); only the positions holding them are then
+    walked, so the peak is one copy of `values`, not the three an argsort takes.
+    """
+    ordered = np.sort(values)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
         return []
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    group_first = order[starts[np.searchsorted(starts, repeat, side="right") - 1]]
-    return sorted(zip(order[repeat].tolist(), group_first.tolist()))
+    repeated = np.unique(ordered[1:][same])
+    del ordered, same
+    involved = np.flatnonzero(np.isin(values, repeated))
+    first_of: dict[Any, int] = {}
+    out = []
+    for k, v in zip(involved.tolist(), values[involved].tolist()):
+        f = first_of.setdefault(v, k)
+        if f != k:
+            out.append((k, f))
+    return out
 
 
 def _asset_id_finding(i: Any, first: int, ai: int, names: PackedNames, file: str) -> Finding:

@@ -195,3 +195,15 @@ def test_exit_code_does_not_depend_on_what_is_held(tmp_path: Path, keep: str) ->
         data = orjson.loads(out.read_bytes())
         assert data["counts"]["box-zero-size"] == 5 and data["by_severity"]["error"] == 5
         assert data["omitted"]["box-zero-size"] == 5 - int(keep)
+
+
+@given(st.lists(st.integers(-(1 << 63), (1 << 63) - 1) | st.integers(0, 5), max_size=40))
+@settings(max_examples=100, deadline=None)
+def test_repeats_are_the_later_positions_and_their_first(values: list) -> None:
+    import numpy as np
+
+    from picsellia_formats.streaming.validate import _repeats
+
+    first: dict = {}
+    expected = [(k, first.setdefault(v, k)) for k, v in enumerate(values) if first.setdefault(v, k) != k]
+    assert _repeats(np.array(values, dtype=np.int64)) == expected
