@@ -68,3 +68,21 @@ def test_cli_stream_and_memory_give_the_same_json(tmp_path: Path) -> None:
     assert (tmp_path / "stream.json").read_bytes() == (tmp_path / "no-stream.json").read_bytes()
     refused = run_cli("stats", ROOT / "fixtures" / "voc_toy_cats" / "gts_vocpascal_format", "--stream")
     assert refused.code == 2 and "--stream" in refused.err
+
+
+def test_cli_streams_by_itself_above_the_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import picsellia_formats.streaming.stats as streamed
+    from picsellia_formats import api
+
+    src = ROOT / "fixtures" / "sahi_coco" / "coco_utils" / "terrain2_coco.json"
+    calls = []
+    real = streamed.stats_stream
+    monkeypatch.setattr(streamed, "stats_stream", lambda *a, **k: calls.append(a) or real(*a, **k))
+    from picsellia_formats.cli import main
+
+    assert main(["stats", str(src), "-q", "--json", str(tmp_path / "small.json")]) == 0
+    assert calls == []  # under STREAM_ABOVE: in memory
+    monkeypatch.setattr(api, "STREAM_ABOVE", 0)
+    assert main(["stats", str(src), "-q", "--json", str(tmp_path / "big.json")]) == 0
+    assert len(calls) == 1
+    assert (tmp_path / "small.json").read_bytes() == (tmp_path / "big.json").read_bytes()
