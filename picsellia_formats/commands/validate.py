@@ -135,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_file_output(args.json, [args.src], flag="--json")
     if args.findings:
-        check_file_output(args.findings, [args.src] + ([args.json] if args.json else []), flag="--findings")
+        check_file_output(args.findings, [args.src], flag="--findings")
+        if args.json and args.json.resolve() == args.findings.resolve():
+            raise PicselliaFormatsError(f"--findings {args.findings}: is also the --json file; give two files")
     options = _options(args)
     target = _check_destination(args.src, args.fix, formats.get(target_format)) if args.fix else None
     keep = KEEP if args.keep_findings is None else args.keep_findings
