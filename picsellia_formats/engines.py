@@ -73,6 +73,14 @@ def _dask_client(workers: int, address: str | None) -> Iterator[Any]:
         yield client
 
 
+def check_engine(engine: str | None) -> str:
+    """`engine`, ``local`` for None; OptionError when it is not one of `ENGINES`."""
+    engine = engine or "local"
+    if engine not in ENGINES:
+        raise OptionError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    return engine
+
+
 #: the read-only context of the shard function in a pool worker, set once when the worker starts
 #: (`_set_context`): sent once per worker, not once per shard (a process-local cache, never shared)
 _CONTEXT: list[Any] = []
@@ -101,9 +109,7 @@ def map_shards(fn: Callable[[Any, Any], R], shards: Iterable[Any], context: Any,
         >>> list(map_shards(pow, [2, 3], 2, workers=0))
         [4, 9]
     """
-    engine = engine or "local"
-    if engine not in ENGINES:
-        raise OptionError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    engine = check_engine(engine)
     if engine == "local" and workers == 0:
         for shard in shards:
             yield fn(shard, context)

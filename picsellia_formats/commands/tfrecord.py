@@ -59,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="label-map ids 1..n in label order (default), or keep the source's ids")
     parser.add_argument("--workers", type=int_at_least(0), default=None,
                         help="processes encoding images (default: automatic; 0: none)")
+    parser.add_argument("--engine", choices=("local", "dask"), default=None,
+                        help="where images are encoded: local process pool (default) or a Dask cluster (the "
+                             "'dask' extra; same bytes; see docs/scale.md)")
+    parser.add_argument("--scheduler", "--address", dest="scheduler", default=None,
+                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
+                             "$PF_DASK_SCHEDULER, else a local cluster of --workers processes)")
     parser.add_argument("--skip-missing-images", action="store_true",
                         help="leave out (and report) images whose file is missing instead of failing")
     parser.add_argument("--skip-broken-images", action="store_true",
@@ -138,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     prefix: Path = args.out_prefix
     paths = write_tfrecords(dataset, prefix, images=images, shards=args.shards, masks=args.masks,
                             label_map=items, split_by_tag=args.split_by_tag, workers=args.workers,
+                            engine=args.engine, scheduler=args.scheduler,
                             progress=False if args.no_progress or args.quiet else None, report=report,
                             strict=args.strict, skip_missing=args.skip_missing_images,
                             skip_broken=args.skip_broken_images, check_decode=args.decode_check,

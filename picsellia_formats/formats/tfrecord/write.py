@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ...engines import check_engine
 from ...errors import FormatError, OptionError, ProblemCollector
 from ...fidelity import report_foreign_fields
 from ...images import ImageIndex
@@ -250,6 +251,7 @@ def write_tfrecords(
         raise FormatError("the TFRecord writer needs the image files: pass images= (--images)")
     if check_decode not in DECODE_CHECKS:
         raise OptionError(f"check_decode must be one of {', '.join(DECODE_CHECKS)}, got {check_decode!r}")
+    check_engine(engine)
     source = image_source(images)
     if label_map is not None:
         items = list(label_map)
