@@ -69,112 +69,151 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
 
     What the OD API cannot hold goes into `report`.
     """
-    from ...geometry import polygon_area
-    from ...shapes import annotation_bbox
+    builder = JobBuilder(items, masks)
+    jobs = builder.add(dataset.assets, source_ids(dataset.assets, report))
+    builder.report(report)
+    return jobs, builder.pascal, builder.any_classes
 
-    ids = {item.name: item.id for item in items}
-    sids = source_ids(dataset.assets, report)
-    jobs = []
-    pascal = any_classes = False
-    n_poly_boxes = n_mask_boxes = n_kp = n_kp_boxes = n_qa = n_scores = n_attr = 0
-    dropped_kinds: dict[str, int] = {}
-    for index, (asset, sid) in enumerate(zip(dataset.assets, sids)):
-        objects = []
-        classes = []
-        for ann in asset.annotations:
-            box = ann.box
-            mask = ann.mask
-            polygon = ann.polygon
-            if box is None:
-                if mask is None and polygon is None:
-                    kind = ann.kind
-                    if kind == "classification":
-                        classes.append((ann.label, ids[ann.label]))
-                        continue
-                    if kind in ("line", "point"):
-                        dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
-                        continue
-                box = annotation_bbox(ann)
+
+class JobBuilder:
+    """Jobs of assets met batch by batch (a list or a stream), and the counts of what they cannot hold.
+
+    `add` turns assets into `AssetJob`s numbered on from the previous batch; `pascal` and `any_classes`
+    say whether some object so far has Pascal fields / some image a class; `report` writes the counts.
+    """
+
+    def __init__(self, items: Sequence[LabelMapItem], masks: bool) -> None:
+        self.ids = {item.name: item.id for item in items}
+        self.masks = masks
+        self.pascal = self.any_classes = False
+        self.n = 0
+        self.counts = dict.fromkeys(("poly_boxes", "mask_boxes", "kp", "kp_boxes", "qa", "scores", "attr",
+                                     "image_qa", "statuses"), 0)
+        self.dropped_kinds: dict[str, int] = {}
+
+    def add(self, assets: Sequence[Asset], sids: Sequence[str]) -> list[AssetJob]:
+        """The jobs of `assets` (`sids`: their ``image/source_id``)."""
+        from ...geometry import polygon_area
+        from ...shapes import annotation_bbox
+
+        ids = self.ids
+        masks = self.masks
+        jobs = []
+        pascal = any_classes = False
+        n_poly_boxes = n_mask_boxes = n_kp = n_kp_boxes = n_qa = n_scores = n_attr = 0
+        dropped_kinds = self.dropped_kinds
+        for index, (asset, sid) in enumerate(zip(assets, sids), start=self.n):
+            objects = []
+            classes = []
+            for ann in asset.annotations:
+                box = ann.box
+                mask = ann.mask
+                polygon = ann.polygon
                 if box is None:
-                    dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
-                    continue
-            segm = None
-            if mask is not None:
-                if masks:
-                    segm = ("rle", mask.height, mask.width, mask.counts)
-                else:
-                    n_mask_boxes += 1
-            elif polygon is not None:
-                if masks:
-                    segm = ("polygon", polygon)
-                else:
-                    n_poly_boxes += 1
-            if ann.keypoints is not None:
-                n_kp += 1
-                if ann.box is None and polygon is None and mask is None:
-                    n_kp_boxes += 1
-            area = ann.area
-            if area is None:
+                    if mask is None and polygon is None:
+                        kind = ann.kind
+                        if kind == "classification":
+                            classes.append((ann.label, ids[ann.label]))
+                            continue
+                        if kind in ("line", "point"):
+                            dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
+                            continue
+                    box = annotation_bbox(ann)
+                    if box is None:
+                        dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
+                        continue
+                segm = None
                 if mask is not None:
-                    from ...masks import rle_area
-
-                    area = float(rle_area(mask))
+                    if masks:
+                        segm = ("rle", mask.height, mask.width, mask.counts)
+                    else:
+                        n_mask_boxes += 1
                 elif polygon is not None:
-                    area = polygon_area(polygon)
+                    if masks:
+                        segm = ("polygon", polygon)
+                    else:
+                        n_poly_boxes += 1
+                if ann.keypoints is not None:
+                    n_kp += 1
+                    if ann.box is None and polygon is None and mask is None:
+                        n_kp_boxes += 1
+                area = ann.area
+                if area is None:
+                    if mask is not None:
+                        from ...masks import rle_area
+
+                        area = float(rle_area(mask))
+                    elif polygon is not None:
+                        area = polygon_area(polygon)
+                    else:
+                        area = float(box[2] * box[3])
+                if ann.attributes:
+                    difficult, truncated, pose = _voc_fields(ann)
+                    if truncated or pose is not None:
+                        pascal = True
+                    if any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
+                        n_attr += 1
                 else:
-                    area = float(box[2] * box[3])
-            if ann.attributes:
-                difficult, truncated, pose = _voc_fields(ann)
-                if truncated or pose is not None:
-                    pascal = True
-                if any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
-                    n_attr += 1
-            else:
-                difficult = truncated = 0
-                pose = None
-            if ann.qa:
-                n_qa += len(ann.qa)
-            if ann.score is not None:
-                n_scores += 1
-            extra = None
-            if ann.extra:
-                tfod = ann.extra.get("tfod")
-                extra = tfod.get("features") if isinstance(tfod, dict) else None
-            objects.append(ObjectJob(ann.label, ids[ann.label], box if type(box) is tuple else tuple(box),
-                                     int(ann.iscrowd or 0), float(area), difficult, truncated, pose or "", segm,
-                                     extra or None))
-        if classes:
-            any_classes = True
-        tfod = asset.extra.get("tfod") if asset.extra else None
-        extra = tfod.get("features") if isinstance(tfod, dict) else None
-        jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
-                             extra or None, _split_hint(asset)))
-    keep = "--masks keeps them"
-    if n_poly_boxes:
-        report.approximated("polygons written as boxes", n_poly_boxes, keep)
-    if n_mask_boxes:
-        report.approximated("masks written as boxes", n_mask_boxes, keep)
-    if n_kp_boxes:
-        report.approximated("keypoint objects written as the box of their visible points", n_kp_boxes)
-    if n_kp:
-        report.dropped("object keypoints", n_kp, "not written to the OD API records")
-    names = {"line": "lines", "point": "points", "keypoints": "keypoint objects without visible points",
-             "polygon": "empty polygons", "mask": "empty masks"}
-    for kind, n in dropped_kinds.items():
-        report.dropped(names.get(kind, kind), n, "the OD API has no such shape")
-    if n_qa:
-        report.dropped("object Q&A answers", n_qa, "the OD API has no Q&A")
-    if n_scores:
-        report.dropped("object scores", n_scores, "OD API ground truth has no score")
-    if n_attr:
-        report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
-    image_qa = sum(len(a.qa) for a in dataset.assets)
-    if image_qa:
-        report.dropped("image Q&A answers", image_qa, "the OD API has no Q&A")
-    statuses = sum(1 for a in dataset.assets if a.status)
-    if statuses:
-        report.dropped("asset statuses", statuses, "the OD API has no review status")
-    return jobs, pascal, any_classes
+                    difficult = truncated = 0
+                    pose = None
+                if ann.qa:
+                    n_qa += len(ann.qa)
+                if ann.score is not None:
+                    n_scores += 1
+                extra = None
+                if ann.extra:
+                    tfod = ann.extra.get("tfod")
+                    extra = tfod.get("features") if isinstance(tfod, dict) else None
+                objects.append(ObjectJob(ann.label, ids[ann.label], box if type(box) is tuple else tuple(box),
+                                         int(ann.iscrowd or 0), float(area), difficult, truncated, pose or "", segm,
+                                         extra or None))
+            if classes:
+                any_classes = True
+            tfod = asset.extra.get("tfod") if asset.extra else None
+            extra = tfod.get("features") if isinstance(tfod, dict) else None
+            jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
+                                 extra or None, _split_hint(asset)))
+        c = self.counts
+        for key, n in (("poly_boxes", n_poly_boxes), ("mask_boxes", n_mask_boxes), ("kp", n_kp),
+                       ("kp_boxes", n_kp_boxes), ("qa", n_qa), ("scores", n_scores), ("attr", n_attr),
+                       ("image_qa", sum(len(a.qa) for a in assets)),
+                       ("statuses", sum(1 for a in assets if a.status))):
+            c[key] += n
+        self.pascal = self.pascal or pascal
+        self.any_classes = self.any_classes or any_classes
+        self.n += len(jobs)
+        return jobs
+
+    def report(self, report: Report) -> None:
+        """What the OD API records cannot hold, with counts, into `report`."""
+        c = self.counts
+        n_poly_boxes, n_mask_boxes, n_kp, n_kp_boxes = c["poly_boxes"], c["mask_boxes"], c["kp"], c["kp_boxes"]
+        n_qa, n_scores, n_attr, dropped_kinds = c["qa"], c["scores"], c["attr"], self.dropped_kinds
+        keep = "--masks keeps them"
+        if n_poly_boxes:
+            report.approximated("polygons written as boxes", n_poly_boxes, keep)
+        if n_mask_boxes:
+            report.approximated("masks written as boxes", n_mask_boxes, keep)
+        if n_kp_boxes:
+            report.approximated("keypoint objects written as the box of their visible points", n_kp_boxes)
+        if n_kp:
+            report.dropped("object keypoints", n_kp, "not written to the OD API records")
+        names = {"line": "lines", "point": "points", "keypoints": "keypoint objects without visible points",
+                 "polygon": "empty polygons", "mask": "empty masks"}
+        for kind, n in dropped_kinds.items():
+            report.dropped(names.get(kind, kind), n, "the OD API has no such shape")
+        if n_qa:
+            report.dropped("object Q&A answers", n_qa, "the OD API has no Q&A")
+        if n_scores:
+            report.dropped("object scores", n_scores, "OD API ground truth has no score")
+        if n_attr:
+            report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
+        image_qa = c["image_qa"]
+        if image_qa:
+            report.dropped("image Q&A answers", image_qa, "the OD API has no Q&A")
+        statuses = c["statuses"]
+        if statuses:
+            report.dropped("asset statuses", statuses, "the OD API has no review status")
 
 
 def _split_hint(asset: Asset) -> str | None:
