@@ -84,7 +84,7 @@ def _remove(paths: Iterable[Path]) -> None:
         release(p)
 
 
-def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool,
+def commit_sets(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool,
             prefixes: Sequence[Path] = (), any_split: bool = False) -> list[Path]:
     """Put the shards in place (journaled) and delete the other files of the previous sets at
     `prefixes` (`outputs.commit_file_set`: an earlier run's shards of another count or split),
@@ -125,11 +125,11 @@ def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options
     pending = encode_sets(((target, job) for job in jobs), [target], options, totals, total=len(jobs),
                           n_objects=sum(len(j.objects) for j in jobs), desc=Path(prefix).name, workers=workers,
                           engine=engine, scheduler=scheduler, progress=progress)
-    _report_counts(totals, report)
-    return _commit(pending, report, strict)
+    report_counts(totals, report)
+    return commit_sets(pending, report, strict)
 
 
-def _report_counts(totals: dict[str, Any], report: Report) -> None:
+def report_counts(totals: dict[str, Any], report: Report) -> None:
     """The counters of one record set into `report`: its findings and the records and objects written."""
     report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
     report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
@@ -292,10 +292,10 @@ def write_tfrecords(
                           skip_broken=skip_broken)
     record_sets = [{"split": split or None, "input_path": input_path_pattern(targets[split], shards, suffixed=suffixed),
                     "records": out.written} for out, split in zip(sets, order)]
-    _report_counts(totals, report)
+    report_counts(totals, report)
     report.stats["record_sets"] = record_sets
     prefixes = [targets[split] for split in order] if by_template else [Path(prefix)]
-    return _commit(pending, report, strict, prefixes, split_by_tag and not by_template)
+    return commit_sets(pending, report, strict, prefixes, split_by_tag and not by_template)
 
 
 def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report,
