@@ -234,3 +234,33 @@ def _source_ids(batch: Sequence[Asset], path: Path | None) -> list[str]:
                               file=path, record=asset.file_name)
         out.append(str(asset.id))
     return out
+
+
+def first_image_name(path: str | os.PathLike[str]) -> str | None:
+    """The ``file_name`` of the first image of the COCO file `path`, read without loading the file (where
+    the CLI looks for the images, like the in-memory path's `images.default_images_folder`); None when
+    there is none to read.
+
+    Example:
+        >>> first_image_name("fixtures/sahi_coco/coco_utils/terrain2_coco.json")
+        'terrain2.png'
+    """
+    from .json_scan import JsonFile
+
+    try:
+        with JsonFile(path, chunk_size=1 << 20) as f:
+            for key, offset in f.members():
+                if key == "images":
+                    for items, _, _ in f.array_chunks(offset):
+                        first = items[0] if isinstance(items, list) and items else None
+                        name = first.get("file_name") if isinstance(first, dict) else None
+                        return name if isinstance(name, str) else None
+                    return None
+                try:
+                    for _ in f.array_chunks(offset):  # an array before the images: read past it in chunks
+                        pass
+                except RuntimeError:
+                    f.value(offset)
+    except (FormatError, ValueError, RuntimeError):
+        return None
+    return None

@@ -157,3 +157,54 @@ def test_other_formats_cannot_stream(tmp_path: Path) -> None:
     with pytest.raises(pf.FormatError, match="cannot be read as a stream"):
         write_tfrecords_stream(ROOT / "fixtures" / "raccoon_voc" / "annotations", tmp_path / "x.record",
                                images=ROOT / "fixtures" / "raccoon_voc" / "images", progress=False)
+
+
+@pytest.mark.parametrize("extra", [[], ["--split-by-tag", "--shards", "2"], ["--masks"]],
+                         ids=["default", "split", "masks"])
+def test_cli_stream_gives_the_in_memory_output(extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
+                                               ) -> None:
+    from picsellia_formats.cli import main
+
+    src = _synthetic(tmp_path / "src", 30, pascal_at=20)
+    outs = {}
+    for mode in ("--no-stream", "--stream"):
+        out = tmp_path / mode.strip("-")
+        prefix = out / ("{split}.record" if "--split-by-tag" in extra else "data.record")
+        assert main(["tfrecord", str(src), str(prefix), mode, "--workers", "0", "--report", str(out / "r.json"),
+                     *extra]) == 0
+        printed = capsys.readouterr()
+        report = json.loads((out / "r.json").read_text())
+        (out / "r.json").unlink()
+        outs[mode] = (_digests(sorted(out.iterdir())), printed.out.replace(str(out.resolve()), "OUT"),
+                      printed.err.split(" in ")[0], sorted(map(str, report["entries"])),
+                      report["stats"]["records"])
+    assert outs["--stream"][0] == outs["--no-stream"][0]
+    assert outs["--stream"][1] == outs["--no-stream"][1]  # the pipeline input readers
+    assert outs["--stream"][2] == outs["--no-stream"][2]  # the summary's counts
+    assert outs["--stream"][3:] == outs["--no-stream"][3:] and outs["--stream"][4] == 30  # the JSON report
+
+
+def test_cli_stream_of_another_format_names_no_stream(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from picsellia_formats.cli import main
+
+    voc = ROOT / "fixtures" / "raccoon_voc"
+    code = main(["tfrecord", str(voc / "annotations"), str(tmp_path / "x.record"), "--stream", "--images",
+                 str(voc / "images")])
+    assert code == 2 and "without --stream" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_streams_large_coco_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from picsellia_formats import api
+    from picsellia_formats.cli import main
+
+    src = _synthetic(tmp_path / "src", 5)
+    calls = []
+    real = streamed.write_tfrecords_stream
+    monkeypatch.setattr(streamed, "write_tfrecords_stream", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(api, "STREAM_ABOVE", src.stat().st_size)
+    assert main(["tfrecord", str(src), str(tmp_path / "a" / "x.record"), "-q"]) == 0
+    monkeypatch.setattr(api, "STREAM_ABOVE", src.stat().st_size + 1)
+    assert main(["tfrecord", str(src), str(tmp_path / "b" / "x.record"), "-q"]) == 0
+    assert calls == [1]
+    assert (tmp_path / "a" / "x.record").read_bytes() == (tmp_path / "b" / "x.record").read_bytes()
