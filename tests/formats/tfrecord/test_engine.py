@@ -17,7 +17,7 @@ from picsellia_formats.errors import OptionError
 from picsellia_formats.formats.tfrecord.write import write_tfrecords
 from picsellia_formats.report import Report
 
-from .conftest import RACCOON
+from .conftest import FIXTURES, RACCOON
 
 
 def _need_dask() -> None:
@@ -93,3 +93,17 @@ def test_unknown_engine_is_refused_before_writing(tmp_path: Path) -> None:
         write_tfrecords(dataset, tmp_path / "x.record", images=RACCOON / "images", engine="spark",
                         skip_missing=True, progress=False)
     assert not list(tmp_path.iterdir())
+
+
+def test_dask_on_a_stream_gives_the_in_memory_shards(tmp_path: Path) -> None:
+    _need_dask()
+    from picsellia_formats.streaming.tfrecord import write_tfrecords_stream
+
+    src = FIXTURES / "sahi_coco" / "coco_utils" / "terrain_all_coco.json"
+    images = src.parent
+    ds = pf.read(src)
+    memory = write_tfrecords(ds, tmp_path / "memory" / "x.record", images=images, shards=2, masks=True,
+                             skip_missing=True, workers=0, progress=False)
+    dask = write_tfrecords_stream(src, tmp_path / "dask" / "x.record", images=images, shards=2, masks=True,
+                                  skip_missing=True, workers=2, engine="dask", progress=False).paths
+    assert _digests(dask) == _digests(memory) and len(memory) == 2
