@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import picsellia_formats as pf
@@ -208,3 +210,61 @@ def test_cli_streams_large_coco_by_itself(tmp_path: Path, monkeypatch: pytest.Mo
     assert main(["tfrecord", str(src), str(tmp_path / "b" / "x.record"), "-q"]) == 0
     assert calls == [1]
     assert (tmp_path / "a" / "x.record").read_bytes() == (tmp_path / "b" / "x.record").read_bytes()
+
+
+_IMAGES = None
+
+
+def _image_folder() -> Path:
+    """15 generated images (sizes 20..34 x 16..30), made once per session."""
+    global _IMAGES
+    if _IMAGES is None:
+        import tempfile
+
+        _IMAGES = Path(tempfile.mkdtemp(prefix="pf-stream-tfrecord-"))
+        rng = np.random.default_rng(11)
+        for i in range(15):
+            Image.fromarray(rng.integers(0, 255, (16 + i, 20 + i, 3), dtype=np.uint8)).save(_IMAGES / f"i{i}.jpg")
+    return _IMAGES
+
+
+
+_OBJECT = st.fixed_dictionaries({
+    "category_id": st.integers(1, 3),
+    "bbox": st.tuples(st.floats(-2, 30), st.floats(-2, 30), st.floats(0, 12), st.floats(0, 12)),
+    "polygon": st.booleans(),
+    "attributes": st.sampled_from([None, {"truncated": 1}, {"pose": "Left"}, {"occluded": True}]),
+    "image_label": st.booleans(),
+})
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(images=st.lists(st.tuples(st.integers(0, 14), st.lists(_OBJECT, max_size=4), st.booleans()), max_size=12),
+       batch=st.integers(1, 5), options=st.sampled_from(OPTIONS[:3]))
+def test_same_shards_on_random_files(images, batch, options, tmp_path_factory, monkeypatch) -> None:
+    """Random COCO files (sizes given or not, boxes out of the image, polygons, Pascal attributes and image labels
+    anywhere) in random batch sizes: the stream's shards and report are the in-memory writer's."""
+    folder = _image_folder()
+    monkeypatch.setattr(streamed, "BATCH", batch)
+    tmp = tmp_path_factory.mktemp("random")
+    coco_images, anns = [], []
+    for n, (k, objects, sized) in enumerate(images):
+        record = {"id": n + 1, "file_name": f"i{k}.jpg"}
+        if sized:
+            record.update(width=20 + k, height=16 + k)
+        coco_images.append(record)
+        for o in objects:
+            ann = {"id": len(anns) + 1, "image_id": n + 1, "category_id": o["category_id"], "iscrowd": 0}
+            if not o["image_label"]:
+                x, y, w, h = o["bbox"]
+                ann["bbox"] = [x, y, w, h]
+                if o["polygon"]:
+                    ann["segmentation"] = [[x, y, x + w, y, x + w, y + h]]
+            if o["attributes"]:
+                ann["attributes"] = o["attributes"]
+            anns.append(ann)
+    src = tmp / "annotations.json"
+    src.write_text(json.dumps({"images": coco_images, "annotations": anns,
+                               "categories": [{"id": i, "name": n} for i, n in ((1, "a"), (2, "b"), (3, "c"))]}))
+    memory, stream = _both(src, folder, tmp, workers=0, **options)
+    assert stream == memory
