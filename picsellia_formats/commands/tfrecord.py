@@ -22,7 +22,7 @@ import orjson
 
 from .. import formats
 from ..api import read
-from ..errors import FormatError
+from ..errors import FormatError, OptionError
 from ..images import ImageIndex, default_images_folder
 from ..io_utils import atomic_file, atomic_path
 from ..outputs import check_file, check_file_set
@@ -139,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
         check_file_set(args.out_prefix, overwrite=args.overwrite, any_split=args.split_by_tag)
     report = Report()
     if _streams(args, source, read_opts):
+        given = sorted(k for k, v in read_opts.items() if v is not None)
+        if given:
+            raise OptionError(f"a streamed read takes no reader option ({', '.join(given)}): run without --stream")
         return _run_stream(args, source, label_map_path, report, t0)
     dataset = read(args.src, source, images=args.images, report=report, progress=not args.quiet,
                    **read_opts)

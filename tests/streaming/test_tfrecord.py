@@ -268,3 +268,12 @@ def test_same_shards_on_random_files(images, batch, options, tmp_path_factory, m
                                "categories": [{"id": i, "name": n} for i, n in ((1, "a"), (2, "b"), (3, "c"))]}))
     memory, stream = _both(src, folder, tmp, workers=0, **options)
     assert stream == memory
+
+
+def test_cli_stream_refuses_reader_options(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from picsellia_formats.cli import main
+
+    src = _synthetic(tmp_path / "src", 3)
+    code = main(["tfrecord", str(src), str(tmp_path / "x.record"), "--stream", "--coco-ground-truth", str(src)])
+    assert code == 2 and "without --stream" in capsys.readouterr().err
+    assert not (tmp_path / "x.record").exists()
