@@ -28,7 +28,7 @@ from ..io_utils import atomic_file, atomic_path
 from ..outputs import check_file, check_file_set
 from ..report import Report
 from ..splits import canonical_split, split_of
-from ._options import add_format_options, int_at_least, split_format_options
+from ._options import add_format_options, add_strict_argument, int_at_least, split_format_options
 from ._paths import add_overwrite_argument, check_file_output
 
 NAME = "tfrecord"
@@ -82,8 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read a COCO source one batch of images at a time in bounded memory, same records; "
                              "by default chosen for COCO files of 256 MiB or more (like convert)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
+    add_strict_argument(parser)
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_overwrite_argument(parser, "an existing record set (any shard count) and label map")
@@ -123,8 +122,8 @@ def split_named(found: set[str | None] | frozenset[str | None], prefix: Path, sr
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..formats.tfrecord.jobs import labels_in_use
     from ..formats.tfrecord.write import write_tfrecords
+    from ..labels import labels_in_use
     from ..tfod.labelmap import format_label_map, label_map_items
 
     t0 = time.perf_counter()

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import FormatError, OptionError, ProblemCollector
-from ..model import Asset
+from ..model import Asset, Dataset
 from ..outputs import check_file_set
-from ..report import Report
+from ..report import Report, check_strict
 from ..splits import canonical_split, split_of, split_order
 from ..tfod.labelmap import BACKGROUND, LabelMapItem, label_map_items
 from .api import AssetStream, stream
@@ -72,7 +72,7 @@ def write_tfrecords_stream(
     scheduler: str | None = None,
     progress: bool | None = None,
     report: Report | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     skip_missing: bool = False,
     skip_broken: bool = False,
     check_decode: str = "fast",
@@ -81,6 +81,7 @@ def write_tfrecords_stream(
     canonical_splits: bool = False,
     overwrite: bool = False,
     on_labels: Callable[[list[LabelMapItem]], None] | None = None,
+    report_unheld: bool = True,
 ) -> StreamedRecords:
     """Stream the COCO file `source` into OD API TFRecords at `prefix`.
 
@@ -95,6 +96,7 @@ def write_tfrecords_stream(
     from ..formats.tfrecord.write import image_source
 
     report = report if report is not None else Report()
+    strict = check_strict(strict)
     if "{split}" not in str(prefix):
         check_file_set(prefix, overwrite=overwrite, any_split=split_by_tag)
     if images is None:
@@ -113,7 +115,7 @@ def write_tfrecords_stream(
                             scheduler=scheduler, progress=progress, strict=strict, skip_missing=skip_missing,
                             skip_broken=skip_broken, check_decode=check_decode, max_pixels=max_pixels,
                             suffixed=suffixed, canonical_splits=canonical_splits, overwrite=overwrite,
-                            pascal=pascal, classes=classes, on_labels=on_labels)
+                            pascal=pascal, classes=classes, on_labels=on_labels, report_unheld=report_unheld)
         except _Restart as again:
             pascal, classes = pascal or again.pascal, classes or again.classes
             on_labels = None
@@ -125,10 +127,10 @@ def write_tfrecords_stream(
 
 def _write(s: AssetStream, prefix: str | os.PathLike[str], report: Report, *, images: Any, shards: int,
            masks: bool, label_map: Sequence[LabelMapItem] | None, label_ids: str, split_by_tag: bool,
-           workers: int | None, engine: str | None, scheduler: str | None, progress: bool | None, strict: bool,
+           workers: int | None, engine: str | None, scheduler: str | None, progress: bool | None, strict: bool | str,
            skip_missing: bool, skip_broken: bool, check_decode: str, max_pixels: int | None, suffixed: bool,
            canonical_splits: bool, overwrite: bool, pascal: bool, classes: bool,
-           on_labels: Callable[[list[LabelMapItem]], None] | None) -> StreamedRecords:
+           on_labels: Callable[[list[LabelMapItem]], None] | None, report_unheld: bool) -> StreamedRecords:
     from ..formats.tfrecord.encode import EncodeOptions
     from ..formats.tfrecord.jobs import JobBuilder
     from ..formats.tfrecord.records import input_path_pattern, split_prefix
@@ -143,13 +145,20 @@ def _write(s: AssetStream, prefix: str | os.PathLike[str], report: Report, *, im
     if on_labels is not None:
         on_labels(items)
     known = {item.name for item in items}
+    unheld = None
+    if report_unheld:  # what the OD API cannot hold, counted asset by asset (`write_tfrecords` counts it at once)
+        from ..formats import get
+        from ..formats.capabilities import tally_for_spec
+
+        unheld = tally_for_spec(get("tfrecord"), Dataset(labels=list(s.labels), metadata=s.metadata),
+                                {"masks": masks, "split_by_tag": split_by_tag})
     builder = JobBuilder(items, masks)
     options = EncodeOptions(images, masks, pascal, classes, check_decode, max_pixels)
     by_template = "{split}" in str(prefix)
     sets: dict[str, RecordSet] = {}
     live: list[RecordSet] = []  # every set opened, for `encode_sets` to close or remove
     split_problems = ProblemCollector()
-    counts = {"background": 0, "tagged": 0, "untagged": 0}
+    counts = {"background": 0, "untagged": 0}
     seen: set[str | None] = set()
 
     def target(split: str) -> RecordSet:
@@ -172,6 +181,9 @@ def _write(s: AssetStream, prefix: str | os.PathLike[str], report: Report, *, im
             if missing:
                 raise FormatError(f"labels missing from the label map: {', '.join(map(repr, missing[:10]))}")
             jobs = builder.add(batch, _source_ids(batch, s.path))
+            if unheld is not None:
+                for asset in batch:
+                    unheld.add(asset)
             if (builder.pascal and not pascal) or (builder.any_classes and not classes):
                 raise _Restart(builder.pascal, builder.any_classes)
             for asset, job in zip(batch, jobs):
@@ -184,7 +196,6 @@ def _write(s: AssetStream, prefix: str | os.PathLike[str], report: Report, *, im
                     tag = None
                 seen.add(canonical_split(tag) if tag else None)
                 if not split_by_tag:
-                    counts["tagged"] += bool(asset.tags)
                     yield target(""), job
                     continue
                 if tag and canonical_splits:
@@ -204,12 +215,12 @@ def _write(s: AssetStream, prefix: str | os.PathLike[str], report: Report, *, im
         for out in live:
             out.remove()
         split_problems.raise_if_any()
+    if unheld is not None:
+        unheld.report_to(report, s.labels, s.metadata)
     builder.report(report)
     if counts["background"]:
         report.info("objects labelled 'background' written with class id 0", counts["background"],
                     "the OD API treats id 0 as the background")
-    if counts["tagged"]:
-        report.dropped("asset tags", counts["tagged"], "TFRecords have no tags; split_by_tag writes one set per split")
     if counts["untagged"]:
         report.info("images without a split tag written to the 'untagged' set", counts["untagged"])
     report_counts(totals, report)

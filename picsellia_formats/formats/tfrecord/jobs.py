@@ -3,6 +3,7 @@ built in the main process, and the report lines for what the OD API records cann
 
 Example:
     >>> from picsellia_formats.model import Annotation, Asset, Dataset
+    >>> from picsellia_formats.labels import labels_in_use
     >>> from picsellia_formats.report import Report
     >>> from picsellia_formats.tfod.labelmap import label_map_items
     >>> ds = Dataset(assets=[Asset("a.jpg", 4, 2, [Annotation("cat", box=(1, 0, 2, 2))])])
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import FormatError
-from ...model import Annotation, Asset, Dataset, Label
+from ...model import Annotation, Asset, Dataset
 from ...report import Report
 from ...splits import split_of
 from ...tfod.labelmap import LabelMapItem
@@ -67,7 +68,8 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
                ) -> tuple[list[AssetJob], bool, bool]:
     """Encoding jobs for every asset, and whether any object has Pascal fields / any image a class.
 
-    What the OD API cannot hold goes into `report`.
+    What only the jobs know goes into `report` (objects without a box, non-Pascal attributes); what the
+    OD API cannot hold at all is `formats.capabilities`' report (`write_tfrecords` makes it).
     """
     builder = JobBuilder(items, masks)
     jobs = builder.add(dataset.assets, source_ids(dataset.assets, report))
@@ -79,7 +81,8 @@ class JobBuilder:
     """Jobs of assets met batch by batch (a list or a stream), and the counts of what they cannot hold.
 
     `add` turns assets into `AssetJob`s numbered on from the previous batch; `pascal` and `any_classes`
-    say whether some object so far has Pascal fields / some image a class; `report` writes the counts.
+    say whether some object so far has Pascal fields / some image a class; `report` writes what only the
+    jobs know (objects without a box, non-Pascal attributes; the rest is `formats.capabilities`').
     """
 
     def __init__(self, items: Sequence[LabelMapItem], masks: bool) -> None:
@@ -87,8 +90,7 @@ class JobBuilder:
         self.masks = masks
         self.pascal = self.any_classes = False
         self.n = 0
-        self.counts = dict.fromkeys(("poly_boxes", "mask_boxes", "kp", "kp_boxes", "qa", "scores", "attr",
-                                     "image_qa", "statuses"), 0)
+        self.n_attr = 0
         self.dropped_kinds: dict[str, int] = {}
 
     def add(self, assets: Sequence[Asset], sids: Sequence[str]) -> list[AssetJob]:
@@ -100,7 +102,7 @@ class JobBuilder:
         masks = self.masks
         jobs = []
         pascal = any_classes = False
-        n_poly_boxes = n_mask_boxes = n_kp = n_kp_boxes = n_qa = n_scores = n_attr = 0
+        n_attr = 0
         dropped_kinds = self.dropped_kinds
         for index, (asset, sid) in enumerate(zip(assets, sids), start=self.n):
             objects = []
@@ -116,27 +118,17 @@ class JobBuilder:
                             classes.append((ann.label, ids[ann.label]))
                             continue
                         if kind in ("line", "point"):
-                            dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
-                            continue
+                            continue  # formats.capabilities reports them (the OD API has no such shape)
                     box = annotation_bbox(ann)
                     if box is None:
                         dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
                         continue
                 segm = None
-                if mask is not None:
-                    if masks:
+                if masks:
+                    if mask is not None:
                         segm = ("rle", mask.height, mask.width, mask.counts)
-                    else:
-                        n_mask_boxes += 1
-                elif polygon is not None:
-                    if masks:
+                    elif polygon is not None:
                         segm = ("polygon", polygon)
-                    else:
-                        n_poly_boxes += 1
-                if ann.keypoints is not None:
-                    n_kp += 1
-                    if ann.box is None and polygon is None and mask is None:
-                        n_kp_boxes += 1
                 area = ann.area
                 if area is None:
                     if mask is not None:
@@ -156,10 +148,6 @@ class JobBuilder:
                 else:
                     difficult = truncated = 0
                     pose = None
-                if ann.qa:
-                    n_qa += len(ann.qa)
-                if ann.score is not None:
-                    n_scores += 1
                 extra = None
                 if ann.extra:
                     tfod = ann.extra.get("tfod")
@@ -173,47 +161,20 @@ class JobBuilder:
             extra = tfod.get("features") if isinstance(tfod, dict) else None
             jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
                                  extra or None, _split_hint(asset)))
-        c = self.counts
-        for key, n in (("poly_boxes", n_poly_boxes), ("mask_boxes", n_mask_boxes), ("kp", n_kp),
-                       ("kp_boxes", n_kp_boxes), ("qa", n_qa), ("scores", n_scores), ("attr", n_attr),
-                       ("image_qa", sum(len(a.qa) for a in assets)),
-                       ("statuses", sum(1 for a in assets if a.status))):
-            c[key] += n
+        self.n_attr += n_attr
         self.pascal = self.pascal or pascal
         self.any_classes = self.any_classes or any_classes
         self.n += len(jobs)
         return jobs
 
     def report(self, report: Report) -> None:
-        """What the OD API records cannot hold, with counts, into `report`."""
-        c = self.counts
-        n_poly_boxes, n_mask_boxes, n_kp, n_kp_boxes = c["poly_boxes"], c["mask_boxes"], c["kp"], c["kp_boxes"]
-        n_qa, n_scores, n_attr, dropped_kinds = c["qa"], c["scores"], c["attr"], self.dropped_kinds
-        keep = "--masks keeps them"
-        if n_poly_boxes:
-            report.approximated("polygons written as boxes", n_poly_boxes, keep)
-        if n_mask_boxes:
-            report.approximated("masks written as boxes", n_mask_boxes, keep)
-        if n_kp_boxes:
-            report.approximated("keypoint objects written as the box of their visible points", n_kp_boxes)
-        if n_kp:
-            report.dropped("object keypoints", n_kp, "not written to the OD API records")
-        names = {"line": "lines", "point": "points", "keypoints": "keypoint objects without visible points",
-                 "polygon": "empty polygons", "mask": "empty masks"}
-        for kind, n in dropped_kinds.items():
-            report.dropped(names.get(kind, kind), n, "the OD API has no such shape")
-        if n_qa:
-            report.dropped("object Q&A answers", n_qa, "the OD API has no Q&A")
-        if n_scores:
-            report.dropped("object scores", n_scores, "OD API ground truth has no score")
-        if n_attr:
-            report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
-        image_qa = c["image_qa"]
-        if image_qa:
-            report.dropped("image Q&A answers", image_qa, "the OD API has no Q&A")
-        statuses = c["statuses"]
-        if statuses:
-            report.dropped("asset statuses", statuses, "the OD API has no review status")
+        """What only the jobs know, with counts, into `report`."""
+        names = {"keypoints": "keypoint objects without visible points", "polygon": "empty polygons",
+                 "mask": "empty masks"}
+        for kind, n in self.dropped_kinds.items():
+            report.dropped(names.get(kind, kind), n, "they have no box to write")
+        if self.n_attr:
+            report.dropped("object attributes", self.n_attr, "the OD API keeps difficult, truncated and pose only")
 
 
 def _split_hint(asset: Asset) -> str | None:
@@ -224,15 +185,3 @@ def _split_hint(asset: Asset) -> str | None:
         return split_of(asset.tags)
     except FormatError:
         return None
-
-
-def labels_in_use(dataset: Dataset) -> list[Label]:
-    """The dataset's labels, then the labels its annotations use without declaring them."""
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for _, ann in dataset.annotations():
-        if ann.label not in known:
-            known.add(ann.label)
-            labels.append(Label(ann.label))
-    return labels
-

@@ -26,16 +26,16 @@ from typing import Any
 
 from ...engines import check_engine
 from ...errors import FormatError, OptionError, ProblemCollector
-from ...fidelity import report_foreign_fields
 from ...images import ImageIndex
 from ...io_utils import gc_paused
+from ...labels import labels_in_use
 from ...model import Dataset
 from ...outputs import check_file_set, commit_file_set, existing_set, release
-from ...report import Report
+from ...report import Report, check_strict
 from ...splits import canonical_split, split_of, split_order
 from ...tfod.labelmap import BACKGROUND, LabelMapItem, label_map_items, write_label_map
 from .encode import AssetJob, EncodeOptions
-from .jobs import build_jobs, labels_in_use
+from .jobs import build_jobs
 from .keys import DECODABLE
 from .records import input_path_pattern, split_prefix
 from .sets import Encoder, RecordSet
@@ -84,16 +84,16 @@ def _remove(paths: Iterable[Path]) -> None:
         release(p)
 
 
-def commit_sets(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool,
+def commit_sets(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool | str,
             prefixes: Sequence[Path] = (), any_split: bool = False) -> list[Path]:
     """Put the shards in place (journaled) and delete the other files of the previous sets at
     `prefixes` (`outputs.commit_file_set`: an earlier run's shards of another count or split),
     reported with their count."""
-    if strict and report.lossy:
+    if report.refuses(strict):
         _remove(t for t, _ in pending)
         from ...errors import LossyConversionError
 
-        raise LossyConversionError(report)
+        raise LossyConversionError(report, strict)
     if not pending:
         return []
     prefixes = list(prefixes) or [pending[0][1]]
@@ -113,7 +113,7 @@ def commit_sets(pending: Sequence[tuple[Path, Path]], report: Report, strict: bo
 
 def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, *,
                shards: int = 1, workers: int | None = None, progress: bool | None = None,
-               report: Report | None = None, strict: bool = False, engine: str | None = None,
+               report: Report | None = None, strict: bool | str = False, engine: str | None = None,
                scheduler: str | None = None) -> list[Path]:
     """Encode `jobs` into a (sharded) TFRecord set at `prefix`; return the shard paths.
 
@@ -208,7 +208,7 @@ def write_tfrecords(
     scheduler: str | None = None,
     progress: bool | None = None,
     report: Report | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     skip_missing: bool = False,
     skip_broken: bool = False,
     check_decode: str = "fast",
@@ -216,6 +216,7 @@ def write_tfrecords(
     suffixed: bool = False,
     canonical_splits: bool = False,
     overwrite: bool = False,
+    report_unheld: bool = True,
 ) -> list[Path]:
     """Write `dataset` as OD API TFRecords at `prefix`; return the files written.
 
@@ -228,7 +229,9 @@ def write_tfrecords(
     encoding images (None: a pool only when the job is large enough to pay for it; 0: this process).
     `engine`: where the images are encoded: ``local`` (that pool, default) or ``dask`` (`engines`; a
     local cluster of `workers` processes, or the running one at `scheduler`): the same bytes either way.
-    `strict`: raise LossyConversionError, writing nothing, when the report says something was lost.
+    `strict`: raise LossyConversionError, writing nothing, when the report says annotation data was
+    lost (``"all"``: format metadata too; see `report.check_strict`). `report_unheld`: report what the
+    OD API cannot hold (`formats.capabilities`; False when the caller, e.g. `api.write`, already did).
     `skip_missing`: leave out (and report) images whose file is not found, instead of failing.
     `check_decode`: ``fast`` (default), ``full`` or ``none``: how each image is checked to decode
     before it is packed (`sources.decode_problem`);
@@ -244,6 +247,7 @@ def write_tfrecords(
     temporary file), OptionError for a bad `check_decode`.
     """
     report = report if report is not None else Report()
+    strict = check_strict(strict)
     by_template = "{split}" in str(prefix)
     if not by_template:
         check_file_set(prefix, overwrite=overwrite, any_split=split_by_tag)
@@ -261,6 +265,11 @@ def write_tfrecords(
     missing = sorted({ann.label for _, ann in dataset.annotations()} - known)
     if missing:
         raise FormatError(f"labels missing from the label map: {', '.join(map(repr, missing[:10]))}")
+    if report_unheld:
+        from .. import get
+        from ..capabilities import report_for_spec
+
+        report_for_spec(get("tfrecord"), dataset, {"masks": masks, "split_by_tag": split_by_tag}, report)
     with gc_paused():
         jobs, pascal, any_classes = build_jobs(dataset, items, masks=masks, report=report)
     background = sum(1 for _, ann in dataset.annotations() if ann.label == BACKGROUND)
@@ -269,10 +278,6 @@ def write_tfrecords(
                     "the OD API treats id 0 as the background")
     options = EncodeOptions(source, masks, pascal, any_classes, check_decode, max_pixels)
     if not split_by_tag:
-        tagged = sum(1 for a in dataset.assets if a.tags)
-        if tagged:
-            report.dropped("asset tags", tagged,
-                           "TFRecords have no tags; split_by_tag writes one set per split")
         groups = {"": jobs}
     else:
         groups = _split_groups(dataset, jobs, prefix, report, canonical_splits)
@@ -285,8 +290,8 @@ def write_tfrecords(
     sets: list[RecordSet] = []
     for split in order:
         sets.append(RecordSet(targets[split], shards, suffixed))
-    items = ((out, job) for out, split in zip(sets, order) for job in groups[split])
-    pending = encode_sets(items, sets, options, totals, total=len(jobs),
+    pairs = ((out, job) for out, split in zip(sets, order) for job in groups[split])
+    pending = encode_sets(pairs, sets, options, totals, total=len(jobs),
                           n_objects=sum(len(j.objects) for j in jobs), desc=Path(prefix).name, workers=workers,
                           engine=engine, scheduler=scheduler, progress=progress, skip_missing=skip_missing,
                           skip_broken=skip_broken)
@@ -337,7 +342,6 @@ def write(
 
     Raises FormatError (no images, an image missing, broken or over the pixel limit...).
     """
-    report_foreign_fields(dataset, "tfrecord", report)  # other formats' fields it cannot hold
     if images is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
     path.mkdir(parents=True, exist_ok=True)
@@ -345,5 +349,5 @@ def write(
     prefix = path / ("{split}.record" if split_by_tag else "data.record")
     write_tfrecords(dataset, prefix, images=images, shards=shards, masks=masks, label_map=items,
                     split_by_tag=split_by_tag, workers=workers, report=report, progress=progress,
-                    skip_broken=skip_broken)
+                    skip_broken=skip_broken, report_unheld=False)  # api.write reported what it cannot hold
     write_label_map(items, path / LABEL_MAP_NAME)
