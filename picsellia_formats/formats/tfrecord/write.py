@@ -334,6 +334,7 @@ def write(
     split_by_tag: bool = False,
     label_ids: str = "sequential",
     workers: int | None = None,
+    engine: str | None = None,
     skip_broken: bool = False,
     progress: bool = False,
 ) -> None:
@@ -348,6 +349,6 @@ def write(
     items = label_map_items(labels_in_use(dataset), ids=label_ids)
     prefix = path / ("{split}.record" if split_by_tag else "data.record")
     write_tfrecords(dataset, prefix, images=images, shards=shards, masks=masks, label_map=items,
-                    split_by_tag=split_by_tag, workers=workers, report=report, progress=progress,
+                    split_by_tag=split_by_tag, workers=workers, engine=engine, report=report, progress=progress,
                     skip_broken=skip_broken, report_unheld=False)  # api.write reported what it cannot hold
     write_label_map(items, path / LABEL_MAP_NAME)

@@ -107,3 +107,13 @@ def test_dask_on_a_stream_gives_the_in_memory_shards(tmp_path: Path) -> None:
     dask = write_tfrecords_stream(src, tmp_path / "dask" / "x.record", images=images, shards=2, masks=True,
                                   skip_missing=True, workers=2, engine="dask", progress=False).paths
     assert _digests(dask) == _digests(memory) and len(memory) == 2
+
+
+def test_registry_writer_takes_the_engine(tmp_path: Path) -> None:
+    _need_dask()
+    ds = pf.read(RACCOON / "annotations", "voc")
+    ds.assets = [a for a in ds.assets if (RACCOON / "images" / a.file_name).is_file()][:10]
+    for name, engine in (("pool", "local"), ("dask", "dask")):
+        pf.write(ds, tmp_path / name, "tfrecord", images=RACCOON / "images", workers=2, engine=engine, shards=2)
+    assert _digests(sorted((tmp_path / "dask").iterdir())) == _digests(sorted((tmp_path / "pool").iterdir()))
+    assert len(list((tmp_path / "pool").glob("data.record-*"))) == 2
