@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import FormatError, ProblemCollector
+from ..errors import FormatError, OptionError, ProblemCollector
 from ..image_header import read_file_header
 from ..images import SWAPPING_ORIENTATIONS, ImageIndex, exif_orientation
 from ..io_utils import safe_relative_path
@@ -248,13 +248,15 @@ def push(
     bulk-annotations import type: REPLACE (default: the platform ends up with exactly these
     annotations), KEEP (assets already annotated are left alone) or CONCATENATE (shapes are added).
     ``dry_run`` checks everything locally and returns the plan without contacting the platform.
+    Raises OptionError for a bad `mode`, `chunk_size` or `workers`, FormatError for bad images or names
+    (all of them listed), PlatformError when the platform refuses a request.
     """
     t0 = time.perf_counter()
     mode = mode.upper()
     if mode not in IMPORT_TYPES:
-        raise ValueError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
+        raise OptionError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
     if chunk_size < 1 or workers < 1:
-        raise ValueError("chunk_size and workers must be >= 1")
+        raise OptionError("chunk_size and workers must be >= 1")
     vtype = (type or infer_type(dataset)).upper()
     extra_tags = [t for t in dict.fromkeys(tags) if t]
     result = PushResult(dataset_name, version, vtype, dry_run=dry_run)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from ..errors import ProblemCollector
+from ..errors import OptionError, ProblemCollector
 from ..images import ImageIndex
 from ..model import Asset, Dataset, Label
 from ..progress import bar
@@ -82,9 +82,9 @@ def push_stream(
     t0 = time.perf_counter()
     mode = mode.upper()
     if mode not in IMPORT_TYPES:
-        raise ValueError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
+        raise OptionError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
     if chunk_size < 1 or workers < 1 or batch < 1:
-        raise ValueError("chunk_size, workers and batch must be >= 1")
+        raise OptionError("chunk_size, workers and batch must be >= 1")
     root = Path(images_dir)
     index = ImageIndex(root)
     kinds: set[str] = set()
