@@ -277,32 +277,34 @@ def parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset], 
     if type(images) is not list:
         problems.add("images", f"must be a list, got {type(images).__name__}")
         return assets, by_id
+    keys = _IMG_KEYS
     for i, im in enumerate(images):
-        record = f"image[{i}]"
         if type(im) is not dict:
-            problems.add(record, f"expected an object, got {type(im).__name__}")
+            problems.add(f"image[{i}]", f"expected an object, got {type(im).__name__}")
             continue
         image_id = im.get("id")
-        record = f"image[{i}] (id={image_id!r})"
         if type(image_id) not in (int, str):
-            problems.add(record, f"id must be an integer or a string, got {image_id!r}")
+            problems.add(f"image[{i}] (id={image_id!r})", f"id must be an integer or a string, got {image_id!r}")
             continue
         if image_id in by_id:
-            problems.add(record, f"duplicate image id {image_id!r}")
+            problems.add(f"image[{i}] (id={image_id!r})", f"duplicate image id {image_id!r}")
             continue
         file_name = im.get("file_name")
         if type(file_name) is not str or not file_name:
-            problems.add(record, f"file_name must be a non-empty string, got {file_name!r}")
+            problems.add(f"image[{i}] (id={image_id!r})", f"file_name must be a non-empty string, got {file_name!r}")
             continue
         width, height = im.get("width"), im.get("height")
-        bad = [k for k, v in (("width", width), ("height", height))
-               if v is not None and not (_is_number(v) and v >= 0)]
-        if bad:
-            problems.add(record, f"{bad[0]} must be a non-negative number, got {im.get(bad[0])!r}")
-            continue
+        if not ((type(width) is int and width >= 0) or width is None) or \
+                not ((type(height) is int and height >= 0) or height is None):
+            bad = [k for k, v in (("width", width), ("height", height))
+                   if v is not None and not (_is_number(v) and v >= 0)]
+            if bad:
+                problems.add(f"image[{i}] (id={image_id!r})",
+                             f"{bad[0]} must be a non-negative number, got {im.get(bad[0])!r}")
+                continue
         extra = EMPTY
-        if not (im.keys() <= _IMG_KEYS):
-            extra = {"coco": {k: v for k, v in im.items() if k not in _IMG_KEYS}}
+        if not (im.keys() <= keys):
+            extra = {"coco": {k: v for k, v in im.items() if k not in keys}}
         asset = Asset(file_name, width, height, [], image_id, None, None, EMPTY, (), extra)
         assets.append(asset)
         by_id[image_id] = asset
