@@ -33,7 +33,7 @@ import numpy as np
 import orjson
 
 from ..errors import FormatError, OptionError
-from ..fidelity import ForeignFields
+from ..formats.capabilities import tally_for_spec
 from ..formats.coco.read import TOP_KEYS
 from ..formats.coco.write import HINT_KEYS, batch_dicts, category_dict, category_ids, image_dict
 from ..io_utils import gc_paused
@@ -71,12 +71,13 @@ class CocoSink:
         self._known = {label.name for label in self.labels}
         self._cat_ids = category_ids(self.labels, category_id_start, Report())
         self._ann_report = Report()  # annotation-level entries, appended after the dataset-level ones
-        self._foreign_ann = ForeignFields("coco")
-        self._counts: dict[str, Any] = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0,
-                                        "foreign": self._foreign_ann}
-        self._dropped_kinds: dict[str, int] = {}
-        self._foreign_assets = ForeignFields("coco")
-        self._asset_counts = {"qa": 0, "status": 0, "tags": 0, "metadata": 0}
+        self._counts: dict[str, Any] = {"areas_replaced": 0}
+        # what COCO cannot hold, counted asset by asset and worded once (formats.capabilities)
+        from ..formats import get
+
+        self._declared = list(self.labels)
+        self._unheld = tally_for_spec(get("coco"), Dataset(labels=self._declared, metadata=self.metadata),
+                                      {"segmentation": segmentation})
         self._image_ids: list[Any] = []  # source ids (ints in an array when they all are)
         self._int_image_ids: array | None = array("q")
         self._ann_ids: array | None = array("q")
@@ -137,7 +138,6 @@ class CocoSink:
         return image_id
 
     def _encode(self, assets: list[Asset]) -> None:
-        counts = self._asset_counts
         batch: list[tuple[Asset, Any, Annotation]] = []
         add = batch.append
         ann_src: list[Any] = []
@@ -145,7 +145,6 @@ class CocoSink:
         ann_asset = self._ann_asset
         known = self._known
         images = []
-        qa = status = tags = metadata = 0
         for asset in assets:
             image_id = self._image_id(asset)
             if asset.width is not None and asset.height is not None and not asset.extra:
@@ -153,11 +152,6 @@ class CocoSink:
                                "height": asset.height})
             else:
                 images.append(image_dict(asset, image_id))
-            qa += len(asset.qa)
-            status += bool(asset.status)
-            tags += bool(asset.tags)
-            metadata += bool(asset.metadata)
-            self._foreign_assets.add("assets", asset.extra)
             n = self._n_images
             for ann in asset.annotations:
                 if ann.label not in known:
@@ -167,21 +161,13 @@ class CocoSink:
                         raise FormatError("COCO annotations without geometry (image labels) cannot be written "
                                           "from a stream: convert in memory (--no-stream)",
                                           file=self.source, record=asset.file_name)
-                    kind = ann.kind
-                    self._dropped_kinds[kind] = self._dropped_kinds.get(kind, 0) + 1
-                    self._counts["qa_dropped"] += len(ann.qa)
-                    self._foreign_ann.add("objects", ann.extra)
-                    continue
-                if ann.line is not None or ann.point is not None:
-                    self._counts["other_shapes"] += 1
+                    continue  # counted by the census (COCO instances hold no such object)
                 add((asset, image_id, ann))
                 add_id(ann.id)
                 ann_asset.append(n)
             self._n_images = n + 1
-        counts["qa"] += qa
-        counts["status"] += status
-        counts["tags"] += tags
-        counts["metadata"] += metadata
+        if self._unheld is not None:  # what COCO cannot hold, counted for the whole batch at once
+            self._unheld.add_many(assets)
         self._spill(self._images_f, "images.part", images)
         if batch:
             dicts = batch_dicts(batch, self._cat_ids, iter(ann_src), False, self.segmentation, self._ann_report,
@@ -269,35 +255,14 @@ class CocoSink:
         return img_ok or not self._n_images, ann_ok or not n_anns
 
     def _dataset_report(self) -> None:
-        report, counts = self.report, self._asset_counts
-        if counts["qa"]:
-            report.dropped("image Q&A answers", counts["qa"], "COCO has no Q&A")
-        if counts["status"]:
-            report.dropped("asset statuses", counts["status"], "COCO has no review status")
-        if counts["tags"]:
-            report.dropped("asset tags", counts["tags"], "COCO has no tags")
-        foreign = self._foreign_assets
-        for label in self.labels:
-            foreign.add("labels", label.extra)
-        foreign.add("dataset", self.metadata)
-        foreign.report_to(report)
-        if counts["metadata"]:
-            report.dropped("assets' metadata", counts["metadata"], "COCO images have no metadata field")
+        if self._unheld is not None:
+            self._unheld.report_to(self.report, self._declared, self.metadata)
 
     def _annotation_report(self) -> None:
         report, counts = self._ann_report, self._counts
-        for kind, n in self._dropped_kinds.items():
-            plural = {"classification": "image-level classifications", "line": "lines", "point": "points"}[kind]
-            report.dropped(plural, n, "COCO instances have no such shape")
-        if counts["other_shapes"]:
-            report.dropped("lines or points beside another shape", counts["other_shapes"],
-                           "COCO instances have no such shape")
-        if counts["qa_dropped"]:
-            report.dropped("object Q&A answers", counts["qa_dropped"], "COCO has no Q&A")
         if counts["areas_replaced"]:
             report.changed("annotation areas recomputed", counts["areas_replaced"],
                            "the stated area disagreed with the geometry")
-        self._foreign_ann.report_to(report)
         self.report.merge(report)
 
     def _assemble(self) -> None:
