@@ -11,6 +11,9 @@
     convert --stream {yolo,voc,coco}  the wired CLI path (`convert --stream`; YOLO with --yolo-task detect, the
                               floor's rows)
     in-memory coco (base)     `in-memory coco` from another source tree (`--base DIR`: before/after a patch)
+    convert --stream coco (base)  the same for the streaming COCO -> COCO
+
+    The ratio column is each job's median wall over its floor's (the same conversion, same run).
 
     python benchmarks/bench_stream_convert.py --images 10000 100000 --rounds 3 [--src big.json]
 """
@@ -18,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -127,6 +131,8 @@ except TypeError:  # a tree from before fast_exit (--base)
 '''
 
 CLI_STREAM = '''
+import sys
+{base}
 from picsellia_formats.cli import main
 os.makedirs({out!r}, exist_ok=True)
 extra = ["--yolo-task", "detect"] if {conv!r} == "yolo" else []
@@ -141,6 +147,7 @@ JOBS = {
     "in-memory coco (base)": (MEMORY_COCO, "coco"),
     "convert --stream yolo": (CLI_STREAM, "yolo"), "convert --stream voc": (CLI_STREAM, "voc"),
     "convert --stream coco": (CLI_STREAM, "coco"),
+    "convert --stream coco (base)": (CLI_STREAM, "coco"),
 }
 
 
@@ -168,14 +175,22 @@ def main() -> None:
                 shutil.rmtree(out, ignore_errors=True)
         floors = {conv: statistics.median(r.seconds for r in runs[f"floor {conv}"])
                   for conv in ("yolo", "voc", "coco") if f"floor {conv}" in runs}
+        cpu_floors = {conv: statistics.median(r.cpu_seconds for r in runs[f"floor {conv}"])
+                      for conv in ("yolo", "voc", "coco") if f"floor {conv}" in runs}
         for name, rs in runs.items():
             wall = statistics.median(r.seconds for r in rs)
-            floor = floors.get(JOBS[name][1])
+            cpu = statistics.median(r.cpu_seconds for r in rs)
+            floor, cpu_floor = floors.get(JOBS[name][1]), cpu_floors.get(JOBS[name][1])
             rows.append([src.name, name, f"{wall:.2f}", f"{wall / floor:.2f}x" if floor else "-",
-                         f"{statistics.median(r.cpu_seconds for r in rs):.2f}", f"{max(r.peak_mib for r in rs):.0f}"])
-        print(table(rows[-len(runs):], ["file", "job", "wall s", "vs floor", "cpu s", "peak MiB"]), flush=True)
+                         f"{cpu:.2f}", f"{cpu / cpu_floor:.2f}x" if cpu_floor else "-",
+                         f"{max(r.peak_mib for r in rs):.0f}"])
+        print(table(rows[-len(runs):], ["file", "job", "wall s", "vs floor", "cpu s", "vs floor", "peak MiB"]),
+              flush=True)
     print()
-    print(table(rows, ["file", "job", "wall s (median)", "vs floor (wall)", "cpu s (median)", "peak RSS MiB (max)"]))
+    print(table(rows, ["file", "job", "wall s (median)", "vs floor (wall)", "cpu s (median)", "vs floor (cpu)",
+                       "peak RSS MiB (max)"]))
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
+          f"({os.cpu_count()} CPUs; wall ratios need a quiet machine, CPU ratios are steadier)")
 
 
 if __name__ == "__main__":

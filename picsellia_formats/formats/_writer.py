@@ -53,10 +53,13 @@ def chunks(items: Iterator[dict[str, Any]], size: int = 20000) -> Iterator[list[
 
 def write_json_array(f: BinaryIO, batches: Iterator[list[dict[str, Any]]]) -> None:
     """Stream a JSON array batch by batch (bounded memory on the output side)."""
-    f.write(b"[")
+    write = f.write
+    write(b"[")
     first = True
     for batch in batches:
         if batch:
-            f.write((b"" if first else b",") + dumps(batch)[1:-1])
+            if not first:
+                write(b",")
+            write(memoryview(dumps(batch))[1:-1])  # the batch's items without its brackets, not copied
             first = False
-    f.write(b"]")
+    write(b"]")

@@ -105,17 +105,6 @@ def file_split(path: Path) -> str | None:
     return split_of_file(path, path.parent.parent) if path.is_file() else None
 
 
-def _no_image_labels(assets: Iterator[Asset], path: Path | None) -> Iterator[Asset]:
-    """The assets; FormatError at an annotation without geometry (a COCO image label), which the in-memory
-    COCO -> COCO write keeps (the dataset says so before writing) and a stream could only drop."""
-    for asset in assets:
-        for ann in asset.annotations:
-            if not (ann.box or ann.polygon or ann.mask or ann.keypoints):
-                raise FormatError("COCO annotations without geometry (image labels) cannot be written from a "
-                                  "stream: convert in memory (--no-stream)", file=path, record=asset.file_name)
-        yield asset
-
-
 def write_stream(
     s: AssetStream,
     path: str | os.PathLike[str],
@@ -158,8 +147,8 @@ def write_stream(
         if path.is_dir():
             path = path / spec.default_file_name
         sink_options = {k: v for k, v in options.items() if v is not None and k != "results"}
-        if s.format == "coco":
-            assets = _no_image_labels(assets, s.path)
+        if s.format == "coco":  # a COCO image label: kept by the in-memory COCO -> COCO write, not a stream's
+            sink_options.update(refuse_image_labels=True, source=s.path)
         with output_file(path, overwrite=overwrite) as tmp:
             with CocoSink(tmp, s.labels, s.metadata, report=report, **sink_options) as sink:
                 sink.write(assets)

@@ -70,21 +70,16 @@ def stream_coco(path: str | Path, *, report: Report | None = None, batch_images:
 def _assets(src: CocoSource, labels_by_id: dict[Any, str], problems: _OffsetProblems, report: Report,
             batch_images: int) -> Iterator[Asset]:
     with src:
-        groups = iter(src)
         n_images = n_anns = 0
-        while True:
-            batch = [g for _, g in zip(range(batch_images), groups)]
-            if not batch:
-                return
+        for images, anns in src.batches(batch_images):
             with gc_paused():
                 problems.offset = n_images
-                assets, by_id = parse_images([g.image for g in batch], problems)
-                anns = [a for g in batch for a in g.annotations]
+                assets, by_id = parse_images(images, problems)
                 if anns and isinstance(anns[0], dict) and "segments_info" in anns[0]:
                     raise FormatError("COCO panoptic cannot be read as a stream (its objects are in PNGs): "
                                       "convert in memory (--no-stream)", file=src.path)
                 parse_annotations(anns, by_id, labels_by_id, problems, report, start=n_anns)
             problems.raise_if_any()
-            n_images += len(batch)
+            n_images += len(images)
             n_anns += len(anns)
             yield from assets

@@ -49,10 +49,13 @@ class CocoSink:
     `labels` and `metadata` (a dataset's ``metadata``: COCO's info, licenses, key order) must be known
     before the first asset, as a streaming reader provides them. Labels first met on an annotation get new
     category ids after the declared ones, as in memory. Options as `formats.coco.write` (instances only).
+    `refuse_image_labels`: an annotation without geometry (a COCO image label, which only the in-memory
+    COCO -> COCO write keeps) raises FormatError naming `source` (the file streamed) and the asset.
     """
 
     def __init__(self, path: str | Path, labels: Iterable[Label] = (), metadata: dict[str, Any] | None = None, *,
-                 report: Report | None = None, segmentation: str = "keep", category_id_start: int = 1) -> None:
+                 report: Report | None = None, segmentation: str = "keep", category_id_start: int = 1,
+                 refuse_image_labels: bool = False, source: str | Path | None = None) -> None:
         if segmentation not in ("keep", "rle", "polygon"):
             raise OptionError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
         self.path = Path(path)
@@ -82,9 +85,14 @@ class CocoSink:
         self._ann_asset: array = array("i")  # position of each written annotation's asset
         self._n_images = 0
         self._pending: list[Asset] = []
+        self.refuse_image_labels = refuse_image_labels
+        self.source = source
         self._dir = tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        self._images_f: BinaryIO = open(os.path.join(self._dir, "images.jsonl"), "wb")
-        self._anns_f: BinaryIO = open(os.path.join(self._dir, "annotations.jsonl"), "wb")
+        # each spill holds the array's items, batch after batch, comma-separated: the final file copies it as
+        # it stands; the batches' byte ends let a renumbering re-read it batch by batch
+        self._images_f: BinaryIO = open(os.path.join(self._dir, "images.part"), "wb")
+        self._anns_f: BinaryIO = open(os.path.join(self._dir, "annotations.part"), "wb")
+        self._ends: dict[str, list[int]] = {"images.part": [], "annotations.part": []}
         self._closed = False
 
     def __enter__(self) -> CocoSink:
@@ -130,30 +138,51 @@ class CocoSink:
         return image_id
 
     def _encode(self, assets: list[Asset]) -> None:
-        count = self._unheld.add if self._unheld is not None else None
         batch: list[tuple[Asset, Any, Annotation]] = []
+        add = batch.append
         ann_src: list[Any] = []
+        add_id = ann_src.append
+        ann_asset = self._ann_asset
+        known = self._known
         images = []
         for asset in assets:
             image_id = self._image_id(asset)
-            images.append(image_dict(asset, image_id))
-            if count is not None:
-                count(asset)
+            if asset.width is not None and asset.height is not None and not asset.extra:
+                images.append({"id": image_id, "file_name": asset.file_name, "width": asset.width,
+                               "height": asset.height})
+            else:
+                images.append(image_dict(asset, image_id))
+            n = self._n_images
             for ann in asset.annotations:
-                if ann.label not in self._known:
+                if ann.label not in known:
                     self._new_label(ann.label)
-                if ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None:
-                    continue
-                batch.append((asset, image_id, ann))
-                ann_src.append(ann.id)
-                self._ann_asset.append(self._n_images)
-            self._n_images += 1
-        self._images_f.write(orjson.dumps(images) + b"\n")
+                if ann.box is None and ann.polygon is None and ann.mask is None and ann.keypoints is None:
+                    if self.refuse_image_labels:
+                        raise FormatError("COCO annotations without geometry (image labels) cannot be written "
+                                          "from a stream: convert in memory (--no-stream)",
+                                          file=self.source, record=asset.file_name)
+                    continue  # counted by the census (COCO instances hold no such object)
+                add((asset, image_id, ann))
+                add_id(ann.id)
+                ann_asset.append(n)
+            self._n_images = n + 1
+        if self._unheld is not None:  # what COCO cannot hold, counted for the whole batch at once
+            self._unheld.add_many(assets)
+        self._spill(self._images_f, "images.part", images)
         if batch:
             dicts = batch_dicts(batch, self._cat_ids, iter(ann_src), False, self.segmentation, self._ann_report,
                                  self._counts)
-            self._anns_f.write(orjson.dumps(dicts) + b"\n")
+            self._spill(self._anns_f, "annotations.part", dicts)
             self._note_ann_ids(ann_src)
+
+    def _spill(self, f: BinaryIO, name: str, items: list[dict[str, Any]]) -> None:
+        if not items:
+            return
+        ends = self._ends[name]
+        if ends:
+            f.write(b",")
+        f.write(memoryview(orjson.dumps(items))[1:-1])
+        ends.append(f.tell())
 
     def _note_ann_ids(self, ids: list[Any]) -> None:
         if self._ann_ids is None:
@@ -196,7 +225,7 @@ class CocoSink:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        for name in ("images.jsonl", "annotations.jsonl", "out.json"):
+        for name in ("images.part", "annotations.part", "out.json"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(self._dir, name))
         with contextlib.suppress(OSError):
@@ -254,9 +283,9 @@ class CocoSink:
                 f.write((b"" if first else b",") + orjson.dumps(key) + b":")
                 first = False
                 if key == "images":
-                    self._copy_array(f, "images.jsonl", None if keep_images else self._renumber_images())
+                    self._copy_array(f, "images.part", None if keep_images else self._renumber_images())
                 elif key == "annotations":
-                    self._copy_array(f, "annotations.jsonl",
+                    self._copy_array(f, "annotations.part",
                                      None if keep_anns and keep_images else self._renumber_anns(keep_images,
                                                                                                 keep_anns))
                 elif key == "categories":
@@ -271,15 +300,20 @@ class CocoSink:
 
     def _copy_array(self, out: BinaryIO, name: str, renumber: Any) -> None:
         out.write(b"[")
-        first = True
-        with open(os.path.join(self._dir, name), "rb") as f, gc_paused():
-            for line in f:
-                line = line.rstrip(b"\n")
-                if renumber is not None:
-                    line = orjson.dumps(renumber(orjson.loads(line)))
-                if len(line) > 2:
-                    out.write((b"" if first else b",") + line[1:-1])
-                    first = False
+        with open(os.path.join(self._dir, name), "rb") as f:
+            if renumber is None:
+                out.flush()
+                _copy_file(f, out)
+            else:
+                with gc_paused():
+                    start = 0
+                    for end in self._ends[name]:
+                        body = f.read(end - start)
+                        start = end
+                        if body[:1] == b",":
+                            out.write(b",")
+                            body = body[1:]
+                        out.write(memoryview(orjson.dumps(renumber(orjson.loads(b"[" + body + b"]"))))[1:-1])
         out.write(b"]")
 
     def _renumber_images(self) -> Any:
@@ -306,6 +340,27 @@ class CocoSink:
             return items
 
         return renumber
+
+
+def _copy_file(src: BinaryIO, dst: BinaryIO) -> None:
+    """All of `src` appended to `dst` (flushed): by the kernel where it can, else in 1 MiB blocks."""
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is not None:
+        here = dst.tell()
+        try:
+            while copy_range(src.fileno(), dst.fileno(), 1 << 30):
+                pass
+            dst.seek(0, os.SEEK_END)
+            return
+        except OSError:  # pragma: no cover - a file system without it: start again in blocks
+            src.seek(0)
+            dst.seek(here)
+            dst.truncate()
+    while True:
+        block = src.read(1 << 20)
+        if not block:
+            return
+        dst.write(block)
 
 
 def _unique(ids: array) -> bool:

@@ -314,6 +314,53 @@ class CocoSource:
             else:
                 yield from self._sharded()
 
+    def batches(self, size: int) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """(images, their annotations) for each run of `size` images, in the images' order.
+
+        The annotations of a batch come flat, grouped by image in the images' order (file order within an
+        image): what iterating gives, concatenated. When the file has them in the images' order, a batch's
+        annotations are one slice of the array (pass 1 knows where it ends): no work per annotation.
+        """
+        self.scan()
+        with gc_paused():
+            if "annotations" not in self._offsets or self.n_annotations == 0:
+                for images in _runs(self._image_chunks(), size):
+                    yield images, []
+            elif self.sorted:
+                yield from self._sorted_batches(size)
+            else:
+                batch: list[ImageGroup] = []
+                for group in self._sharded():
+                    batch.append(group)
+                    if len(batch) >= size:
+                        yield [g.image for g in batch], [a for g in batch for a in g.annotations]
+                        batch = []
+                if batch:
+                    yield [g.image for g in batch], [a for g in batch for a in g.annotations]
+
+    def _image_chunks(self) -> Iterator[list[dict[str, Any]]]:
+        with JsonFile(self.path, self.chunk_size) as jf:
+            for chunk, _, _ in jf.array_chunks(self._offsets["images"]):
+                yield chunk
+
+    def _sorted_batches(self, size: int) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        import numpy as np
+
+        ann_pos = np.frombuffer(self._ann_pos, dtype=np.int32)
+        ends = np.searchsorted(ann_pos, np.arange(size, self.n_images + size, size), side="left").tolist()
+        with JsonFile(self.path, self.chunk_size) as jf:
+            chunks = (chunk for chunk, _, _ in jf.array_chunks(self._offsets["annotations"]))
+            pending: list[dict[str, Any]] = []  # annotations read and not yet handed out
+            taken = 0  # annotations handed out before `pending`
+            for n, images in enumerate(_runs(self._image_chunks(), size)):
+                end = ends[n]
+                while taken + len(pending) < end:
+                    pending = pending + next(chunks) if pending else next(chunks)
+                cut = end - taken
+                yield images, pending[:cut]
+                pending = pending[cut:]
+                taken = end
+
     def _images(self) -> Iterator[dict[str, Any]]:
         with JsonFile(self.path, self.chunk_size) as jf:
             for chunk, _, _ in jf.array_chunks(self._offsets["images"]):
@@ -386,6 +433,18 @@ class CocoSource:
         for a, pos in zip(items, positions):
             by_pos.setdefault(pos, []).append(a)
         return by_pos
+
+
+def _runs(chunks: Iterator[list[Any]], size: int) -> Iterator[list[Any]]:
+    """The items of `chunks` in lists of `size` (the last one shorter), by slicing."""
+    rest: list[Any] = []
+    for chunk in chunks:
+        rest = rest + chunk if rest else chunk
+        while len(rest) >= size:
+            yield rest[:size]
+            rest = rest[size:]
+    if rest:
+        yield rest
 
 
 def iter_coco(path: str | Path, **options: Any) -> Iterator[Any]:

@@ -194,3 +194,56 @@ def test_coco_to_voc_keypoints_of_polygons_and_masks_are_reported(tmp_path: Path
     for target in ("voc", "yolo", "tfrecord"):
         report = pf.convert(coco, tmp_path / target, target, images=_images(tmp_path / "images"))
         assert report.count("dropped", "keypoints of polygon and mask objects") == 2, (target, str(report))
+
+
+# ---------------------------------------------------------------------------- the census by columns
+
+
+_OBJECT_FIELDS = {
+    "box": (1.0, 2.0, 3.0, 4.0), "polygon": [SQUARE], "mask": MASK, "keypoints": [1.0, 2.0, 2],
+    "line": [0.0, 0.0, 5.0, 5.0], "point": (1.0, 1.0), "score": 0.5, "attributes": {"a": 1}, "iscrowd": 1,
+    "qa": [QA("text", "q?", "a")], "extra": {"voc": {"pose": "Left"}, "coco": {"ignore": 0}},
+}
+_ASSET_FIELDS = {"qa": [QA("text", "q?", "a")], "status": "ACCEPTED", "tags": ["train"], "metadata": {"k": 1},
+                 "extra": {"coco": {"license": 1}}}
+
+
+def _random_dataset(seed: int, with_lines: bool) -> Dataset:
+    import random
+
+    rng = random.Random(seed)
+    fields = [f for f in _OBJECT_FIELDS if with_lines or f not in ("line", "point")]
+    assets = []
+    for i in range(rng.randint(0, 12)):
+        objects = [Annotation(rng.choice(["car", "bus"]), **{f: _OBJECT_FIELDS[f] for f in fields  # type: ignore[arg-type]
+                                                            if rng.random() < 0.3})
+                   for _ in range(rng.randint(0, 6))]
+        asset_fields = {f: _ASSET_FIELDS[f] for f in _ASSET_FIELDS if rng.random() < 0.3}
+        if rng.random() < 0.2:
+            asset_fields["extra"] = {"voc": {"folder": "x"}, "coco": {"license": 2}}
+        assets.append(Asset(f"{i}.jpg", W, H, objects, **asset_fields))  # type: ignore[arg-type]
+    return Dataset([Label("car", group="v" if seed % 2 else None), Label("bus")], assets)
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("target", ["coco", "voc", "yolo"])
+def test_the_census_by_columns_counts_what_the_loop_counts(seed: int, target: str) -> None:
+    from picsellia_formats.fidelity import ForeignFields
+    from picsellia_formats.formats import capabilities
+
+    ds = _random_dataset(seed, with_lines=seed % 3 == 0)
+    wanted = frozenset(capabilities.ALL - formats.get(target).holds)
+    if seed % 4 == 1:  # only what the columns count (a COCO target asks for no more)
+        wanted &= capabilities._BY_COLUMNS
+    loop = capabilities.Census(wanted, foreign=ForeignFields(target))
+    for asset in ds.assets:
+        loop.add(asset)
+    many = capabilities.Census(wanted, foreign=ForeignFields(target))
+    many.add_many(ds.assets[:5])  # in two batches, as a stream gives them
+    many.add_many(ds.assets[5:])
+    assert many.counts(ds.labels) == loop.counts(ds.labels)
+    assert many.foreign._counts == loop.foreign._counts  # type: ignore[union-attr]
+    by_columns = wanted <= capabilities._BY_COLUMNS and not any(
+        a.line is not None or a.point is not None for asset in ds.assets for a in asset.annotations)
+    probe = capabilities.Census(wanted)
+    assert (wanted <= capabilities._BY_COLUMNS and probe._by_columns(ds.assets)) is by_columns

@@ -75,3 +75,27 @@ def test_abort_leaves_no_output(tmp_path: Path) -> None:
         sink.add(Asset("a.jpg", 1, 1, []))
         raise RuntimeError
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("renumber", [False, True], ids=["ids kept (spill copied)", "ids renumbered (re-read)"])
+def test_many_batches_give_the_in_memory_bytes(renumber: bool, monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    from picsellia_formats.streaming import coco_sink
+
+    monkeypatch.setattr(coco_sink, "BATCH", 3)
+    assets = [Asset(f"{k}.jpg", 8, 8, [Annotation("cat", box=(0.0, 0.0, 2.0, 2.0), id=j if renumber else 10 * k + j)
+                                       for j in range(k % 3)], id=(k % 5 if renumber else k)) for k in range(20)]
+    ds = Dataset([Label("cat", id=1)], assets)
+    mem, stream, r1, r2 = _both(ds, tmp_path)
+    assert stream == mem and r2 == r1
+    assert ("renumbered" in r1) is renumber
+
+
+def test_a_coco_image_label_in_a_stream_is_refused_naming_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    with pytest.raises(pf.FormatError, match="convert in memory") as info, \
+            CocoSink(out, [Label("cat")], refuse_image_labels=True, source="src.json") as sink:
+        sink.add(Asset("a.jpg", 8, 8, [Annotation("cat")]))
+        sink.close()
+    assert "src.json" in str(info.value) and "a.jpg" in str(info.value)
+    assert not out.exists()

@@ -46,6 +46,35 @@ def test_groups_match_in_memory(shuffle: bool, indent: int | None, tmp_path: Pat
     assert list(tmp_path.iterdir()) == [path]  # spill removed
 
 
+@pytest.mark.parametrize("shuffle", [False, True], ids=["in image order (sliced)", "shuffled (spilled)"])
+@pytest.mark.parametrize("size", [1, 7, 64, 300, 1000])
+def test_batches_are_the_groups_concatenated(shuffle: bool, size: int, tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from synth_coco import generate
+
+    data = generate(300, seed=2)
+    data["images"][5:5] = [{"id": 10_000 + i, "file_name": f"e{i}.jpg"} for i in range(40)]  # a run without objects
+    if shuffle:
+        random.Random(1).shuffle(data["annotations"])
+    path = tmp_path / "a.json"
+    path.write_bytes(orjson.dumps(data))
+    expected = _expected(data)
+    with CocoSource(path, chunk_size=2048, shard_images=37) as src:
+        batches = list(src.batches(size))
+    assert [len(images) for images, _ in batches] == [min(size, len(expected) - i)
+                                                      for i in range(0, len(expected), size)]
+    runs = [expected[i:i + size] for i in range(0, len(expected), size)]
+    assert batches == [([im for im, _ in run], [a for _, anns in run for a in anns]) for run in runs]
+
+
+def test_batches_of_a_file_without_annotations(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_bytes(orjson.dumps({"images": [{"id": i, "file_name": f"{i}.jpg"} for i in range(5)],
+                                   "categories": []}))
+    with CocoSource(path, chunk_size=16) as src:
+        assert [(len(images), anns) for images, anns in src.batches(2)] == [(2, []), (2, []), (1, [])]
+
+
 def test_categories_first_and_annotations_before_images(tmp_path: Path) -> None:
     data = {"annotations": [{"id": 1, "image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1]}],
             "categories": [{"id": 1, "name": "a {b}, [c]"}],

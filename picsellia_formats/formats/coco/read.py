@@ -159,11 +159,14 @@ def parse_annotations(
     is written back exactly as read (instances files always carry both keys).
     """
     KNOWN = _ANN_KEYS
+    isfinite = _isfinite
+    new = Annotation
     captions = 0
     for i, a in enumerate(anns, start):
         if type(a) is not dict:
             problems.add(f"annotation[{i}]", f"expected an object, got {type(a).__name__}")
             continue
+        get = a.get
         try:
             asset = assets_by_id[a["image_id"]]
         except KeyError:
@@ -189,10 +192,10 @@ def parse_annotations(
         except TypeError:
             problems.add(_record_name(i, a), f"category_id {a['category_id']!r} is not a valid id")
             continue
-        box = a.get("bbox")
+        box = get("bbox")
         if box is not None:
             try:  # fast path: a list of 4 finite numbers (a str or None inside raises TypeError)
-                if type(box) is not list or len(box) != 4 or not _isfinite(box[0] + box[1] + box[2] + box[3]):
+                if type(box) is not list or len(box) != 4 or not isfinite(box[0] + box[1] + box[2] + box[3]):
                     raise TypeError
                 box = (box[0], box[1], box[2], box[3])
             except TypeError:
@@ -202,14 +205,14 @@ def parse_annotations(
                     problems.add(_record_name(i, a), f"bbox: {_check_flat(box) or 'values too large'}")
                 continue
         polygon = mask = None
-        seg = a.get("segmentation")
+        seg = get("segmentation")
         if seg:
             ok = False
             if type(seg) is list and type(seg[0]) is list:
                 ok = True  # fast path: every part a list of an even count of finite numbers
                 try:
                     for part in seg:
-                        if type(part) is not list or len(part) % 2 or not _isfinite(sum(part)):
+                        if type(part) is not list or len(part) % 2 or not isfinite(sum(part)):
                             ok = False
                             break
                 except TypeError:
@@ -221,7 +224,7 @@ def parse_annotations(
                 polygon, mask = _parse_segmentation(seg, _record_name(i, a), problems, report)
                 if problems.count > before:
                     continue
-        keypoints = a.get("keypoints")
+        keypoints = get("keypoints")
         if keypoints is not None:
             why = _check_flat(keypoints)
             if why is None and len(keypoints) % 3:
@@ -231,19 +234,23 @@ def parse_annotations(
                 continue
             if not keypoints:
                 keypoints = None
-        iscrowd = a.get("iscrowd", 0)
+        iscrowd = get("iscrowd", 0)
         if iscrowd not in (0, 1):
             problems.add(_record_name(i, a), f"iscrowd must be 0 or 1, got {iscrowd!r}")
             continue
-        score = a.get("score")
-        if score is not None and not _is_number(score):
-            problems.add(_record_name(i, a), f"score must be a number, got {score!r}")
-            continue
-        area = a.get("area")
-        if area is not None and not _is_number(area):
-            problems.add(_record_name(i, a), f"area must be a number, got {area!r}")
-            continue
-        attributes = a.get("attributes")
+        score = get("score")
+        if score is not None:
+            t = type(score)
+            if not ((t is float and isfinite(score)) or t is int):
+                problems.add(_record_name(i, a), f"score must be a number, got {score!r}")
+                continue
+        area = get("area")
+        if area is not None:
+            t = type(area)
+            if not ((t is float and isfinite(area)) or t is int):
+                problems.add(_record_name(i, a), f"area must be a number, got {area!r}")
+                continue
+        attributes = get("attributes")
         if attributes is None:
             attributes = EMPTY
         extra = EMPTY
@@ -257,8 +264,8 @@ def parse_annotations(
             if empty:
                 extra = {"coco": {**(extra.get("coco", {}) if extra else {}), **empty}}
         asset.annotations.append(
-            Annotation(label, box, polygon, mask, keypoints, None, None, score, int(iscrowd), area, a.get("id"),
-                       attributes or EMPTY, (), extra)
+            new(label, box, polygon, mask, keypoints, None, None, score,
+                iscrowd if type(iscrowd) is int else int(iscrowd), area, get("id"), attributes or EMPTY, (), extra)
         )
     if captions:
         report.dropped("captions", captions, "the model keeps no captions")
@@ -270,32 +277,34 @@ def parse_images(images: Any, problems: ProblemCollector) -> tuple[list[Asset], 
     if type(images) is not list:
         problems.add("images", f"must be a list, got {type(images).__name__}")
         return assets, by_id
+    keys = _IMG_KEYS
     for i, im in enumerate(images):
-        record = f"image[{i}]"
         if type(im) is not dict:
-            problems.add(record, f"expected an object, got {type(im).__name__}")
+            problems.add(f"image[{i}]", f"expected an object, got {type(im).__name__}")
             continue
         image_id = im.get("id")
-        record = f"image[{i}] (id={image_id!r})"
         if type(image_id) not in (int, str):
-            problems.add(record, f"id must be an integer or a string, got {image_id!r}")
+            problems.add(f"image[{i}] (id={image_id!r})", f"id must be an integer or a string, got {image_id!r}")
             continue
         if image_id in by_id:
-            problems.add(record, f"duplicate image id {image_id!r}")
+            problems.add(f"image[{i}] (id={image_id!r})", f"duplicate image id {image_id!r}")
             continue
         file_name = im.get("file_name")
         if type(file_name) is not str or not file_name:
-            problems.add(record, f"file_name must be a non-empty string, got {file_name!r}")
+            problems.add(f"image[{i}] (id={image_id!r})", f"file_name must be a non-empty string, got {file_name!r}")
             continue
         width, height = im.get("width"), im.get("height")
-        bad = [k for k, v in (("width", width), ("height", height))
-               if v is not None and not (_is_number(v) and v >= 0)]
-        if bad:
-            problems.add(record, f"{bad[0]} must be a non-negative number, got {im.get(bad[0])!r}")
-            continue
+        if not ((type(width) is int and width >= 0) or width is None) or \
+                not ((type(height) is int and height >= 0) or height is None):
+            bad = [k for k, v in (("width", width), ("height", height))
+                   if v is not None and not (_is_number(v) and v >= 0)]
+            if bad:
+                problems.add(f"image[{i}] (id={image_id!r})",
+                             f"{bad[0]} must be a non-negative number, got {im.get(bad[0])!r}")
+                continue
         extra = EMPTY
-        if not (im.keys() <= _IMG_KEYS):
-            extra = {"coco": {k: v for k, v in im.items() if k not in _IMG_KEYS}}
+        if not (im.keys() <= keys):
+            extra = {"coco": {k: v for k, v in im.items() if k not in keys}}
         asset = Asset(file_name, width, height, [], image_id, None, None, EMPTY, (), extra)
         assets.append(asset)
         by_id[image_id] = asset

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from itertools import chain
+from operator import attrgetter, countOf
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
 from ...shapes import annotation_bbox
 from ...splits import canonical_split, split_of, split_order
-from .._writer import chunks, write_json_array
+from .._writer import write_json_array
 from .read import TOP_KEYS, counted, writing_bar
 from .split_files import SPLIT_FILE_PATTERN, SPLIT_FILES_KEY, split_tags_written, wants_split_files
 
@@ -28,7 +30,34 @@ HINT_KEYS = frozenset(("key_order", "results", "split_files", "image_labels"))
 
 
 def _unique_int_ids(values: list[Any]) -> bool:
-    return (not values or set(map(type, values)) == {int}) and len(set(values)) == len(values)
+    if not values:
+        return True
+    if set(map(type, values)) != _INT_TYPE:
+        return False
+    if len(values) > 4096:  # ids most often rise: one numpy pass says so without hashing them all
+        import numpy as np
+
+        try:
+            ids = np.fromiter(values, dtype=np.int64, count=len(values))
+        except OverflowError:
+            pass
+        else:
+            if bool((ids[1:] > ids[:-1]).all()):
+                return True
+    return len(set(values)) == len(values)
+
+
+_INT_TYPE = {int}
+
+
+def _written_ids(assets: list[Asset], image_labels: bool) -> list[Any]:
+    """The source ids of the objects a COCO instances file keeps, in order (C loops when all have a box)."""
+    anns = list(chain.from_iterable(map(attrgetter("annotations"), assets)))
+    if countOf(map(attrgetter("box"), anns), None) == 0:
+        return list(map(attrgetter("id"), anns))
+    return [ann.id for ann in anns
+            if ann.box is not None or ann.polygon is not None or ann.mask is not None or ann.keypoints is not None
+            or (image_labels and ann.line is None and ann.point is None)]
 
 
 def category_ids(labels: list[Label], start: int, report: Report) -> dict[str, int]:
@@ -96,7 +125,7 @@ def _annotation_batches(
     batch: list[tuple[Asset, Any, Annotation]] = []
     for asset, image_id in zip(dataset.assets, image_ids):
         for ann in asset.annotations:
-            if (ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None
+            if (ann.box is None and ann.polygon is None and ann.mask is None and ann.keypoints is None
                     and not (image_labels and ann.line is None and ann.point is None)):
                 continue
             batch.append((asset, image_id, ann))
@@ -150,40 +179,46 @@ def batch_dicts(
     for (asset, image_id, ann), computed in zip(batch, areas):
         box = ann.box
         mask = ann.mask
-        if box is None and mask is None and ann.polygon is None and ann.keypoints is None:
-            # an image-level label of a COCO source (no bbox, no segmentation), written back as read
-            out = {"id": next(ann_ids), "image_id": image_id, "category_id": cat_ids[ann.label]}
-            if ann.score is not None:
-                out["score"] = ann.score
-            if ann.attributes or ann.extra:
-                _finish(out, ann)
-            append(out)
-            continue
-        if mask is not None:
+        if mask is None:
+            polygon = ann.polygon
+            if polygon is not None:
+                seg: Any = polygon if keep else _segmentation_of(ann, segmentation, asset.height, asset.width,
+                                                                  report)
+            elif box is not None:
+                seg = []
+                computed = float(box[2] * box[3])
+            elif ann.keypoints is None:
+                # an image-level label of a COCO source (no bbox, no segmentation), written back as read
+                out = {"id": next(ann_ids), "image_id": image_id, "category_id": cat_ids[ann.label]}
+                if ann.score is not None:
+                    out["score"] = ann.score
+                if ann.attributes or ann.extra:
+                    _finish(out, ann)
+                append(out)
+                continue
+            else:
+                seg = []
+        else:
             if isinstance(mask.counts, str):
                 from ...masks import rle_area
 
                 computed = float(rle_area(mask))
             else:
                 computed = float(sum(mask.counts[1::2]))
-            seg: Any = mask.to_coco() if keep else _segmentation_of(ann, segmentation, asset.height,
-                                                                    asset.width, report)
-        elif ann.polygon is not None:
-            seg = ann.polygon if keep else _segmentation_of(ann, segmentation, asset.height, asset.width, report)
-        else:
-            seg = []
-            if box is not None:
-                computed = float(box[2] * box[3])
+            seg = mask.to_coco() if keep else _segmentation_of(ann, segmentation, asset.height, asset.width,
+                                                               report)
         if box is None:
             box = annotation_bbox(ann) or ()
         area = ann.area
-        tolerance = 0.15 * computed
-        if tolerance < 16.0:
-            tolerance = 16.0
-        if area is None or abs(area - computed) > tolerance:
-            if area is not None:
-                replaced += 1
+        if area is None:
             area = computed
+        else:
+            tolerance = 0.15 * computed
+            if tolerance < 16.0:
+                tolerance = 16.0
+            if abs(area - computed) > tolerance:
+                replaced += 1
+                area = computed
         out = {
             "id": next(ann_ids),
             "image_id": image_id,
@@ -226,6 +261,20 @@ def image_dict(asset: Asset, image_id: Any) -> dict[str, Any]:
         for k, v in coco_extra.items():
             out.setdefault(k, v)
     return out
+
+
+def _image_batches(assets: list[Asset], image_ids: list[Any], size: int = 20000) -> Iterator[list[dict[str, Any]]]:
+    """`image_dict` of every asset, in lists of `size` (the common record inline: no call per image)."""
+    for start in range(0, len(assets), size):
+        batch = []
+        append = batch.append
+        for asset, image_id in zip(assets[start:start + size], image_ids[start:start + size]):
+            if asset.width is not None and asset.height is not None and not asset.extra:
+                append({"id": image_id, "file_name": asset.file_name, "width": asset.width,
+                        "height": asset.height})
+            else:
+                append(image_dict(asset, image_id))
+        yield batch
 
 
 def category_dict(label: Label, cid: int) -> dict[str, Any]:
@@ -292,10 +341,7 @@ def write(
         if any(i is not None for i in asset_ids):
             report.changed("image ids renumbered", len(asset_ids), "source ids were not unique integers")
     image_labels = bool(meta.get("image_labels")) and not results
-    ann_src_ids = [ann.id for a in dataset.assets for ann in a.annotations
-                   if ann.box is not None or ann.polygon is not None or ann.mask is not None
-                   or ann.keypoints is not None
-                   or (image_labels and ann.line is None and ann.point is None)]
+    ann_src_ids = _written_ids(dataset.assets, image_labels)
     if _unique_int_ids(ann_src_ids):
         ann_ids: Iterator[Any] = iter(ann_src_ids)
     else:
@@ -322,7 +368,7 @@ def write(
             f.write((b"" if first else b",") + orjson.dumps(key) + b":")
             first = False
             if key == "images":
-                write_json_array(f, chunks(image_dict(a, i) for a, i in zip(dataset.assets, image_ids)))
+                write_json_array(f, _image_batches(dataset.assets, image_ids))
             elif key == "annotations":
                 write_json_array(f, anns)
             elif key == "categories":
