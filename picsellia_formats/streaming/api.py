@@ -35,6 +35,7 @@ from typing import Any
 
 from .. import formats
 from ..errors import FormatError, LossyConversionError, OptionError
+from ..fidelity import ForeignFields
 from ..format_options import check_options
 from ..inputs import check_input
 from ..model import Asset, Label
@@ -115,6 +116,18 @@ def _no_image_labels(assets: Iterator[Asset], path: Path | None) -> Iterator[Ass
         yield asset
 
 
+def _tallied(assets: Iterator[Asset], tally: ForeignFields) -> Iterator[Asset]:
+    """The assets, their (and their objects') other-format fields tallied on the way."""
+    add = tally.add
+    for asset in assets:
+        if asset.extra:
+            add("assets", asset.extra)
+        for ann in asset.annotations:
+            if ann.extra:
+                add("objects", ann.extra)
+        yield asset
+
+
 def write_stream(
     s: AssetStream,
     path: str | os.PathLike[str],
@@ -164,6 +177,11 @@ def write_stream(
             if strict and report.lossy:
                 raise LossyConversionError(report)
         return report
+    tally = ForeignFields(spec.name)  # other formats' fields it cannot hold, counted as the assets pass
+    tally.add("dataset", s.metadata)
+    for label in s.labels:
+        tally.add("labels", label.extra)
+    assets = _tallied(assets, tally)
     with output_dir(path, spec.name, overwrite=overwrite) as tmp:
         if spec.name == "yolo":
             from ..formats.yolo.write import write_stream as yolo_stream
@@ -174,6 +192,7 @@ def write_stream(
             from ..formats.voc.write import write_stream as voc_stream
 
             voc_stream(s.labels, s.metadata, assets, tmp, images=images, report=report, **options)
+        tally.report_to(report)
         if strict and report.lossy:
             raise LossyConversionError(report)
     return report
