@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,118 @@ def _xml_name(asset: Asset, taken: set[str], counts: dict[str, int]) -> str:
     return stem
 
 
+class VocFolder:
+    """Pascal VOC XML written one asset at a time: `add` writes the asset's XML (and its segmentation
+    PNGs), `close` writes ``ImageSets/Main/<tag>.txt`` and the report entries. Held per asset: its XML
+    name, case-folded (names kept apart); the image ids of each tag are spooled to a file beside the output.
+
+    Example:
+        >>> import tempfile
+        >>> from picsellia_formats.model import Annotation
+        >>> out = Path(tempfile.mkdtemp())
+        >>> w = VocFolder(out, [Label("cat")], {}, report=Report())
+        >>> w.add(Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))]))
+        >>> w.close(); sorted(p.name for p in out.iterdir())
+        ['a.xml']
+    """
+
+    def __init__(self, out: Path, labels: list[Label], metadata: dict[str, Any], *, report: Report,
+                 images: str | Path | None = None, one_based: bool = False, layout: str | None = None,
+                 folder: str | None = None, segmentation: bool | None = None) -> None:
+        source = metadata.get("voc") or {}
+        if segmentation is None:
+            segmentation = bool(source.get("segmentation"))
+        if layout is None:
+            layout = "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
+        if layout not in ("flat", "devkit"):
+            raise OptionError(f"layout must be flat or devkit, got {layout!r}")
+        self.out, self.labels, self.report, self.layout, self.folder = out, labels, report, layout, folder
+        self.ann_dir = out / "Annotations" if layout == "devkit" else out
+        self.ann_dir.mkdir(parents=True, exist_ok=True)
+        self.base = str(self.ann_dir) + os.sep
+        self.images = images
+        self.shift = 1.0 if one_based else 0.0
+        self.counts = Counts()
+        self.names: dict[str, int] = {}
+        self.taken: set[str] = set()
+        self.made: set[str] = set()
+        self.lookup: ImageIndex | None = None
+        self.sets = TagLists(out)
+        self.statuses = self.image_qa = 0
+        self.used_labels: set[str] = set()
+        self.segmentation: Any = None
+        if segmentation:
+            from .segmentation import SegmentationWriter
+
+            self.segmentation = SegmentationWriter(out, labels, report)
+
+    def add(self, asset: Asset) -> None:
+        """Write one asset's XML (and PNGs when segmentation is written)."""
+        if asset.width is None or asset.height is None:
+            if self.images is not None:
+                if self.lookup is None:
+                    self.lookup = ImageIndex(self.images)
+                found = self.lookup.lookup(asset.file_name, _split(asset)).path
+                if found is not None:
+                    w, h = image_size(found)
+                    asset = _sized(asset, w, h)
+        counts = self.counts
+        objects = _objects(asset, self.shift, counts)
+        used = self.used_labels
+        for ann, _ in objects:
+            used.add(ann.label)
+        stem = _xml_name(asset, self.taken, self.names)
+        if asset.tags:
+            self.sets.add(asset.tags, stem)
+        if "/" in stem:
+            parent = stem.rpartition("/")[0]
+            if parent not in self.made:
+                (self.ann_dir / parent).mkdir(parents=True, exist_ok=True)
+                self.made.add(parent)
+        if self.segmentation is not None:
+            self.segmentation.add(asset, stem, [ann for ann, _ in objects])
+        data = render_asset(asset, objects, counts, self.folder)
+        write_bytes(self.base + stem.replace("/", os.sep) + XML_SUFFIX, data)
+        if asset.status:
+            self.statuses += 1
+        self.image_qa += len(asset.qa)
+
+    def close(self) -> None:
+        """Write the ImageSets lists (devkit) and the report entries."""
+        report, counts = self.report, self.counts
+        self.sets.write(self.out, self.layout, report)
+        if self.segmentation is not None:
+            painted = self.segmentation.close()
+            for kind in ("mask", "polygon"):  # carried by the PNGs, not only as boxes
+                if painted[kind]:
+                    counts.kinds[kind] -= painted[kind]
+        _report(counts, self.names, report)
+        if self.statuses:
+            report.dropped("asset statuses", self.statuses, "VOC has no review status")
+        if self.image_qa:
+            report.dropped("image Q&A answers", self.image_qa, "VOC has no Q&A")
+        unused = [label.name for label in self.labels if label.name not in self.used_labels]
+        if unused:
+            report.dropped("labels without objects", len(unused), "VOC has no label list", example=unused[0])
+
+    def abort(self) -> None:
+        """Remove the spooled tag lists after an error (the caller's output policy removes the folder)."""
+        self.sets.remove()
+
+
+def write_assets(labels: Iterable[Label], metadata: dict[str, Any], assets: Iterable[Asset], path: str | Path,
+                 *, report: Report, **options: Any) -> None:
+    """`VocFolder` fed with `assets`, one at a time (the in-memory `write` and `write_stream` both)."""
+    folder = VocFolder(Path(path), list(labels), metadata, report=report, **options)
+    try:
+        add = folder.add
+        for asset in assets:
+            add(asset)
+        folder.close()
+    finally:
+        folder.abort()
+
+
 def write(
     dataset: Dataset,
     path: str | Path,
@@ -116,79 +229,18 @@ def write(
     convention). `folder` fills ``<folder>`` for data that has none. `images` gives sizes the
     dataset lacks (from image headers). `segmentation` also writes the masks and polygons as the
     devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `segmentation`); by default
-    when the data was read with such PNGs (VOC -> VOC keeps them).
+    when the data was read with such PNGs (VOC -> VOC keeps them). The assets go through `VocFolder`
+    one at a time, as a stream's do (`write_stream`).
     """
     report = report if report is not None else Report()
     report_foreign_fields(dataset, "voc", report)  # other formats' fields it cannot hold
-    source = dataset.metadata.get("voc") or {}
-    if segmentation is None:
-        segmentation = bool(source.get("segmentation"))
-    if layout is None:
-        layout = "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
-    if layout not in ("flat", "devkit"):
-        raise OptionError(f"layout must be flat or devkit, got {layout!r}")
-    out = Path(path)
-    ann_dir = out / "Annotations" if layout == "devkit" else out
-    ann_dir.mkdir(parents=True, exist_ok=True)
-    base = str(ann_dir)
-    shift = 1.0 if one_based else 0.0
-    counts = Counts()
-    names: dict[str, int] = {}
-    taken: set[str] = set()
-    made: set[str] = set()
-    lookup: ImageIndex | None = None
-    image_ids: list[str] = []
-    statuses = image_qa = 0
-    segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
-    used_labels: set[str] = set()
-    sep = os.sep
     assets: Iterable[Asset] = dataset.assets
     if progress and len(dataset.assets) > 1:
         from ...progress import track
 
         assets = track(dataset.assets, "writing VOC files", unit="file")
-    for asset in assets:
-        if asset.width is None or asset.height is None:
-            if images is not None:
-                if lookup is None:
-                    lookup = ImageIndex(images)
-                found = lookup.lookup(asset.file_name, _split(asset)).path
-                if found is not None:
-                    w, h = image_size(found)
-                    asset = _sized(asset, w, h)
-        objects = _objects(asset, shift, counts)
-        for ann, _ in objects:
-            used_labels.add(ann.label)
-        stem = _xml_name(asset, taken, names)
-        image_ids.append(stem)
-        if "/" in stem:
-            parent = stem.rpartition("/")[0]
-            if parent not in made:
-                (ann_dir / parent).mkdir(parents=True, exist_ok=True)
-                made.add(parent)
-        if segmented is not None:
-            segmented.append((asset, stem, [ann for ann, _ in objects]))
-        data = render_asset(asset, objects, counts, folder)
-        write_bytes(base + sep + stem.replace("/", sep) + XML_SUFFIX, data)
-        if asset.status:
-            statuses += 1
-        image_qa += len(asset.qa)
-    _write_image_sets(dataset, out, layout, image_ids, report)
-    if segmented is not None:
-        from .segmentation import write_segmentation
-
-        painted = write_segmentation(dataset, out, report, items=segmented)
-        for kind in ("mask", "polygon"):  # carried by the PNGs, not only as boxes
-            if painted[kind]:
-                counts.kinds[kind] -= painted[kind]
-    _report(counts, names, report)
-    if statuses:
-        report.dropped("asset statuses", statuses, "VOC has no review status")
-    if image_qa:
-        report.dropped("image Q&A answers", image_qa, "VOC has no Q&A")
-    unused = [label.name for label in dataset.labels if label.name not in used_labels]
-    if unused:
-        report.dropped("labels without objects", len(unused), "VOC has no label list", example=unused[0])
+    write_assets(dataset.labels, dataset.metadata, assets, path, report=report, images=images,
+                 one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)
 
 
 def _split(asset: Asset) -> str | None:
@@ -204,33 +256,78 @@ def _sized(asset: Asset, width: int, height: int) -> Asset:
                  asset.tags, asset.status, asset.metadata, asset.qa, asset.extra)
 
 
-def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[str], report: Report) -> None:
-    # a split tag that is the folder of the asset's XML (Roboflow's train/x.xml) is carried by the layout
-    tagged = sum(1 for a, stem in zip(dataset.assets, image_ids)
-                 if [t for t in a.tags if t != stem.partition("/")[0] or "/" not in stem])
-    if not tagged:
-        return
-    if layout != "devkit":
-        report.dropped("asset tags", tagged, "the flat layout has no ImageSets; use layout=devkit "
-                       "(--voc-layout devkit)")
-        return
-    lists: dict[str, list[str]] = {}
-    for asset, image_id in zip(dataset.assets, image_ids):
-        for tag in asset.tags:
-            lists.setdefault(tag, []).append(image_id)
-    sets_dir = out / "ImageSets" / "Main"
-    sets_dir.mkdir(parents=True, exist_ok=True)
-    bad = 0
-    taken: set[str] = set()
-    for tag in sorted(lists):
-        if (not tag or "/" in tag or "\\" in tag or "\x00" in tag or tag in (".", "..") or ":" in tag
-                or tag.casefold() in taken):
-            bad += 1
-            continue
-        taken.add(tag.casefold())
-        write_bytes(str(sets_dir / f"{tag}.txt"), "".join(i + "\n" for i in lists[tag]).encode())
-    if bad:
-        report.dropped("asset tags that cannot name a file", bad, "ImageSets/Main/<tag>.txt")
+class TagLists:
+    """The image ids of each asset tag, in the assets' order, spooled to files in a temporary folder
+    under `parent` (in memory: a buffer per tag), and `tagged`: the assets with a tag other than their
+    XML's folder."""
+
+    FLUSH = 4096
+
+    def __init__(self, parent: Path) -> None:
+        self.parent = parent
+        self.spool: Path | None = None
+        self.lists: dict[str, list[str]] = {}
+        self.files: dict[str, Path] = {}
+        self.tagged = 0
+
+    def add(self, tags: list[str], stem: str) -> None:
+        # a split tag that is the folder of the asset's XML (Roboflow's train/x.xml) is carried by the layout
+        if [t for t in tags if t != stem.partition("/")[0] or "/" not in stem]:
+            self.tagged += 1
+        for tag in tags:
+            ids = self.lists.setdefault(tag, [])
+            ids.append(stem)
+            if len(ids) >= self.FLUSH:
+                self._flush(tag)
+
+    def _flush(self, tag: str) -> None:
+        path = self.files.get(tag)
+        if path is None:
+            if self.spool is None:
+                self.spool = Path(tempfile.mkdtemp(prefix=".pf-image-sets-", dir=self.parent))
+            path = self.files[tag] = self.spool / f"{len(self.files)}.txt"
+        with open(path, "ab") as f:
+            f.write("".join(i + "\n" for i in self.lists[tag]).encode())
+        self.lists[tag] = []
+
+    def write(self, out: Path, layout: str, report: Report) -> None:
+        """``ImageSets/Main/<tag>.txt`` for the devkit layout; the flat one reports the tags dropped."""
+        try:
+            if not self.tagged:
+                return
+            if layout != "devkit":
+                report.dropped("asset tags", self.tagged, "the flat layout has no ImageSets; use layout=devkit "
+                               "(--voc-layout devkit)")
+                return
+            sets_dir = out / "ImageSets" / "Main"
+            sets_dir.mkdir(parents=True, exist_ok=True)
+            bad = 0
+            taken: set[str] = set()
+            for tag in sorted(self.lists):
+                if (not tag or "/" in tag or "\\" in tag or "\x00" in tag or tag in (".", "..") or ":" in tag
+                        or tag.casefold() in taken):
+                    bad += 1
+                    continue
+                taken.add(tag.casefold())
+                target = sets_dir / f"{tag}.txt"
+                if tag in self.files:
+                    self._flush(tag)
+                    os.replace(self.files.pop(tag), target)
+                else:
+                    write_bytes(str(target), "".join(i + "\n" for i in self.lists[tag]).encode())
+            if bad:
+                report.dropped("asset tags that cannot name a file", bad, "ImageSets/Main/<tag>.txt")
+        finally:
+            self.remove()
+
+    def remove(self) -> None:
+        if self.files:
+            for path in self.files.values():
+                path.unlink(missing_ok=True)
+            self.files = {}
+        if self.spool is not None:
+            self.spool.rmdir()
+            self.spool = None
 
 
 def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
@@ -267,7 +364,6 @@ def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
 
 
 
-
 def write_stream(
     labels: Iterable[Label],
     metadata: dict[str, Any],
@@ -281,11 +377,11 @@ def write_stream(
     folder: str | None = None,
     segmentation: bool | None = None,
 ) -> None:
-    """`write` for assets met once (a stream): the same files, the assets BUFFERED into a `Dataset` first.
+    """`write` for assets met once (a stream): each XML (and its PNGs) written as its asset comes.
 
-    The VOC writer needs the whole dataset (the ``ImageSets`` lists, the segmentation palette), so this
-    holds every asset in memory, then calls `write`: the output is `write`'s, the memory is not bounded
-    (see docs/scale.md).
+    Nothing of VOC needs the whole dataset first: the layout and segmentation come from the options and
+    the source's metadata, the PNGs' class list from `labels`; the ImageSets lists are spooled to disk.
+    The output is `write`'s, byte for byte (other formats' fields are the caller's to tally).
 
     Example:
         >>> import tempfile, os
@@ -296,5 +392,5 @@ def write_stream(
         >>> sorted(os.listdir(out))
         ['a.xml']
     """
-    write(Dataset(labels=labels, assets=assets, metadata=metadata), path, images=images, report=report,
-          one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)
+    write_assets(labels, metadata, assets, path, report=report if report is not None else Report(),
+                 images=images, one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)
