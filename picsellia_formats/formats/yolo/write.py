@@ -522,6 +522,8 @@ class _StreamCheck:
                 if watch_kinds and self.default_task == "detect" and (self.shapes or self.keypoints):
                     self._refuse(f"asset {asset.file_name!r} has a {'polygon or mask' if self.shapes else 'keypoint'}"
                                  " object, the stream said it had none")
+                if self.shapes and self.default_task == "segment":
+                    watch_kinds = False  # all a segment stream needs to have seen
             if not self.any_split and asset.tags and split_of(asset.tags, asset=asset.file_name) is not None:
                 self._refuse(f"asset {asset.file_name!r} has a split tag, the stream said none had")
             yield asset
