@@ -37,12 +37,12 @@ from typing import Any
 
 from .. import formats
 from ..errors import FormatError, LossyConversionError, OptionError
-from ..fidelity import ForeignFields
 from ..format_options import check_options
+from ..formats.capabilities import tally_for_spec
 from ..inputs import check_input
-from ..model import Asset, Label
+from ..model import Asset, Dataset, Label
 from ..outputs import output_dir, output_file
-from ..report import Report
+from ..report import Report, check_strict
 
 #: Formats a stream can be read from, and written to.
 STREAM_SOURCES = ("coco",)
@@ -118,18 +118,6 @@ def _no_image_labels(assets: Iterator[Asset], path: Path | None) -> Iterator[Ass
         yield asset
 
 
-def _tallied(assets: Iterator[Asset], tally: ForeignFields) -> Iterator[Asset]:
-    """The assets, their (and their objects') other-format fields tallied on the way."""
-    add = tally.add
-    for asset in assets:
-        if asset.extra:
-            add("assets", asset.extra)
-        for ann in asset.annotations:
-            if ann.extra:
-                add("objects", ann.extra)
-        yield asset
-
-
 def write_stream(
     s: AssetStream,
     path: str | os.PathLike[str],
@@ -137,7 +125,7 @@ def write_stream(
     *,
     images: str | os.PathLike[str] | None = None,
     report: Report | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     overwrite: bool = False,
     progress: bool = False,
     **options: Any,
@@ -157,6 +145,7 @@ def write_stream(
         raise FormatError("a COCO file named for a split cannot be written from a stream (its assets get that "
                           "split tag and its layout is written back): convert in memory (--no-stream)", file=s.path)
     report = report if report is not None else Report()
+    strict = check_strict(strict)
     assets: Iterator[Asset] = s.assets
     if progress and s.n_assets > 1:
         from ..progress import track
@@ -176,14 +165,18 @@ def write_stream(
         with output_file(path, overwrite=overwrite) as tmp:
             with CocoSink(tmp, s.labels, s.metadata, report=report, **sink_options) as sink:
                 sink.write(assets)
-            if strict and report.lossy:
-                raise LossyConversionError(report)
+            if report.refuses(strict):
+                raise LossyConversionError(report, strict)
         return report
-    tally = ForeignFields(spec.name)  # other formats' fields it cannot hold, counted as the assets pass
-    tally.add("dataset", s.metadata)
-    for label in s.labels:
-        tally.add("labels", label.extra)
-    assets = _tallied(assets, tally)
+    # what the target cannot hold, counted as the assets pass and worded once (formats.capabilities)
+    cap_options = dict(options)
+    if spec.name == "yolo":
+        from ..formats.yolo.write import stream_task
+
+        cap_options["task"] = stream_task(s.labels, s.metadata, s.has_shapes, options.get("task"))
+    unheld = tally_for_spec(spec, Dataset(labels=list(s.labels), metadata=s.metadata), cap_options)
+    if unheld is not None:
+        assets = unheld.watch(assets)
     with output_dir(path, spec.name, overwrite=overwrite) as tmp:
         if spec.name == "yolo":
             from ..formats.yolo.write import write_stream as yolo_stream
@@ -194,7 +187,8 @@ def write_stream(
             from ..formats.voc.write import write_stream as voc_stream
 
             voc_stream(s.labels, s.metadata, assets, tmp, images=images, report=report, **options)
-        tally.report_to(report)
-        if strict and report.lossy:
-            raise LossyConversionError(report)
+        if unheld is not None:
+            unheld.report_to(report, s.labels, s.metadata)
+        if report.refuses(strict):
+            raise LossyConversionError(report, strict)
     return report

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError, OptionError
-from ...fidelity import report_foreign_fields
-from ...geometry import annotation_bbox
 from ...images import ImageIndex, image_size
 from ...io_utils import safe_relative_path
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...shapes import annotation_bbox
 from ...splits import split_of
 from .._writer import write_bytes
 from .detect import XML_SUFFIX
@@ -27,32 +26,24 @@ from .render import (
 
 # ---------------------------------------------------------------------------------------------- write
 
-_APPROX = {"polygon": "polygons", "mask": "masks", "keypoints": "keypoints"}
-_DROP = {"line": "lines", "point": "points", "classification": "image-level classifications"}
+#: kinds that VOC cannot write, not even as a box (reported from FORMAT.holds, as every other loss
+#: of a kind, field or flag VOC has no place for)
+_DROP = frozenset(("line", "point", "classification"))
 
 
 def _objects(asset: Asset, shift: float, counts: Counts) -> list[tuple[Annotation, tuple[str, ...]]]:
     out = []
-    kinds = counts.kinds
     for ann in asset.annotations:
         box = ann.box
         if (ann.mask is not None or ann.polygon is not None or ann.keypoints is not None or box is None
                 or ann.line is not None or ann.point is not None):
-            kind = ann.kind
-            kinds[kind] = kinds.get(kind, 0) + 1
-            if kind in _DROP:
+            if ann.kind in _DROP:
                 continue
             if box is None:
                 box = annotation_bbox(ann)
             if box is None:
                 counts.no_box += 1
                 continue
-        if ann.qa:
-            counts.qa += len(ann.qa)
-        if ann.score is not None:
-            counts.scores += 1
-        if ann.iscrowd:
-            counts.crowd += 1
         corners = corner_texts(box, ann.extra, shift, counts)
         if corners is not None:
             out.append((ann, corners))
@@ -115,11 +106,9 @@ class VocFolder:
     def __init__(self, out: Path, labels: list[Label], metadata: dict[str, Any], *, report: Report,
                  images: str | Path | None = None, one_based: bool = False, layout: str | None = None,
                  folder: str | None = None, segmentation: bool | None = None) -> None:
-        source = metadata.get("voc") or {}
-        if segmentation is None:
-            segmentation = bool(source.get("segmentation"))
-        if layout is None:
-            layout = "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
+        described = Dataset(metadata=metadata)  # the options' defaults come from the source's metadata
+        segmentation = writes_segmentation(described, segmentation)
+        layout = layout if layout is not None else default_layout(described)
         if layout not in ("flat", "devkit"):
             raise OptionError(f"layout must be flat or devkit, got {layout!r}")
         self.out, self.labels, self.report, self.layout, self.folder = out, labels, report, layout, folder
@@ -134,8 +123,6 @@ class VocFolder:
         self.made: set[str] = set()
         self.lookup: ImageIndex | None = None
         self.sets = TagLists(out)
-        self.statuses = self.image_qa = 0
-        self.used_labels: set[str] = set()
         self.segmentation: Any = None
         if segmentation:
             from .segmentation import SegmentationWriter
@@ -154,9 +141,6 @@ class VocFolder:
                     asset = _sized(asset, w, h)
         counts = self.counts
         objects = _objects(asset, self.shift, counts)
-        used = self.used_labels
-        for ann, _ in objects:
-            used.add(ann.label)
         stem = _xml_name(asset, self.taken, self.names)
         if asset.tags:
             self.sets.add(asset.tags, stem)
@@ -169,27 +153,14 @@ class VocFolder:
             self.segmentation.add(asset, stem, [ann for ann, _ in objects])
         data = render_asset(asset, objects, counts, self.folder)
         write_bytes(self.base + stem.replace("/", os.sep) + XML_SUFFIX, data)
-        if asset.status:
-            self.statuses += 1
-        self.image_qa += len(asset.qa)
 
     def close(self) -> None:
         """Write the ImageSets lists (devkit) and the report entries."""
         report, counts = self.report, self.counts
         self.sets.write(self.out, self.layout, report)
         if self.segmentation is not None:
-            painted = self.segmentation.close()
-            for kind in ("mask", "polygon"):  # carried by the PNGs, not only as boxes
-                if painted[kind]:
-                    counts.kinds[kind] -= painted[kind]
+            self.segmentation.close()
         _report(counts, self.names, report)
-        if self.statuses:
-            report.dropped("asset statuses", self.statuses, "VOC has no review status")
-        if self.image_qa:
-            report.dropped("image Q&A answers", self.image_qa, "VOC has no Q&A")
-        unused = [label.name for label in self.labels if label.name not in self.used_labels]
-        if unused:
-            report.dropped("labels without objects", len(unused), "VOC has no label list", example=unused[0])
 
     def abort(self) -> None:
         """Remove the spooled tag lists after an error (the caller's output policy removes the folder)."""
@@ -233,7 +204,6 @@ def write(
     one at a time, as a stream's do (`write_stream`).
     """
     report = report if report is not None else Report()
-    report_foreign_fields(dataset, "voc", report)  # other formats' fields it cannot hold
     assets: Iterable[Asset] = dataset.assets
     if progress and len(dataset.assets) > 1:
         from ...progress import track
@@ -241,6 +211,23 @@ def write(
         assets = track(dataset.assets, "writing VOC files", unit="file")
     write_assets(dataset.labels, dataset.metadata, assets, path, report=report, images=images,
                  one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)
+
+
+#: what a user can do about tags the flat layout drops
+TAGS_HINT = "the devkit layout lists them in ImageSets (--voc-layout devkit)"
+
+
+def default_layout(dataset: Dataset | None) -> str:
+    """The layout written when none is asked: the devkit for data read from one, else flat."""
+    source = (dataset.metadata.get("voc") or {}) if dataset is not None else {}
+    return "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
+
+
+def writes_segmentation(dataset: Dataset | None, segmentation: bool | None) -> bool:
+    """Whether the PNGs are written: asked, or by default when the data was read with them."""
+    if segmentation is not None:
+        return bool(segmentation)
+    return bool(((dataset.metadata.get("voc") or {}) if dataset is not None else {}).get("segmentation"))
 
 
 def _split(asset: Asset) -> str | None:
@@ -296,8 +283,8 @@ class TagLists:
             if not self.tagged:
                 return
             if layout != "devkit":
-                report.dropped("asset tags", self.tagged, "the flat layout has no ImageSets; use layout=devkit "
-                               "(--voc-layout devkit)")
+                # FORMAT declares tags held: the flat layout's loss is known only here
+                report.dropped("asset tags", self.tagged, f"VOC has no tags; {TAGS_HINT}")
                 return
             sets_dir = out / "ImageSets" / "Main"
             sets_dir.mkdir(parents=True, exist_ok=True)
@@ -331,11 +318,6 @@ class TagLists:
 
 
 def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
-    for kind, n in sorted(counts.kinds.items()):
-        if kind in _APPROX:
-            report.approximated(f"{_APPROX[kind]} written as boxes", n, "VOC objects are boxes")
-        elif kind in _DROP:
-            report.dropped(_DROP[kind], n, "VOC has no such shape")
     if counts.no_box:
         report.dropped("objects without geometry", counts.no_box)
     if counts.nonfinite:
@@ -347,12 +329,6 @@ def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
         report.rounded("image sizes with non-integer values", counts.size_rounded)
     if counts.sizes:
         report.info("image sizes unknown, written as 0", counts.sizes, "pass images= (--images) to read them")
-    if counts.qa:
-        report.dropped("object Q&A answers", counts.qa, "VOC has no Q&A")
-    if counts.scores:
-        report.dropped("detection scores", counts.scores, "VOC has no score")
-    if counts.crowd:
-        report.dropped("crowd flags (iscrowd)", counts.crowd, "VOC has no crowd flag")
     if counts.attrs_json:
         report.changed("nested attribute values written as JSON text", counts.attrs_json)
     if counts.metadata:

@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ...errors import FormatError, OptionError, PicselliaFormatsError
-from ...fidelity import report_foreign_fields
 from ...images import ImageIndex, image_size
 from ...io_utils import gc_paused, safe_relative_path
+from ...labels import labels_in_use
 from ...model import Asset, Dataset, Label
 from ...report import Report
 from ...splits import canonical_split, split_of, split_order
@@ -61,7 +61,9 @@ def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], pose: dict[st
     return text
 
 
-def _default_task(dataset: Dataset, meta: dict[str, Any]) -> str:
+def default_task(dataset: Dataset, meta: dict[str, Any]) -> str:
+    """The task written when none is asked: the source's, else pose with keypoints only, segment
+    with polygons or masks, else detect."""
     given = meta.get("task")
     if given in TASKS:
         return given  # type: ignore[no-any-return]
@@ -150,7 +152,7 @@ class YoloFolder:
         self.taken: set[str] = set()
         self.splits: set[str] = set()
         self.renamed: list[str] = []
-        self.missing_images = self.link_refused = self.extra_tags = self.statuses = self.image_qa = 0
+        self.missing_images = self.link_refused = self.extra_tags = 0
         self.unsplit = self.n_sizes = 0
         self.unknown: list[str] = []  # assets with rows and no size: nothing is written after the first
         self.sizes_file: Any = None
@@ -220,10 +222,6 @@ class YoloFolder:
                 self._size(stem, [*entry, split] if split else entry)
         if asset.tags and len(asset.tags) > (1 if split in asset.tags else 0):
             self.extra_tags += 1
-        if asset.status:
-            self.statuses += 1
-        if asset.qa:
-            self.image_qa += len(asset.qa)
 
     def _size(self, stem: str, entry: list[Any]) -> None:
         """One ``image_sizes.json`` entry, appended to the file (the object's keys in the assets' order)."""
@@ -280,8 +278,6 @@ class YoloFolder:
         if self.missing_images:
             report.info("images not found in the images folder, not copied", self.missing_images)
         report.dropped("asset tags other than the split", self.extra_tags, "YOLO has no tags")
-        report.dropped("asset statuses", self.statuses, "YOLO has no review status")
-        report.dropped("image Q&A answers", self.image_qa, "YOLO has no Q&A")
 
     def abort(self) -> None:
         """Close the open file after an error (the caller's output policy removes the folder)."""
@@ -343,23 +339,15 @@ def write(
     """
     copy_images = _options(task, copy_images, images)
     report = report if report is not None else Report()
-    report_foreign_fields(dataset, "yolo", report)  # other formats' fields it cannot hold
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     meta = dataset.metadata.get("yolo") or {}
     if task is None:
-        task = _default_task(dataset, meta)
+        task = default_task(dataset, meta)
     if task == "classify":
         write_classify(dataset, out, Path(images) if images else None, copy_images, report)
         return
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for asset in dataset.assets:
-        for ann in asset.annotations:
-            if ann.label not in known:
-                known.add(ann.label)
-                labels.append(Label(ann.label))
-    names, index = _class_indexes(labels, report)
+    names, index = _class_indexes(labels_in_use(dataset), report)
     folder = YoloFolder(out, names, index, task=task, report=report,
                         confidence=bool(meta.get("confidence")) if confidence is None else confidence,
                         kpt_shape=_kpt_shape(_keypoint_counts(dataset.assets), meta) if task == "pose" else None,
@@ -466,10 +454,7 @@ def write_stream(
     meta = metadata.get("yolo") or {}
     declared = sorted({len(label.keypoints) for label in labels if label.keypoints})
     given = task if task is not None else meta.get("task") if meta.get("task") in TASKS else None
-    if given is None:
-        task = "segment" if has_shapes else "pose" if declared else "detect"
-    else:
-        task = given
+    task = stream_task(labels, metadata, has_shapes, given)
     if task == "classify":
         from types import SimpleNamespace
 
@@ -496,6 +481,22 @@ def write_stream(
                          any_split)
     _write_all(folder, check.assets(assets))
     check.finish()
+
+
+def stream_task(labels: Iterable[Label], metadata: dict[str, Any], has_shapes: bool, task: str | None = None) -> str:
+    """The task `write_stream` writes: `task` when given, else the source's, else segment with `has_shapes`,
+    pose when a label declares keypoints, else detect (`default_task`'s rule on what a stream knows first).
+
+    Example:
+        >>> stream_task([Label("person", keypoints=["nose"])], {}, has_shapes=False)
+        'pose'
+    """
+    if task is not None:
+        return task
+    given = (metadata.get("yolo") or {}).get("task")
+    if given in TASKS:
+        return given  # type: ignore[no-any-return]
+    return "segment" if has_shapes else "pose" if any(label.keypoints for label in labels) else "detect"
 
 
 class _StreamCheck:
