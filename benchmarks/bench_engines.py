@@ -8,6 +8,14 @@ Results are checked identical across engines. Install size: the engine's distrib
 dependency they pull in that the package does not already need.
 
     python benchmarks/bench_engines.py --images 10000 --shard 500 --rounds 3
+
+``--job tfrecord``: the package's own per-image work instead, TFRecord encoding (`write_tfrecords` of a
+dataset of the same JPEGs, one box each, 4 shards) with ``workers=0`` (this process), the local pool
+(``engine="local"``) and a local Dask cluster (``engine="dask"``), 2 workers; wall time from the call to
+the committed files (engine start-up and shut-down included), CPU of the whole process tree, and the
+sha256 of every shard (identical across engines):
+
+    python benchmarks/bench_engines.py --job tfrecord --images 10000 --rounds 3
 """
 
 from __future__ import annotations
@@ -112,6 +120,72 @@ print("__RESULT__" + json.dumps({{"startup": t1 - t0, "first": first, "warm": st
 """
 
 
+TFRECORD_CHILD = r"""
+import hashlib, json, os, sys, tempfile, time
+from pathlib import Path
+import psutil
+from picsellia_formats.formats.tfrecord.write import write_tfrecords
+from picsellia_formats.model import Annotation, Asset, Dataset, Label
+engine, paths = {engine!r}, json.loads(open({shards!r}).read())
+me = psutil.Process()
+def tree_cpu():
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+ds = Dataset([Label("noise")], [Asset(os.path.basename(p), 64, 48, [Annotation("noise", box=(8.0, 6.0, 32.0, 24.0))],
+                                      id=i) for i, p in enumerate(paths)])
+out = Path(tempfile.mkdtemp(dir="/dev/shm")) / "data.record"
+workers, eng = (0, "local") if engine == "inline" else (2, "local" if engine == "pool" else "dask")
+c0 = tree_cpu(); t0 = time.perf_counter()
+files = write_tfrecords(ds, out, images=os.path.dirname(paths[0]), shards=4, workers=workers, engine=eng,
+                        progress=False)
+wall = time.perf_counter() - t0; cpu = tree_cpu() - c0
+digest = hashlib.sha256(b"".join(hashlib.sha256(f.read_bytes()).digest() for f in files)).hexdigest()
+for f in files:
+    f.unlink()
+print("__RESULT__" + json.dumps({{"wall": wall, "cpu": cpu, "digest": digest, "peak_mib":
+      __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def run_tfrecord(engine: str, paths_file: Path) -> dict:
+    code = TFRECORD_CHILD.format(engine=engine, shards=str(paths_file))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env)
+    if "__RESULT__" not in out.stdout:
+        raise RuntimeError(f"{engine} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.rsplit("__RESULT__", 1)[1])
+
+
+def tfrecord_main(args: argparse.Namespace, paths: list[str]) -> None:
+    paths_file = args.folder / "paths.json"
+    paths_file.write_text(json.dumps(paths))
+    chosen = [] if args.engines == list(ENGINES) else args.engines
+    engines = [e for e in chosen if e in ("inline", "pool", "dask")] or ["inline", "pool", "dask"]
+    results: dict[str, list[dict]] = {e: [] for e in engines}
+    for _ in range(args.rounds):
+        for engine in engines:
+            results[engine].append(run_tfrecord(engine, paths_file))
+    digests = {r["digest"] for rs in results.values() for r in rs}
+    pool = statistics.median(r["wall"] for r in results.get("pool", [{"wall": float("nan")}]))
+    pool_cpu = statistics.median(r["cpu"] for r in results.get("pool", [{"cpu": float("nan")}]))
+    rows = []
+    for engine, rs in results.items():
+        wall = statistics.median(r["wall"] for r in rs)
+        cpu = statistics.median(r["cpu"] for r in rs)
+        peak = statistics.median(r["peak_mib"] for r in rs)
+        rows.append([engine, f"{wall:.2f}", f"{wall - pool:+.2f}", f"{cpu:.2f}",
+                     f"{(cpu - pool_cpu) / len(paths) * 1e3:+.3f}", f"{peak:.0f}"])
+    print(f"TFRecord encoding of {len(paths)} generated JPEGs (4 shards), 2 workers, median of {args.rounds} fresh "
+          f"processes; load average {os.getloadavg()[0]:.1f}; shards identical across engines: {len(digests) == 1}")
+    print(table(rows, ["engine", "wall s", "vs pool s", "CPU s (tree)", "CPU vs pool ms/img", "driver peak MiB"]))
+
+
 def run_engine(engine: str, shards_file: Path, runs: int) -> dict:
     code = CHILD.format(bench=str(Path(__file__).resolve().parent), engine=engine, shards=str(shards_file), runs=runs)
     paths = [str(REPO), str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]
@@ -164,8 +238,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="warm runs per engine start")
     parser.add_argument("--folder", type=Path, default=Path("/dev/shm/pf-bench-engines"))
     parser.add_argument("--engines", nargs="*", default=list(ENGINES))
+    parser.add_argument("--job", choices=("headers", "tfrecord"), default="headers",
+                        help="headers: the shard function above on each engine; tfrecord: write_tfrecords(engine=)")
     args = parser.parse_args()
     paths = make_images(args.folder, args.images)
+    if args.job == "tfrecord":
+        tfrecord_main(args, paths)
+        return
     shards = [paths[i:i + args.shard] for i in range(0, len(paths), args.shard)]
     shards_file = args.folder / "shards.json"
     shards_file.write_text(json.dumps(shards))

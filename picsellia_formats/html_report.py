@@ -187,14 +187,20 @@ def build_report(
         ("empty images", f"{stats.empty_assets:,}"), ("findings", f"{len(validation):,}")))
     kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(stats.kinds.items(), key=lambda kv: -kv[1])) or "none"
 
+    from .validation.rules import RULES
+
     findings_html = []
     thumbs_used = 0
     by_code: dict[str, list[Any]] = {}
-    for f in validation:
+    for f in validation:  # the held findings (a bounded report holds the first of each code)
         by_code.setdefault(f.code, []).append(f)
+    totals = validation.counts()  # exact, held or not
+    severity_of = {code: items[0].severity for code, items in by_code.items()}
     rank = {"error": 0, "warning": 1, "info": 2}
-    for code, items in sorted(by_code.items(), key=lambda kv: (rank.get(kv[1][0].severity, 3), kv[0])):
-        sev = items[0].severity
+    for code in sorted(totals, key=lambda c: (rank.get(severity_of.get(c, RULES[c].severity), 3), c)):
+        items = by_code.get(code, [])
+        total = totals[code]
+        sev = severity_of.get(code, RULES[code].severity)
         shown: dict[int, list[int]] = {}
         for f in items:
             if f.asset_index is not None and (f.asset_index in shown or len(shown) < per_finding):
@@ -210,11 +216,12 @@ def build_report(
                            f"<figcaption>{_e(asset.file_name)}</figcaption></figure>")
             thumbs_used += 1
         listed = "".join(f"<li>{_e(f.where())}: {_e(f.message)}</li>" for f in items[:10])
-        more = f"<li class='muted'>… and {len(items) - 10:,} more</li>" if len(items) > 10 else ""
+        n_listed = min(len(items), 10)
+        more = f"<li class='muted'>… and {total - n_listed:,} more</li>" if total > n_listed else ""
         findings_html.append(
             f"<div class='finding {sev}' id='rule-{_e(code)}' data-code='{_e(code)}'>"
             f"<span class='sev'>{_e(sev)}</span> "
-            f"<b>{_e(code)}</b> <span class='muted'>× {len(items):,}</span><ul>{listed}{more}</ul>"
+            f"<b>{_e(code)}</b> <span class='muted'>× {total:,}</span><ul>{listed}{more}</ul>"
             f"<div class='grid'>{''.join(figures)}</div></div>")
     if not findings_html:
         findings_html.append("<p>No findings: nothing to regret uploading.</p>")

@@ -17,10 +17,12 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -246,6 +248,41 @@ def contact_sheet(images: Sequence[Image.Image], titles: Sequence[str], thumb: i
     return sheet
 
 
+def render_shard(items: Sequence[tuple[Asset, str | None, tuple[int, ...]]], context: tuple[Style, str]
+                 ) -> list[tuple[bytes, tuple[int, int], bytes]]:
+    """``(preview file bytes, thumbnail size, thumbnail RGB bytes)`` of each ``(asset, image path or None,
+    annotations to highlight)``: the unit of work of the threads, the pool and the engine (pure).
+    `context`: ``(style, "jpg" or "png")``."""
+    import io
+
+    style, ext = context
+    out = []
+    for asset, path, highlight in items:
+        image = render(asset, path, label_color, style, highlight)
+        buf = io.BytesIO()
+        image.save(buf, format="PNG" if ext == "png" else "JPEG", quality=90)
+        image.thumbnail((400, 400))
+        out.append((buf.getvalue(), image.size, image.tobytes()))
+    return out
+
+
+@contextmanager
+def _shard_results(shards: list[Any], context: tuple[Style, str], workers: int, engine: str | None,
+                   scheduler: str | None) -> Iterator[Iterator[list[tuple[bytes, tuple[int, int], bytes]]]]:
+    """`render_shard` of each shard, in order: threads of this process (`engine` None) or `engines.map_shards`."""
+    if engine is None:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            yield pool.map(render_shard, shards, [context] * len(shards))
+        return
+    from .engines import map_shards
+
+    results = map_shards(render_shard, shards, context, engine=engine, workers=max(1, workers), scheduler=scheduler)
+    try:
+        yield results
+    finally:
+        results.close()
+
+
 def write_previews(
     dataset: Dataset,
     out_dir: str | Path,
@@ -259,8 +296,14 @@ def write_previews(
     workers: int = 2,
     quiet: bool = True,
     overwrite: bool = False,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> list[Path]:
     """Render the chosen assets into `out_dir` (one file each plus ``contact_sheet.<fmt>``).
+
+    Each shard of assets is drawn and encoded by `render_shard`: by `workers` threads of this process
+    (`engine` None, the default), or on `engine` (``local``: a process pool of `workers`; ``dask``: a local
+    cluster of `workers` processes, or the running one at `scheduler`): the same files either way.
 
     `labels` keeps assets having one of these labels (and draws only them); `assets` restricts to
     these asset indexes; `limit` caps the count. Returns the written preview paths, in dataset order.
@@ -288,37 +331,41 @@ def write_previews(
             break
     ext = "png" if image_format.lower() == "png" else "jpg"
     names: dict[str, int] = {}
-
-    def job(item: tuple[int, Asset]) -> tuple[Image.Image, str, bool]:
-        i, asset = item
+    ambiguous: list[str] = []
+    work: list[tuple[Asset, str | None, tuple[int, ...]]] = []
+    for i, asset in chosen:
         match = index.lookup(asset.file_name) if index is not None else ImageMatch(None)
         if match.ambiguous:
             ambiguous.append(f"{asset.file_name!r} ({', '.join(str(p) for p in match.candidates[:3])})")
-        path = match.path
-        return render(asset, path, label_color, style, (highlights or {}).get(i, ())), asset.file_name, path is None
+        work.append((asset, None if match.path is None else str(match.path), tuple((highlights or {}).get(i, ()))))
+    size = 4 if engine is None else max(1, min(32, -(-len(work) // (4 * max(workers, 1)))))
+    shards = [work[k:k + size] for k in range(0, len(work), size)]
+    context = (style, ext)
 
     written: list[Path] = []
     thumbs: list[Image.Image] = []
     titles: list[str] = []
     missing: list[str] = []
-    ambiguous: list[str] = []
     # staged: a run that fails half-way changes nothing in out_dir
     with output_dir(out_dir, "preview", overwrite=overwrite) as stage, \
-            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for image, file_name, not_found in track(pool.map(job, chosen), "previews", total=len(chosen), quiet=quiet):
-            if not_found:
+            _shard_results(shards, context, workers, engine, scheduler) as results:
+        rendered = (r for shard in results for r in shard)
+        for (asset, path, _), (data, thumb_size, thumb) in zip(
+                work, track(rendered, "previews", total=len(work), quiet=quiet)):
+            file_name = asset.file_name
+            if path is None:
                 missing.append(file_name)
             stem = Path(file_name).stem or "asset"
             n = names.get(stem, 0)
             names[stem] = n + 1
             name = f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}"
-            image.save(stage / name, format="PNG" if ext == "png" else "JPEG", quality=90)
+            (stage / name).write_bytes(data)
             written.append(out_dir / name)
-            thumbs.append(image.copy() if len(thumbs) < 200 else image)
-            titles.append(file_name)
-            thumbs[-1].thumbnail((400, 400))
+            if len(thumbs) < 200:
+                thumbs.append(Image.frombytes("RGB", thumb_size, thumb))
+                titles.append(file_name)
         if thumbs:
-            sheet = contact_sheet(thumbs[:200], titles[:200])
+            sheet = contact_sheet(thumbs, titles)
             sheet.save(stage / f"contact_sheet.{ext}", format="PNG" if ext == "png" else "JPEG", quality=90)
     if missing:
         where = f"under {image_dir}" if image_dir is not None else "(no images folder given or found)"

@@ -15,10 +15,11 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Dataset
+from .model import Asset, Dataset
 from .shapes import annotation_bbox
 
 SMALL, LARGE = 32.0, 96.0
@@ -76,12 +77,31 @@ class Stats:
         }
 
 
-def compute(dataset: Dataset) -> Stats:
-    """Statistics of `dataset` in one pass over its annotations."""
-    stats = Stats(assets=len(dataset.assets))
-    for name in dataset.label_names:
-        stats.labels[name] = LabelStats()
-    for asset in dataset.assets:
+class StatsBuilder:
+    """Statistics gathered one asset at a time: `compute` feeds it a `Dataset`, `streaming.stats` a stream.
+
+    Per label it keeps running sums, never the objects; ``keep_sizes`` also keeps each object's size in
+    ``LabelStats.sizes`` (the HTML report's size histogram needs them; a stream does without).
+
+    Example:
+        >>> from picsellia_formats.model import Annotation, Asset
+        >>> b = StatsBuilder(["cat"], keep_sizes=False)
+        >>> b.add(Asset("a.jpg", 100, 100, [Annotation("cat", box=(0, 0, 10, 40))]))
+        >>> b.result().labels["cat"].mean_size
+        20.0
+    """
+
+    def __init__(self, label_names: Iterable[str] = (), *, keep_sizes: bool = True) -> None:
+        self.stats = Stats()
+        self.keep_sizes = keep_sizes
+        #: per label: [sizes seen, their sum, min, max, small, large]
+        self._sizes: dict[str, list[Any]] = {}
+        for name in label_names:
+            self.stats.labels[name] = LabelStats()
+
+    def add(self, asset: Asset) -> None:
+        stats = self.stats
+        stats.assets += 1
         if not asset.annotations:
             stats.empty_assets += 1
         if asset.status:
@@ -103,7 +123,7 @@ def compute(dataset: Dataset) -> Stats:
                 ls.images += 1
             box = annotation_bbox(ann) if kind != "classification" else None
             if box is not None and box[2] >= 0 and box[3] >= 0:
-                ls.sizes.append(math.sqrt(float(box[2]) * float(box[3])))
+                self._size(ann.label, ls, math.sqrt(float(box[2]) * float(box[3])))
         tags = asset.tags or []
         if not tags:
             stats.untagged_assets += 1
@@ -114,16 +134,46 @@ def compute(dataset: Dataset) -> Stats:
             split.empty_assets += not asset.annotations
             for ann in asset.annotations:
                 split.labels[ann.label] = split.labels.get(ann.label, 0) + 1
-    for ls in stats.labels.values():
-        ls.share = ls.objects / stats.objects if stats.objects else 0.0
-        if ls.sizes:
-            ls.mean_size = round(sum(ls.sizes) / len(ls.sizes), 2)
-            ls.min_size = round(min(ls.sizes), 2)
-            ls.max_size = round(max(ls.sizes), 2)
-            ls.small = sum(1 for s in ls.sizes if s < SMALL)
-            ls.large = sum(1 for s in ls.sizes if s >= LARGE)
-            ls.medium = len(ls.sizes) - ls.small - ls.large
-    return stats
+
+    def _size(self, label: str, ls: LabelStats, size: float) -> None:
+        acc = self._sizes.get(label)
+        if acc is None:
+            acc = self._sizes[label] = [0, 0.0, size, size, 0, 0]
+        acc[0] += 1
+        acc[1] += size  # in order: the same float sum as sum() of the list
+        if size < acc[2]:
+            acc[2] = size
+        if size > acc[3]:
+            acc[3] = size
+        if size < SMALL:
+            acc[4] += 1
+        elif size >= LARGE:
+            acc[5] += 1
+        if self.keep_sizes:
+            ls.sizes.append(size)
+
+    def result(self) -> Stats:
+        """The statistics of the assets added so far (shares, mean/min/max sizes and size classes)."""
+        stats = self.stats
+        for name, ls in stats.labels.items():
+            ls.share = ls.objects / stats.objects if stats.objects else 0.0
+            acc = self._sizes.get(name)
+            if acc:
+                n, total, low, high, small, large = acc
+                ls.mean_size = round(total / n, 2)
+                ls.min_size = round(low, 2)
+                ls.max_size = round(high, 2)
+                ls.small, ls.large = small, large
+                ls.medium = n - small - large
+        return stats
+
+
+def compute(dataset: Dataset) -> Stats:
+    """Statistics of `dataset` in one pass over its annotations."""
+    builder = StatsBuilder(dataset.label_names)
+    for asset in dataset.assets:
+        builder.add(asset)
+    return builder.result()
 
 
 def _fmt(v: float | None) -> str:

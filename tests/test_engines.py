@@ -78,3 +78,52 @@ def test_cli_engine_flag(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 
     pool, dask = (orjson.loads((tmp_path / n).read_bytes()) for n in ("pool.json", "dask.json"))
     assert pool["findings"] == dask["findings"]
+
+
+def _square_plus(shard: list[int], context: int) -> list[int]:
+    if context < 0 and 13 in shard:
+        raise ValueError("shard with 13")
+    return [x * x + context for x in shard]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_map_shards_keeps_order_and_sends_the_context(workers: int) -> None:
+    shards = [[i, i + 1] for i in range(0, 40, 2)]
+    assert list(engines.map_shards(_square_plus, shards, 1, workers=workers)) == [[x * x + 1 for x in s]
+                                                                                    for s in shards]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_map_shards_raises_the_shard_error_at_its_turn(workers: int) -> None:
+    got = []
+    with pytest.raises(ValueError, match="shard with 13"):
+        for result in engines.map_shards(_square_plus, ([i] for i in range(20)), -1, workers=workers):
+            got.append(result)
+    assert got == [[i * i - 1] for i in range(13)]
+
+
+def test_map_shards_pulls_the_shards_lazily() -> None:
+    pulled = []
+
+    def shards():
+        for i in range(100):
+            pulled.append(i)
+            yield [i]
+
+    results = engines.map_shards(_square_plus, shards(), 0, workers=2, window=3)
+    assert next(results) == [0]
+    assert len(pulled) <= 4  # the window, plus the one that filled it
+    results.close()
+
+
+def test_map_shards_unknown_engine() -> None:
+    with pytest.raises(OptionError, match="engine must be one of"):
+        list(engines.map_shards(_square_plus, [[1]], 0, engine="ray"))
+
+
+def test_map_shards_on_dask_gives_the_pool_results() -> None:
+    _need_dask()
+    shards = [[i, i + 1] for i in range(0, 30, 2)]
+    pool = list(engines.map_shards(_square_plus, shards, 5, workers=2))
+    dask = list(engines.map_shards(_square_plus, shards, 5, engine="dask", workers=2, window=4))
+    assert dask == pool

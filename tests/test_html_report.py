@@ -86,3 +86,16 @@ def test_report_opens_in_chromium_with_findings_and_no_broken_image(tmp_path: Pa
         assert im.size == (1280, 2400)
         grey = np.asarray(im.convert("L").resize((64, 120)))
         assert len(np.unique(grey)) > 20  # a rendered page, not a blank one
+
+
+def test_a_bounded_validation_gives_exact_totals() -> None:
+    from picsellia_formats.model import Annotation, Asset, Dataset, Label
+
+    ds = Dataset([Label("cat")], [Asset(f"{i}.jpg", 10, 10, [Annotation("cat", box=(1.0, 1.0, 0.0, 2.0))])
+                                  for i in range(25)])
+    full = build_report(ds, validation=pf.validate(ds), gallery=0)
+    bounded = build_report(ds, validation=pf.validate(ds, keep=2), gallery=0)
+    for page in (full, bounded):
+        assert "<b>box-zero-size</b> <span class='muted'>× 25</span>" in page
+    assert "… and 15 more" in full and "… and 23 more" in bounded
+    assert "<div class='card'><b>25</b>findings</div>" in bounded

@@ -141,3 +141,31 @@ def test_a_preview_run_that_fails_half_way_adds_no_file(tmp_path: Path, monkeypa
     with pytest.raises(RuntimeError, match="disk full"):
         write_previews(ds, out, images=FIXTURES / "picsellia_coco_det", limit=5, workers=1)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def _need_dask() -> None:
+    import os
+
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but the 'dask' extra is not installed (pip install -e '.[dask]')")
+        pytest.skip("the 'dask' extra is not installed (pip install -e '.[dask]'); preview on Dask is untested")
+
+
+def test_previews_are_the_same_on_threads_the_pool_and_dask(tmp_path: Path) -> None:
+    """`render_shard` runs on threads (default), a process pool and a 2-worker local Dask cluster: same files."""
+    import hashlib
+
+    _need_dask()
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "raccoon_voc"
+    ds = pf.read(root / "annotations", "voc")
+    outs = {}
+    for name, options in (("threads", {}), ("pool", {"engine": "local"}), ("dask", {"engine": "dask"})):
+        written = write_previews(ds, tmp_path / name, images=root / "images", limit=12, workers=2,
+                                 highlights={0: [0]}, **options)
+        outs[name] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((tmp_path / name).iterdir())
+                      if p.name != ".picsellia-formats.json"}
+        assert len(written) == 12
+    assert outs["dask"] == outs["pool"] == outs["threads"] and len(outs["threads"]) == 13

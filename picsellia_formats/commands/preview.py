@@ -26,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only-findings", action="store_true",
                         help="only images with validation findings, the offending shapes outlined")
     parser.add_argument("--format", dest="image_format", choices=("jpg", "png"), default="jpg")
+    parser.add_argument("--workers", type=int_at_least(1), default=2,
+                        help="threads drawing (default 2), or processes with --engine")
+    parser.add_argument("--engine", choices=("local", "dask"), default=None,
+                        help="draw in a local process pool or on a Dask cluster (the 'dask' extra; same files; "
+                             "see docs/scale.md) instead of threads of this process")
+    parser.add_argument("--scheduler", "--address", dest="scheduler", default=None,
+                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
+                             "$PF_DASK_SCHEDULER, else a local cluster of --workers processes)")
     parser.add_argument("--quiet", "-q", action="store_true")
     add_overwrite_argument(parser, "OUT_DIR")
 
@@ -55,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
                                         f"({', '.join(sorted(known)) or 'none'})")
     written = write_previews(dataset, args.out_dir, images=images, limit=args.limit or None, labels=labels,
                              assets=assets, highlights=highlights, image_format=args.image_format,
-                             quiet=args.quiet, overwrite=args.overwrite)
+                             quiet=args.quiet, overwrite=args.overwrite, workers=args.workers, engine=args.engine,
+                             scheduler=args.scheduler)
     if not args.quiet:
         print(f"{len(written):,} previews and a contact sheet -> {args.out_dir}")
     return 0

@@ -7,6 +7,7 @@ With ``--fix`` the exit code is that of the corrected copy (what would be upload
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None,
                         help="folder of the image files (image checks run only when given)")
-    parser.add_argument("--json", type=Path, default=None, help="write every finding (and change) as JSON here")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="write the report as JSON here: exact counts (per code and per label), the first "
+                             "--keep-findings findings of each code, and every change of --fix")
+    parser.add_argument("--findings", type=Path, default=None, metavar="FILE.jsonl",
+                        help="write every finding here as it is found, one JSON object per line (no memory cost)")
+    parser.add_argument("--keep-findings", type=int_at_least(0), default=None, metavar="N",
+                        help="findings held and listed in --json per code (default 1,000); the counts stay "
+                             "exact and --findings gets all of them")
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                         help="check a COCO file without holding its assets (no --images, no --fix); by default "
                              "for COCO files of 256 MiB or more")
@@ -115,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         raise PicselliaFormatsError("validate needs SRC, the file or folder to check")
     from ..api import write
     from ..validation import fix, validate
+    from ..validation.findings import KEEP
+    from ..validation.sink import FindingsFile
 
     if args.drop_broken and (args.fix is None or args.images is None):
         raise PicselliaFormatsError("--drop-broken needs --fix DST (the corrected copy) and --images DIR "
@@ -124,17 +134,25 @@ def run(args: argparse.Namespace) -> int:
     read_opts, write_opts = split_format_options(args, source, target_format if args.fix else None)
     if args.json:
         check_file_output(args.json, [args.src], flag="--json")
+    if args.findings:
+        check_file_output(args.findings, [args.src], flag="--findings")
+        if args.json and args.json.resolve() == args.findings.resolve():
+            raise PicselliaFormatsError(f"--findings {args.findings}: is also the --json file; give two files")
     options = _options(args)
     target = _check_destination(args.src, args.fix, formats.get(target_format)) if args.fix else None
-    if _streamed(args, source, read_opts):
-        from ..streaming.validate import validate_stream
+    keep = KEEP if args.keep_findings is None else args.keep_findings
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(FindingsFile(args.findings)) if args.findings else None
+        if _streamed(args, source, read_opts):
+            from ..streaming.validate import validate_stream
 
-        report = validate_stream(args.src, args.rules, skip=args.skip, **options)
-    else:
-        report = validate(args.src, args.images, args.rules, skip=args.skip, format=source,
-                          read_options=read_opts, progress=not args.quiet, **options)
+            report = validate_stream(args.src, args.rules, skip=args.skip, keep=keep, sink=sink, **options)
+        else:  # fix needs every finding: held in full then (the dataset is in memory anyway)
+            report = validate(args.src, args.images, args.rules, skip=args.skip, format=source,
+                              read_options=read_opts, progress=not args.quiet, keep=None if target else keep,
+                              sink=sink, **options)
     print(report.summary() if args.quiet else report.to_text(args.examples))
-    out: dict[str, Any] = report.to_dict()
+    out: dict[str, Any] = report.to_dict(limit=keep)
     final = report
     if target is not None:
         fixed, log = fix(report, drop_broken=args.drop_broken)
@@ -148,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"fix: {len(log):,} changes -> {target}; after: {final.summary()}")
         out["fix"] = {"destination": str(target), "format": target_format, **log.to_dict()}
-        out["after_fix"] = final.to_dict()
+        out["after_fix"] = final.to_dict(limit=keep)
     if args.json:
         with atomic_file(args.json) as f:
             f.write(orjson.dumps(out, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str))

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import FormatError, ProblemCollector
+from ..errors import FormatError, OptionError, ProblemCollector
 from ..image_header import read_file_header
 from ..images import SWAPPING_ORIENTATIONS, ImageIndex, exif_orientation
 from ..io_utils import safe_relative_path
@@ -122,12 +122,20 @@ def infer_type(dataset: Dataset) -> str:
         >>> infer_type(Dataset(assets=[Asset("a.jpg", annotations=[Annotation("c", box=(0, 0, 1, 1))])]))
         'OBJECT_DETECTION'
     """
-    names = {"box": "OBJECT_DETECTION", "polygon": "SEGMENTATION", "mask": "MASK",
-             "classification": "CLASSIFICATION", "keypoints": "KEYPOINT", "line": "LINE", "point": "POINT"}
-    kinds = {names[ann.kind] for _, ann in dataset.annotations()}
-    if not kinds:
+    return type_of_kinds({ann.kind for _, ann in dataset.annotations()})
+
+
+#: The platform dataset type of each kind of object.
+KIND_TYPES = {"box": "OBJECT_DETECTION", "polygon": "SEGMENTATION", "mask": "MASK",
+              "classification": "CLASSIFICATION", "keypoints": "KEYPOINT", "line": "LINE", "point": "POINT"}
+
+
+def type_of_kinds(kinds: Iterable[str]) -> str:
+    """The platform dataset type for objects of these kinds (``box``, ``polygon``...; MULTI when mixed)."""
+    types = {KIND_TYPES[kind] for kind in kinds}
+    if not types:
         return "NOT_CONFIGURED"
-    return kinds.pop() if len(kinds) == 1 else "MULTI"
+    return types.pop() if len(types) == 1 else "MULTI"
 
 
 def _hash_file(path: Path) -> tuple[str, int]:
@@ -161,17 +169,21 @@ def _describe(item: tuple[Asset, str, Path]) -> LocalImage | str:
 
 
 def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: int = 8,
-                quiet: bool = True) -> list[LocalImage]:
+                quiet: bool = True, *, index: ImageIndex | None = None, seen: dict[str, str] | None = None,
+                problems: ProblemCollector | None = None, first: int = 0) -> list[LocalImage]:
     """Check every asset's image (safe name, present, readable, unique) and hash it.
 
     Raises FormatError listing every problem (unsafe or duplicate names, missing or unreadable files).
+    A stream checks its batches in turn with one `index`, `seen` (base name -> path) and `problems` (then
+    raised by the caller, once every batch is checked); `first` is the batch's first asset position.
     """
     root = Path(images_dir)
-    index = ImageIndex(root)  # the one lookup policy every command uses
-    problems = ProblemCollector(root)
+    index = index if index is not None else ImageIndex(root)  # the one lookup policy every command uses
+    collect = problems is None
+    problems = problems if problems is not None else ProblemCollector(root)
     todo: list[tuple[Asset, str, Path]] = []
-    seen: dict[str, str] = {}
-    for i, asset in enumerate(dataset.assets):
+    seen = seen if seen is not None else {}
+    for i, asset in enumerate(dataset.assets, first):
         try:
             rel = safe_relative_path(asset.file_name)
         except ValueError as exc:
@@ -199,7 +211,8 @@ def scan_images(dataset: Dataset, images_dir: str | os.PathLike[str], workers: i
             problems.add(name, result)
         else:
             images.append(result)
-    problems.raise_if_any()
+    if collect:
+        problems.raise_if_any()
     return images
 
 
@@ -235,13 +248,15 @@ def push(
     bulk-annotations import type: REPLACE (default: the platform ends up with exactly these
     annotations), KEEP (assets already annotated are left alone) or CONCATENATE (shapes are added).
     ``dry_run`` checks everything locally and returns the plan without contacting the platform.
+    Raises OptionError for a bad `mode`, `chunk_size` or `workers`, FormatError for bad images or names
+    (all of them listed), PlatformError when the platform refuses a request.
     """
     t0 = time.perf_counter()
     mode = mode.upper()
     if mode not in IMPORT_TYPES:
-        raise ValueError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
+        raise OptionError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
     if chunk_size < 1 or workers < 1:
-        raise ValueError("chunk_size and workers must be >= 1")
+        raise OptionError("chunk_size and workers must be >= 1")
     vtype = (type or infer_type(dataset)).upper()
     extra_tags = [t for t in dict.fromkeys(tags) if t]
     result = PushResult(dataset_name, version, vtype, dry_run=dry_run)
@@ -249,22 +264,7 @@ def push(
     label_names = list(dict.fromkeys([*dataset.label_names, *(a.label for _, a in dataset.annotations())]))
     images = scan_images(dataset, images_dir, workers, quiet)
     result.images, result.objects, result.labels = len(images), dataset.num_annotations, len(label_names)
-    for img in images:
-        item = shapes.to_platform(img.asset.annotations, dict.fromkeys(label_names, ""), img.width, img.height,
-                                  report)
-        shapes.restrict(item, vtype, report)
-        extras = sum(1 for key in shapes.PER_ANNOTATION_KEYS for s in item[key] if s.get("text") or s.get("attributes"))
-        if extras:
-            report.dropped("texts and attributes of lines and points", extras,
-                           "the SDK creates lines and points with a label only")
-        if img.asset.metadata:
-            report.dropped("image metadata fields", len(img.asset.metadata),
-                           "the platform's data metadata is a fixed key set; nothing is sent there")
-        if img.name != Path(img.asset.file_name).as_posix():
-            report.info("file names sent as base names", 1, "the platform keeps base names (as the SDK sends)",
-                        example=img.asset.file_name)
-        if img.asset.qa:
-            report.dropped("image Q&A answers", len(img.asset.qa), "the platform client sends no image Q&A")
+    report_plan(images, label_names, vtype, report)
     if dry_run:
         result.seconds = time.perf_counter() - t0
         return result
@@ -285,9 +285,37 @@ def push(
     return result
 
 
+def report_plan(images: Sequence[LocalImage], label_names: list[str], vtype: str, report: Report) -> None:
+    """Count in `report` what the platform will not hold of these images' assets (the plan a dry run shows)."""
+    for img in images:
+        item = shapes.to_platform(img.asset.annotations, dict.fromkeys(label_names, ""), img.width, img.height,
+                                  report)
+        shapes.restrict(item, vtype, report)
+        extras = sum(1 for key in shapes.PER_ANNOTATION_KEYS for s in item[key] if s.get("text") or s.get("attributes"))
+        if extras:
+            report.dropped("texts and attributes of lines and points", extras,
+                           "the SDK creates lines and points with a label only")
+        if img.asset.metadata:
+            report.dropped("image metadata fields", len(img.asset.metadata),
+                           "the platform's data metadata is a fixed key set; nothing is sent there")
+        if img.name != Path(img.asset.file_name).as_posix():
+            report.info("file names sent as base names", 1, "the platform keeps base names (as the SDK sends)",
+                        example=img.asset.file_name)
+        if img.asset.qa:
+            report.dropped("image Q&A answers", len(img.asset.qa), "the platform client sends no image Q&A")
+
+
 def _push(client: Client, result: PushResult, images: list[LocalImage], label_names: list[str],
           extra_tags: list[str], mode: str, workers: int, chunk_size: int, quiet: bool,
           labels: dict[str, Label]) -> None:
+    label_ids, hashed = prepare_version(client, result, label_names, labels)
+    push_images(client, result, images, label_ids, hashed, extra_tags, mode, workers, chunk_size, quiet)
+
+
+def prepare_version(client: Client, result: PushResult, label_names: list[str],
+                    labels: dict[str, Label]) -> tuple[dict[str, str], bool]:
+    """Get or create the dataset, the version (its type) and the labels, declare the hash key; returns the
+    label ids by name and whether content hashes can be stored."""
     report = result.report
     ds = client.get_or_create_dataset(result.dataset_name)
     ver = client.get_or_create_version(ds["id"], result.version, result.type)
@@ -305,13 +333,28 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
     if not hashed:
         report.info("content hashes not stored", 1, f"this user may not declare the custom metadata key "
                     f"{HASH_KEY!r}: images are matched by file name only")
+    return label_ids, hashed
 
+
+def push_images(client: Client, result: PushResult, images: list[LocalImage], label_ids: dict[str, str],
+                hashed: bool, extra_tags: list[str], mode: str, workers: int, chunk_size: int, quiet: bool,
+                *, scoped: bool = False) -> None:
+    """Upload, attach, tag and annotate `images` in the prepared version (counted in `result`).
+
+    `scoped` (a batch of a streamed push): the version's assets and annotations are listed for these images
+    only, not whole (so the version's assets that are not pushed are not counted in the report).
+    """
+    report = result.report
+    vid = result.version_id or ""
     # 1. what the version already holds
-    existing = _assets_by_name(client, vid, report, dedupe={img.name for img in images})
+    local_names = {img.name for img in images}
+    if scoped:
+        existing = _assets_by_name(client, vid, report, list(local_names), dedupe=True) if images else {}
+    else:
+        existing = _assets_by_name(client, vid, report, dedupe=local_names)
     asset_id_of: dict[str, str] = {}
     need_data: list[LocalImage] = []
     to_delete: list[str] = []
-    local_names = {img.name for img in images}
     for img in images:
         asset = existing.get(img.name)
         if asset is not None:
@@ -389,7 +432,8 @@ def _push(client: Client, result: PushResult, images: list[LocalImage], label_na
         result.tags_attached += len(ids)
 
     # 5. annotations
-    push_annotations(client, result, images, label_ids, asset_id_of, mode, workers, chunk_size, quiet)
+    push_annotations(client, result, images, label_ids, asset_id_of, mode, workers, chunk_size, quiet,
+                     scoped=scoped)
 
 
 def _assets_by_name(client: Client, vid: str, report: Report, names: Sequence[str] | None = None,

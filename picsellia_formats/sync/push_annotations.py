@@ -72,9 +72,12 @@ def missing(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None,
 
 
 def push_annotations(client: Client, result: PushResult, images: list[LocalImage], label_ids: dict[str, str],
-                     asset_id_of: dict[str, str], mode: str, workers: int, chunk_size: int, quiet: bool) -> None:
+                     asset_id_of: dict[str, str], mode: str, workers: int, chunk_size: int, quiet: bool,
+                     *, scoped: bool = False) -> None:
+    """Send the annotations of `images` (`scoped`: the platform's are loaded for these assets only)."""
     vid = result.version_id or ""
-    current = latest_annotations(client, vid, result.type, workers) if images else {}
+    ids = [asset_id_of[img.name] for img in images] if scoped else None
+    current = latest_annotations(client, vid, result.type, workers, ids) if images else {}
     label_names = {v: k for k, v in label_ids.items()}
     groups: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for img in images:
@@ -114,9 +117,9 @@ def push_annotations(client: Client, result: PushResult, images: list[LocalImage
                                  mode, label_names)
             progress.update(len(items))
             return len(items) - len(lost)
-        result.annotations_sent = sum(pool_map(send, chunks, workers))
+        result.annotations_sent += sum(pool_map(send, chunks, workers))
     if skipped:
-        result.annotations_skipped = len(skipped)
+        result.annotations_skipped += len(skipped)
         result.report.dropped("assets whose annotations the platform did not take", len(skipped),
                               "locked by an annotation campaign, or refused", example=skipped[0])
 

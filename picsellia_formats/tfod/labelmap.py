@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from ..errors import FormatError, ProblemCollector
+from ..errors import FormatError, OptionError, ProblemCollector
 from ..inputs import read_input
 from ..model import EMPTY, Label
 
@@ -102,16 +102,17 @@ def label_map_items(labels: Iterable[Label | str], *, ids: str = "sequential") -
 
     ``ids="sequential"``: 1, 2, ... in order, 0 for a label named ``background``.
     ``ids="keep"``: each `Label.id` (COCO category ids, a label map's ids) when they are unique
-    integers >= 1 (0 allowed for ``background``); otherwise sequential.
+    integers >= 1 (0 allowed for ``background``); otherwise sequential. Raises OptionError for another
+    `ids`, FormatError for a name listed twice.
     A label's display name comes from ``Label.extra["tfod"]["display_name"]`` (a label map read earlier).
     """
     if ids not in ("sequential", "keep"):
-        raise ValueError(f"ids must be 'sequential' or 'keep', got {ids!r}")
+        raise OptionError(f"ids must be 'sequential' or 'keep', got {ids!r}")
     labels = [Label(x) if isinstance(x, str) else x for x in labels]
     names = [label.name for label in labels]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise ValueError(f"label {dup!r} is listed twice")
+        raise FormatError(f"label {dup!r} is listed twice: a label map gives each name one id")
     chosen: list[int] | None = None
     if ids == "keep":
         kept = [label.id for label in labels]

@@ -56,6 +56,8 @@ def write_split_tfrecords(
     label_map: Sequence[LabelMapItem] | None = None,
     label_ids: str = "sequential",
     workers: int | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
     progress: bool | None = None,
     report: Report | None = None,
     strict: bool = False,
@@ -70,8 +72,8 @@ def write_split_tfrecords(
     for one shard), ``label_map.pbtxt`` (`label_map`, else the labels in use with `label_ids`) and
     ``pipeline_input_readers.config``. Images without a split tag go to ``untagged.record-*``,
     which no reader names (the fragment and the report say so). The fragment's paths are absolute
-    unless `absolute_paths` is False (then relative to `folder`). `images`, `masks`, `workers`,
-    `progress`, `strict`, `skip_missing`, `skip_broken`, `overwrite`: as `write_tfrecords` (an existing
+    unless `absolute_paths` is False (then relative to `folder`). `images`, `masks`, `workers`, `engine`,
+    `scheduler`, `progress`, `strict`, `skip_missing`, `skip_broken`, `overwrite`: as `write_tfrecords` (an existing
     label map or input-reader fragment is refused too unless `overwrite`; the label map only when its
     bytes differ).
 
@@ -90,7 +92,8 @@ def write_split_tfrecords(
     check_file(label_map_path, overwrite=overwrite, same_bytes=format_label_map(items).encode("utf-8"))
     check_file(pipeline, overwrite=overwrite)
     records = write_tfrecords(dataset, folder / "{split}.record", images=images, shards=shards, masks=masks,
-                              label_map=items, split_by_tag=True, workers=workers, progress=progress,
+                              label_map=items, split_by_tag=True, workers=workers, engine=engine,
+                              scheduler=scheduler, progress=progress,
                               report=report, strict=strict, skip_missing=skip_missing, skip_broken=skip_broken,
                               suffixed=True, canonical_splits=True, overwrite=overwrite)
     with atomic_path(label_map_path) as tmp:

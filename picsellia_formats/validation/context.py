@@ -82,6 +82,7 @@ class Context:
         self.report = report if report is not None else ValidationReport()
         self.file = str(self.source.path) if self.source.path is not None else None
         self.format = (self.source.format or "").lower()
+        self._qa_seen: set[tuple[Any, ...]] = set()
 
     def on(self, *codes: str) -> bool:
         """Whether any of `codes` is enabled (rules skip their work otherwise)."""
@@ -90,9 +91,16 @@ class Context:
     def emit(self, code: str, message: str, asset_index: int | None = None, object_index: int | None = None,
              data: dict[str, Any] | None = None, *, asset: str | None = None, record: str | None = None,
              file: str | None = None, object_id: Any = None) -> None:
-        """Record a finding of `code` (ignored when the code is not enabled)."""
+        """Record a finding of `code` (ignored when the code is not enabled, or when the same Q&A finding was
+        recorded already: a question checked by its own declaration and by a schema)."""
         if code not in self.enabled:
             return
+        rule = RULES[code]
+        if rule.category == "qa":
+            key = (code, asset_index, object_index, message)
+            if key in self._qa_seen:
+                return
+            self._qa_seen.add(key)
         a = ann = None
         if asset_index is not None:
             a = self.dataset.assets[asset_index]
@@ -105,9 +113,12 @@ class Context:
         if record is None and a is not None:
             file_, record = self.locate(asset_index, a, object_index, ann)  # type: ignore[arg-type]
             file = file or file_
-        self.report.add(Finding(code, RULES[code].severity, message, asset=asset, asset_index=asset_index,
+        label = ann.label if ann is not None else data.get("label") if data else None
+        if label is not None and not isinstance(label, (str, int, float)):
+            label = repr(label)  # counted per label: a key
+        self.report.add(Finding(code, rule.severity, message, asset=asset, asset_index=asset_index,
                                 object_index=object_index, object_id=object_id, file=file or self.file,
-                                record=record, data=data))
+                                record=record, data=data, label=label))
 
     def locate(self, asset_index: int, asset: Any, object_index: int | None, ann: Any
                ) -> tuple[str | None, str | None]:

@@ -221,6 +221,9 @@ BROKEN_IMAGE_CODES: dict[str, str] = {
 
 class _Fixer:
     def __init__(self, report: ValidationReport, drop_broken: bool = False) -> None:
+        if not report.complete:
+            raise OptionError("fix needs every finding of the validation: validate with keep=None (a bounded "
+                              f"report holds {len(report.findings):,} of its {len(report):,} findings)")
         self.report = report
         self.drop_broken = drop_broken
         self.dataset: Dataset = report.dataset

@@ -23,7 +23,7 @@ from ..model import Dataset
 from .answers import check_schema
 from .context import Context, Options, Source
 from .dataset_rules import check_distribution, check_labels
-from .findings import ValidationReport
+from .findings import FindingSink, ValidationReport
 from .imagefiles import ImageProbe
 from .objects import scan
 from .rules import RULES, select
@@ -44,6 +44,8 @@ def validate(
     options: Options | None = None,
     read_options: dict[str, Any] | None = None,
     progress: bool = False,
+    keep: int | None = None,
+    sink: FindingSink | None = None,
     **option_values: Any,
 ) -> ValidationReport:
     """Check `dataset` (a `Dataset`, or a path read with `format`, detected when None) for defects.
@@ -55,6 +57,8 @@ def validate(
     FormatError if it cannot be read. `progress`: bars on stderr when it is a terminal (reading,
     image checks).
     The report keeps the dataset it checked as ``report.dataset`` (what `fix` corrects).
+    `keep`: findings held per code (None: all, what `fix` needs; the counts are exact either way);
+    `sink`: gets every finding as it is found (`picsellia_formats.validation.sink.FindingsFile`).
     """
     t0 = time.perf_counter()
     unknown = set(option_values) - _OPTION_NAMES
@@ -69,7 +73,7 @@ def validate(
         fmt = format or formats.detect(path)
         dataset, pre, file = read_for_validation(path, fmt, images, read_options, progress)
         source = Source(formats.get(fmt).name, file)
-    ctx = Context(dataset, opts, enabled, source)
+    ctx = Context(dataset, opts, enabled, source, ValidationReport(keep=keep, sink=sink))
     report = ctx.report
     report.extend(f for f in pre if f.code in enabled)
     probe = ImageProbe(ctx, images, progress) if images is not None else None
@@ -82,7 +86,6 @@ def validate(
         check_distribution(ctx, counted.label_counts, counted.empty_assets)
     finally:
         facts = probe.finish() if probe is not None else {}
-    _dedupe(report)
     report.image_facts = facts
     report.dataset = dataset
     report.salvaged = pre
@@ -98,16 +101,3 @@ def validate(
     }
     return report
 
-
-def _dedupe(report: ValidationReport) -> None:
-    """Drop repeats of the same Q&A finding (a question checked by its own declaration and a schema)."""
-    seen: set[tuple[Any, ...]] = set()
-    out = []
-    for f in report.findings:
-        if RULES[f.code].category == "qa":
-            key = (f.code, f.asset_index, f.object_index, f.message)
-            if key in seen:
-                continue
-            seen.add(key)
-        out.append(f)
-    report.findings = out

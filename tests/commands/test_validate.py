@@ -142,3 +142,14 @@ def test_options_reach_the_rules(tmp_path: Path) -> None:
     assert r.out.strip() == "19 errors, 1 warning"  # 19 images unanswered; 'car' under 1000 objects
     (tmp_path / "bad.json").write_text("{")
     assert run_cli("validate", DET, "--schema", tmp_path / "bad.json").code == 2
+
+
+@pytest.mark.parametrize("clash", ["src", "json"])
+def test_findings_file_never_replaces_the_source_or_the_json(tmp_path: Path, clash: str) -> None:
+    src = tmp_path / "a.json"
+    shutil.copy(FIXTURES / "sahi_coco" / "coco_utils" / "terrain2_coco.json", src)
+    before = src.read_bytes()
+    out = src if clash == "src" else tmp_path / "r.json"
+    result = run_cli("validate", src, "--json", tmp_path / "r.json", "--findings", out)
+    assert result.code == 2 and "--findings" in result.err and "Traceback" not in result.err
+    assert src.read_bytes() == before

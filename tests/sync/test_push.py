@@ -200,3 +200,13 @@ def test_killed_push_resumes_without_reuploading(emulator: Emulator, raccoon_voc
     assert emulator.stats()["uploads"] - uploads_before == 40 - registered
     counts = emulator.stats()["counts"]
     assert (counts["datas"], counts["assets"], counts["annotations"], counts["shapes"]) == (40, 40, 40, 44)
+
+
+@pytest.mark.parametrize("kwargs", [{"mode": "MERGE"}, {"chunk_size": 0}, {"workers": 0}])
+def test_bad_push_options_are_option_errors(kwargs: dict) -> None:
+    from picsellia_formats.errors import OptionError
+    from picsellia_formats.model import Dataset
+    from picsellia_formats.sync.push import push
+
+    with pytest.raises(OptionError):
+        push(Dataset(), ".", "ds", "v1", dry_run=True, **kwargs)

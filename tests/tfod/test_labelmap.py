@@ -255,3 +255,15 @@ def test_we_accept_exactly_what_protobuf_accepts_and_validation_allows(label_map
     except FormatError:
         got = None
     assert got == expected, text
+
+
+@pytest.mark.parametrize(("labels", "ids", "error", "match"), [
+    (["a", "b"], "random", "OptionError", "ids must be 'sequential' or 'keep'"),
+    (["a", "b", "a"], "sequential", "FormatError", "'a' is listed twice"),
+])
+def test_label_map_items_errors_are_of_the_family(labels: list[str], ids: str, error: str, match: str) -> None:
+    from picsellia_formats import errors
+    from picsellia_formats.tfod.labelmap import label_map_items
+
+    with pytest.raises(getattr(errors, error), match=match):
+        label_map_items(labels, ids=ids)

@@ -96,6 +96,9 @@ FORMAT = FormatSpec(
         Option("label_ids", "--tfrecord-label-ids", "label-map ids: sequential (1..n, default) or keep "
                "the source's ids", type=str, choices=("sequential", "keep")),
         Option("workers", "--tfrecord-workers", "processes encoding images (default: automatic)", type=int),
+        Option("engine", "--tfrecord-engine", "where images are encoded: local process pool (default) or a "
+               "Dask cluster (the 'dask' extra; $PF_DASK_SCHEDULER names a running one); same bytes", type=str,
+               choices=("local", "dask")),
         Option("skip_broken", "--skip-broken-images", "leave out (and report) images that do not decode or "
                "are over the pixel limit, instead of failing"),
     ),

@@ -71,79 +71,110 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
     What only the jobs know goes into `report` (objects without a box, non-Pascal attributes); what the
     OD API cannot hold at all is `formats.capabilities`' report (`write_tfrecords` makes it).
     """
-    from ...geometry import polygon_area
-    from ...shapes import annotation_bbox
+    builder = JobBuilder(items, masks)
+    jobs = builder.add(dataset.assets, source_ids(dataset.assets, report))
+    builder.report(report)
+    return jobs, builder.pascal, builder.any_classes
 
-    ids = {item.name: item.id for item in items}
-    sids = source_ids(dataset.assets, report)
-    jobs = []
-    pascal = any_classes = False
-    n_attr = 0
-    dropped_kinds: dict[str, int] = {}
-    for index, (asset, sid) in enumerate(zip(dataset.assets, sids)):
-        objects = []
-        classes = []
-        for ann in asset.annotations:
-            box = ann.box
-            mask = ann.mask
-            polygon = ann.polygon
-            if box is None:
-                if mask is None and polygon is None:
-                    kind = ann.kind
-                    if kind == "classification":
-                        classes.append((ann.label, ids[ann.label]))
-                        continue
-                    if kind in ("line", "point"):
-                        continue  # formats.capabilities reports them (the OD API has no such shape)
-                box = annotation_bbox(ann)
+
+class JobBuilder:
+    """Jobs of assets met batch by batch (a list or a stream), and the counts of what they cannot hold.
+
+    `add` turns assets into `AssetJob`s numbered on from the previous batch; `pascal` and `any_classes`
+    say whether some object so far has Pascal fields / some image a class; `report` writes what only the
+    jobs know (objects without a box, non-Pascal attributes; the rest is `formats.capabilities`').
+    """
+
+    def __init__(self, items: Sequence[LabelMapItem], masks: bool) -> None:
+        self.ids = {item.name: item.id for item in items}
+        self.masks = masks
+        self.pascal = self.any_classes = False
+        self.n = 0
+        self.n_attr = 0
+        self.dropped_kinds: dict[str, int] = {}
+
+    def add(self, assets: Sequence[Asset], sids: Sequence[str]) -> list[AssetJob]:
+        """The jobs of `assets` (`sids`: their ``image/source_id``)."""
+        from ...geometry import polygon_area
+        from ...shapes import annotation_bbox
+
+        ids = self.ids
+        masks = self.masks
+        jobs = []
+        pascal = any_classes = False
+        n_attr = 0
+        dropped_kinds = self.dropped_kinds
+        for index, (asset, sid) in enumerate(zip(assets, sids), start=self.n):
+            objects = []
+            classes = []
+            for ann in asset.annotations:
+                box = ann.box
+                mask = ann.mask
+                polygon = ann.polygon
                 if box is None:
-                    dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
-                    continue
-            segm = None
-            if masks:
-                if mask is not None:
-                    segm = ("rle", mask.height, mask.width, mask.counts)
-                elif polygon is not None:
-                    segm = ("polygon", polygon)
-            area = ann.area
-            if area is None:
-                if mask is not None:
-                    from ...masks import rle_area
+                    if mask is None and polygon is None:
+                        kind = ann.kind
+                        if kind == "classification":
+                            classes.append((ann.label, ids[ann.label]))
+                            continue
+                        if kind in ("line", "point"):
+                            continue  # formats.capabilities reports them (the OD API has no such shape)
+                    box = annotation_bbox(ann)
+                    if box is None:
+                        dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
+                        continue
+                segm = None
+                if masks:
+                    if mask is not None:
+                        segm = ("rle", mask.height, mask.width, mask.counts)
+                    elif polygon is not None:
+                        segm = ("polygon", polygon)
+                area = ann.area
+                if area is None:
+                    if mask is not None:
+                        from ...masks import rle_area
 
-                    area = float(rle_area(mask))
-                elif polygon is not None:
-                    area = polygon_area(polygon)
+                        area = float(rle_area(mask))
+                    elif polygon is not None:
+                        area = polygon_area(polygon)
+                    else:
+                        area = float(box[2] * box[3])
+                if ann.attributes:
+                    difficult, truncated, pose = _voc_fields(ann)
+                    if truncated or pose is not None:
+                        pascal = True
+                    if any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
+                        n_attr += 1
                 else:
-                    area = float(box[2] * box[3])
-            if ann.attributes:
-                difficult, truncated, pose = _voc_fields(ann)
-                if truncated or pose is not None:
-                    pascal = True
-                if any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
-                    n_attr += 1
-            else:
-                difficult = truncated = 0
-                pose = None
-            extra = None
-            if ann.extra:
-                tfod = ann.extra.get("tfod")
-                extra = tfod.get("features") if isinstance(tfod, dict) else None
-            objects.append(ObjectJob(ann.label, ids[ann.label], box if type(box) is tuple else tuple(box),
-                                     int(ann.iscrowd or 0), float(area), difficult, truncated, pose or "", segm,
-                                     extra or None))
-        if classes:
-            any_classes = True
-        tfod = asset.extra.get("tfod") if asset.extra else None
-        extra = tfod.get("features") if isinstance(tfod, dict) else None
-        jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
-                             extra or None, _split_hint(asset)))
-    names = {"keypoints": "keypoint objects without visible points", "polygon": "empty polygons",
-             "mask": "empty masks"}
-    for kind, n in dropped_kinds.items():
-        report.dropped(names.get(kind, kind), n, "they have no box to write")
-    if n_attr:
-        report.dropped("object attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
-    return jobs, pascal, any_classes
+                    difficult = truncated = 0
+                    pose = None
+                extra = None
+                if ann.extra:
+                    tfod = ann.extra.get("tfod")
+                    extra = tfod.get("features") if isinstance(tfod, dict) else None
+                objects.append(ObjectJob(ann.label, ids[ann.label], box if type(box) is tuple else tuple(box),
+                                         int(ann.iscrowd or 0), float(area), difficult, truncated, pose or "", segm,
+                                         extra or None))
+            if classes:
+                any_classes = True
+            tfod = asset.extra.get("tfod") if asset.extra else None
+            extra = tfod.get("features") if isinstance(tfod, dict) else None
+            jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
+                                 extra or None, _split_hint(asset)))
+        self.n_attr += n_attr
+        self.pascal = self.pascal or pascal
+        self.any_classes = self.any_classes or any_classes
+        self.n += len(jobs)
+        return jobs
+
+    def report(self, report: Report) -> None:
+        """What only the jobs know, with counts, into `report`."""
+        names = {"keypoints": "keypoint objects without visible points", "polygon": "empty polygons",
+                 "mask": "empty masks"}
+        for kind, n in self.dropped_kinds.items():
+            report.dropped(names.get(kind, kind), n, "they have no box to write")
+        if self.n_attr:
+            report.dropped("object attributes", self.n_attr, "the OD API keeps difficult, truncated and pose only")
 
 
 def _split_hint(asset: Asset) -> str | None:

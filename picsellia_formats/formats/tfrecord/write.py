@@ -20,29 +20,27 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from ...engines import check_engine
 from ...errors import FormatError, OptionError, ProblemCollector
 from ...images import ImageIndex
 from ...io_utils import gc_paused
 from ...labels import labels_in_use
 from ...model import Dataset
-from ...outputs import check_file_set, commit_file_set, existing_set, new_temp_path, release
+from ...outputs import check_file_set, commit_file_set, existing_set, release
 from ...report import Report, check_strict
 from ...splits import canonical_split, split_of, split_order
 from ...tfod.labelmap import BACKGROUND, LabelMapItem, label_map_items, write_label_map
-from .encode import AssetJob, EncodeOptions, encode_job
+from .encode import AssetJob, EncodeOptions
 from .jobs import build_jobs
 from .keys import DECODABLE
-from .records import frame, input_path_pattern, shard_paths, split_prefix
+from .records import input_path_pattern, split_prefix
+from .sets import Encoder, RecordSet
 from .sources import (
-    BROKEN,
     DECODE_CHECKS,
-    MISSING,
-    TOO_LARGE,
     EmbeddedImages,
     FolderImages,
     embedded_images,
@@ -53,67 +51,6 @@ from .sources import (
 LABEL_MAP_NAME = "label_map.pbtxt"
 
 
-Result = tuple[int, "bytes | None", "str | None", dict[str, int], "str | None"]
-
-
-def encode_chunk(jobs: Sequence[AssetJob], options: EncodeOptions) -> list[Result]:
-    """Encode and frame a chunk of jobs (a pure function: the unit of work of the pool)."""
-    out = []
-    for job in jobs:
-        index, data, problem, counts, where = encode_job(job, options)
-        out.append((index, frame(data) if data is not None else None, problem, counts, where))
-    return out
-
-
-#: the read-only options of a pool worker, set once when it starts (`_start_worker`), so the image
-#: source (an `ImageIndex` that walks its folder once, a table of embedded images) is sent and built
-#: once per worker, not once per chunk
-_WORKER_OPTIONS: list[EncodeOptions] = []
-
-
-def _start_worker(options: EncodeOptions) -> None:
-    _WORKER_OPTIONS[:] = [options]
-
-
-def _encode_chunk_in_worker(jobs: Sequence[AssetJob]) -> list[Result]:
-    return encode_chunk(jobs, _WORKER_OPTIONS[0])
-
-
-def _auto_workers(jobs: Sequence[AssetJob], masks: bool) -> int:
-    """Worker processes worth starting: none for small jobs (a pool costs ~0.3 s to start; records
-    cost ~0.1 ms each, masks ~0.3 ms each), else one per CPU (at most 8)."""
-    work = len(jobs) * 1e-4 + (sum(len(j.objects) for j in jobs) * 3e-4 if masks else 0.0)
-    if work < 1.0:
-        return 0
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return min(cpus, 8) if cpus >= 2 else 0
-
-
-def _run_chunks(chunks: Iterable[list[AssetJob]], options: EncodeOptions, workers: int
-                ) -> Iterator[list[Result]]:
-    """Results of `encode_chunk` for each chunk, in order; `workers` processes (0: this one)."""
-    if workers <= 0:
-        for chunk in chunks:
-            yield encode_chunk(chunk, options)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                             initargs=(options,)) as pool:
-        pending: deque[Any] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_encode_chunk_in_worker, chunk))
-            if len(pending) >= workers * 4:  # bounded: memory stays flat on huge data sets
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 def _progress(total: int, desc: str, enabled: bool | None) -> Any:
     from tqdm import tqdm
 
@@ -121,87 +58,25 @@ def _progress(total: int, desc: str, enabled: bool | None) -> Any:
     return tqdm(total=total, desc=desc, unit=" img", file=sys.stderr, disable=not show, leave=False)
 
 
-def _encode_set(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, shards: int,
-                workers: int | None, progress: bool | None, totals: dict[str, Any],
-                skip_missing: bool = False, skip_broken: bool = False, suffixed: bool = False
-                ) -> list[tuple[Path, Path]]:
-    """Encode `jobs` into temporary shard files beside their targets; ``[(temporary, target)]``.
-
-    A missing (unless `skip_missing`), broken or too large (unless `skip_broken`) or unreadable
-    image stops it with a FormatError listing every such image; errors name `prefix`, never the
-    temporary files.
-    """
-    paths = shard_paths(prefix, shards, suffixed=suffixed)
-    if workers is None:
-        workers = _auto_workers(jobs, options.masks)
-    chunk_size = 16 if options.masks else 64
-    chunks = (list(jobs[i:i + chunk_size]) for i in range(0, len(jobs), chunk_size))
-    problems = ProblemCollector()  # each problem names its image: never the (temporary) output
-    tmps = [new_temp_path(p) for p in paths]  # removed on SIGTERM; recognised by the next run
-    for p in tmps:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    files: list[BinaryIO] = []
+def encode_sets(items: Iterable[tuple[RecordSet, AssetJob]], sets: Iterable[RecordSet], options: EncodeOptions,
+                totals: dict[str, Any], *, total: int, n_objects: int, desc: str, workers: int | None = None,
+                engine: str | None = None, scheduler: str | None = None, progress: bool | None = None,
+                skip_missing: bool = False, skip_broken: bool = False) -> list[tuple[Path, Path]]:
+    """Run `items` through an `Encoder` and close `sets` (a live view: a stream adds sets as it goes);
+    ``[(temporary, target)]`` of every shard, or every temporary file removed and the error raised."""
     ok = False
     try:
-        try:
-            files = [open(t, "wb") for t in tmps]
-        except OSError as exc:
-            raise FormatError(f"cannot write: {exc.strerror or exc}", file=prefix) from None
-        position = written = 0
-        where = options.images.describe() if options.images else "nowhere"
-        with _progress(len(jobs), Path(prefix).name, progress) as bar, gc_paused():
-            for results in _run_chunks(chunks, options, workers):
-                for _, data, problem, counts, image_file in results:
-                    kind = _skippable(problem)
-                    if kind is not None and (skip_missing if kind == "missing" else skip_broken):
-                        totals[kind] = totals.get(kind, 0) + 1
-                        totals[f"{kind}_objects"] = totals.get(f"{kind}_objects", 0) + _n_objects(jobs[position])
-                        if kind != "missing":
-                            totals.setdefault(f"{kind}_names", []).append(jobs[position].file_name)  # type: ignore
-                    elif problem is not None:
-                        if kind == "missing":
-                            problem = f"{MISSING} (looked in {where}; --skip-missing-images leaves such images out)"
-                        elif kind is not None:
-                            problem += " (--skip-broken-images leaves such images out)"
-                        problems.add(f"image {jobs[position].file_name!r}", problem, file=image_file)
-                    elif not problems:
-                        try:
-                            files[written % shards].write(data)  # type: ignore[arg-type]
-                        except OSError as exc:
-                            raise FormatError(f"cannot write: {exc.strerror or exc}", file=prefix) from None
-                        written += 1
-                        totals["objects_written"] = totals.get("objects_written", 0) + _n_objects(jobs[position])
-                    for key, n in counts.items():
-                        totals[key] = totals.get(key, 0) + n
-                    position += 1
-                bar.update(len(results))
-        problems.raise_if_any()
-        totals["written"] = totals.get("written", 0) + written
+        with _progress(total, desc, progress) as bar:
+            Encoder(options, totals, workers=workers, engine=engine, scheduler=scheduler, skip_missing=skip_missing,
+                    skip_broken=skip_broken, expected=(total, n_objects), progress=bar).run(items)
+        for s in sets:
+            s.close()
         ok = True
     finally:
-        for f in files:
-            try:
-                f.close()
-            except OSError as exc:
-                if ok:
-                    ok = False
-                    raise FormatError(f"cannot write: {exc.strerror or exc}", file=prefix) from None
         if not ok:
-            _remove(tmps)
-    return list(zip(tmps, paths))
-
-
-def _skippable(problem: str | None) -> str | None:
-    """``missing``, ``broken`` or ``too_large`` for a problem the caller may skip, else None."""
-    if problem is None:
-        return None
-    if problem == MISSING:
-        return "missing"
-    if problem.startswith(BROKEN):
-        return "broken"
-    if problem.startswith(TOO_LARGE):
-        return "too_large"
-    return None
+            for s in sets:
+                s.remove()
+    return [pair for s in sets for pair in s.pending]
 
 
 def _remove(paths: Iterable[Path]) -> None:
@@ -209,7 +84,7 @@ def _remove(paths: Iterable[Path]) -> None:
         release(p)
 
 
-def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool | str,
+def commit_sets(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool | str,
             prefixes: Sequence[Path] = (), any_split: bool = False) -> list[Path]:
     """Put the shards in place (journaled) and delete the other files of the previous sets at
     `prefixes` (`outputs.commit_file_set`: an earlier run's shards of another count or split),
@@ -236,26 +111,25 @@ def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool |
     return [path for _, path in pending]
 
 
-def _n_objects(job: AssetJob) -> int:
-    """Objects and image-level classes: what the dataset counts as its annotations."""
-    return len(job.objects) + len(job.classes)
-
-
 def write_jobs(jobs: Sequence[AssetJob], prefix: str | os.PathLike[str], options: EncodeOptions, *,
                shards: int = 1, workers: int | None = None, progress: bool | None = None,
-               report: Report | None = None, strict: bool = False) -> list[Path]:
+               report: Report | None = None, strict: bool | str = False, engine: str | None = None,
+               scheduler: str | None = None) -> list[Path]:
     """Encode `jobs` into a (sharded) TFRecord set at `prefix`; return the shard paths.
 
     Every shard is written beside its target and renamed once all are complete.
     """
     report = report if report is not None else Report()
     totals: dict[str, Any] = {}
-    pending = _encode_set(jobs, prefix, options, shards, workers, progress, totals)
-    _report_counts(totals, report)
-    return _commit(pending, report, strict)
+    target = RecordSet(prefix, shards)
+    pending = encode_sets(((target, job) for job in jobs), [target], options, totals, total=len(jobs),
+                          n_objects=sum(len(j.objects) for j in jobs), desc=Path(prefix).name, workers=workers,
+                          engine=engine, scheduler=scheduler, progress=progress)
+    report_counts(totals, report)
+    return commit_sets(pending, report, strict)
 
 
-def _report_counts(totals: dict[str, Any], report: Report) -> None:
+def report_counts(totals: dict[str, Any], report: Report) -> None:
     """The counters of one record set into `report`: its findings and the records and objects written."""
     report.stats["records"] = report.stats.get("records", 0) + totals.get("written", 0)
     report.stats["objects"] = report.stats.get("objects", 0) + totals.get("objects_written", 0)
@@ -330,6 +204,8 @@ def write_tfrecords(
     label_ids: str = "sequential",
     split_by_tag: bool = False,
     workers: int | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
     progress: bool | None = None,
     report: Report | None = None,
     strict: bool | str = False,
@@ -351,6 +227,8 @@ def write_tfrecords(
     dataset's labels with `label_ids`). `split_by_tag`: one set per split tag (``train``, ``val``,
     ``test``...) at `split_prefix`; untagged images go to an ``untagged`` set. `workers`: processes
     encoding images (None: a pool only when the job is large enough to pay for it; 0: this process).
+    `engine`: where the images are encoded: ``local`` (that pool, default) or ``dask`` (`engines`; a
+    local cluster of `workers` processes, or the running one at `scheduler`): the same bytes either way.
     `strict`: raise LossyConversionError, writing nothing, when the report says annotation data was
     lost (``"all"``: format metadata too; see `report.check_strict`). `report_unheld`: report what the
     OD API cannot hold (`formats.capabilities`; False when the caller, e.g. `api.write`, already did).
@@ -377,6 +255,7 @@ def write_tfrecords(
         raise FormatError("the TFRecord writer needs the image files: pass images= (--images)")
     if check_decode not in DECODE_CHECKS:
         raise OptionError(f"check_decode must be one of {', '.join(DECODE_CHECKS)}, got {check_decode!r}")
+    check_engine(engine)
     source = image_source(images)
     if label_map is not None:
         items = list(label_map)
@@ -406,25 +285,22 @@ def write_tfrecords(
     if by_template:  # each split's set checked before any is encoded
         for target in targets.values():
             check_file_set(target, overwrite=overwrite)
+    order = sorted(groups, key=split_order)
     totals: dict[str, Any] = {}
-    pending: list[tuple[Path, Path]] = []
-    sets = []
-    try:
-        for split in sorted(groups, key=split_order):
-            group = groups[split]
-            target = targets[split]
-            before = totals.get("written", 0)
-            pending += _encode_set(group, target, options, shards, workers, progress, totals, skip_missing,
-                                   skip_broken, suffixed)
-            sets.append({"split": split or None, "input_path": input_path_pattern(target, shards, suffixed=suffixed),
-                         "records": totals.get("written", 0) - before})
-    except BaseException:
-        _remove(t for t, _ in pending)
-        raise
-    _report_counts(totals, report)
-    report.stats["record_sets"] = sets
-    prefixes = [targets[split] for split in sorted(groups, key=split_order)] if by_template else [Path(prefix)]
-    return _commit(pending, report, strict, prefixes, split_by_tag and not by_template)
+    sets: list[RecordSet] = []
+    for split in order:
+        sets.append(RecordSet(targets[split], shards, suffixed))
+    pairs = ((out, job) for out, split in zip(sets, order) for job in groups[split])
+    pending = encode_sets(pairs, sets, options, totals, total=len(jobs),
+                          n_objects=sum(len(j.objects) for j in jobs), desc=Path(prefix).name, workers=workers,
+                          engine=engine, scheduler=scheduler, progress=progress, skip_missing=skip_missing,
+                          skip_broken=skip_broken)
+    record_sets = [{"split": split or None, "input_path": input_path_pattern(targets[split], shards, suffixed=suffixed),
+                    "records": out.written} for out, split in zip(sets, order)]
+    report_counts(totals, report)
+    report.stats["record_sets"] = record_sets
+    prefixes = [targets[split] for split in order] if by_template else [Path(prefix)]
+    return commit_sets(pending, report, strict, prefixes, split_by_tag and not by_template)
 
 
 def _split_groups(dataset: Dataset, jobs: list[AssetJob], prefix: str | os.PathLike[str], report: Report,
@@ -458,6 +334,7 @@ def write(
     split_by_tag: bool = False,
     label_ids: str = "sequential",
     workers: int | None = None,
+    engine: str | None = None,
     skip_broken: bool = False,
     progress: bool = False,
 ) -> None:
@@ -472,6 +349,6 @@ def write(
     items = label_map_items(labels_in_use(dataset), ids=label_ids)
     prefix = path / ("{split}.record" if split_by_tag else "data.record")
     write_tfrecords(dataset, prefix, images=images, shards=shards, masks=masks, label_map=items,
-                    split_by_tag=split_by_tag, workers=workers, report=report, progress=progress,
+                    split_by_tag=split_by_tag, workers=workers, engine=engine, report=report, progress=progress,
                     skip_broken=skip_broken, report_unheld=False)  # api.write reported what it cannot hold
     write_label_map(items, path / LABEL_MAP_NAME)

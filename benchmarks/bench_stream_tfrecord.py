@@ -1,0 +1,65 @@
+"""TFRecords from a COCO file: in memory against streamed (`tfrecord --no-stream` / `--stream`), same shards.
+
+Each run is the CLI in a fresh process (`_harness.measure`): wall and CPU seconds of the driver, and its peak
+RSS (the pool's workers are separate processes: their CPU is not in the driver's figure, their memory is
+bounded by a few chunks in flight). Shards are hashed and must be identical. Needs the synthetic file and
+its images (``synth_coco.py``, ``image_headers.py`` / the benchmarks that make ``synth_images_<n>``).
+
+    python benchmarks/bench_stream_tfrecord.py --images 100000 --workers 2 --rounds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import DATA, measure, table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=100000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("/dev/shm/pf-bench-stream-tfrecord"))
+    args = parser.parse_args()
+    src = DATA / f"synth_coco_{args.images}_s0.json"
+    images = DATA / f"synth_images_{args.images}"
+    if not (src.exists() and images.is_dir()):
+        sys.exit(f"make {src} (synth_coco.py) and {images} first")
+    runs: dict[str, list] = {"--no-stream": [], "--stream": []}
+    digests: dict[str, set[str]] = {m: set() for m in runs}
+    for _ in range(args.rounds):
+        for mode in runs:
+            out = args.out / mode.strip("-")
+            shutil.rmtree(out, ignore_errors=True)
+            code = (f"from picsellia_formats.cli import main\n"
+                    f"assert main(['tfrecord', {str(src)!r}, {str(out / 'data.record')!r}, '--images', "
+                    f"{str(images)!r}, '--shards', '{args.shards}', '--workers', '{args.workers}', '{mode}', '-q', "
+                    f"'--skip-broken-images']) == 0\n")
+            runs[mode].append(measure(code, mode))
+            h = hashlib.sha256()
+            for p in sorted(out.glob("data.record*")):
+                h.update(hashlib.sha256(p.read_bytes()).digest())
+            digests[mode].add(h.hexdigest())
+            shutil.rmtree(out, ignore_errors=True)
+    rows = []
+    for mode, rs in runs.items():
+        peak = statistics.median(r.peak_mib for r in rs)
+        rows.append([mode, f"{statistics.median(r.seconds for r in rs):.1f}",
+                     f"{statistics.median(r.cpu_seconds for r in rs):.1f}", f"{peak:.0f}"])
+    same = len(digests["--stream"] | digests["--no-stream"]) == 1
+    print(f"tfrecord of {src.name} with its images, {args.workers} workers, {args.shards} shards, median of "
+          f"{args.rounds}; load average {os.getloadavg()[0]:.1f}; shards identical: {same}")
+    print(table(rows, ["mode", "wall s", "driver CPU s", "driver peak RSS MiB"]))
+
+
+if __name__ == "__main__":
+    main()
