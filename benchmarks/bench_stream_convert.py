@@ -10,8 +10,12 @@
 
     convert --stream {yolo,voc,coco}  the wired CLI path (`convert --stream`; YOLO with --yolo-task detect, the
                               floor's rows)
+    convert --no-stream {yolo,voc}    the same CLI conversion in memory (the same writer fed a Dataset's assets)
     in-memory coco (base)     `in-memory coco` from another source tree (`--base DIR`: before/after a patch)
     convert --stream coco (base)  the same for the streaming COCO -> COCO
+
+    `--floor PATH` runs the floor jobs from that script (/work/shared/bench/floor_convert.py) instead of the
+    copy below (the same code); each file's table ends with the load average before and after its rounds.
 
     The ratio column is each job's median wall over its floor's (the same conversion, same run).
 
@@ -140,6 +144,14 @@ out = os.path.join({out!r}, "annotations.json") if {conv!r} == "coco" else os.pa
 assert main(["convert", {src!r}, out, "--to", {conv!r}, "-q", "--stream", *extra]) == 0
 '''
 
+CLI_MEMORY = CLI_STREAM.replace('"--stream"', '"--no-stream"')
+
+FLOOR_SCRIPT = '''
+import runpy, sys
+sys.argv = ["floor_convert.py", {conv!r}, {src!r}, {out!r}]
+runpy.run_path({floor!r}, run_name="__main__")
+'''
+
 JOBS = {
     "floor yolo": (FLOOR, "yolo"), "stream-floor yolo": (STREAM_FLOOR, "yolo"),
     "floor voc": (FLOOR, "voc"), "stream-floor voc": (STREAM_FLOOR, "voc"),
@@ -148,6 +160,7 @@ JOBS = {
     "convert --stream yolo": (CLI_STREAM, "yolo"), "convert --stream voc": (CLI_STREAM, "voc"),
     "convert --stream coco": (CLI_STREAM, "coco"),
     "convert --stream coco (base)": (CLI_STREAM, "coco"),
+    "convert --no-stream yolo": (CLI_MEMORY, "yolo"), "convert --no-stream voc": (CLI_MEMORY, "voc"),
 }
 
 
@@ -159,18 +172,24 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=list(JOBS))
     parser.add_argument("--out", type=Path, default=Path("/dev/shm/pf-bench-stream"))
     parser.add_argument("--spill", default="/dev/shm")
+    parser.add_argument("--floor", default=None, help="the floor script to run for the floor jobs "
+                        "(e.g. /work/shared/bench/floor_convert.py); default: the copy in this file")
     parser.add_argument("--base", default=None, help="a source tree for the 'in-memory coco (base)' job (before/after)")
     args = parser.parse_args()
     rows = []
     for src in [ensure(n, DATA) for n in args.images] + list(args.src):
         runs: dict[str, list] = {name: [] for name in args.only}
+        load_before = os.getloadavg()
         for _ in range(args.rounds):
             for name in args.only:
                 template, conv = JOBS[name]
                 out = args.out / name.replace(" ", "_")
                 shutil.rmtree(out, ignore_errors=True)
                 base = f"sys.path.insert(0, {args.base!r})" if name.endswith("(base)") and args.base else ""
-                code = template.format(src=str(src), out=str(out), conv=conv, spill=args.spill, base=base)
+                if name.startswith("floor ") and args.floor:
+                    template = FLOOR_SCRIPT
+                code = template.format(src=str(src), out=str(out), conv=conv, spill=args.spill, base=base,
+                                       floor=args.floor)
                 runs[name].append(measure(code, name, setup=WRITERS))
                 shutil.rmtree(out, ignore_errors=True)
         floors = {conv: statistics.median(r.seconds for r in runs[f"floor {conv}"])
@@ -186,6 +205,8 @@ def main() -> None:
                          f"{max(r.peak_mib for r in rs):.0f}"])
         print(table(rows[-len(runs):], ["file", "job", "wall s", "vs floor", "cpu s", "vs floor", "peak MiB"]),
               flush=True)
+        before, after = (" ".join(f"{v:.2f}" for v in load) for load in (load_before, os.getloadavg()))
+        print(f"load average (1, 5, 15 min): before {before}, after {after}", flush=True)
     print()
     print(table(rows, ["file", "job", "wall s (median)", "vs floor (wall)", "cpu s (median)", "vs floor (cpu)",
                        "peak RSS MiB (max)"]))

@@ -197,4 +197,4 @@ def streamable(src: Path, source: str, target: str, read_options: dict[str, Any]
     write_options = write_options or {}
     return (formats.get(source).name == "coco" and src.is_file() and not read_options and file_split(src) is None
             and formats.get(target).name in ("coco", "yolo", "voc")
-            and not write_options.get("results") and write_options.get("segmentation") is not True)
+            and not write_options.get("results"))

@@ -10,9 +10,11 @@ What streams (and why the rest does not, yet):
   truth file merged in memory; Pascal VOC has no label list (labels are known only after every XML is
   read); YOLO, Picsellia JSON, TFRecord, LabelMe, CreateML, CVAT and Label Studio are read in memory.
 - write: COCO (`coco_sink`: the image list must precede the annotations in the file, so both are spooled to
-  temporary files and assembled at the end), YOLO and Pascal VOC (one file per asset). Not from a stream:
-  COCO results lists, VOC segmentation PNGs (their palette needs every object first), and the other
-  formats (their writers take a `Dataset`).
+  temporary files and assembled at the end), YOLO and Pascal VOC (one file per asset as it comes, its
+  segmentation PNGs too; what needs every asset — data.yaml, classes.txt, ImageSets lists — is written at
+  the end from per-asset names; see `formats.yolo.write.write_stream` for the YOLO layout decided from
+  `has_shapes`, `any_split` and the labels, and checked against the assets). Not from a stream: COCO
+  results lists and the other formats (their writers take a `Dataset`).
 
 Example:
     >>> import tempfile, os
@@ -157,9 +159,10 @@ def write_stream(
         return report
     # what the target cannot hold, counted as the assets pass and worded once (formats.capabilities)
     cap_options = dict(options)
-    if spec.name == "yolo" and cap_options.get("task") is None:
-        given = (s.metadata.get("yolo") or {}).get("task")
-        cap_options["task"] = given or ("segment" if s.has_shapes else "detect")
+    if spec.name == "yolo":
+        from ..formats.yolo.write import stream_task
+
+        cap_options["task"] = stream_task(s.labels, s.metadata, s.has_shapes, options.get("task"))
     unheld = tally_for_spec(spec, Dataset(labels=list(s.labels), metadata=s.metadata), cap_options)
     if unheld is not None:
         assets = unheld.watch(assets)

@@ -90,8 +90,8 @@ def test_convert_streams_by_itself_above_the_size(monkeypatch: pytest.MonkeyPatc
     assert "streamed" not in pf.convert(src, tmp_path / "a", "yolo").stats
     monkeypatch.setattr(api, "STREAM_ABOVE", 0)
     assert pf.convert(src, tmp_path / "b", "yolo").stats["streamed"] is True
-    # options a stream cannot honour keep the in-memory path
-    assert "streamed" not in pf.convert(src, tmp_path / "c", "voc", write_options={"segmentation": True}).stats
+    # VOC segmentation PNGs stream too (their class list is the labels'); other targets keep the in-memory path
+    assert pf.convert(src, tmp_path / "c", "voc", write_options={"segmentation": True}).stats["streamed"] is True
     assert "streamed" not in pf.convert(src, tmp_path / "d", "picsellia").stats
 
 
@@ -116,22 +116,6 @@ def test_formats_that_cannot_stream_say_so(tmp_path: Path) -> None:
     s = pf.stream(COCO_FIXTURES[0])
     with pytest.raises(pf.FormatError, match="cannot be written from a stream"):
         pf.write_stream(s, tmp_path / "x", "tfrecord")
-    # VOC (and YOLO) write streams are buffered into a Dataset for the in-memory writer: segmentation works
-
-
-def _one(ann: Annotation, tags: tuple[str, ...] = ()) -> pf.AssetStream:
-    return pf.AssetStream("test", [Label("cat")], {}, iter([Asset("a.jpg", 10, 10, [ann], tags=list(tags))]),
-                          1, 1, has_shapes=False)
-
-
-def test_a_yolo_write_stream_is_the_in_memory_writer_whatever_its_hints(tmp_path: Path) -> None:
-    # YOLO write streams are buffered (docs/scale.md): wrong has_shapes/any_split hints cannot change the output
-    polygon = Annotation("cat", polygon=[[0, 0, 5, 0, 5, 5]], box=(0, 0, 5, 5))
-    for name, ann, tags in (("p", polygon, ()), ("t", Annotation("cat", box=(0, 0, 5, 5)), ("train",))):
-        pf.write_stream(_one(ann, tags), tmp_path / f"s{name}", "yolo")
-        pf.write(pf.Dataset([Label("cat")], [Asset("a.jpg", 10, 10, [ann], tags=list(tags))]),
-                 tmp_path / f"m{name}", "yolo")
-        assert _tree(tmp_path / f"s{name}") == _tree(tmp_path / f"m{name}")
 
 
 def test_a_label_met_first_on_an_object_gets_the_next_index(tmp_path: Path) -> None:

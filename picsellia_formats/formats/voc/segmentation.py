@@ -299,44 +299,45 @@ def _save_png(path: Path, index: np.ndarray, palette: list[int]) -> None:
     im.save(path, format="PNG")
 
 
-def write_segmentation(
-    dataset: Dataset,
-    root: str | os.PathLike[str],
-    report: Report | None = None,
-    *,
-    items: Iterable[tuple[Asset, str, Sequence[Annotation]]] | None = None,
-) -> dict[str, int]:
-    """Write ``SegmentationClass/<id>.png``, ``SegmentationObject/<id>.png`` and ``labelmap.txt``
-    under `root` for every asset with at least one mask or polygon object.
+class SegmentationWriter:
+    """``SegmentationClass/<id>.png`` and ``SegmentationObject/<id>.png`` written one asset at a time
+    (`add`), ``labelmap.txt`` and the report entries at the end (`close`). The class list is `labels`'
+    (known before the first asset), background first: nothing of the whole dataset is needed.
 
-    `items` gives ``(asset, image id, the objects its XML lists, in order)``; by default the
-    image id is the file name without extension and the objects those with a box. Returns counts:
-    ``images`` written, ``mask`` and ``polygon`` objects painted.
+    Example:
+        >>> import tempfile
+        >>> from picsellia_formats.model import Label
+        >>> w = SegmentationWriter(tempfile.mkdtemp(), [Label("cat")], Report())
+        >>> w.add(Asset("a.jpg", 4, 4), "a", [Annotation("cat", polygon=[[0, 0, 3, 0, 3, 3]])])
+        >>> w.close()
+        {'images': 1, 'mask': 0, 'polygon': 1}
     """
-    root = Path(root)
-    report = report if report is not None else Report()
-    if items is None:
-        items = [(a, Path(a.file_name).with_suffix("").as_posix(), _default_objects(a)) for a in dataset.assets]
-    classes = ["background", *(label.name for label in dataset.labels if label.name != "background")]
-    if len(classes) > VOID:
-        raise FormatError(f"{len(classes) - 1} classes do not fit in a VOC segmentation PNG (254 at most)")
-    class_index = {name: i for i, name in enumerate(classes)}
-    palette = voc_colormap()
-    written = no_size = covered = too_many = unsafe = 0
-    painted = {"mask": 0, "polygon": 0}
-    for asset, stem, objects in items:
+
+    def __init__(self, root: str | os.PathLike[str], labels: Iterable[Any], report: Report) -> None:
+        self.root = Path(root)
+        self.report = report
+        self.classes = ["background", *(label.name for label in labels if label.name != "background")]
+        if len(self.classes) > VOID:
+            raise FormatError(f"{len(self.classes) - 1} classes do not fit in a VOC segmentation PNG (254 at most)")
+        self.class_index = {name: i for i, name in enumerate(self.classes)}
+        self.palette = voc_colormap()
+        self.written = self.no_size = self.covered = self.too_many = self.unsafe = 0
+        self.painted = {"mask": 0, "polygon": 0}
+
+    def add(self, asset: Asset, stem: str, objects: Sequence[Annotation]) -> None:
+        """Paint the asset's mask and polygon objects (`objects`: those its XML lists, in order)."""
         shaped = [(i, a) for i, a in enumerate(objects, start=1) if a.mask is not None or a.polygon is not None]
         if not shaped:
-            continue
+            return
         if not asset.width or not asset.height:
-            no_size += 1
-            continue
+            self.no_size += 1
+            return
         h, w = int(asset.height), int(asset.width)
         cls = np.zeros((h, w), np.uint8)
         obj = np.zeros((h, w), np.uint8)
         for index, ann in shaped:
             if index >= VOID:
-                too_many += 1
+                self.too_many += 1
                 continue
             if ann.mask is not None:
                 if (ann.mask.height, ann.mask.width) != (h, w):
@@ -345,11 +346,11 @@ def write_segmentation(
                 binary = rle_to_mask(ann.mask).astype(bool)
             else:
                 binary = polygon_to_mask(ann.polygon, h, w).astype(bool)  # type: ignore[arg-type]
-            painted["mask" if ann.mask is not None else "polygon"] += 1
+            self.painted["mask" if ann.mask is not None else "polygon"] += 1
             if (obj[binary] != 0).any():
-                covered += 1
+                self.covered += 1
             obj[binary] = index
-            cls[binary] = class_index.get(ann.label, 0)
+            cls[binary] = self.class_index.get(ann.label, 0)
         void = asset.extra.get("voc", {}).get("void") if asset.extra else None
         if void is not None and (void.height, void.width) == (h, w):
             v = rle_to_mask(void).astype(bool)
@@ -358,23 +359,50 @@ def write_segmentation(
         try:
             rel = safe_relative_path(stem + ".png")
         except ValueError:
-            unsafe += 1
-            continue
-        _save_png(root / CLASS_DIR / rel, cls, palette)
-        _save_png(root / OBJECT_DIR / rel, obj, palette)
-        written += 1
-    if written:
-        write_labelmap(root / LABELMAP, classes, palette)
-        report.info("images written as VOC segmentation PNGs", written)
-    if painted["polygon"]:
-        report.approximated("polygons written as pixel masks", painted["polygon"], "VOC segmentation PNGs")
-    if no_size:
-        report.dropped("segmentations of images without a size", no_size, "pass images= for their sizes")
-    if covered:
-        report.approximated("objects partly covered by a later object in the PNGs", covered,
-                            "a pixel holds one object")
-    if too_many:
-        report.dropped("objects beyond index 254 in segmentation PNGs", too_many)
-    if unsafe:
-        report.dropped("segmentations of images with an unsafe name", unsafe, "absolute or '..' path")
-    return {"images": written, **painted}
+            self.unsafe += 1
+            return
+        _save_png(self.root / CLASS_DIR / rel, cls, self.palette)
+        _save_png(self.root / OBJECT_DIR / rel, obj, self.palette)
+        self.written += 1
+
+    def close(self) -> dict[str, int]:
+        """Write ``labelmap.txt`` (when a PNG was written) and the report entries; return the counts:
+        ``images`` written, ``mask`` and ``polygon`` objects painted."""
+        report, painted = self.report, self.painted
+        if self.written:
+            write_labelmap(self.root / LABELMAP, self.classes, self.palette)
+            report.info("images written as VOC segmentation PNGs", self.written)
+        if painted["polygon"]:
+            report.approximated("polygons written as pixel masks", painted["polygon"], "VOC segmentation PNGs")
+        if self.no_size:
+            report.dropped("segmentations of images without a size", self.no_size, "pass images= for their sizes")
+        if self.covered:
+            report.approximated("objects partly covered by a later object in the PNGs", self.covered,
+                                "a pixel holds one object")
+        if self.too_many:
+            report.dropped("objects beyond index 254 in segmentation PNGs", self.too_many)
+        if self.unsafe:
+            report.dropped("segmentations of images with an unsafe name", self.unsafe, "absolute or '..' path")
+        return {"images": self.written, **painted}
+
+
+def write_segmentation(
+    dataset: Dataset,
+    root: str | os.PathLike[str],
+    report: Report | None = None,
+    *,
+    items: Iterable[tuple[Asset, str, Sequence[Annotation]]] | None = None,
+) -> dict[str, int]:
+    """Write ``SegmentationClass/<id>.png``, ``SegmentationObject/<id>.png`` and ``labelmap.txt``
+    under `root` for every asset with at least one mask or polygon object (`SegmentationWriter`).
+
+    `items` gives ``(asset, image id, the objects its XML lists, in order)``; by default the
+    image id is the file name without extension and the objects those with a box. Returns counts:
+    ``images`` written, ``mask`` and ``polygon`` objects painted.
+    """
+    if items is None:
+        items = [(a, Path(a.file_name).with_suffix("").as_posix(), _default_objects(a)) for a in dataset.assets]
+    writer = SegmentationWriter(root, dataset.labels, report if report is not None else Report())
+    for asset, stem, objects in items:
+        writer.add(asset, stem, objects)
+    return writer.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,98 @@ def _xml_name(asset: Asset, taken: set[str], counts: dict[str, int]) -> str:
     return stem
 
 
+class VocFolder:
+    """Pascal VOC XML written one asset at a time: `add` writes the asset's XML (and its segmentation
+    PNGs), `close` writes ``ImageSets/Main/<tag>.txt`` and the report entries. Held per asset: its XML
+    name, case-folded (names kept apart); the image ids of each tag are spooled to a file beside the output.
+
+    Example:
+        >>> import tempfile
+        >>> from picsellia_formats.model import Annotation
+        >>> out = Path(tempfile.mkdtemp())
+        >>> w = VocFolder(out, [Label("cat")], {}, report=Report())
+        >>> w.add(Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))]))
+        >>> w.close(); sorted(p.name for p in out.iterdir())
+        ['a.xml']
+    """
+
+    def __init__(self, out: Path, labels: list[Label], metadata: dict[str, Any], *, report: Report,
+                 images: str | Path | None = None, one_based: bool = False, layout: str | None = None,
+                 folder: str | None = None, segmentation: bool | None = None) -> None:
+        described = Dataset(metadata=metadata)  # the options' defaults come from the source's metadata
+        segmentation = writes_segmentation(described, segmentation)
+        layout = layout if layout is not None else default_layout(described)
+        if layout not in ("flat", "devkit"):
+            raise OptionError(f"layout must be flat or devkit, got {layout!r}")
+        self.out, self.labels, self.report, self.layout, self.folder = out, labels, report, layout, folder
+        self.ann_dir = out / "Annotations" if layout == "devkit" else out
+        self.ann_dir.mkdir(parents=True, exist_ok=True)
+        self.base = str(self.ann_dir) + os.sep
+        self.images = images
+        self.shift = 1.0 if one_based else 0.0
+        self.counts = Counts()
+        self.names: dict[str, int] = {}
+        self.taken: set[str] = set()
+        self.made: set[str] = set()
+        self.lookup: ImageIndex | None = None
+        self.sets = TagLists(out)
+        self.segmentation: Any = None
+        if segmentation:
+            from .segmentation import SegmentationWriter
+
+            self.segmentation = SegmentationWriter(out, labels, report)
+
+    def add(self, asset: Asset) -> None:
+        """Write one asset's XML (and PNGs when segmentation is written)."""
+        if asset.width is None or asset.height is None:
+            if self.images is not None:
+                if self.lookup is None:
+                    self.lookup = ImageIndex(self.images)
+                found = self.lookup.lookup(asset.file_name, _split(asset)).path
+                if found is not None:
+                    w, h = image_size(found)
+                    asset = _sized(asset, w, h)
+        counts = self.counts
+        objects = _objects(asset, self.shift, counts)
+        stem = _xml_name(asset, self.taken, self.names)
+        if asset.tags:
+            self.sets.add(asset.tags, stem)
+        if "/" in stem:
+            parent = stem.rpartition("/")[0]
+            if parent not in self.made:
+                (self.ann_dir / parent).mkdir(parents=True, exist_ok=True)
+                self.made.add(parent)
+        if self.segmentation is not None:
+            self.segmentation.add(asset, stem, [ann for ann, _ in objects])
+        data = render_asset(asset, objects, counts, self.folder)
+        write_bytes(self.base + stem.replace("/", os.sep) + XML_SUFFIX, data)
+
+    def close(self) -> None:
+        """Write the ImageSets lists (devkit) and the report entries."""
+        report, counts = self.report, self.counts
+        self.sets.write(self.out, self.layout, report)
+        if self.segmentation is not None:
+            self.segmentation.close()
+        _report(counts, self.names, report)
+
+    def abort(self) -> None:
+        """Remove the spooled tag lists after an error (the caller's output policy removes the folder)."""
+        self.sets.remove()
+
+
+def write_assets(labels: Iterable[Label], metadata: dict[str, Any], assets: Iterable[Asset], path: str | Path,
+                 *, report: Report, **options: Any) -> None:
+    """`VocFolder` fed with `assets`, one at a time (the in-memory `write` and `write_stream` both)."""
+    folder = VocFolder(Path(path), list(labels), metadata, report=report, **options)
+    try:
+        add = folder.add
+        for asset in assets:
+            add(asset)
+        folder.close()
+    finally:
+        folder.abort()
+
+
 def write(
     dataset: Dataset,
     path: str | Path,
@@ -107,58 +200,17 @@ def write(
     convention). `folder` fills ``<folder>`` for data that has none. `images` gives sizes the
     dataset lacks (from image headers). `segmentation` also writes the masks and polygons as the
     devkit's ``SegmentationClass``/``SegmentationObject`` PNGs (see `segmentation`); by default
-    when the data was read with such PNGs (VOC -> VOC keeps them).
+    when the data was read with such PNGs (VOC -> VOC keeps them). The assets go through `VocFolder`
+    one at a time, as a stream's do (`write_stream`).
     """
     report = report if report is not None else Report()
-    segmentation = writes_segmentation(dataset, segmentation)
-    layout = layout if layout is not None else default_layout(dataset)
-    if layout not in ("flat", "devkit"):
-        raise OptionError(f"layout must be flat or devkit, got {layout!r}")
-    out = Path(path)
-    ann_dir = out / "Annotations" if layout == "devkit" else out
-    ann_dir.mkdir(parents=True, exist_ok=True)
-    base = str(ann_dir)
-    shift = 1.0 if one_based else 0.0
-    counts = Counts()
-    names: dict[str, int] = {}
-    taken: set[str] = set()
-    made: set[str] = set()
-    lookup: ImageIndex | None = None
-    image_ids: list[str] = []
-    segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
-    sep = os.sep
     assets: Iterable[Asset] = dataset.assets
     if progress and len(dataset.assets) > 1:
         from ...progress import track
 
         assets = track(dataset.assets, "writing VOC files", unit="file")
-    for asset in assets:
-        if asset.width is None or asset.height is None:
-            if images is not None:
-                if lookup is None:
-                    lookup = ImageIndex(images)
-                found = lookup.lookup(asset.file_name, _split(asset)).path
-                if found is not None:
-                    w, h = image_size(found)
-                    asset = _sized(asset, w, h)
-        objects = _objects(asset, shift, counts)
-        stem = _xml_name(asset, taken, names)
-        image_ids.append(stem)
-        if "/" in stem:
-            parent = stem.rpartition("/")[0]
-            if parent not in made:
-                (ann_dir / parent).mkdir(parents=True, exist_ok=True)
-                made.add(parent)
-        if segmented is not None:
-            segmented.append((asset, stem, [ann for ann, _ in objects]))
-        data = render_asset(asset, objects, counts, folder)
-        write_bytes(base + sep + stem.replace("/", sep) + XML_SUFFIX, data)
-    _write_image_sets(dataset, out, layout, image_ids, report)
-    if segmented is not None:
-        from .segmentation import write_segmentation
-
-        write_segmentation(dataset, out, report, items=segmented)
-    _report(counts, names, report)
+    write_assets(dataset.labels, dataset.metadata, assets, path, report=report, images=images,
+                 one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)
 
 
 #: what a user can do about tags the flat layout drops
@@ -191,32 +243,78 @@ def _sized(asset: Asset, width: int, height: int) -> Asset:
                  asset.tags, asset.status, asset.metadata, asset.qa, asset.extra)
 
 
-def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[str], report: Report) -> None:
-    # a split tag that is the folder of the asset's XML (Roboflow's train/x.xml) is carried by the layout
-    tagged = sum(1 for a, stem in zip(dataset.assets, image_ids)
-                 if [t for t in a.tags if t != stem.partition("/")[0] or "/" not in stem])
-    if not tagged:
-        return
-    if layout != "devkit":  # FORMAT declares tags held: the flat layout's loss is known only here
-        report.dropped("asset tags", tagged, f"VOC has no tags; {TAGS_HINT}")
-        return
-    lists: dict[str, list[str]] = {}
-    for asset, image_id in zip(dataset.assets, image_ids):
-        for tag in asset.tags:
-            lists.setdefault(tag, []).append(image_id)
-    sets_dir = out / "ImageSets" / "Main"
-    sets_dir.mkdir(parents=True, exist_ok=True)
-    bad = 0
-    taken: set[str] = set()
-    for tag in sorted(lists):
-        if (not tag or "/" in tag or "\\" in tag or "\x00" in tag or tag in (".", "..") or ":" in tag
-                or tag.casefold() in taken):
-            bad += 1
-            continue
-        taken.add(tag.casefold())
-        write_bytes(str(sets_dir / f"{tag}.txt"), "".join(i + "\n" for i in lists[tag]).encode())
-    if bad:
-        report.dropped("asset tags that cannot name a file", bad, "ImageSets/Main/<tag>.txt")
+class TagLists:
+    """The image ids of each asset tag, in the assets' order, spooled to files in a temporary folder
+    under `parent` (in memory: a buffer per tag), and `tagged`: the assets with a tag other than their
+    XML's folder."""
+
+    FLUSH = 4096
+
+    def __init__(self, parent: Path) -> None:
+        self.parent = parent
+        self.spool: Path | None = None
+        self.lists: dict[str, list[str]] = {}
+        self.files: dict[str, Path] = {}
+        self.tagged = 0
+
+    def add(self, tags: list[str], stem: str) -> None:
+        # a split tag that is the folder of the asset's XML (Roboflow's train/x.xml) is carried by the layout
+        if [t for t in tags if t != stem.partition("/")[0] or "/" not in stem]:
+            self.tagged += 1
+        for tag in tags:
+            ids = self.lists.setdefault(tag, [])
+            ids.append(stem)
+            if len(ids) >= self.FLUSH:
+                self._flush(tag)
+
+    def _flush(self, tag: str) -> None:
+        path = self.files.get(tag)
+        if path is None:
+            if self.spool is None:
+                self.spool = Path(tempfile.mkdtemp(prefix=".pf-image-sets-", dir=self.parent))
+            path = self.files[tag] = self.spool / f"{len(self.files)}.txt"
+        with open(path, "ab") as f:
+            f.write("".join(i + "\n" for i in self.lists[tag]).encode())
+        self.lists[tag] = []
+
+    def write(self, out: Path, layout: str, report: Report) -> None:
+        """``ImageSets/Main/<tag>.txt`` for the devkit layout; the flat one reports the tags dropped."""
+        try:
+            if not self.tagged:
+                return
+            if layout != "devkit":
+                # FORMAT declares tags held: the flat layout's loss is known only here
+                report.dropped("asset tags", self.tagged, f"VOC has no tags; {TAGS_HINT}")
+                return
+            sets_dir = out / "ImageSets" / "Main"
+            sets_dir.mkdir(parents=True, exist_ok=True)
+            bad = 0
+            taken: set[str] = set()
+            for tag in sorted(self.lists):
+                if (not tag or "/" in tag or "\\" in tag or "\x00" in tag or tag in (".", "..") or ":" in tag
+                        or tag.casefold() in taken):
+                    bad += 1
+                    continue
+                taken.add(tag.casefold())
+                target = sets_dir / f"{tag}.txt"
+                if tag in self.files:
+                    self._flush(tag)
+                    os.replace(self.files.pop(tag), target)
+                else:
+                    write_bytes(str(target), "".join(i + "\n" for i in self.lists[tag]).encode())
+            if bad:
+                report.dropped("asset tags that cannot name a file", bad, "ImageSets/Main/<tag>.txt")
+        finally:
+            self.remove()
+
+    def remove(self) -> None:
+        if self.files:
+            for path in self.files.values():
+                path.unlink(missing_ok=True)
+            self.files = {}
+        if self.spool is not None:
+            self.spool.rmdir()
+            self.spool = None
 
 
 def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
@@ -242,7 +340,6 @@ def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
 
 
 
-
 def write_stream(
     labels: Iterable[Label],
     metadata: dict[str, Any],
@@ -256,11 +353,11 @@ def write_stream(
     folder: str | None = None,
     segmentation: bool | None = None,
 ) -> None:
-    """`write` for assets met once (a stream): the same files, the assets BUFFERED into a `Dataset` first.
+    """`write` for assets met once (a stream): each XML (and its PNGs) written as its asset comes.
 
-    The VOC writer needs the whole dataset (the ``ImageSets`` lists, the segmentation palette), so this
-    holds every asset in memory, then calls `write`: the output is `write`'s, the memory is not bounded
-    (see docs/scale.md).
+    Nothing of VOC needs the whole dataset first: the layout and segmentation come from the options and
+    the source's metadata, the PNGs' class list from `labels`; the ImageSets lists are spooled to disk.
+    The output is `write`'s, byte for byte (other formats' fields are the caller's to tally).
 
     Example:
         >>> import tempfile, os
@@ -271,5 +368,5 @@ def write_stream(
         >>> sorted(os.listdir(out))
         ['a.xml']
     """
-    write(Dataset(labels=labels, assets=assets, metadata=metadata), path, images=images, report=report,
-          one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)
+    write_assets(labels, metadata, assets, path, report=report if report is not None else Report(),
+                 images=images, one_based=one_based, layout=layout, folder=folder, segmentation=segmentation)

@@ -79,47 +79,222 @@ def default_task(dataset: Dataset, meta: dict[str, Any]) -> str:
     return "segment" if shapes else "detect"
 
 
-def _kpt_shape(dataset: Dataset, meta: dict[str, Any]) -> tuple[int, int]:
-    given = meta.get("kpt_shape")
-    if isinstance(given, list) and len(given) == 2:
-        return int(given[0]), int(given[1])
+def _keypoint_counts(assets: Iterable[Asset]) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for asset in dataset.assets:
+    for asset in assets:
         for ann in asset.annotations:
             if ann.keypoints is not None:
                 n = len(ann.keypoints) // 3
                 counts[n] = counts.get(n, 0) + 1
+    return counts
+
+
+def _kpt_shape(counts: dict[int, int], meta: dict[str, Any]) -> tuple[int, int]:
+    """The source's ``kpt_shape``, else the most common keypoint count (the larger on a tie), 3 values each."""
+    given = meta.get("kpt_shape")
+    if isinstance(given, list) and len(given) == 2:
+        return int(given[0]), int(given[1])
     if not counts:
         raise OptionError("YOLO pose needs keypoints: the dataset has none (choose another --yolo-task)")
     return max(counts, key=lambda n: (counts[n], n)), 3
 
 
-def _sizes(dataset: Dataset, index: ImageIndex | None, splits: list[str | None]) -> list[tuple[float, float] | None]:
-    """Each asset's (width, height): the dataset's, else its image's header; None when unknown.
+def _options(task: str | None, copy_images: str | None, images: str | Path | None) -> str:
+    """The checked images mode (`copy_images`, default ``copy``); OptionError on a bad task or mode."""
+    if task is not None and task not in TASKS:
+        raise OptionError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if copy_images is None:
+        return "copy"
+    if copy_images not in ("copy", "link", "symlink", "none"):
+        raise OptionError(f"copy_images must be copy, link, symlink or none, got {copy_images!r}")
+    if copy_images != "none" and not images:
+        raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
+                                    "the folder of the image files to put beside the labels")
+    return copy_images
 
-    Raises FormatError when an asset with objects has no known size (YOLO values are fractions of it).
+
+class YoloFolder:
+    """A YOLO folder written one asset at a time: `add` writes the asset's label file (and puts its image),
+    `close` writes what needs every asset (``data.yaml``, ``classes.txt``, ``image_sizes.json``'s end) and
+    the report entries. Held per asset: its label file's stem (names kept apart) and its split's name.
+
+    The decisions that need the whole dataset are made by the caller and given: `task`, `names`/`index`
+    (`_class_indexes`), `kpt_shape`, `any_split` (untagged assets go to train). A label met first on an
+    object gets the next index (`index` is filled in place) unless `fixed_indexes` (the source's own YOLO
+    indexes are kept: a later label could only renumber them, FormatError).
+
+    Example:
+        >>> import tempfile
+        >>> from picsellia_formats.model import Annotation
+        >>> out = Path(tempfile.mkdtemp())
+        >>> w = YoloFolder(out, ["cat"], {"cat": 0}, task="detect", report=Report())
+        >>> w.add(Asset("a.jpg", 10, 10, [Annotation("cat", box=(0, 0, 5, 5))]))
+        >>> (out / "labels" / "a.txt").read_text()
+        '0 0.25 0.25 0.5 0.5\\n'
+        >>> w.close(); sorted(p.name for p in out.iterdir())
+        ['classes.txt', 'data.yaml', 'image_sizes.json', 'labels']
     """
-    out: list[tuple[float, float] | None] = []
-    unknown: list[str] = []
-    for asset, split in zip(dataset.assets, splits):
+
+    def __init__(self, out: Path, names: list[str], index: dict[str, int], *, task: str, report: Report,
+                 confidence: bool = False, kpt_shape: tuple[int, int] | None = None, any_split: bool = False,
+                 images: str | Path | None = None, copy_images: str = "copy", meta: dict[str, Any] | None = None,
+                 fixed_indexes: bool = False) -> None:
+        self.out, self.names, self.report = out, names, report
+        self.meta = meta or {}
+        self.nl = "\r\n" if self.meta.get("newline") == "\r\n" else "\n"
+        self.any_split, self.kpt_shape, self.copy_images = any_split, kpt_shape, copy_images
+        self.fixed_indexes = fixed_indexes
+        self.index = index
+        self.writer = RowWriter(index, task, confidence, kpt_shape)
+        self.image_index = ImageIndex(images) if images else None
+        self.copy_from = self.image_index if copy_images != "none" else None
+        self.made: set[str] = set()
+        self.taken: set[str] = set()
+        self.splits: set[str] = set()
+        self.renamed: list[str] = []
+        self.missing_images = self.link_refused = self.extra_tags = 0
+        self.unsplit = self.n_sizes = 0
+        self.unknown: list[str] = []  # assets with rows and no size: nothing is written after the first
+        self.sizes_file: Any = None
+        root = str(out)
+        self.labels_root = root + "/labels/"
+        self.images_root = root + "/images/"
+        os.makedirs(self.labels_root, exist_ok=True)  # even with no assets: data.yaml's sets resolve to it
+
+    def _new_label(self, name: str) -> int:
+        if self.fixed_indexes:
+            raise FormatError(f"label {name!r} is not in the label list and the list keeps the source's YOLO "
+                              "class indexes: convert in memory (--no-stream)")
+        self.names.append(name)
+        self.index[name] = len(self.names) - 1
+        return len(self.names) - 1
+
+    def add(self, asset: Asset) -> None:
+        """Write one asset's label file (an empty one without objects) and put its image."""
+        index = self.index
+        for ann in asset.annotations:
+            if ann.label not in index:
+                self._new_label(ann.label)
+        split = split_of(asset.tags, asset=asset.file_name)
+        if split is None:
+            if self.any_split:
+                self.unsplit += 1
+                split = "train"
+        else:
+            self.splits.add(split)
         W, H = asset.width, asset.height
-        if (not W or not H) and index is not None:
-            src = index.find(asset.file_name, split)
+        if (not W or not H) and self.image_index is not None:
+            src = self.image_index.find(asset.file_name, split)
             if src is not None:
                 W, H = image_size(src)
-        if W and H:
-            out.append((W, H))
-        else:
-            out.append(None)
+        if not (W and H):
+            W = H = None
             if any(ann.kind in _ROW_KINDS for ann in asset.annotations):  # rows need the size; tags do not
-                unknown.append(asset.file_name)
-    if unknown:
-        where = "in the images folder given" if index is not None else "without --images"
-        raise FormatError(f"{len(unknown)} images holding objects have no known size {where} (e.g. "
-                          f"{unknown[0]!r}); YOLO values are fractions of the image size: pass --images (the "
-                          "folder of the image files) or give the sizes (width and height) in the source",
-                          record=f"image {unknown[0]!r}")
-    return out
+                self.unknown.append(asset.file_name)
+        if self.unknown:
+            return
+        name = _out_name(asset.file_name)
+        rel = f"{split}/{name}" if split else name
+        stem = _stem(rel)
+        taken = self.taken
+        if stem in taken:
+            stem, rel = _rename(stem, rel, taken)
+            self.renamed.append(f"{asset.file_name} -> {rel}")
+        taken.add(stem)
+        folder = stem[:stem.rfind("/") + 1]
+        if folder not in self.made:
+            os.makedirs(self.labels_root + folder, exist_ok=True)
+            self.made.add(folder)
+        if asset.annotations and W is not None:
+            rows = self.writer.rows(asset, W, H)  # type: ignore[arg-type]
+            nl = self.nl
+            text = nl.join(rows) + nl if rows else ""
+        else:
+            text = ""
+        write_bytes(self.labels_root + stem + ".txt", text.encode())
+        src = self.copy_from.find(asset.file_name, split) if self.copy_from is not None else None
+        if src is not None:
+            self.link_refused += not put_image(src, self.images_root + rel, self.copy_images)
+        else:
+            self.missing_images += self.copy_from is not None
+            if W is not None:
+                entry = [name, round(W), round(H)]  # type: ignore[arg-type]
+                self._size(stem, [*entry, split] if split else entry)
+        if asset.tags and len(asset.tags) > (1 if split in asset.tags else 0):
+            self.extra_tags += 1
+
+    def _size(self, stem: str, entry: list[Any]) -> None:
+        """One ``image_sizes.json`` entry, appended to the file (the object's keys in the assets' order)."""
+        import orjson
+
+        if self.sizes_file is None:
+            self.sizes_file = open(self.out / SIZES_FILE, "wb")
+            head = b"{"
+        else:
+            head = b","
+        self.sizes_file.write(head + orjson.dumps(stem) + b":" + orjson.dumps(entry))
+        self.n_sizes += 1
+
+    def close(self) -> None:
+        """Write data.yaml, classes.txt, the end of image_sizes.json and the report entries.
+
+        Raises FormatError when an image holding objects had no known size (YOLO values are fractions of it).
+        """
+        if self.sizes_file is not None:
+            self.sizes_file.write(b"}")
+            self.sizes_file.close()
+            self.sizes_file = None
+        report, out, names, nl = self.report, self.out, self.names, self.nl
+        if self.unknown:
+            unknown = self.unknown
+            where = "in the images folder given" if self.image_index is not None else "without --images"
+            raise FormatError(f"{len(unknown)} images holding objects have no known size {where} (e.g. "
+                              f"{unknown[0]!r}); YOLO values are fractions of the image size: pass --images (the "
+                              "folder of the image files) or give the sizes (width and height) in the source",
+                              record=f"image {unknown[0]!r}")
+        if self.unsplit:
+            report.info("assets without a split tag written to train", self.unsplit)
+        splits = sorted(self.splits) + (["train"] if self.unsplit else [])
+        split_dirs = _split_dirs(splits if self.any_split else [], report)
+        pose: dict[str, list[int]] = {}
+        if self.kpt_shape is not None:
+            pose["kpt_shape"] = list(self.kpt_shape)
+            flip = self.meta.get("flip_idx")
+            if isinstance(flip, list) and len(flip) == self.kpt_shape[0]:
+                pose["flip_idx"] = flip
+        yaml_extra = self.meta.get("yaml") if isinstance(self.meta.get("yaml"), dict) else {}
+        with open(out / "data.yaml", "w", encoding="utf-8", newline="") as f:
+            f.write(_yaml_text(names, split_dirs, pose, yaml_extra))
+        if all("\n" not in n and "\r" not in n and n.strip() == n and n for n in names):
+            with open(out / "classes.txt", "w", encoding="utf-8", newline="") as f:
+                f.write("".join(n + nl for n in names))
+        else:
+            report.info("classes.txt not written", why="a class name has a line break or edge spaces")
+        self.writer.report_to(report)
+        if self.renamed:
+            report.changed("file names changed to keep label files apart", len(self.renamed),
+                           "two images share a stem", example=self.renamed[0])
+        report.info("images copied: the file system refused links", self.link_refused)
+        if self.missing_images:
+            report.info("images not found in the images folder, not copied", self.missing_images)
+        report.dropped("asset tags other than the split", self.extra_tags, "YOLO has no tags")
+
+    def abort(self) -> None:
+        """Close the open file after an error (the caller's output policy removes the folder)."""
+        if self.sizes_file is not None:
+            self.sizes_file.close()
+            self.sizes_file = None
+
+
+def _write_all(folder: YoloFolder, assets: Iterable[Asset]) -> None:
+    try:
+        with gc_paused():
+            add = folder.add
+            for asset in assets:
+                add(asset)
+        folder.close()
+    finally:
+        folder.abort()
 
 
 def write(
@@ -133,7 +308,7 @@ def write(
     confidence: bool | None = None,
     progress: bool = False,
 ) -> None:
-    """Write `dataset` as a YOLO folder in Ultralytics' layout.
+    """Write `dataset` as a YOLO folder in Ultralytics' layout (`YoloFolder` fed with the dataset's assets).
 
     ``images/[<split>/]``, ``labels/[<split>/]*.txt`` (one per asset, empty for an asset without
     objects), ``data.yaml`` (``train``, ``val``, ``test`` when present, ``kpt_shape``/``flip_idx`` for
@@ -162,15 +337,7 @@ def write(
         >>> sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt"))
         ['classes.txt', 'labels/train/train/1.txt', 'labels/val/val/1.txt']
     """
-    if task is not None and task not in TASKS:
-        raise OptionError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-    if copy_images is None:
-        copy_images = "copy"
-    elif copy_images not in ("copy", "link", "symlink", "none"):
-        raise OptionError(f"copy_images must be copy, link, symlink or none, got {copy_images!r}")
-    elif copy_images != "none" and not images:
-        raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
-                                    "the folder of the image files to put beside the labels")
+    copy_images = _options(task, copy_images, images)
     report = report if report is not None else Report()
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,99 +347,18 @@ def write(
     if task == "classify":
         write_classify(dataset, out, Path(images) if images else None, copy_images, report)
         return
-    if confidence is None:
-        confidence = bool(meta.get("confidence"))
-    nl = "\r\n" if meta.get("newline") == "\r\n" else "\n"
-
     names, index = _class_indexes(labels_in_use(dataset), report)
-    kpt_shape = _kpt_shape(dataset, meta) if task == "pose" else None
+    folder = YoloFolder(out, names, index, task=task, report=report,
+                        confidence=bool(meta.get("confidence")) if confidence is None else confidence,
+                        kpt_shape=_kpt_shape(_keypoint_counts(dataset.assets), meta) if task == "pose" else None,
+                        any_split=any(split_of(a.tags, asset=a.file_name) is not None for a in dataset.assets),
+                        images=images, copy_images=copy_images, meta=meta)
+    assets: Iterable[Asset] = dataset.assets
+    if progress and len(dataset.assets) > 1:
+        from ...progress import track
 
-    splits = [split_of(a.tags, asset=a.file_name) for a in dataset.assets]
-    any_split = any(s is not None for s in splits)
-    unsplit = sum(1 for s in splits if s is None) if any_split else 0
-    if unsplit:
-        report.info("assets without a split tag written to train", unsplit)
-        splits = [s or "train" for s in splits]
-    image_index = ImageIndex(images) if images else None
-    sizes_of = _sizes(dataset, image_index, splits)
-    copy_from = image_index if copy_images != "none" else None
-
-    writer = RowWriter(index, task, confidence, kpt_shape)
-    made: set[str] = set()
-    taken: set[str] = set()
-    sizes: dict[str, list[Any]] = {}
-    renamed: list[str] = []
-    missing_images = link_refused = 0
-    extra_tags = 0
-    root = str(out)
-    labels_root = root + "/labels/"
-    images_root = root + "/images/"
-    os.makedirs(labels_root, exist_ok=True)  # even with no assets: data.yaml's sets resolve to it on read
-    with gc_paused():
-        items: Iterable[tuple[Asset, str | None, tuple[float, float] | None]] = zip(dataset.assets, splits, sizes_of)
-        if progress and len(splits) > 1:
-            from ...progress import track
-
-            items = track(items, "writing YOLO files", total=len(splits), unit="file")
-        for asset, split, wh in items:
-            name = _out_name(asset.file_name)
-            rel = f"{split}/{name}" if split else name
-            stem = _stem(rel)
-            if stem in taken:
-                stem, rel = _rename(stem, rel, taken)
-                renamed.append(f"{asset.file_name} -> {rel}")
-            taken.add(stem)
-            folder = stem[:stem.rfind("/") + 1]
-            if folder not in made:
-                os.makedirs(labels_root + folder, exist_ok=True)
-                made.add(folder)
-            if asset.annotations and wh is not None:
-                rows = writer.rows(asset, wh[0], wh[1])
-                text = nl.join(rows) + nl if rows else ""
-            else:
-                text = ""
-            write_bytes(labels_root + stem + ".txt", text.encode())
-            src = copy_from.find(asset.file_name, split) if copy_from is not None else None
-            if src is not None:
-                link_refused += not put_image(src, images_root + rel, copy_images)
-            else:
-                missing_images += copy_from is not None
-                if wh is not None:
-                    entry = [name, round(wh[0]), round(wh[1])]
-                    sizes[stem] = [*entry, split] if split else entry
-            if asset.tags and len(asset.tags) > (1 if split in asset.tags else 0):
-                extra_tags += 1
-
-    split_dirs = _split_dirs(splits if any_split else [], report)
-    pose: dict[str, list[int]] = {}
-    if kpt_shape is not None:
-        pose["kpt_shape"] = list(kpt_shape)
-        flip = meta.get("flip_idx")
-        if isinstance(flip, list) and len(flip) == kpt_shape[0]:
-            pose["flip_idx"] = flip
-    yaml_extra = meta.get("yaml") if isinstance(meta.get("yaml"), dict) else {}
-    with open(out / "data.yaml", "w", encoding="utf-8", newline="") as f:
-        f.write(_yaml_text(names, split_dirs, pose, yaml_extra))
-    if all("\n" not in n and "\r" not in n and n.strip() == n and n for n in names):
-        with open(out / "classes.txt", "w", encoding="utf-8", newline="") as f:
-            f.write("".join(n + nl for n in names))
-    else:
-        report.info("classes.txt not written", why="a class name has a line break or edge spaces")
-
-    if sizes:
-        import orjson
-
-        with open(out / SIZES_FILE, "wb") as f:
-            f.write(orjson.dumps(sizes))
-    writer.report_to(report)
-    if renamed:
-        report.changed("file names changed to keep label files apart", len(renamed),
-                       "two images share a stem", example=renamed[0])
-    report.info("images copied: the file system refused links", link_refused)
-    if missing_images:
-        report.info("images not found in the images folder, not copied", missing_images)
-    report.dropped("asset tags other than the split", extra_tags, "YOLO has no tags")
-
+        assets = track(assets, "writing YOLO files", total=len(dataset.assets), unit="file")
+    _write_all(folder, assets)
 
 def _split_dirs(splits: list[str | None], report: Report) -> dict[str, list[str]]:
     """data.yaml's ``train``/``val``/``test`` entries; train and val are always there (Ultralytics needs both)."""
@@ -321,8 +407,6 @@ def _class_indexes(labels: Iterable[Label], report: Report) -> tuple[list[str], 
     return names, {n: i for i, n in enumerate(names)}
 
 
-
-
 def write_stream(
     labels: Iterable[Label],
     metadata: dict[str, Any],
@@ -337,12 +421,21 @@ def write_stream(
     copy_images: str | None = None,
     confidence: bool | None = None,
 ) -> None:
-    """`write` for assets met once (a stream): the same files, the assets BUFFERED into a `Dataset` first.
+    """`write` for assets met once (a stream): each label file written as its asset comes, memory bounded.
 
-    The YOLO writer needs the whole dataset (its task, class indexes, bridged rings, splits for
-    ``data.yaml``), so this holds every asset in memory, then calls `write`: the output is byte for byte
-    `write`'s, the memory is not bounded (see docs/scale.md). `has_shapes` and `any_split` are accepted for
-    the streaming caller and not needed here.
+    What `write` decides from the whole dataset comes from what the stream knows before its first asset:
+
+    * the task (unless given or in the source's metadata): segment when `has_shapes` (some object is a
+      polygon or a mask), else pose when a label declares keypoints (COCO keypoint categories), else detect;
+    * `kpt_shape` for pose: the source's, else the one keypoint count the labels declare (OptionError when
+      they declare several: pass the task detect, or convert in memory);
+    * the split folders: `any_split` (some asset has a split tag);
+    * class indexes: the labels' order, a label met first on an object getting the next index.
+
+    The stream is checked against those hints as it goes and at its end: an object or tag that `write`
+    would have decided otherwise from (a polygon in a stream said to have none, a split tag, keypoints in a
+    detect stream, a pose stream without keypoints, keypoint counts that make another `kpt_shape`) raises
+    FormatError, never a different output. The output is `write`'s, byte for byte.
 
     Example:
         >>> import tempfile, os
@@ -353,6 +446,100 @@ def write_stream(
         >>> open(os.path.join(out, "labels", "a.txt")).read()
         '0 0.25 0.25 0.5 0.5\\n'
     """
-    del has_shapes, any_split
-    write(Dataset(labels=labels, assets=assets, metadata=metadata), path, images=images, report=report,
-          task=task, copy_images=copy_images, confidence=confidence)
+    copy_images = _options(task, copy_images, images)
+    report = report if report is not None else Report()
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = list(labels)
+    meta = metadata.get("yolo") or {}
+    declared = sorted({len(label.keypoints) for label in labels if label.keypoints})
+    given = task if task is not None else meta.get("task") if meta.get("task") in TASKS else None
+    task = stream_task(labels, metadata, has_shapes, given)
+    if task == "classify":
+        from types import SimpleNamespace
+
+        write_classify(SimpleNamespace(assets=assets), out, Path(images) if images else None,  # type: ignore[arg-type]
+                       copy_images, report)
+        return
+    kpt_shape = None
+    kpt_given = isinstance(meta.get("kpt_shape"), list) and len(meta["kpt_shape"]) == 2
+    if task == "pose":
+        if kpt_given:
+            kpt_shape = _kpt_shape({}, meta)
+        elif len(declared) == 1:
+            kpt_shape = (declared[0], 3)
+        else:
+            raise OptionError("YOLO pose from a stream needs one keypoint count: the labels declare "
+                              f"{', '.join(map(str, declared)) or 'none'} (convert in memory, --no-stream)")
+    names, index = _class_indexes(labels, report)
+    fixed = names != [label.name for label in labels]
+    folder = YoloFolder(out, names, index, task=task, report=report,
+                        confidence=bool(meta.get("confidence")) if confidence is None else confidence,
+                        kpt_shape=kpt_shape, any_split=any_split, images=images, copy_images=copy_images,
+                        meta=meta, fixed_indexes=fixed)
+    check = _StreamCheck(task if given is None else None, None if kpt_given else kpt_shape,
+                         any_split)
+    _write_all(folder, check.assets(assets))
+    check.finish()
+
+
+def stream_task(labels: Iterable[Label], metadata: dict[str, Any], has_shapes: bool, task: str | None = None) -> str:
+    """The task `write_stream` writes: `task` when given, else the source's, else segment with `has_shapes`,
+    pose when a label declares keypoints, else detect (`default_task`'s rule on what a stream knows first).
+
+    Example:
+        >>> stream_task([Label("person", keypoints=["nose"])], {}, has_shapes=False)
+        'pose'
+    """
+    if task is not None:
+        return task
+    given = (metadata.get("yolo") or {}).get("task")
+    if given in TASKS:
+        return given  # type: ignore[no-any-return]
+    return "segment" if has_shapes else "pose" if any(label.keypoints for label in labels) else "detect"
+
+
+class _StreamCheck:
+    """What `write` would have decided from the whole dataset, checked against the stream's hints."""
+
+    def __init__(self, default_task: str | None, kpt_shape: tuple[int, int] | None, any_split: bool) -> None:
+        self.default_task, self.kpt_shape, self.any_split = default_task, kpt_shape, any_split
+        self.shapes = self.keypoints = self.split = False
+        self.counts: dict[int, int] = {}
+
+    def assets(self, assets: Iterable[Asset]) -> Iterable[Asset]:
+        watch_kinds = self.default_task is not None
+        counts = self.counts if self.kpt_shape is not None else None
+        for asset in assets:
+            if watch_kinds or counts is not None:
+                for ann in asset.annotations:
+                    if ann.polygon is not None or ann.mask is not None:
+                        self.shapes = True
+                    elif ann.keypoints is not None:
+                        self.keypoints = True
+                    if counts is not None and ann.keypoints is not None:
+                        n = len(ann.keypoints) // 3
+                        counts[n] = counts.get(n, 0) + 1
+                if watch_kinds and self.default_task == "detect" and (self.shapes or self.keypoints):
+                    self._refuse(f"asset {asset.file_name!r} has a {'polygon or mask' if self.shapes else 'keypoint'}"
+                                 " object, the stream said it had none")
+                if self.shapes and self.default_task == "segment":
+                    watch_kinds = False  # all a segment stream needs to have seen
+            if not self.any_split and asset.tags and split_of(asset.tags, asset=asset.file_name) is not None:
+                self._refuse(f"asset {asset.file_name!r} has a split tag, the stream said none had")
+            yield asset
+
+    def finish(self) -> None:
+        if self.default_task == "segment" and not self.shapes:
+            self._refuse("the stream said some object was a polygon or a mask, none was")
+        if self.default_task == "pose" and (self.shapes or not self.keypoints):
+            self._refuse("the labels declare keypoints, but " + ("some object is a polygon or a mask" if self.shapes
+                                                                 else "no object has any"))
+        if self.kpt_shape is not None and self.counts and _kpt_shape(self.counts, {})[0] != self.kpt_shape[0]:
+            self._refuse(f"most objects have {_kpt_shape(self.counts, {})[0]} keypoints, the labels declare "
+                         f"{self.kpt_shape[0]}")
+
+    @staticmethod
+    def _refuse(why: str) -> None:
+        raise FormatError(f"the YOLO layout chosen before the stream's first asset does not fit it ({why}): pass "
+                          "the task (--yolo-task) or convert in memory (--no-stream)")
