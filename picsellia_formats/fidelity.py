@@ -69,6 +69,8 @@ class ForeignFields:
         self.target = target
         self._counts: dict[tuple[str, str, str], list[Any]] = {}
         self._hints: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        #: (what, format, fields carried) -> the tallies a record with those fields adds one to
+        self._entries: dict[tuple[str, str, tuple[Any, ...]], list[list[Any]]] = {}
 
     def add(self, what: str, extra: Mapping[str, Any] | None) -> None:
         """Count one record (`what`: "assets", "objects", "labels", "dataset") holding `extra`."""
@@ -88,16 +90,26 @@ class ForeignFields:
                 keys = ["(value)"]
             if not keys:
                 continue
-            if what == "dataset":
-                scoped = {"metadata": keys}
-            else:
-                scoped = {"metadata": [k for k in keys if k in meta_keys],
-                          "annotation": [k for k in keys if k not in meta_keys]}
-            for scope, scope_keys in scoped.items():
-                if scope_keys:
-                    entry = self._counts.setdefault((what, fmt, scope), [0, set()])
-                    entry[0] += 1
-                    entry[1].update(map(str, scope_keys))
+            seen = (what, fmt, tuple(keys))
+            entries = self._entries.get(seen)
+            if entries is None:  # records of one source mostly carry the same fields: worked out once
+                entries = self._entries[seen] = self._tallies(what, fmt, keys, meta_keys)
+            for entry in entries:
+                entry[0] += 1
+
+    def _tallies(self, what: str, fmt: str, keys: list[Any], meta_keys: frozenset[str]) -> list[list[Any]]:
+        if what == "dataset":
+            scoped = {"metadata": keys}
+        else:
+            scoped = {"metadata": [k for k in keys if k in meta_keys],
+                      "annotation": [k for k in keys if k not in meta_keys]}
+        entries = []
+        for scope, scope_keys in scoped.items():
+            if scope_keys:
+                entry = self._counts.setdefault((what, fmt, scope), [0, set()])
+                entry[1].update(map(str, scope_keys))
+                entries.append(entry)
+        return entries
 
     def report_to(self, report: Any) -> None:
         for (what, fmt, scope), (n, keys) in sorted(self._counts.items()):
