@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -105,18 +106,37 @@ def replace_dir(stage: Path, target: Path) -> None:
     assert marker is not None, "the marker is written before the swap"
     old = target.with_name(temps.temp_name(target, "old"))
     with temps.signals_deferred():
-        _write_journal(target, {"kind": "dir", "stage": stage.name, "old": old.name, "digest": marker["digest"]})
+        st = os.stat(stage)
+        _write_journal(target, {"kind": "dir", "stage": stage.name, "old": old.name, "digest": marker["digest"],
+                                "inode": [st.st_dev, st.st_ino]})
         _finish_dir(target, _read_journal(target) or {})
+
+
+def _is_folder(path: Path, inode: list[Any]) -> bool:
+    """Whether `path` is the folder of (device, inode) `inode` (not following a link)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and [st.st_dev, st.st_ino] == inode
 
 
 def _finish_dir(target: Path, journal: dict[str, Any]) -> None:
     stage = target.with_name(str(journal.get("stage", "")))
     old = target.with_name(str(journal.get("old", "")))
-    digest = journal.get("digest")
     if temps.parse_temp_name(stage.name) is None or temps.parse_temp_name(old.name) is None:
         return  # not a journal of ours
-    new_in_stage = stage.is_dir() and (read_marker(stage) or {}).get("digest") == digest
-    new_in_place = target.is_dir() and (read_marker(target) or {}).get("digest") == digest
+    # the new output is the staged folder itself (renames keep its inode): names and sizes (the digest)
+    # cannot tell a rerun from its previous output, e.g. a label renamed to one of the same length; a
+    # journal of an older version has the digest only
+    inode = journal.get("inode")
+    if isinstance(inode, list) and len(inode) == 2:
+        new_in_stage = _is_folder(stage, inode)
+        new_in_place = _is_folder(target, inode)
+    else:
+        digest = journal.get("digest")
+        new_in_stage = stage.is_dir() and (read_marker(stage) or {}).get("digest") == digest
+        new_in_place = target.is_dir() and (read_marker(target) or {}).get("digest") == digest
     if new_in_stage and not new_in_place:
         if os.path.lexists(target):
             if not _exchange(stage, target):

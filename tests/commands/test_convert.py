@@ -8,6 +8,7 @@ import pytest
 
 import picsellia_formats as pf
 from picsellia_formats.cli import main
+from tests.conftest import run_cli
 from tests.stratify.conftest import N_IMAGES, make_dataset
 
 
@@ -47,3 +48,14 @@ def test_include_unlabelled_is_passed_through(tmp_path: Path, capsys: pytest.Cap
     added = {"yolo": "2 images without a label file added as empty images",
              "voc": "2 images without an XML read as assets with no objects"}[fmt]
     assert added in capsys.readouterr().out  # the unlabelled images are reported with their count
+
+
+def test_rerun_after_a_same_length_rename_writes_the_new_label(tmp_path: Path) -> None:
+    """Regression: the second run's output had the first's names and sizes, and the swap kept the old one."""
+    src = tmp_path / "a.json"
+    out = tmp_path / "yolo"
+    for name in ("cat", "dog"):
+        ds = pf.Dataset([pf.Label(name)], [pf.Asset("a.jpg", 10, 10, [pf.Annotation(name, box=(1, 1, 2, 2))])])
+        pf.write(ds, src, "coco", overwrite=True)
+        assert run_cli("convert", src, out, "--to", "yolo", "-q").code == 0
+        assert name in (out / "data.yaml").read_text()

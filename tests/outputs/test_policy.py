@@ -38,6 +38,17 @@ def test_our_previous_output_is_replaced_whole(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
 
 
+def test_a_rerun_with_the_same_names_and_sizes_replaces_the_content(tmp_path: Path) -> None:
+    """A label renamed to one of the same length gives files of the same names and sizes: the new
+    output must still replace the old one (its swap is told apart by the marker's run id)."""
+    out = tmp_path / "o"
+    for text in ("cat", "dog"):
+        with output_dir(out, "yolo") as tmp:
+            (tmp / "classes.txt").write_text(text)
+        assert (out / "classes.txt").read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
 @pytest.mark.parametrize("content", [["notes.md"], ["sub/deep.txt"], [".hidden"]])
 def test_a_foreign_folder_is_refused_and_untouched(tmp_path: Path, content: list[str]) -> None:
     out = tmp_path / "o"

@@ -137,6 +137,32 @@ def test_recovery_from_each_state_of_a_two_rename_swap(tmp_path: Path, step: str
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.parametrize("step", ["journal", "aside", "placed", "exchanged"])
+def test_recovery_tells_outputs_of_the_same_names_and_sizes_apart(tmp_path: Path, step: str) -> None:
+    """Old and new outputs alike but for their bytes: the journal names the new one by its inode."""
+    target = tmp_path / "out"
+    _stage_old = _stage(target, {"a.txt": "old"})
+    os.rename(_stage_old, target)
+    temps.release(_stage_old, delete=False)
+    stage = _stage(target, {"a.txt": "new"})
+    assert read_marker(stage)["digest"] == read_marker(target)["digest"]
+    old = target.with_name(temps.temp_name(target, "old"))
+    st = os.stat(stage)
+    swap._write_journal(target, {"kind": "dir", "stage": stage.name, "old": old.name,
+                                 "digest": read_marker(stage)["digest"], "inode": [st.st_dev, st.st_ino]})
+    if step == "aside":
+        os.rename(target, old)
+    elif step == "placed":
+        os.rename(target, old)
+        os.rename(stage, target)
+    elif step == "exchanged":
+        assert swap._exchange(stage, target)
+    temps.release(stage, delete=False)
+    assert swap.recover(target)
+    assert (target / "a.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_a_journal_whose_new_folder_is_gone_restores_the_old(tmp_path: Path) -> None:
     target = tmp_path / "out"
     old = target.with_name(".out.pf99999999-ab.old-pf")
