@@ -409,6 +409,37 @@ def bridge_holes(outer: list[float], holes: Sequence[Sequence[float]]) -> list[f
     return ring_out
 
 
+#: grids a ring is snapped to when ``make_valid`` fails on it or leaves it crossing (coordinates
+#: thousands of times below a pixel: GEOS's overlay is not robust at ~1e-300)
+_SNAP_GRIDS = (0.0, 1e-9, 1e-6)
+
+
+def _valid_pieces(part: Sequence[float]) -> list[list[float]]:
+    """The valid parts ``shapely.make_valid`` makes of one self-crossing ring (holes bridged), snapped
+    to a finer grid first only when the exact coordinates defeat it; [] when nothing with area is left."""
+    import shapely
+
+    ring = shapely.Polygon(list(zip(part[0::2], part[1::2])))
+    for grid in _SNAP_GRIDS:
+        try:
+            fixed = shapely.make_valid(shapely.set_precision(ring, grid) if grid else ring)
+        except shapely.errors.GEOSException:
+            continue
+        pieces = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in _AREAL]
+        polys = sorted((p for g in pieces for p in getattr(g, "geoms", [g])),
+                       key=lambda p: (p.bounds[1], p.bounds[0]))
+        out = []
+        for poly in polys:
+            if poly.area <= _ZERO_AREA:
+                continue
+            outer = [v for xy in poly.exterior.coords[:-1] for v in xy]
+            holes = [[v for xy in r.coords[:-1] for v in xy] for r in poly.interiors]
+            out.append(bridge_holes(outer, holes))
+        if not any(code == "self_intersection" for _, code in polygons_part_problems([out])[0]):
+            return out
+    return []
+
+
 def repair_polygon(parts: Sequence[Sequence[float]], report: Report | None = None) -> list[list[float]]:
     """A valid version of a polygon: parts with fewer than 3 distinct points, no area, an odd count
     or non-finite values are dropped; self-crossing parts are rebuilt with
@@ -423,7 +454,6 @@ def repair_polygon(parts: Sequence[Sequence[float]], report: Report | None = Non
     problems = dict(polygons_part_problems([parts])[0])
     if not problems:
         return [list(p) for p in parts]
-    import shapely
 
     out: list[list[float]] = []
     repaired = dropped = False
@@ -433,16 +463,9 @@ def repair_polygon(parts: Sequence[Sequence[float]], report: Report | None = Non
             out.append(list(part))
         elif code == "self_intersection":
             repaired = True
-            fixed = shapely.make_valid(shapely.Polygon(list(zip(part[0::2], part[1::2]))))
-            pieces = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in _AREAL]
-            polys = [p for g in pieces for p in getattr(g, "geoms", [g])]
-            polys.sort(key=lambda p: (p.bounds[1], p.bounds[0]))
-            for poly in polys:
-                if poly.area <= _ZERO_AREA:
-                    continue
-                outer = [v for xy in poly.exterior.coords[:-1] for v in xy]
-                holes = [[v for xy in ring.coords[:-1] for v in xy] for ring in poly.interiors]
-                out.append(bridge_holes(outer, holes))
+            pieces = _valid_pieces(part)
+            out.extend(pieces)
+            dropped = dropped or not pieces
         else:
             dropped = True
     if report is not None:
