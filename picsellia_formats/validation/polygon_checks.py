@@ -110,13 +110,15 @@ def star_shaped(stats: PartStats) -> np.ndarray:
                            | (all_cw & (np.abs(turn_cw - 2 * np.pi) < once)))
 
 
-def _geometry(parts: list[list[float]]) -> Any:
-    """The union of a polygon's parts (each part made valid first)."""
+def _geometry(parts: list[list[float]], grid: float = 0.0) -> Any:
+    """The union of a polygon's parts (each part made valid first), on a `grid` (0: exact)."""
     polys = []
     for part in parts:
         if len(part) < 6:
             continue
         poly = shapely.Polygon(np.asarray(part, dtype=np.float64).reshape(-1, 2))
+        if grid:
+            poly = shapely.set_precision(poly, grid)
         if not poly.is_valid:
             poly = shapely.make_valid(poly)
         polys.append(poly)
@@ -126,8 +128,13 @@ def _geometry(parts: list[list[float]]) -> Any:
 
 
 def inside_area(parts: list[list[float]], width: float, height: float) -> float:
-    """Area of the polygon's parts that lies within the ``width`` × ``height`` image."""
-    return float(shapely.intersection(_geometry(parts), shapely.box(0, 0, width, height)).area)
+    """Area of the polygon's parts that lies within the ``width`` × ``height`` image (coordinates that
+    defeat GEOS's overlay, e.g. ~1e-300 beside pixels, are snapped to a 1e-6 grid first)."""
+    frame = shapely.box(0, 0, width, height)
+    try:
+        return float(shapely.intersection(_geometry(parts), frame).area)
+    except shapely.errors.GEOSException:
+        return float(shapely.intersection(_geometry(parts, 1e-6), frame).area)
 
 
 class PartStats:

@@ -64,3 +64,12 @@ def test_part_stats_match_plain_python() -> None:
     assert stats.x0.tolist() == [min(r[0::2]) for r in rings] and stats.y1.tolist() == [max(r[1::2]) for r in rings]
     assert PartStats([[1.0, math.nan, 2.0, 2.0, 3.0, 1.0], [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]]).finite.tolist() == [
         False, True]
+
+
+def test_inside_area_survives_coordinates_that_defeat_geos() -> None:
+    """GEOS raised 'Overlay input is mixed-dimension' on this ring (found by hypothesis)."""
+    from picsellia_formats.validation.polygon_checks import inside_area
+
+    ring = [-4.499278392795673e-291, -6.30131038209734e-291, 0.0, 2.0, -1.0, 1.0, 0.0, 0.0, 0.0, 1.0,
+            2.225073858507203e-309, -1.0, 0.0, 0.0, 1.0, 0.0]
+    assert inside_area([ring], 10, 10) == pytest.approx(0.0, abs=1e-5)  # its only area lies at x <= 0
