@@ -50,6 +50,29 @@ def run(tree: Path, args: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def known_flags(tree: Path) -> set[str]:
+    """The options `convert` takes in `tree` (an older tree may lack --overwrite or --yolo-task)."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    text = subprocess.run([sys.executable, "-m", "picsellia_formats", "convert", "--help"], env=env, cwd=tree,
+                          capture_output=True, text=True, check=True).stdout
+    return {word.rstrip(",") for word in text.split() if word.startswith("--")}
+
+
+def supported(args: list[str], flags: set[str]) -> list[str]:
+    """`args` without the options `flags` lacks (with their value when the next item is not an option)."""
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if arg.startswith("--") and arg.split("=")[0] not in flags:
+            skip = i + 1 < len(args) and not args[i + 1].startswith("-") and "=" not in arg
+            continue
+        out.append(arg)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path)
@@ -58,19 +81,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     src = ensure(args.images, DATA)
+    flags = {tree: known_flags(tree) for tree in (args.before, args.after)}
     work = Path(tempfile.mkdtemp(prefix="pf-trees-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
     try:
         yolo_src = work / "yolo-src"
-        run(args.before, ["convert", str(src), str(yolo_src), "--to", "yolo", "--yolo-task", "detect", "-q"])
+        run(args.before, supported(["convert", str(src), str(yolo_src), "--to", "yolo", "--yolo-task", "detect", "-q"],
+                                   flags[args.before]))
         sources = {"coco": src, "yolo": yolo_src}
         times: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
         for _ in range(args.rounds):
             for name, kind, target, extra in JOBS:
                 for i, tree in enumerate((args.before, args.after)):
                     out = work / f"out-{i}"
-                    times.setdefault((name, i), []).append(
-                        run(tree, ["convert", str(sources[kind]), str(out), "--to", target, "--overwrite", "-q",
-                                   *extra]))
+                    job = ["convert", str(sources[kind]), str(out), "--to", target, "-q", *extra]
+                    times.setdefault((name, i), []).append(run(tree, supported(job, flags[tree])))
                     if out.is_dir():
                         shutil.rmtree(out)
                     out.unlink(missing_ok=True)
@@ -84,6 +108,10 @@ def main() -> None:
                      f"{med[1][0] / med[0][0]:.2f}", f"{med[1][1] / med[0][1]:.2f}"])
     print(f"{args.images:,} synthetic images, median of {args.rounds} interleaved rounds, load "
           f"{os.getloadavg()[0]:.1f}")
+    for tree in (args.before, args.after):
+        missing = sorted({a for _, _, _, extra in JOBS for a in extra if a.startswith("--")} - flags[tree])
+        if missing:
+            print(f"{tree}: convert has no {', '.join(missing)} (run without)")
     print(table(rows, ["job", "before wall s", "before CPU s", "before MiB", "after wall s", "after CPU s",
                        "after MiB", "wall ratio", "CPU ratio"]))
 
