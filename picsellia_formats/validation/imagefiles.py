@@ -275,6 +275,8 @@ class ImageProbe:
                 continue
             if f.status == "truncated":
                 emit("image-truncated", f"{f.path}: the file ends early ({f.error})", ai)
+                if f.format is None:  # cut inside its header: no type or size to compare
+                    continue
             fmt = f.format or "?"
             if fmt not in PLATFORM_TYPES:
                 emit("image-type-unsupported", f"{f.path} is {fmt.upper()}; the platform takes JPEG, PNG, BMP, "

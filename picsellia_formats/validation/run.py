@@ -82,7 +82,7 @@ def validate(
         check_distribution(ctx, counted.label_counts, counted.empty_assets)
     finally:
         facts = probe.finish() if probe is not None else {}
-    _dedupe(report)
+    _dedupe(report, pre)
     report.image_facts = facts
     report.dataset = dataset
     report.salvaged = pre
@@ -99,11 +99,15 @@ def validate(
     return report
 
 
-def _dedupe(report: ValidationReport) -> None:
-    """Drop repeats of the same Q&A finding (a question checked by its own declaration and a schema)."""
+def _dedupe(report: ValidationReport, salvaged: list[Any]) -> None:
+    """Drop repeats of the same Q&A finding (a question checked by its own declaration and a schema), and
+    image-not-in-dataset for an image whose asset the reader left out (its own finding names it)."""
     seen: set[tuple[Any, ...]] = set()
+    left_out = {os.path.normpath(f.file) for f in salvaged if f.file and f.data and f.data.get("dropped")}
     out = []
     for f in report.findings:
+        if f.code == "image-not-in-dataset" and f.file and os.path.normpath(f.file) in left_out:
+            continue
         if RULES[f.code].category == "qa":
             key = (f.code, f.asset_index, f.object_index, f.message)
             if key in seen:

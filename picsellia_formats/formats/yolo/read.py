@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError, OptionError
-from ...images import image_size
+from ...images import BrokenImage, size_or_broken
 from ...inputs import read_input
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
@@ -57,6 +57,7 @@ def read(
     include_unlabelled: bool = False,
     task: str | None = None,
     progress: bool = False,
+    broken_images: list[BrokenImage] | None = None,
 ) -> Dataset:
     """Read a YOLO dataset folder (or its ``data.yaml`` / Darknet ``obj.data``).
 
@@ -66,6 +67,8 @@ def read(
     `task`: the Ultralytics task the rows must follow (detect, segment, obb, pose); by default pose when
     ``data.yaml`` has ``kpt_shape``, else each row is read by its count (see `parse`).
     `progress`: a bar over the label files on stderr when it is a terminal.
+    `broken_images`: a list to which each image whose header cannot be read is appended (a
+    `BrokenImage`: its asset is left out) instead of failing; the validator's hook, not a format option.
     Raises FormatError naming the file and line of every bad row, label files without an image,
     and unreadable images.
 
@@ -201,10 +204,14 @@ def read(
                 W, H = e.size  # type: ignore[misc]
             else:
                 try:
-                    W, H = image_size(e.image)
+                    size = size_or_broken(e.image, e.file_name, broken_images, left_out=True,
+                                          objects=_row_count(e.label))
                 except FormatError as err:
                     problems.extend(err)
                     continue
+                if size is None:
+                    continue
+                W, H = size
             anns: list[Annotation] = []
             if e.label is not None:
                 text = _read_text(e.label, problems)
@@ -237,6 +244,16 @@ def read(
     elif kinds and set(kinds) == {"obb"}:
         meta["task"] = "obb"  # every row 4 corners: written back as OBB rows
     return Dataset(labels, assets, {"yolo": meta} if meta else {})
+
+
+def _row_count(label: Path | None) -> int:
+    """Non-blank lines of a label file (0 when there is none or it cannot be read)."""
+    if label is None:
+        return 0
+    try:
+        return sum(1 for line in label.read_bytes().splitlines() if line.strip())
+    except OSError:
+        return 0
 
 
 def _is_empty(path: Path) -> bool:
