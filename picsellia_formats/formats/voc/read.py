@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     pass
 
-from ...errors import MAX_PROBLEMS, FormatError, Problem
+from ...errors import FormatError, ProblemCollector
 from ...images import BrokenImage, ImageIndex
 from ...inputs import read_input
 from ...io_utils import gc_paused
@@ -48,30 +48,6 @@ from .xml import (
     parse,
     typed,
 )
-
-
-class _Problems:
-    """Problems across many files, raised together (up to MAX_PROBLEMS shown)."""
-
-    def __init__(self) -> None:
-        self.items: list[Problem] = []
-        self.count = 0
-
-    def add(self, file: Any, record: str | None, message: str) -> None:
-        self.count += 1
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(Problem(message, str(file), record))
-
-    def add_error(self, exc: FormatError) -> None:
-        for p in exc.problems:
-            self.add(p.file, p.record, p.message)
-        self.count += exc.more
-
-    def raise_if_any(self) -> None:
-        if self.count:
-            first = self.items[0]
-            raise FormatError(first.message, file=first.file, record=first.record, problems=self.items,
-                              more=self.count - len(self.items))
 
 
 class _Interned:
@@ -134,7 +110,7 @@ def _put(values: dict[str, Any], key: str, value: Any) -> None:
 class _Reader:
     """Reads one file after another into assets; state shared across files (interning, labels)."""
 
-    def __init__(self, shift: float, problems: _Problems, report: Report) -> None:
+    def __init__(self, shift: float, problems: ProblemCollector, report: Report) -> None:
         self.shift = shift
         self.problems = problems
         self.report = report
@@ -164,7 +140,7 @@ class _Reader:
             order.append(tag)
             if tag == "bndbox":
                 if box is not None:
-                    problems.add(file, _record(el, index), "more than one <bndbox>")
+                    problems.add(_record(el, index), "more than one <bndbox>", file=file)
                     ok = False
                     continue
                 values: dict[str, str | None] = {}
@@ -177,8 +153,8 @@ class _Reader:
                         t = local(t)
                     bb_list.append(t)
                     if t in values:
-                        problems.add(file, f"{_record(el, index)}: line {c.sourceline}",
-                                     f"more than one <{t}> in <bndbox>")
+                        problems.add(f"{_record(el, index)}: line {c.sourceline}",
+                                     f"more than one <{t}> in <bndbox>", file=file)
                         ok = False
                     elif t in CORNER_SET:
                         values[t] = c.text
@@ -188,8 +164,8 @@ class _Reader:
                         _put(bb_extra, t, element_value(c))
                 if len(values) != 4:
                     missing = [k for k in CORNERS if k not in values]
-                    problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
-                                 f"<bndbox> lacks {', '.join(f'<{k}>' for k in missing)}")
+                    problems.add(f"{_record(el, index)}: line {child.sourceline}",
+                                 f"<bndbox> lacks {', '.join(f'<{k}>' for k in missing)}", file=file)
                     ok = False
                     box = ()
                     continue
@@ -200,8 +176,8 @@ class _Reader:
                         raise ValueError
                 except (TypeError, ValueError):
                     bad = next(k for k, t in zip(CORNERS, raw) if number(t) is None)
-                    problems.add(file, f"{_record(el, index)}: line {child.sourceline}",
-                                 f"<{bad}> is not a finite number: {values[bad]!r}")
+                    problems.add(f"{_record(el, index)}: line {child.sourceline}",
+                                 f"<{bad}> is not a finite number: {values[bad]!r}", file=file)
                     ok = False
                     box = ()
                     continue
@@ -214,7 +190,7 @@ class _Reader:
                     bb_order = self.intern(tuple(bb_list))
             elif tag == "name":
                 if name is not None:
-                    problems.add(file, _record(el, index), "more than one <name>")
+                    problems.add(_record(el, index), "more than one <name>", file=file)
                     ok = False
                 name = (child.text or "").strip()
             elif tag in FLAGS and not len(child) and not child.items():
@@ -233,8 +209,8 @@ class _Reader:
                         elif t == "value":
                             value = typed(c.text)
                     if local(a.tag) != "attribute" or not key:
-                        problems.add(file, f"{_record(el, index)}: line {a.sourceline}",
-                                     "a CVAT <attributes> entry must be <attribute> with a <name>")
+                        problems.add(f"{_record(el, index)}: line {a.sourceline}",
+                                     "a CVAT <attributes> entry must be <attribute> with a <name>", file=file)
                         ok = False
                         continue
                     attrs[key] = value if value is not None else ""
@@ -247,10 +223,10 @@ class _Reader:
         if not ok or box == ():
             return None
         if name is None or not name:
-            problems.add(file, _record(el, index), "object without a <name>" if name is None else "empty <name>")
+            problems.add(_record(el, index), "object without a <name>" if name is None else "empty <name>", file=file)
             return None
         if box is None:
-            problems.add(file, _record(el, index), "object without a <bndbox>")
+            problems.add(_record(el, index), "object without a <bndbox>", file=file)
             return None
         self.labels[name] = None
         voc: list[tuple[str, Any]] = []
@@ -306,7 +282,7 @@ class _Reader:
                 continue
             if tag in TOP_SINGLE:
                 if tag in seen:
-                    problems.add(file, f"line {child.sourceline}", f"more than one <{tag}>")
+                    problems.add(f"line {child.sourceline}", f"more than one <{tag}>", file=file)
                     continue
                 seen.add(tag)
                 if tag == "filename":
@@ -347,8 +323,8 @@ class _Reader:
                 text = c.text
                 v = number(text)
                 if v is None or v < 0:
-                    self.problems.add(file, f"line {c.sourceline}",
-                                      f"<{t}> must be a non-negative number, got {text!r}")
+                    self.problems.add(f"line {c.sourceline}",
+                                      f"<{t}> must be a non-negative number, got {text!r}", file=file)
                     continue
                 value = int(v) if v.is_integer() else v
                 if not value or _canonical(v) != text:
@@ -428,7 +404,7 @@ def read(
     path = Path(path)
     report = report if report is not None else Report()
     src = locate(path)
-    problems = _Problems()
+    problems = ProblemCollector()
     reader = _Reader(1.0 if one_based else 0.0, problems, report)
     keyed: list[tuple[str, Asset]] = []
     with gc_paused():
@@ -436,15 +412,15 @@ def read(
             try:
                 data = read_input(file)  # a FIFO, device or dangling link: a problem naming it
             except FormatError as exc:
-                problems.add_error(exc)
+                problems.extend(exc)
                 continue
             except OSError as exc:
-                problems.add(file, None, f"cannot read: {exc.strerror or exc}")
+                problems.add(None, f"cannot read: {exc.strerror or exc}", file=file)
                 continue
             try:
                 asset = reader.read_file(data, file, rel)
             except FormatError as exc:
-                problems.add_error(exc)
+                problems.extend(exc)
                 continue
             if asset is None:
                 continue

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...errors import FormatError, OptionError
+from ...errors import FormatError, OptionError, ProblemCollector
 from ...images import BrokenImage, size_or_broken
 from ...inputs import read_input
 from ...io_utils import gc_paused
@@ -29,22 +29,21 @@ from .layout import (
     pose_keys,
 )
 from .parse import MAX_SKIP_ENTRIES, ROW_TASKS, RowParser
-from .rows import Problems
 
 
-def _read_text(path: Path, problems: Problems) -> str | None:
+def _read_text(path: Path, problems: ProblemCollector) -> str | None:
     try:
         data = read_input(path)  # a FIFO, device or dangling link: a problem naming it, never a hang
     except FormatError as exc:
-        problems.add(path, None, exc.message)
+        problems.add(None, exc.message, file=path)
         return None
     except OSError as exc:
-        problems.add(path, None, f"cannot read: {exc.strerror or exc}")
+        problems.add(None, f"cannot read: {exc.strerror or exc}", file=path)
         return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.add(path, None, f"not UTF-8 text: {exc.reason} at byte {exc.start}")
+        problems.add(None, f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=path)
         return None
 
 
@@ -79,7 +78,7 @@ def read(
     """
     path = Path(path)
     report = report if report is not None else Report()
-    problems = Problems()
+    problems = ProblemCollector()
     images_dir = Path(images) if images else None
     if task is not None and task not in (*ROW_TASKS, "classify"):
         raise OptionError(f"task must be one of {', '.join((*ROW_TASKS, 'classify'))}, got {task!r}")
@@ -179,9 +178,9 @@ def read(
         if looks_like_labels(txt) or ("labels" in txt.parent.parts and _is_empty(txt)):
             where = txt.parent.parent / "images" if txt.parent.name == "labels" else txt.parent
             looked = f"in {images_dir}" if images_dir else f"beside it or in {where}"
-            problems.add(txt, None, f"label file without an image: no {txt.stem}.<jpg|jpeg|png|bmp|webp> "
+            problems.add(None, f"label file without an image: no {txt.stem}.<jpg|jpeg|png|bmp|webp> "
                                     f"{looked} (YOLO values are relative to the image size, so the image "
-                                    "is needed)")
+                                    "is needed)", file=txt)
         elif txt.suffix == ".txt" and not any(txt == Path(str(v)) for v in sets):
             not_labels.append(txt)
     problems.raise_if_any()
@@ -289,7 +288,7 @@ def _tracked(entries: list[Entry], desc: str, progress: bool) -> Iterable[Entry]
     return track(entries, desc, unit="file")
 
 
-def _load_sizes(path: Path, problems: Problems) -> dict[str, tuple[str, int, int, str | None]]:
+def _load_sizes(path: Path, problems: ProblemCollector) -> dict[str, tuple[str, int, int, str | None]]:
     """`SIZES_FILE`: ``{"<label path under labels/, no .txt>": [file_name, width, height, split?]}``."""
     if not path.is_file():
         return {}
@@ -298,17 +297,17 @@ def _load_sizes(path: Path, problems: Problems) -> dict[str, tuple[str, int, int
     try:
         data = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        problems.add(path, None, f"cannot read image sizes: {exc}")
+        problems.add(None, f"cannot read image sizes: {exc}", file=path)
         return {}
     out: dict[str, tuple[str, int, int, str | None]] = {}
     if not isinstance(data, dict):
-        problems.add(path, None, "expected an object of label path -> [file name, width, height]")
+        problems.add(None, "expected an object of label path -> [file name, width, height]", file=path)
         return out
     for key, v in data.items():
         ok = isinstance(v, list) and len(v) in (3, 4) and isinstance(v[0], str) and v[0] \
             and all(type(n) is int and n > 0 for n in v[1:3]) and (len(v) == 3 or isinstance(v[3], str))
         if not ok:
-            problems.add(path, repr(key), f"expected [file name, width, height(, split)], got {v!r}")
+            problems.add(repr(key), f"expected [file name, width, height(, split)], got {v!r}", file=path)
             continue
         out[key] = (v[0], v[1], v[2], v[3] if len(v) == 4 else None)
     return out
