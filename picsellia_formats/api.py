@@ -20,10 +20,11 @@ from typing import Any
 from . import formats
 from .errors import FormatError, LossyConversionError
 from .format_options import check_options
+from .formats.capabilities import report_for_spec
 from .inputs import check_input, check_names
 from .model import Dataset
 from .outputs import output_dir, output_file, transaction
-from .report import Report
+from .report import Report, check_strict
 
 
 def read(
@@ -64,7 +65,7 @@ def write(
     *,
     images: str | os.PathLike[str] | None = None,
     report: Report | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     progress: bool = False,
     overwrite: bool = False,
     **options: Any,
@@ -72,8 +73,12 @@ def write(
     """Write `dataset` to `path` in `format`, atomically; return the fidelity report.
 
     A file format given an existing folder writes ``<folder>/<default file name>``. The output
-    appears only once complete; with `strict`, a lossy conversion raises LossyConversionError and
-    writes nothing. `progress`: a bar on stderr when it is a terminal, for the writers that have one.
+    appears only once complete. `strict=True` (or ``"annotations"``): a conversion that loses
+    annotation data (objects, geometry, labels, attributes, Q&A, statuses, scores) raises
+    LossyConversionError and writes nothing; ``strict="all"`` also refuses format metadata with no
+    place in the target (VOC header fields, COCO info/licenses). What the dataset holds that the
+    format cannot is reported once, from the format's declaration (`FormatSpec.holds`).
+    `progress`: a bar on stderr when it is a terminal, for the writers that have one.
     Raises FormatError (the format cannot be written, or the data cannot go in it), OptionError (an
     option the format does not take, or a value outside its choices) or LossyConversionError.
     Output policy (`picsellia_formats.outputs`): an existing non-empty file, or a non-empty folder
@@ -84,8 +89,10 @@ def write(
     if spec.write is None:
         raise FormatError(f"format {spec.name} cannot be written")
     check_options(spec.name, spec.write_options, options, "write")
-    options = {**options, "progress": progress}
+    strict = check_strict(strict)
     report = report if report is not None else Report()
+    report_for_spec(spec, dataset, options, report)
+    options = {**options, "progress": progress}
     path = Path(path)
     image_dir = Path(images) if images else None
     output = spec.output_for(dataset, path, options) if spec.output_for is not None else spec.output
@@ -94,13 +101,13 @@ def write(
             path = path / spec.default_file_name
         with output_file(path, overwrite=overwrite) as tmp:
             spec.write(dataset, tmp, images=image_dir, report=report, **options)
-            if strict and report.lossy:
-                raise LossyConversionError(report)
+            if report.refuses(strict):
+                raise LossyConversionError(report, strict)
     else:
         with output_dir(path, spec.name, overwrite=overwrite) as tmp:
             spec.write(dataset, tmp, images=image_dir, report=report, **options)
-            if strict and report.lossy:
-                raise LossyConversionError(report)
+            if report.refuses(strict):
+                raise LossyConversionError(report, strict)
     return report
 
 
@@ -111,7 +118,7 @@ def convert(
     *,
     from_: str | None = None,
     images: str | os.PathLike[str] | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     read_options: dict[str, Any] | None = None,
     write_options: dict[str, Any] | None = None,
     progress: bool = False,

@@ -141,9 +141,15 @@ class DetectionError(PicselliaFormatsError, ValueError):
 class LossyConversionError(PicselliaFormatsError):
     """Raised in strict mode when a conversion would drop or approximate something."""
 
-    def __init__(self, report: object) -> None:
+    def __init__(self, report: object, strict: object = True) -> None:
         self.report = report
-        super().__init__("refusing a lossy conversion (--strict):\n" + str(report))
+        self.strict = strict
+        if strict == "all":
+            head = "refusing a lossy conversion (--strict=all: annotation data and format metadata):\n"
+        else:
+            head = ("refusing a lossy conversion (--strict: annotation data; format metadata alone is "
+                    "refused only with --strict=all):\n")
+        super().__init__(head + str(report))
 
 
 class UnknownFormatError(PicselliaFormatsError, ValueError):

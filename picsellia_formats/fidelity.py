@@ -12,7 +12,8 @@ Example:
     >>> tally.add("assets", {"voc": {"folder": "images", "path": "/x.jpg"}, "coco": {"license": 1}})
     >>> report = Report(); tally.report_to(report)
     >>> print(report)
-    1 asset's VOC-only fields dropped (COCO has no place for folder, path)
+    format metadata with no place in the target:
+      1 asset's VOC-only fields dropped (COCO has no place for folder, path)
 """
 
 from __future__ import annotations
@@ -45,13 +46,29 @@ def hint_keys(fmt: str) -> frozenset[str]:
         return frozenset()
 
 
+def metadata_keys(fmt: str) -> frozenset[str]:
+    """The keys of ``extra[fmt]`` on assets, labels and objects that format `fmt` declares as format
+    metadata (`FormatSpec.metadata_keys`); every dataset-level field is format metadata."""
+    from . import formats
+
+    try:
+        return formats.get(fmt).metadata_keys
+    except Exception:  # an unknown (or external) format name: every key is data
+        return frozenset()
+
+
 class ForeignFields:
-    """Tally of records whose other-format fields a writer of `target` drops."""
+    """Tally of records whose other-format fields a writer of `target` drops.
+
+    Each field is annotation data or format metadata (dataset-level fields, and the keys the
+    source format declares in `FormatSpec.metadata_keys`: VOC's folder/path/depth..., COCO's
+    license/coco_url...): a record holding both counts once in each scope.
+    """
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self._counts: dict[tuple[str, str], list[Any]] = {}
-        self._hints: dict[str, frozenset[str]] = {}
+        self._counts: dict[tuple[str, str, str], list[Any]] = {}
+        self._hints: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     def add(self, what: str, extra: Mapping[str, Any] | None) -> None:
         """Count one record (`what`: "assets", "objects", "labels", "dataset") holding `extra`."""
@@ -60,25 +77,35 @@ class ForeignFields:
         for fmt, fields in extra.items():
             if fmt == self.target or not fields:
                 continue
-            hints = self._hints.get(fmt)
-            if hints is None:
-                hints = self._hints[fmt] = hint_keys(fmt)
+            known = self._hints.get(fmt)
+            if known is None:
+                known = self._hints[fmt] = (hint_keys(fmt), metadata_keys(fmt))
+            hints, meta_keys = known
             if isinstance(fields, Mapping):  # a null or an empty mapping carries nothing to lose
                 keys = [k for k, v in fields.items()
                         if k not in hints and v is not None and not (isinstance(v, Mapping) and not v)]
             else:
                 keys = ["(value)"]
-            if keys:
-                entry = self._counts.setdefault((what, fmt), [0, set()])
-                entry[0] += 1
-                entry[1].update(map(str, keys))
+            if not keys:
+                continue
+            if what == "dataset":
+                scoped = {"metadata": keys}
+            else:
+                scoped = {"metadata": [k for k in keys if k in meta_keys],
+                          "annotation": [k for k in keys if k not in meta_keys]}
+            for scope, scope_keys in scoped.items():
+                if scope_keys:
+                    entry = self._counts.setdefault((what, fmt, scope), [0, set()])
+                    entry[0] += 1
+                    entry[1].update(map(str, scope_keys))
 
     def report_to(self, report: Any) -> None:
-        for (what, fmt), (n, keys) in sorted(self._counts.items()):
+        for (what, fmt, scope), (n, keys) in sorted(self._counts.items()):
             names = sorted(keys)
             shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
             owner = "dataset's" if what == "dataset" else f"{what}'"
-            report.dropped(f"{owner} {title(fmt)}-only fields", n, f"{title(self.target)} has no place for {shown}")
+            report.dropped(f"{owner} {title(fmt)}-only fields", n, f"{title(self.target)} has no place for {shown}",
+                           scope=scope)
 
 
 def report_foreign_fields(dataset: Any, target: str, report: Any) -> None:
@@ -90,8 +117,9 @@ def report_foreign_fields(dataset: Any, target: str, report: Any) -> None:
         >>> from picsellia_formats.report import Report
         >>> r = Report()
         >>> report_foreign_fields(Dataset(assets=[Asset("a.jpg", extra={"coco": {"license": 3}})]), "voc", r)
-        >>> str(r)
-        "1 asset's COCO-only fields dropped (VOC has no place for license)"
+        >>> print(r)
+        format metadata with no place in the target:
+          1 asset's COCO-only fields dropped (VOC has no place for license)
     """
     tally = ForeignFields(target)
     tally.add("dataset", dataset.metadata)

@@ -451,13 +451,3 @@ def repair_polygon(parts: Sequence[Sequence[float]], report: Report | None = Non
         if dropped:
             report.dropped("polygon parts without area", why="fewer than 3 distinct points or zero area")
     return out
-
-
-def __getattr__(name: str) -> object:
-    # Compatibility until the format modules import the kind dispatch from `shapes` (issue 13):
-    # lazy, so geometry itself still imports neither the model nor masks.
-    if name in ("annotation_bbox", "shape_bbox", "annotation_area"):
-        from . import shapes
-
-        return getattr(shapes, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

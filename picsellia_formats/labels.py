@@ -56,3 +56,23 @@ def remap_labels(dataset: Dataset, mapping: Mapping[str, str], drop: Iterable[st
     dataset.labels = labels
     dataset.ensure_labels()
     return {"renamed": renamed, "dropped": dropped}
+
+
+def labels_in_use(dataset: Dataset) -> list[Label]:
+    """The dataset's labels, then the names its objects use without declaring them (in first-use order);
+    the dataset is not modified. Every writer that needs the full label list takes it from here.
+
+    Example:
+        >>> from picsellia_formats.model import Annotation, Asset
+        >>> ds = Dataset([Label("car")], [Asset("a.jpg", annotations=[Annotation("bus"), Annotation("car")])])
+        >>> [label.name for label in labels_in_use(ds)], ds.label_names
+        (['car', 'bus'], ['car'])
+    """
+    labels = list(dataset.labels)
+    known = {label.name for label in labels}
+    for asset in dataset.assets:
+        for ann in asset.annotations:
+            if ann.label not in known:
+                known.add(ann.label)
+                labels.append(Label(ann.label))
+    return labels

@@ -22,10 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "picsellia_formats"
 MAX_LINES = 600
 
 #: Import cycles allowed for now (each as its sorted module names), with why.
-ALLOWED_CYCLES: set[tuple[str, ...]] = {
-    # geometry re-exports the kind dispatch lazily until the format modules import it from shapes
-    ("picsellia_formats.geometry", "picsellia_formats.masks", "picsellia_formats.shapes"),
-}
+ALLOWED_CYCLES: set[tuple[str, ...]] = set()
 #: ``(importing module, imported module, name)`` allowed for now.
 ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 #: Modules allowed over `MAX_LINES` for now.

@@ -34,7 +34,8 @@ def test_merge_and_json() -> None:
     b.stats["assets"] = 3
     a.merge(b)
     d = a.to_dict()
-    assert d["entries"] == [{"kind": "dropped", "what": "x", "count": 3, "why": "", "examples": ["first", "second"]}]
+    assert d["entries"] == [{"kind": "dropped", "what": "x", "count": 3, "why": "", "examples": ["first", "second"],
+                            "scope": "annotation"}]
     assert d["stats"] == {"assets": 3} and d["lossy"]
 
 
@@ -44,3 +45,32 @@ def test_unknown_kind_and_zero_counts() -> None:
         r.add("lost", "x")
     r.dropped("nothing", 0)
     assert not r
+
+
+def test_scopes_print_apart_and_strict_modes() -> None:
+    r = Report()
+    r.dropped("assets' VOC-only fields", 3, "COCO has no place for folder", scope="metadata")
+    assert r.lossy and not r.annotation_lossy
+    assert (r.refuses(False), r.refuses(True), r.refuses("annotations"), r.refuses("all")) == (False, False, False,
+                                                                                                 True)
+    r.dropped("lines", 2, "COCO has no lines")
+    assert str(r).splitlines() == ["2 lines dropped (COCO has no lines)",
+                                   "format metadata with no place in the target:",
+                                   "  3 assets' VOC-only fields dropped (COCO has no place for folder)"]
+    assert r.refuses(True) and r.refuses("all")
+    assert sorted(e["scope"] for e in r.to_dict()["entries"]) == ["annotation", "metadata"]
+    merged = Report()
+    merged.merge(r)
+    assert str(merged) == str(r)
+
+
+def test_bad_scope_and_strict_values() -> None:
+    import pytest
+
+    from picsellia_formats.errors import OptionError
+    from picsellia_formats.report import check_strict
+
+    with pytest.raises(ValueError):
+        Report().dropped("x", 1, scope="other")
+    with pytest.raises(OptionError):
+        check_strict("some")

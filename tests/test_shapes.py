@@ -45,9 +45,9 @@ def test_annotation_bbox_prefers_the_stated_box(ann: Annotation, box: tuple | No
     assert annotation_bbox(ann) == box
 
 
-def test_geometry_still_answers_the_old_names_until_the_formats_move() -> None:
+def test_geometry_knows_no_annotation_kinds() -> None:
+    """The kind dispatch lives in `shapes` only: geometry is pure coordinate work."""
     from picsellia_formats import geometry
 
-    assert geometry.annotation_bbox is annotation_bbox
-    with pytest.raises(AttributeError):
-        _ = geometry.box_problems
+    for name in ("annotation_bbox", "shape_bbox", "annotation_area", "box_problems"):
+        assert not hasattr(geometry, name), name

@@ -140,3 +140,28 @@ def float_at_least(minimum: float, maximum: float | None = None, *, above: bool 
 
     parse.__name__ = "number"
     return parse
+
+
+def _strict_mode(text: str) -> bool | str:
+    if text == "all":
+        return "all"
+    if text == "annotations":
+        return True
+    raise argparse.ArgumentTypeError(f"--strict takes 'annotations' (the default) or 'all', got {text!r}; "
+                                     "write --strict=all, with '='")
+
+
+def add_strict_argument(parser: argparse.ArgumentParser) -> None:
+    """``--strict`` (refuse annotation loss) and ``--strict=all`` (also format metadata with no place
+    in the target); the value is what `api.write`'s ``strict=`` takes.
+
+    Example:
+        >>> p = argparse.ArgumentParser(); add_strict_argument(p)
+        >>> p.parse_args([]).strict, p.parse_args(["--strict"]).strict, p.parse_args(["--strict=all"]).strict
+        (False, True, 'all')
+    """
+    parser.add_argument(
+        "--strict", nargs="?", const=True, default=False, type=_strict_mode, metavar="all",
+        help="refuse (exit 1, write nothing) a conversion that drops or approximates annotation data "
+             "(objects, geometry, labels, attributes, Q&A, statuses, scores); --strict=all also refuses "
+             "format metadata with no place in the target (VOC header fields, COCO info/licenses)")

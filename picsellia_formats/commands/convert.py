@@ -15,7 +15,7 @@ from ..io_utils import atomic_file
 from ..outputs import transaction
 from ..report import Report
 from ..textutil import count
-from ._options import add_format_options, flag_spelling, respell, split_format_options
+from ._options import add_format_options, add_strict_argument, flag_spelling, respell, split_format_options
 from ._paths import add_overwrite_argument, check_file_output, check_folder_output
 
 NAME = "convert"
@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", required=True, dest="to", help=f"output format: {formats.listing()}")
     parser.add_argument("--from", dest="from_", default=None, help="input format (detected when left out)")
     parser.add_argument("--images", type=Path, default=None, help="folder of the image files")
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
+    add_strict_argument(parser)
     parser.add_argument("--skip-missing-images", action="store_true",
                         help="leave out (and report) the images whose file is not under --images, instead of "
                              "failing (TFRecord needs every image; other targets then drop those images)")

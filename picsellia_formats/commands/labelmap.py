@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     src: Path = args.src
     check_file_output(args.out, [src])
-    from ..formats.tfrecord.jobs import labels_in_use
+    from ..labels import labels_in_use
     from ..tfod.labelmap import format_label_map, label_map_items, read_label_map  # the tfod package loads numpy
     if src.is_file() and src.suffix.lower() in LABEL_MAP_SUFFIXES and args.from_ is None:
         items = read_label_map(src)

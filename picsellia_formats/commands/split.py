@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import formats
 from ..api import read
-from ..errors import OptionError
+from ..errors import LossyConversionError, OptionError
 from ..outputs import output_dir
 from ..report import Report
 from ..stratify import METHODS, normalise_ratios, split
@@ -24,6 +24,7 @@ from ..stratify.output import check_names, write_split
 from ..stratify.place import IMAGE_MODES
 from ._options import (
     add_format_options,
+    add_strict_argument,
     flag_spelling,
     float_at_least,
     int_at_least,
@@ -67,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                         help="split a COCO file without holding its assets (a pass for the label counts, one "
                              "in one pass; COCO split files only); by default for COCO files of 256 MiB or more")
+    add_strict_argument(parser)
     add_overwrite_argument(parser, "DST")
     add_format_options(parser)
 
@@ -127,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
                     per_split_folders=args.per_split_folders, skip_missing_images=args.skip_missing_images,
                     final_folder=args.dst, report=report, progress=not args.quiet, **write_opts)
         (staging / "split.json").write_bytes(result.to_json().encode())
+        if report.refuses(args.strict):  # DST left as it was
+            raise LossyConversionError(report, args.strict)
     if not args.quiet:
         print(result.table(max_classes=args.classes))
         where = f"{args.dst}/<split>/" if args.per_split_folders else str(args.dst)
@@ -144,7 +148,7 @@ def _run_streamed(args: argparse.Namespace, ratios: dict[str, float], target: st
     report = Report()
     result = split_stream(args.src, args.dst, ratios, target, seed=args.seed, method=args.method,
                           time_limit=args.time_limit, presence=not args.no_presence, images=args.images,
-                          report=report, overwrite=args.overwrite, write_options=write_opts)
+                          report=report, overwrite=args.overwrite, strict=args.strict, write_options=write_opts)
     if not args.quiet:
         print(result.table(max_classes=args.classes))
         print(f"coco -> {target} (streamed): {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "

@@ -27,7 +27,7 @@ from ..io_utils import atomic_file, atomic_path
 from ..outputs import check_file, check_file_set
 from ..report import Report
 from ..splits import canonical_split, split_of
-from ._options import add_format_options, int_at_least, split_format_options
+from ._options import add_format_options, add_strict_argument, int_at_least, split_format_options
 from ._paths import add_overwrite_argument, check_file_output
 
 NAME = "tfrecord"
@@ -72,8 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "else a 1/8-scale decode; PNG chunk CRCs; default), full (decode JPEG at 1/8 "
                              "scale and PNG), none (header only)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse (exit 1, write nothing) if anything would be dropped or approximated")
+    add_strict_argument(parser)
     parser.add_argument("--report", type=Path, default=None, help="write the conversion report as JSON here")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_overwrite_argument(parser, "an existing record set (any shard count) and label map")
@@ -107,8 +106,8 @@ def run_split(dataset: Any, prefix: Path, src: Path) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..formats.tfrecord.jobs import labels_in_use
     from ..formats.tfrecord.write import write_tfrecords
+    from ..labels import labels_in_use
     from ..tfod.labelmap import format_label_map, label_map_items
     from ..tfod.pipeline import pipeline_fragment
 

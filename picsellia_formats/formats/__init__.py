@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,9 +84,41 @@ class FormatSpec:
     #: keys of ``extra[name]`` that only record how the source was written (order, indentation,
     #: number text...): other formats' writers do not report them as dropped data
     hint_keys: frozenset[str] = frozenset()
+    #: keys of ``extra[name]`` on assets, labels and objects that are format metadata, not annotation
+    #: data (VOC's folder, path, depth...; COCO's license, coco_url...): other formats' writers report
+    #: them apart, and ``strict=True`` does not refuse their loss (``strict="all"`` does). Every
+    #: dataset-level field (COCO info/licenses, a data.yaml's extra keys) is format metadata.
+    metadata_keys: frozenset[str] = frozenset()
+    #: what the format can hold (names from `capabilities.CAPABILITIES`): annotation kinds, multi-part
+    #: polygons, keypoints on polygons/masks, scores, attributes, crowd flags, object and image Q&A,
+    #: statuses, tags, asset metadata, labels without objects, label groups. `api.write` reports the
+    #: rest once, in one wording (`capabilities.report_unheld`). None: not declared (nothing reported).
+    holds: frozenset[str] | None = None
+    #: capabilities written in another form (approximated): name -> that form, e.g. {"polygon": "boxes"}
+    written_as: Mapping[str, str] = field(default_factory=dict)
+    #: what a user can do about a loss, per capability: appended to the report's reason
+    loss_hints: Mapping[str, str] = field(default_factory=dict)
+    #: when what the format holds depends on the write options (or on the dataset): a function
+    #: ``(dataset, options) -> (holds, written_as)`` used instead of `holds` and `written_as`
+    holds_for: Callable[[Any, Mapping[str, Any]], tuple[frozenset[str], Mapping[str, str]]] | None = None
     #: ``output_for(dataset, path, options) -> "file" | "folder"`` when the output kind depends on the
     #: data (COCO: one file, or a folder of one file per split); None: always `output`
     output_for: Callable[[Any, Path, dict[str, Any]], str] | None = None
+
+    def capabilities(self, dataset: Any, options: Mapping[str, Any]
+                     ) -> tuple[frozenset[str], Mapping[str, str]] | None:
+        """(holds, written_as) for writing `dataset` with `options`, or None when the format declares nothing.
+
+        Example:
+            >>> holds, written_as = get("voc").capabilities(None, {})
+            >>> "box" in holds, written_as["polygon"]
+            (True, 'boxes')
+        """
+        if self.holds_for is not None:
+            return self.holds_for(dataset, options)
+        if self.holds is None:
+            return None
+        return self.holds, self.written_as
 
 
 _REGISTRY: dict[str, FormatSpec] = {}

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import formats
 from ..errors import FormatError, OptionError
+from ..formats.capabilities import report_for_spec
 from ..images import ImageIndex
 from ..io_utils import safe_relative_path
 from ..model import Asset, Dataset
@@ -148,6 +149,11 @@ def write_split(
     dataset = tagged_dataset(result, report)
     if image_dir is not None and (mode != "none" or spec.name == "tfrecord"):
         dataset = drop_missing_images(dataset, image_dir, skip_missing_images, report)
+    if spec.name != "tfrecord":  # write_split_tfrecords reports it itself
+        # what the target cannot hold, once and in the wording of every conversion (the writers below
+        # are called directly, not through api.write)
+        layout = {"coco": {"split_files": True}, "voc": {"layout": "devkit"}}.get(spec.name, {})
+        report_for_spec(spec, dataset, {**write_options, **layout}, report)
     if spec.name == "yolo":
         spec.write(dataset, folder, images=image_dir, report=report, progress=progress,
                    copy_images=_YOLO_MODES[mode], **write_options)
@@ -219,6 +225,7 @@ def _per_split_folders(result: SplitResult, folder: Path, spec: formats.FormatSp
                        report: Report, progress: bool, options: dict[str, Any]) -> Report:
     for name, part in result.datasets().items():
         out = folder / name
+        report_for_spec(spec, part, options, report)  # as api.write does; the parts' counts add up
         if spec.output == "file":
             out.mkdir(parents=True, exist_ok=True)
             out = out / spec.default_file_name

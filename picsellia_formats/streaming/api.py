@@ -36,10 +36,11 @@ from typing import Any
 from .. import formats
 from ..errors import FormatError, LossyConversionError, OptionError
 from ..format_options import check_options
+from ..formats.capabilities import tally_for_spec
 from ..inputs import check_input
-from ..model import Asset, Label
+from ..model import Asset, Dataset, Label
 from ..outputs import output_dir, output_file
-from ..report import Report
+from ..report import Report, check_strict
 
 #: Formats a stream can be read from, and written to.
 STREAM_SOURCES = ("coco",)
@@ -122,7 +123,7 @@ def write_stream(
     *,
     images: str | os.PathLike[str] | None = None,
     report: Report | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     overwrite: bool = False,
     progress: bool = False,
     **options: Any,
@@ -142,6 +143,7 @@ def write_stream(
         raise FormatError("a COCO file named for a split cannot be written from a stream (its assets get that "
                           "split tag and its layout is written back): convert in memory (--no-stream)", file=s.path)
     report = report if report is not None else Report()
+    strict = check_strict(strict)
     assets: Iterator[Asset] = s.assets
     if progress and s.n_assets > 1:
         from ..progress import track
@@ -161,9 +163,17 @@ def write_stream(
         with output_file(path, overwrite=overwrite) as tmp:
             with CocoSink(tmp, s.labels, s.metadata, report=report, **sink_options) as sink:
                 sink.write(assets)
-            if strict and report.lossy:
-                raise LossyConversionError(report)
+            if report.refuses(strict):
+                raise LossyConversionError(report, strict)
         return report
+    # what the target cannot hold, counted as the assets pass and worded once (formats.capabilities)
+    cap_options = dict(options)
+    if spec.name == "yolo" and cap_options.get("task") is None:
+        given = (s.metadata.get("yolo") or {}).get("task")
+        cap_options["task"] = given or ("segment" if s.has_shapes else "detect")
+    unheld = tally_for_spec(spec, Dataset(labels=list(s.labels), metadata=s.metadata), cap_options)
+    if unheld is not None:
+        assets = unheld.watch(assets)
     with output_dir(path, spec.name, overwrite=overwrite) as tmp:
         if spec.name == "yolo":
             from ..formats.yolo.write import write_stream as yolo_stream
@@ -174,6 +184,8 @@ def write_stream(
             from ..formats.voc.write import write_stream as voc_stream
 
             voc_stream(s.labels, s.metadata, assets, tmp, images=images, report=report, **options)
-        if strict and report.lossy:
-            raise LossyConversionError(report)
+        if unheld is not None:
+            unheld.report_to(report, s.labels, s.metadata)
+        if report.refuses(strict):
+            raise LossyConversionError(report, strict)
     return report

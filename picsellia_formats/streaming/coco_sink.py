@@ -33,7 +33,7 @@ import numpy as np
 import orjson
 
 from ..errors import FormatError, OptionError
-from ..fidelity import ForeignFields
+from ..formats.capabilities import tally_for_spec
 from ..formats.coco.read import TOP_KEYS
 from ..formats.coco.write import HINT_KEYS, batch_dicts, category_dict, category_ids, image_dict
 from ..io_utils import gc_paused
@@ -68,12 +68,13 @@ class CocoSink:
         self._known = {label.name for label in self.labels}
         self._cat_ids = category_ids(self.labels, category_id_start, Report())
         self._ann_report = Report()  # annotation-level entries, appended after the dataset-level ones
-        self._foreign_ann = ForeignFields("coco")
-        self._counts: dict[str, Any] = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0,
-                                        "foreign": self._foreign_ann}
-        self._dropped_kinds: dict[str, int] = {}
-        self._foreign_assets = ForeignFields("coco")
-        self._asset_counts = {"qa": 0, "status": 0, "tags": 0, "metadata": 0}
+        self._counts: dict[str, Any] = {"areas_replaced": 0}
+        # what COCO cannot hold, counted asset by asset and worded once (formats.capabilities)
+        from ..formats import get
+
+        self._declared = list(self.labels)
+        self._unheld = tally_for_spec(get("coco"), Dataset(labels=self._declared, metadata=self.metadata),
+                                      {"segmentation": segmentation})
         self._image_ids: list[Any] = []  # source ids (ints in an array when they all are)
         self._int_image_ids: array | None = array("q")
         self._ann_ids: array | None = array("q")
@@ -129,29 +130,20 @@ class CocoSink:
         return image_id
 
     def _encode(self, assets: list[Asset]) -> None:
-        counts = self._asset_counts
+        count = self._unheld.add if self._unheld is not None else None
         batch: list[tuple[Asset, Any, Annotation]] = []
         ann_src: list[Any] = []
         images = []
         for asset in assets:
             image_id = self._image_id(asset)
             images.append(image_dict(asset, image_id))
-            counts["qa"] += len(asset.qa)
-            counts["status"] += bool(asset.status)
-            counts["tags"] += bool(asset.tags)
-            counts["metadata"] += bool(asset.metadata)
-            self._foreign_assets.add("assets", asset.extra)
+            if count is not None:
+                count(asset)
             for ann in asset.annotations:
                 if ann.label not in self._known:
                     self._new_label(ann.label)
                 if ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None:
-                    kind = ann.kind
-                    self._dropped_kinds[kind] = self._dropped_kinds.get(kind, 0) + 1
-                    self._counts["qa_dropped"] += len(ann.qa)
-                    self._foreign_ann.add("objects", ann.extra)
                     continue
-                if ann.line is not None or ann.point is not None:
-                    self._counts["other_shapes"] += 1
                 batch.append((asset, image_id, ann))
                 ann_src.append(ann.id)
                 self._ann_asset.append(self._n_images)
@@ -234,35 +226,14 @@ class CocoSink:
         return img_ok or not self._n_images, ann_ok or not n_anns
 
     def _dataset_report(self) -> None:
-        report, counts = self.report, self._asset_counts
-        if counts["qa"]:
-            report.dropped("image Q&A answers", counts["qa"], "COCO has no Q&A")
-        if counts["status"]:
-            report.dropped("asset statuses", counts["status"], "COCO has no review status")
-        if counts["tags"]:
-            report.dropped("asset tags", counts["tags"], "COCO has no tags")
-        foreign = self._foreign_assets
-        for label in self.labels:
-            foreign.add("labels", label.extra)
-        foreign.add("dataset", self.metadata)
-        foreign.report_to(report)
-        if counts["metadata"]:
-            report.dropped("assets' metadata", counts["metadata"], "COCO images have no metadata field")
+        if self._unheld is not None:
+            self._unheld.report_to(self.report, self._declared, self.metadata)
 
     def _annotation_report(self) -> None:
         report, counts = self._ann_report, self._counts
-        for kind, n in self._dropped_kinds.items():
-            plural = {"classification": "image-level classifications", "line": "lines", "point": "points"}[kind]
-            report.dropped(plural, n, "COCO instances have no such shape")
-        if counts["other_shapes"]:
-            report.dropped("lines or points beside another shape", counts["other_shapes"],
-                           "COCO instances have no such shape")
-        if counts["qa_dropped"]:
-            report.dropped("object Q&A answers", counts["qa_dropped"], "COCO has no Q&A")
         if counts["areas_replaced"]:
             report.changed("annotation areas recomputed", counts["areas_replaced"],
                            "the stated area disagreed with the geometry")
-        self._foreign_ann.report_to(report)
         self.report.merge(report)
 
     def _assemble(self) -> None:

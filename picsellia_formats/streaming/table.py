@@ -108,6 +108,7 @@ def split_stream(
     images: str | os.PathLike[str] | None = None,
     report: Report | None = None,
     overwrite: bool = False,
+    strict: bool | str = False,
     write_options: dict[str, Any] | None = None,
     tmp_dir: str | None = None,
 ) -> Any:
@@ -116,7 +117,8 @@ def split_stream(
     Writes ``dst/annotations/instances_<split>.json`` (`to` must be COCO: a YOLO or VOC split is one
     training-ready dataset, written in memory by the ``split`` command) and ``dst/split.json``, replacing
     `dst` whole as the in-memory ``split`` command does; returns the `SplitResult`. The files are the bytes
-    the in-memory split writes. Raises OptionError for another target or a results list.
+    the in-memory split writes. `strict` as `picsellia_formats.write`'s (LossyConversionError, `dst`
+    untouched). Raises OptionError for another target or a results list.
     """
     from .. import formats
     from ..errors import OptionError
@@ -126,6 +128,10 @@ def split_stream(
         raise OptionError(f"a streamed split writes COCO split files only, not {formats.get(to).name}"
                           f"{' results' if (write_options or {}).get('results') else ''}: split in memory "
                           "(--no-stream)")
+    from ..errors import LossyConversionError
+    from ..report import check_strict
+
+    strict = check_strict(strict)
     report = report if report is not None else Report()
     opts = {"tmp_dir": tmp_dir} if tmp_dir else {}
     table = label_table(stream(src, "coco", **opts))
@@ -135,6 +141,8 @@ def split_stream(
         _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
                     {k: v for k, v in (write_options or {}).items() if v is not None and k != "results"})
         (Path(staging) / "split.json").write_bytes(result.to_json().encode())
+        if report.refuses(strict):
+            raise LossyConversionError(report, strict)
     return result
 
 

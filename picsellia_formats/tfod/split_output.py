@@ -78,8 +78,8 @@ def write_split_tfrecords(
     Raises FormatError (an image missing or broken, tags naming two splits...),
     LossyConversionError with `strict`.
     """
-    from ..formats.tfrecord.jobs import labels_in_use
     from ..formats.tfrecord.write import write_tfrecords
+    from ..labels import labels_in_use
 
     report = report if report is not None else Report()
     folder = Path(folder)

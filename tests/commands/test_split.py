@@ -115,3 +115,26 @@ def test_parse_ratios() -> None:
     assert parse_ratios("0.8,0.2", None) == {"train": 0.8, "val": 0.2}
     assert parse_ratios("0.25,0.25,0.25,0.25", None) == {f"split{i}": 0.25 for i in range(4)}
     assert parse_ratios("0.9,0.1", " tr , te ") == {"tr": 0.9, "te": 0.1}
+
+
+@pytest.mark.parametrize(("flag", "refused"), [("--strict", True), ("--strict=all", True), (None, False)])
+def test_strict_refuses_a_lossy_split_and_leaves_dst_alone(tmp_path: Path, flag: str | None, refused: bool) -> None:
+    """Polygons into a YOLO detect split are approximated as boxes: --strict refuses, nothing is written."""
+    src = FIXTURES / "sahi_coco" / "coco_utils" / "terrain_all_coco.json"
+    dst = tmp_path / "split"
+    args = ["split", src, dst, "--ratios", "0.5,0.5", "--to", "yolo", "--yolo-task", "detect", "-q"]
+    result = run_cli(*args, *([flag] if flag else []))
+    if refused:
+        assert result.code == 1, result.err
+        assert "refusing a lossy conversion" in result.err and "polygons written as boxes" in result.err
+        assert not dst.exists()
+    else:
+        assert result.code == 0, result.err
+        assert (dst / "data.yaml").is_file()
+
+
+def test_strict_on_a_streamed_split_leaves_dst_alone(tmp_path: Path) -> None:
+    src = FIXTURES / "sahi_coco" / "coco_utils" / "terrain_all_coco.json"
+    dst = tmp_path / "split"
+    ok = run_cli("split", src, dst, "--ratios", "0.5,0.5", "--stream", "--strict", "-q")
+    assert ok.code == 0, ok.err  # COCO -> COCO split files lose no annotation data

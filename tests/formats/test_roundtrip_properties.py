@@ -20,9 +20,9 @@ from pycocotools.coco import COCO
 
 import picsellia_formats as pf
 from picsellia_formats.formats.yolo.merge import join_parts
-from picsellia_formats.geometry import annotation_bbox
 from picsellia_formats.masks import mask_to_rle
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
+from picsellia_formats.shapes import annotation_bbox
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -115,7 +115,7 @@ def test_yolo_keeps_every_object_to_a_hundredth_of_a_pixel(ds: Dataset, task: st
         assert report.count("approximated", "polygons written as boxes") == len(polys)
     else:
         assert report.count("changed", "boxes written as 4-point polygons") == len(anns) - len(polys)
-        assert report.count("approximated", "multi-part polygons joined into one ring by zero-width bridges") == \
+        assert report.count("approximated", "multi-part polygons written as one ring joined by zero-width bridges") == \
             sum(len(ann.polygon) > 1 for ann in polys)
     by_name = {a.file_name: a for a in back.assets}
     assert len(by_name) == len(ds.assets)

@@ -499,8 +499,8 @@ def test_polygons_masks_and_other_kinds_are_reported(tmp_path: Path) -> None:
     report = pf.write(ds, tmp_path / "out", "voc")
     assert report.count("approximated", "polygons written as boxes") == 2
     assert report.count("approximated", "masks written as boxes") == 1
-    assert report.count("approximated", "keypoints written as boxes") == 1
-    for what in ("lines", "points", "image-level classifications", "detection scores", "crowd flags (iscrowd)",
+    assert report.count("approximated", "keypoint objects written as boxes") == 1
+    for what in ("lines", "points", "image-level classifications", "detection scores", "crowd flags",
                  "object Q&A answers", "image Q&A answers", "asset statuses", "labels without objects"):
         assert report.count("dropped", what) == 1, what
     back = pf.read(tmp_path / "out").assets[0].annotations

@@ -457,10 +457,10 @@ def test_coco_polygons_masks_and_unsupported_kinds(tmp_path: Path) -> None:
         [4, 4, 0, 0, 4, 0, 4, 4, 6, 6, 8, 6, 8, 8, 6, 6])
     assert rows[1][1:] == ["0.1", "0.1", "0.1", "0.3", "0.3", "0.3", "0.3", "0.1"]
     text = str(report)
-    for line in ("1 multi-part polygon joined into one ring by zero-width bridges", "1 mask written as polygons",
-                 "1 keypoint dropped", "1 line dropped", "1 point dropped",
+    for line in ("1 multi-part polygon written as one ring joined by zero-width bridges",
+                 "1 mask written as polygons", "1 keypoint object dropped", "1 line dropped", "1 point dropped",
                  "1 image-level classification dropped", "1 object Q&A answer dropped",
-                 "1 crowd flag dropped", "1 object attribute dropped", "1 score dropped",
+                 "1 crowd flag dropped", "1 object attribute dropped", "1 detection score dropped",
                  "1 asset status dropped", "1 asset tag other than the split dropped",
                  "2 boxes written as 4-point polygons"):
         assert line in text, (line, text)

@@ -260,3 +260,28 @@ def test_per_split_folders_take_the_images_mode(tmp_path: Path, capsys: pytest.C
     assert main(["split", str(src), str(tmp_path / "o2"), *RATIOS, "--to", "coco", "--per-split-folders",
                  "--images", str(images), "--images-mode", "copy"]) == 2
     assert "only a YOLO output places images" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("per_split_folders", [False, True])
+@pytest.mark.parametrize("fmt", ["yolo", "coco", "voc"])
+def test_what_the_target_cannot_hold_is_reported_as_a_conversion_reports_it(
+        tmp_path: Path, fmt: str, per_split_folders: bool) -> None:
+    """`split --to F` writes through the format's writer directly: its report still names, with the
+    counts and words of `pf.write`, what F cannot hold (here statuses and object Q&A)."""
+    from picsellia_formats.model import QA
+    from picsellia_formats.report import Report
+    from picsellia_formats.stratify.output import write_split
+
+    _, _, ds = make_dataset(tmp_path)
+    for asset in ds.assets:
+        asset.status = "ACCEPTED"
+        for ann in asset.annotations[:1]:
+            ann.qa = [QA("text", "why?", "because")]
+    n_qa = sum(1 for a in ds.assets if a.annotations)
+    result = pf.split(ds, {"train": 0.6, "val": 0.2, "test": 0.2}, method="fast", seed=1)
+    report = write_split(result, tmp_path / "out", fmt, per_split_folders=per_split_folders, report=Report())
+    whole = pf.write(ds, tmp_path / "whole", fmt)
+    lines = {str(e) for e in report.entries if "status" in e.what or "Q&A" in e.what}
+    assert lines == {str(e) for e in whole.entries if "status" in e.what or "Q&A" in e.what}
+    assert report.count("dropped", "asset statuses") == len(ds.assets)
+    assert report.count("dropped", "object Q&A answers") == n_qa

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import picsellia_formats as pf
-from picsellia_formats.formats import coco
 from picsellia_formats.model import Annotation, Asset, Dataset, Label
 from picsellia_formats.report import Report
 from picsellia_formats.streaming.coco_sink import CocoSink, write_coco
@@ -20,7 +19,7 @@ COCO_FIXTURES = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix.low
 
 def _both(ds: Dataset, tmp_path: Path, **options) -> tuple[bytes, bytes, str, str]:
     r1, r2 = Report(), Report()
-    coco.write(ds, tmp_path / "mem.json", report=r1, **options)
+    pf.write(ds, tmp_path / "mem.json", "coco", report=r1, **options)  # the API: what COCO cannot hold too
     write_coco(ds, tmp_path / "stream.json", report=r2, **options)
     return (tmp_path / "mem.json").read_bytes(), (tmp_path / "stream.json").read_bytes(), str(r1), str(r2)
 

@@ -126,6 +126,20 @@ def wants_split_files(dataset: Dataset, path: Path, split_files: bool | None) ->
     return bool(meta.get(SPLIT_FILES_KEY)) and Path(path).suffix.lower() != ".json"
 
 
+def split_tags_written(dataset: Dataset | None, split_files: bool | None) -> bool:
+    """Whether a COCO write carries split tags (as file names): asked (`split_files`), or the dataset
+    came from split files. Then the writer, not the format's declaration, reports the other tags.
+
+    Example:
+        >>> split_tags_written(Dataset(), None), split_tags_written(Dataset(), True)
+        (False, True)
+    """
+    if split_files:
+        return True
+    meta = (dataset.metadata.get("coco") or {}) if dataset is not None else {}
+    return split_files is None and bool(meta.get(SPLIT_FILES_KEY))
+
+
 def detect(path: Path) -> tuple[float, str]:
     """Confidence that `path` (a .json file, or a folder holding exactly one COCO json) is COCO."""
     if path.is_dir():

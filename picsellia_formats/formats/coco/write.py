@@ -10,15 +10,16 @@ from typing import Any
 import orjson
 
 from ...errors import FormatError, OptionError
-from ...fidelity import ForeignFields
-from ...geometry import annotation_bbox, polygon_areas
+from ...geometry import polygon_areas
 from ...io_utils import gc_paused
+from ...labels import labels_in_use
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...shapes import annotation_bbox
 from ...splits import canonical_split, split_of, split_order
 from .._writer import chunks, write_json_array
 from .read import TOP_KEYS, counted, writing_bar
-from .split_files import SPLIT_FILE_PATTERN, SPLIT_FILES_KEY, wants_split_files
+from .split_files import SPLIT_FILE_PATTERN, SPLIT_FILES_KEY, split_tags_written, wants_split_files
 
 #: keys of the dataset's ``coco`` metadata that describe the source, not top-level keys to write
 HINT_KEYS = frozenset(("key_order", "results", "split_files", "image_labels"))
@@ -90,39 +91,23 @@ def _annotation_batches(
     image_labels: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """Output dicts in asset order, in batches (polygon areas are computed vectorised per batch)."""
-    foreign = ForeignFields("coco")
-    counts: dict[str, Any] = {"areas_replaced": 0, "qa_dropped": 0, "other_shapes": 0, "foreign": foreign}
-    dropped_kinds: dict[str, int] = {}
+    # what COCO cannot hold (lines, points, classifications, Q&A...) is reported from FORMAT.holds
+    counts: dict[str, Any] = {"areas_replaced": 0}
     batch: list[tuple[Asset, Any, Annotation]] = []
     for asset, image_id in zip(dataset.assets, image_ids):
         for ann in asset.annotations:
             if (ann.mask is None and ann.polygon is None and ann.box is None and ann.keypoints is None
                     and not (image_labels and ann.line is None and ann.point is None)):
-                kind = ann.kind
-                dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
-                counts["qa_dropped"] += len(ann.qa)
-                foreign.add("objects", ann.extra)
                 continue
-            if ann.line is not None or ann.point is not None:
-                counts["other_shapes"] += 1
             batch.append((asset, image_id, ann))
             if len(batch) >= batch_size:
                 yield batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
                 batch = []
     if batch:
         yield batch_dicts(batch, cat_ids, ann_ids, results, segmentation, report, counts)
-    for kind, n in dropped_kinds.items():
-        plural = {"classification": "image-level classifications", "line": "lines", "point": "points"}[kind]
-        report.dropped(plural, n, "COCO instances have no such shape")
-    if counts["other_shapes"]:
-        report.dropped("lines or points beside another shape", counts["other_shapes"],
-                       "COCO instances have no such shape")
-    if counts["qa_dropped"]:
-        report.dropped("object Q&A answers", counts["qa_dropped"], "COCO has no Q&A")
     if counts["areas_replaced"]:
         report.changed("annotation areas recomputed", counts["areas_replaced"],
                        "the stated area disagreed with the geometry")
-    foreign.report_to(report)
 
 
 _NO_PARTS: list[list[float]] = []
@@ -154,7 +139,8 @@ def batch_dicts(
                 out["keypoints"] = ann.keypoints
             if ann.iscrowd:
                 out["iscrowd"] = ann.iscrowd
-            _finish(out, ann, counts)
+            if ann.attributes or ann.extra:
+                _finish(out, ann)
             append(out)
         return out_list
     areas = polygon_areas([ann.polygon if ann.polygon is not None and ann.mask is None else _NO_PARTS
@@ -169,8 +155,8 @@ def batch_dicts(
             out = {"id": next(ann_ids), "image_id": image_id, "category_id": cat_ids[ann.label]}
             if ann.score is not None:
                 out["score"] = ann.score
-            if ann.attributes or ann.extra or ann.qa:
-                _finish(out, ann, counts)
+            if ann.attributes or ann.extra:
+                _finish(out, ann)
             append(out)
             continue
         if mask is not None:
@@ -212,20 +198,17 @@ def batch_dicts(
             out["num_keypoints"] = sum(1 for v in ann.keypoints[2::3] if v > 0)
         if ann.score is not None:
             out["score"] = ann.score
-        if ann.attributes or ann.extra or ann.qa:
-            _finish(out, ann, counts)
+        if ann.attributes or ann.extra:
+            _finish(out, ann)
         append(out)
     counts["areas_replaced"] += replaced
     return out_list
 
 
-def _finish(out: dict[str, Any], ann: Annotation, counts: dict[str, Any]) -> None:
-    """Attributes, format extras and the Q&A count of one annotation."""
-    if ann.qa:
-        counts["qa_dropped"] += len(ann.qa)
+def _finish(out: dict[str, Any], ann: Annotation) -> None:
+    """Attributes and COCO's own extra fields of one annotation."""
     if ann.attributes:
         out["attributes"] = dict(ann.attributes)
-    counts["foreign"].add("objects", ann.extra)
     coco_extra = ann.extra.get("coco") if ann.extra else None
     if coco_extra:
         for key, value in coco_extra.items():
@@ -289,19 +272,16 @@ def write(
         write_split_files(dataset, path, report=report, segmentation=segmentation, results=results,
                           category_id_start=category_id_start, progress=progress)
         return
+    tags_here = split_tags_written(dataset, split_files)
     dataset = _without_file_split(dataset)
+    if tags_here:  # the declaration left tags to the writer: only a one-file source's split tag is kept
+        _report_tags(dataset.assets, report)
     if segmentation not in ("keep", "rle", "polygon"):
         raise OptionError(f"segmentation must be keep, rle or polygon, got {segmentation!r}")
     meta = dataset.metadata.get("coco", {})
     if results is None:
         results = bool(meta.get("results"))
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for asset in dataset.assets:
-        for ann in asset.annotations:
-            if ann.label not in known:
-                known.add(ann.label)
-                labels.append(Label(ann.label))
+    labels = labels_in_use(dataset)
     cat_ids = category_ids(labels, category_id_start, report)
 
     asset_ids = [a.id for a in dataset.assets]
@@ -322,27 +302,6 @@ def write(
         ann_ids = iter(range(1, len(ann_src_ids) + 1))
         if any(i is not None for i in ann_src_ids):
             report.changed("annotation ids renumbered", len(ann_src_ids), "source ids were not unique integers")
-
-    qa_images = sum(len(a.qa) for a in dataset.assets)
-    if qa_images:
-        report.dropped("image Q&A answers", qa_images, "COCO has no Q&A")
-    statuses = sum(1 for a in dataset.assets if a.status)
-    if statuses:
-        report.dropped("asset statuses", statuses, "COCO has no review status")
-    tagged = sum(1 for a in dataset.assets if a.tags)
-    if tagged:
-        report.dropped("asset tags", tagged, "COCO has no tags")
-    foreign = ForeignFields("coco")
-    metadata = 0
-    for asset in dataset.assets:
-        foreign.add("assets", asset.extra)
-        metadata += bool(asset.metadata)
-    for label in labels:
-        foreign.add("labels", label.extra)
-    foreign.add("dataset", dataset.metadata)
-    foreign.report_to(report)
-    if metadata:
-        report.dropped("assets' metadata", metadata, "COCO images have no metadata field")
 
     with open(path, "wb") as f, gc_paused(), writing_bar(len(ann_src_ids), progress) as b:
         anns = _annotation_batches(dataset, image_ids, cat_ids, ann_ids, results, segmentation, report,
@@ -421,13 +380,8 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
                           "per split needs a split tag on every asset (or write a single .json file)")
     if not groups:
         raise FormatError("no asset to write: one COCO file per split needs tagged assets")
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for asset in dataset.assets:  # every file gets every category, so that ids agree across files
-        for ann in asset.annotations:
-            if ann.label not in known:
-                known.add(ann.label)
-                labels.append(Label(ann.label))
+    _report_tags([a for group in groups.values() for a in group], report)  # the split tag is the file name
+    labels = labels_in_use(dataset)  # every file gets every category, so that ids agree across files
     written: dict[str, Path] = {}
     (folder / "annotations").mkdir(parents=True, exist_ok=True)
     for n, split in enumerate(sorted(groups, key=split_order)):
@@ -441,6 +395,12 @@ def write_split_files(dataset: Dataset, folder: str | Path, *, report: Report | 
         write(part, target, report=report, split_files=False, **options)
         written[split] = target
     return written
+
+
+def _report_tags(assets: list[Asset], report: Report) -> None:
+    tagged = sum(1 for a in assets if a.tags)
+    if tagged:
+        report.dropped("asset tags", tagged, "COCO has no tags")  # the wording of capabilities.report_unheld
 
 
 def _without_file_split(dataset: Dataset) -> Dataset:

@@ -17,6 +17,11 @@ from .detect import detect
 from .read import read
 from .write import write
 
+#: CreateML objects are boxes: polygons, masks and keypoint objects become their boxes; nothing else
+#: (no label list, scores, attributes, Q&A, tags, statuses, metadata) has a place in it
+HOLDS = frozenset(("box",))
+WRITTEN_AS = {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
+
 FORMAT = FormatSpec(
     name="createml",
     description="CreateML JSON (Apple; Roboflow's CreateML export)",
@@ -26,4 +31,6 @@ FORMAT = FormatSpec(
     output="file",
     default_file_name="_annotations.createml.json",
     hint_keys=frozenset(("_keys", "_coord_keys", "_center")),
+    holds=HOLDS,
+    written_as=WRITTEN_AS,
 )

@@ -25,14 +25,13 @@ from typing import Any
 
 import orjson
 
-from ...fidelity import ForeignFields
-from ...geometry import annotation_bbox
 from ...model import Annotation, Dataset
 from ...report import Report
+from ...shapes import annotation_bbox
 from .read import COORD_KEYS, ITEM_KEYS, OBJECT_KEYS
 
-_APPROX = {"polygon": "polygons", "mask": "masks", "keypoints": "keypoints"}
-_DROP = {"line": "lines", "point": "points", "classification": "image-level classifications"}
+#: kinds with no box (reported from the format's declaration, `formats.createml.HOLDS`)
+_NO_BOX = frozenset(("line", "point", "classification"))
 
 
 def _ordered(values: dict[str, Any], keys: Any, default: tuple[str, ...]) -> dict[str, Any]:
@@ -41,14 +40,11 @@ def _ordered(values: dict[str, Any], keys: Any, default: tuple[str, ...]) -> dic
     return {k: values[k] for k in order}
 
 
-def _object(ann: Annotation, c: Counter[str], foreign: ForeignFields) -> dict[str, Any] | None:
+def _object(ann: Annotation, c: Counter[str]) -> dict[str, Any] | None:
     kind = ann.kind
-    if kind in _DROP:
-        c[kind] += 1
+    if kind in _NO_BOX:
         return None
     box = ann.box if kind == "box" else annotation_bbox(ann)
-    if kind != "box":
-        c[kind] += 1
     if box is None or not all(math.isfinite(v) for v in box):
         c["nonfinite" if box is not None else "no_geometry"] += 1
         return None
@@ -63,53 +59,28 @@ def _object(ann: Annotation, c: Counter[str], foreign: ForeignFields) -> dict[st
                       cm.get("_coord_keys"), COORD_KEYS)
     values = {"label": ann.label, "coordinates": coords,
               **{k: v for k, v in cm.items() if not k.startswith("_") and k != "coordinates"}}
-    c["qa"] += len(ann.qa)
-    c["scores"] += ann.score is not None
-    c["attributes"] += bool(ann.attributes)
-    c["crowd"] += bool(ann.iscrowd)
-    if ann.extra:
-        foreign.add("objects", ann.extra)
     return _ordered(values, cm.get("_keys"), OBJECT_KEYS)
 
 
 def write(dataset: Dataset, path: Path, *, images: Path | None = None, report: Report,
           progress: bool = False) -> None:
-    """Write `dataset` to the CreateML file `path`."""
+    """Write `dataset` to the CreateML file `path`.
+
+    What CreateML cannot hold (kinds other than boxes, scores, attributes, Q&A, tags...) is reported
+    once by `api.write` from the format's declaration; here only what depends on each value.
+    """
     del images  # CreateML names images; it holds neither their bytes nor their sizes
     c: Counter[str] = Counter()
-    foreign = ForeignFields("createml")
     out = []
     for asset in dataset.assets:
-        objects = [o for ann in asset.annotations if (o := _object(ann, c, foreign)) is not None]
+        objects = [o for ann in asset.annotations if (o := _object(ann, c)) is not None]
         cm = asset.extra.get("createml", {}) if asset.extra else {}
         values = {"image": asset.file_name, "annotations": objects,
                   **{k: v for k, v in cm.items() if not k.startswith("_")}}
         out.append(_ordered(values, cm.get("_keys"), ITEM_KEYS))
-        foreign.add("assets", asset.extra)
     Path(path).write_bytes(orjson.dumps(out))
-    for label in dataset.labels:
-        foreign.add("labels", label.extra)
-    foreign.add("dataset", dataset.metadata)
-    foreign.report_to(report)
     r = report
-    for kind, plural in _APPROX.items():
-        r.approximated(f"{plural} written as boxes", c[kind], "CreateML objects are boxes")
-    for kind, plural in _DROP.items():
-        r.dropped(plural, c[kind], "CreateML has no such shape")
     r.dropped("objects without geometry", c["no_geometry"])
     r.dropped("objects with non-finite coordinates", c["nonfinite"], "JSON has no NaN or infinity")
-    r.dropped("object Q&A answers", c["qa"], "CreateML has no Q&A")
-    r.dropped("detection scores", c["scores"], "CreateML has no score")
-    r.dropped("object attributes", c["attributes"], "CreateML has no attributes")
-    r.dropped("crowd flags (iscrowd)", c["crowd"], "CreateML has no crowd flag")
-    r.dropped("asset tags", sum(1 for a in dataset.assets if a.tags), "CreateML has no tags")
-    r.dropped("asset statuses", sum(1 for a in dataset.assets if a.status), "CreateML has no review status")
-    r.dropped("image Q&A answers", sum(len(a.qa) for a in dataset.assets), "CreateML has no Q&A")
-    r.dropped("assets' metadata", sum(1 for a in dataset.assets if a.metadata), "CreateML has no such field")
-    used = {ann.label for _, ann in dataset.annotations()}
-    r.dropped("labels without objects", sum(1 for lb in dataset.labels if lb.name not in used),
-              "CreateML has no label list")
-    r.dropped("label groups (supercategories)", sum(1 for lb in dataset.labels if lb.group),
-              "CreateML has no label list")
     r.info("image sizes not written", sum(1 for a in dataset.assets if a.width is not None),
            "CreateML states no size: pass --images when reading it back")

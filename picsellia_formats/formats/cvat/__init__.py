@@ -21,6 +21,12 @@ FORMAT = FormatSpec(
     write=write,
     output="file",
     default_file_name="annotations.xml",
+    # one shape per object: keypoints or a line beside a polygon have no place; no scores, Q&A,
+    # statuses, image metadata, crowd flags or label groups; tags: the first is the subset (the
+    # writer reports the others)
+    holds=frozenset(("box", "polygon", "mask", "keypoints", "line", "point", "classification", "attributes",
+                     "tags", "label_only")),
+    written_as={"multipart": "one polygon per part"},
     read_options=(
         Option("tracks", "--cvat-tracks", "CVAT for video <track>s: read as per-frame images or refuse them",
                str, ("frames", "refuse")),

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import XMLGenerator
 
-from ...fidelity import report_foreign_fields
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
 from .geometry import mask_to_cvat_rle, rotated_corners
@@ -140,8 +139,6 @@ class _State:
                 for name in label.keypoints:
                     self._label(w, name, [("name", None), ("type", "points"), ("attributes", []),
                                           ("parent", label.name)])
-            if label.group is not None:
-                self.count("label groups")
         w.level -= 1
 
     def _label(self, w: _Writer, name: str, spec: list[Node]) -> None:
@@ -180,12 +177,6 @@ class _State:
         if asset.width is None or asset.height is None:
             self.count("sizes")
         attrs["width"], attrs["height"] = str(asset.width or 0), str(asset.height or 0)
-        if asset.status:
-            self.count("statuses")
-        if asset.qa:
-            self.count("image qa", len(asset.qa))
-        if asset.metadata:
-            self.count("metadata")
         w.open("image", attrs)
         tags = []
         for ann in asset.annotations:
@@ -207,12 +198,6 @@ class _State:
         w.close("image")
 
     def _common(self, ann: Annotation) -> None:
-        if ann.score is not None:
-            self.count("scores")
-        if ann.qa:
-            self.count("object qa", len(ann.qa))
-        if ann.iscrowd:
-            self.count("crowd")
         cv = (ann.extra.get("cvat") or {}) if ann.extra else {}
         if "track_id" in cv:
             self.count("track ids")
@@ -242,8 +227,6 @@ class _State:
             parts.append(("box", geo))
         elif kind == "polygon":
             usable = [p for p in ann.polygon or [] if len(p) >= 6]
-            if len(usable) > 1:
-                self.count("multipart")
             if len(usable) < len(ann.polygon or []):
                 self.count("degenerate parts", len(ann.polygon or []) - len(usable))
             parts += [("polygon", {"points": _pts(p)}) for p in usable]
@@ -320,25 +303,18 @@ class _State:
 
     def finish(self) -> None:
         r, n = self.report, self.n
-        r.dropped("detection scores", n.get("scores", 0), "CVAT has no score")
-        r.dropped("object Q&A answers", n.get("object qa", 0), "CVAT has no Q&A")
-        r.dropped("image Q&A answers", n.get("image qa", 0), "CVAT has no Q&A")
-        r.dropped("asset statuses", n.get("statuses", 0), "CVAT XML has no review status")
-        r.dropped("assets' metadata", n.get("metadata", 0), "CVAT images have no metadata field")
+        # scores, Q&A, statuses, metadata, crowd flags, label groups, multi-part polygons and other
+        # formats' fields are reported from FORMAT.holds
         r.dropped("asset tags beyond the first", n.get("tags", 0), "CVAT has one subset per image")
-        r.dropped("crowd flags", n.get("crowd", 0), "CVAT has no iscrowd")
-        r.dropped("label groups", n.get("label groups", 0), "CVAT labels have no group")
         r.dropped("unlabelled keypoints (v=0)", n.get("unlabelled keypoints", 0), "CVAT points have no visibility")
         r.dropped("keypoint objects with no labelled point", n.get("empty keypoints", 0))
         r.dropped("polygon parts with fewer than 3 points", n.get("degenerate parts", 0))
         r.dropped("video track ids", n.get("track ids", 0), "written as CVAT for images")
         r.approximated("occluded keypoints written as plain points", n.get("occluded keypoints", 0),
                        "CVAT points have no per-point visibility outside skeletons")
-        r.approximated("multi-part polygons written as one polygon per part", n.get("multipart", 0))
         r.rounded("objects' coordinates", n.get("rounded", 0), "CVAT writes two decimals (0.01 px)")
         r.dropped("image sizes unknown, written as 0", n.get("sizes", 0))
         r.changed("image ids renumbered", n.get("renumbered", 0), "source ids were not unique integers")
-        report_foreign_fields(self.ds, "cvat", r)
 
 
 def _rounds(values: Iterable[float]) -> bool:

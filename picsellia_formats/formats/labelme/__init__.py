@@ -31,6 +31,15 @@ def _at_least_3(text: str) -> int:
     return value
 
 
+#: what LabelMe shapes hold: rectangles, polygons (several parts: shapes sharing a group_id), lines,
+#: points, keypoints ("points" shapes), image flags (classifications), scores, attributes (flags and
+#: the attributes object); masks are traced to polygons. No tags, statuses, Q&A, metadata, crowd
+#: flags, label list or label groups; one shape per object (keypoints on a polygon are lost)
+HOLDS = frozenset(("box", "polygon", "multipart", "line", "point", "keypoints", "classification", "scores",
+                   "attributes"))
+WRITTEN_AS = {"mask": "polygons"}
+
+
 FORMAT = FormatSpec(
     name="labelme",
     description="LabelMe JSON (one file per image, or a folder of them)",
@@ -50,4 +59,6 @@ FORMAT = FormatSpec(
                "embed the image files of --images, or none", type=str, choices=("keep", "embed", "none")),
     ),
     hint_keys=HINT_KEYS,
+    holds=HOLDS,
+    written_as=WRITTEN_AS,
 )

@@ -6,7 +6,8 @@ was read from), with ``imagePath`` relative to that file, as LabelMe itself writ
 ``line``/``linestrip``, points ``point``, keypoints ``points``, image-level classifications the
 image ``flags``; masks are traced to polygons. Boolean attributes become the shape's ``flags``,
 other attributes its ``attributes`` object (kept by LabelMe as extra shape data), scores its
-``score``. Everything else is named in the report.
+``score``. What LabelMe cannot hold is reported by `api.write` from the format's declaration
+(`formats.labelme.HOLDS`); the writer reports what depends on each value.
 
 Example:
     >>> import tempfile
@@ -31,7 +32,6 @@ from typing import Any
 import orjson
 
 from ...errors import FormatError, OptionError
-from ...fidelity import ForeignFields
 from ...io_utils import safe_relative_path
 from ...model import Annotation, Asset, Dataset
 from ...report import Report
@@ -75,7 +75,6 @@ class _Writer:
         self.images = images
         self.image_data = image_data
         self.c: Counter[str] = Counter()
-        self.foreign = ForeignFields("labelme")
 
     # --------------------------------------------------------------------------------------- one shape
 
@@ -85,7 +84,6 @@ class _Writer:
             from ...masks import mask_to_polygons
 
             parts = mask_to_polygons(ann.mask)
-            self.c["masks"] += 1
             return [("polygon", _pairs(p)) for p in parts]
         if ann.polygon is not None:
             circle = lm.get("circle")
@@ -288,37 +286,16 @@ class _Writer:
         return lm.get("_image_data")
 
     def _object_losses(self, ann: Annotation, classification: bool = False) -> None:
-        if ann.qa:
-            self.c["qa"] += len(ann.qa)
-        if ann.iscrowd:
-            self.c["crowd"] += 1
+        # Q&A, crowd flags and other formats' fields: reported from the format's declaration
         if classification and (ann.attributes or ann.score is not None):
             self.c["classification_fields"] += 1
-        if ann.extra:
-            self.foreign.add("objects", ann.extra)
 
     # ---------------------------------------------------------------------------------------- report
 
     def finish(self, dataset: Dataset) -> None:
+        # tags, statuses, Q&A, metadata, crowd flags, the label list, label groups and other formats'
+        # fields: reported once by api.write from the format's declaration (formats.labelme.HOLDS)
         r, c = self.report, self.c
-        why = "LabelMe has no such field"
-        for asset in dataset.assets:
-            self.foreign.add("assets", asset.extra)
-        for label in dataset.labels:
-            self.foreign.add("labels", label.extra)
-        self.foreign.add("dataset", dataset.metadata)
-        self.foreign.report_to(r)
-        tags = sum(1 for a in dataset.assets if a.tags)
-        r.dropped("asset tags", tags, "LabelMe has no tags")
-        r.dropped("asset statuses", sum(1 for a in dataset.assets if a.status), "LabelMe has no review status")
-        r.dropped("image Q&A answers", sum(len(a.qa) for a in dataset.assets), "LabelMe has no Q&A")
-        r.dropped("assets' metadata", sum(1 for a in dataset.assets if a.metadata), why)
-        r.dropped("object Q&A answers", c["qa"], "LabelMe has no Q&A")
-        r.dropped("crowd flags (iscrowd)", c["crowd"], "LabelMe has no crowd flag")
-        used = {ann.label for _, ann in dataset.annotations()}
-        r.dropped("labels without objects", sum(1 for lb in dataset.labels if lb.name not in used),
-                  "LabelMe has no label list")
-        r.dropped("label groups (supercategories)", sum(1 for lb in dataset.labels if lb.group), why)
         r.dropped("keypoint names of labels", sum(1 for lb in dataset.labels if lb.keypoints or lb.skeleton),
                   "LabelMe points have no names or skeleton")
         r.dropped("objects without geometry", c["no_geometry"])
@@ -333,7 +310,6 @@ class _Writer:
         r.dropped("boxes stated beside polygons or masks", c["stated_boxes"], "LabelMe writes the shape only")
         r.dropped("boxes stated beside lines or points", c["other_boxes"], "LabelMe writes the shape only")
         r.dropped("embedded images (imageData)", c["image_data_dropped"], "image_data='none'")
-        r.approximated("masks written as polygons", c["masks"], "LabelMe shapes are vectors")
         r.changed("circles written as polygons (the polygon no longer matches the circle)", c["circles_edited"])
         r.info("multi-part polygons written as one shape per part", c["multipart"],
                   "sharing a group_id, as LabelMe groups them")

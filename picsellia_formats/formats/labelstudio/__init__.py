@@ -21,6 +21,10 @@ FORMAT = FormatSpec(
     write=write,
     output="file",
     default_file_name="tasks.json",
+    # no polylines, free attributes, crowd flags, statuses, image metadata, tags, label list (it lives in
+    # the labelling config) or label groups; keypoints are single-point regions
+    holds=frozenset(("box", "polygon", "mask", "point", "classification", "scores", "object_qa", "image_qa")),
+    written_as={"keypoints": "separate keypoint regions", "multipart": "one region per part"},
     read_options=(
         Option("annotator", "--ls-annotator",
                "which annotation of a task to read: latest (default), first, or a completed_by id/email", str),

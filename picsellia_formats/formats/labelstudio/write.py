@@ -22,7 +22,6 @@ from typing import Any
 
 import orjson
 
-from ...fidelity import report_foreign_fields
 from ...model import QA, Annotation, Asset, Dataset
 from ...report import Report
 from .brush import decode_mask, encode_mask
@@ -55,8 +54,6 @@ class _Writer:
         self.source = meta.get("source") or "annotations"
         self.n: dict[str, int] = {}
         self.fresh = 0
-        used = {ann.label for _, ann in dataset.annotations()}
-        self.count("unused labels", sum(1 for label in dataset.labels if label.name not in used))
 
     def count(self, key: str, n: int = 1) -> None:
         self.n[key] = self.n.get(key, 0) + n
@@ -94,11 +91,6 @@ class _Writer:
         task[self.source] = records
         if self.source == "annotations":
             task.setdefault("predictions", [])
-        for attr, key_ in (("status", "statuses"), ("metadata", "metadata")):
-            if getattr(asset, attr):
-                self.count(key_)
-        if asset.tags:
-            self.count("tags")
         return task
 
     def results(self, asset: Asset, order: list[Any]) -> list[dict[str, Any]]:
@@ -108,7 +100,6 @@ class _Writer:
                 self.count("no size", sum(1 for a in asset.annotations if a.kind != "classification"))
         choices: dict[str, dict[str, Any]] = {}
         for ann in asset.annotations:
-            self._common(ann)
             if ann.kind == "classification":
                 ls = (ann.extra.get("labelstudio") or {}) if ann.extra else {}
                 name = ls.get("from_name") or "choice"
@@ -124,12 +115,6 @@ class _Writer:
                                 if asset.extra else {}))
         rank = {rid: i for i, rid in enumerate(order)}
         return sorted(out, key=lambda r: rank.get(r.get("id"), len(rank)))
-
-    def _common(self, ann: Annotation) -> None:
-        if ann.attributes:
-            self.count("attributes")
-        if ann.iscrowd:
-            self.count("crowd")
 
     def _result(self, ls: dict[str, Any], kind: str, default_name: str, asset_size: Any,
                 value: dict[str, Any], asset: Asset) -> dict[str, Any]:
@@ -175,8 +160,6 @@ class _Writer:
             results.append(self._result(ls, "rectanglelabels", "label", True, value, asset))
         elif kind == "polygon":
             parts = [p for p in ann.polygon or [] if len(p) >= 6]
-            if len(parts) > 1:
-                self.count("multipart")
             for i, part in enumerate(parts):
                 pts = [px(part[j], part[j + 1]) for j in range(0, len(part) - 1, 2)]
                 old = stored.get("points")
@@ -197,7 +180,6 @@ class _Writer:
             results.append(self._result(ls, "keypointlabels", "keypoint", True, value, asset))
         elif kind == "keypoints":
             kps = ann.keypoints or []
-            self.count("keypoints")
             for i in range(0, len(kps) - 2, 3):
                 if kps[i + 2]:
                     value = {"x": kps[i] * 100 / W, "y": kps[i + 1] * 100 / H, "keypointlabels": [ann.label]}
@@ -215,7 +197,6 @@ class _Writer:
                      "brushlabels": [ann.label]}
             results.append(self._result(ls, "brushlabels", "brush", True, value, asset))
         elif kind == "line":
-            self.count("lines")
             return results
         if ann.score is not None and results:
             for r in results:
@@ -277,22 +258,12 @@ class _Writer:
 
     def finish(self) -> None:
         r, n = self.report, self.n
-        r.dropped("lines", n.get("lines", 0), "Label Studio has no image polyline")
-        r.dropped("object attributes", n.get("attributes", 0), "Label Studio results have no free attributes")
-        r.dropped("crowd flags", n.get("crowd", 0), "Label Studio has no iscrowd")
-        r.dropped("asset statuses", n.get("statuses", 0), "Label Studio tasks have no review status")
-        r.dropped("assets' metadata", n.get("metadata", 0), "written nowhere in a Label Studio task")
-        r.dropped("asset tags", n.get("tags", 0), "Label Studio tasks have no tags")
-        r.dropped("labels without objects", n.get("unused labels", 0),
-                  "the label list lives in the labelling config, not in the export")
+        # lines, attributes, crowd flags, statuses, metadata, tags, labels without objects, label groups,
+        # keypoint objects and multi-part polygons are reported from FORMAT.holds
         r.dropped("objects on images of unknown size", n.get("no size", 0), "percentages need the image size")
         r.dropped("masks of another size than their image", n.get("mask size", 0))
-        r.approximated("keypoints written as separate keypoint regions", n.get("keypoints", 0),
-                       "Label Studio keypoints are single points; visibility 0 points left out")
-        r.approximated("multi-part polygons written as one region per part", n.get("multipart", 0))
         r.changed("image select/multiple-choice Q&A written as choices", n.get("select qa", 0),
                   "read back as image classifications")
-        report_foreign_fields(self.ds, "labelstudio", r)
 
 
 def _finite1(v: Any) -> bool:

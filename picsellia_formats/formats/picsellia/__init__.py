@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 from .. import FormatSpec, Option
+from ..capabilities import ALL
 from .read import read
 from .schema import FLAG_KEYS, NAME, detect, flags_of_status, status_from_flags
 from .write import write
@@ -41,6 +42,9 @@ FORMAT = FormatSpec(
     read=read,
     write=write,
     hint_keys=frozenset(("keys", "raw", "always", "key_order")),
+    # every kind and field of the model (the writer reports what --picsellia-platform-only and
+    # --picsellia-masks leave out, and the secondary geometries of an object)
+    holds=ALL,
     output="file",
     default_file_name="annotations.json",
     read_options=(),

@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 
 from ...errors import OptionError
-from ...fidelity import ForeignFields
-from ...geometry import annotation_bbox
 from ...io_utils import gc_paused
+from ...labels import labels_in_use
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...shapes import annotation_bbox
 from .._writer import chunks, dumps, write_json_array
 from .parse import PARSERS, Bad
 from .schema import DEFAULT_ALWAYS, JOIN_KEYS, NAME, STATUS_FLAGS, TOP_KEYS, flags_of_status, status_from_flags
@@ -63,7 +63,6 @@ class _Writer:
         self.always = {k: frozenset(v) for k, v in always.items()}
         self.record_join = [k for k in JOIN_KEYS if k in self.always.get("record", ())] or list(JOIN_KEYS)
         self.counts: dict[tuple[str, str, str], int] = {}
-        self.foreign = ForeignFields(NAME)
 
     def count(self, kind: str, what: str, why: str = "", n: int = 1) -> None:
         key = (kind, what, why)
@@ -74,7 +73,6 @@ class _Writer:
         pe = ann.extra.get(NAME) if ann.extra else None
         keys = pe.get("keys") if pe else None
         raw = pe.get("raw") if pe else None
-        self.foreign.add("objects", ann.extra)
         geoms = self._geometries(ann, asset)
         if geoms is None:
             return []
@@ -296,7 +294,6 @@ class _Writer:
             for k, v in verbatim.items():
                 if k not in out:
                     out[k] = v
-        self.foreign.add("assets", asset.extra)
         return out
 
     def category(self, label: Label) -> dict[str, Any]:
@@ -311,13 +308,11 @@ class _Writer:
         if pe:
             for k, v in pe.items():
                 out.setdefault(k, v)
-        self.foreign.add("labels", label.extra)
         return out
 
     def flush(self) -> None:
         for (kind, what, why), n in self.counts.items():
             self.report.add(kind, what, n, why)
-        self.foreign.report_to(self.report)
 
 
 def write(
@@ -354,16 +349,10 @@ def write(
         raise OptionError(f"masks must be rle, polygon or box, got {masks!r}")
     w = _Writer(dataset, report, masks, platform_only)
     meta = dataset.metadata.get(NAME) or {}
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for _, ann in dataset.annotations():
-        if ann.label not in known:
-            known.add(ann.label)
-            labels.append(Label(ann.label))
+    labels = labels_in_use(dataset)
     with_ids = sum(1 for label in labels if label.id is not None)
     if with_ids:
         report.info("label ids not written", with_ids, "Picsellia JSON names labels; their order gives ids")
-    w.foreign.add("dataset", dataset.metadata)
 
     with gc_paused():
         _write(dataset, path, w, meta, labels)

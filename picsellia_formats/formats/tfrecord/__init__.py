@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,26 @@ def _positive(text: str) -> int:
     return value
 
 
+#: what an OD API record holds: boxes, image classes, crowd flags, Pascal attributes (the writer
+#: reports others), split tags (one set per split with split_by_tag) and a label map listing every
+#: label; with masks, PNG masks of polygons and masks
+HOLDS = frozenset(("box", "classification", "crowd", "attributes", "tags", "label_only"))
+
+
+def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    """Polygons and masks are PNG masks with ``masks``, else their boxes; keypoint objects become boxes;
+    split tags make one record set each with ``split_by_tag``, else they are lost.
+
+    Example:
+        >>> holds_for(None, {"masks": True})[1]
+        {'keypoints': 'boxes'}
+    """
+    holds = HOLDS if options.get("split_by_tag") else HOLDS - {"tags"}
+    if options.get("masks"):
+        return holds | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
+    return holds, {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
+
+
 FORMAT = FormatSpec(
     name="tfrecord",
     description="TensorFlow Object Detection API TFRecords (+ label_map.pbtxt)",
@@ -57,6 +78,11 @@ FORMAT = FormatSpec(
     write=_write,
     output="folder",
     default_file_name="data.record",
+    holds=HOLDS,
+    holds_for=holds_for,
+    loss_hints={"tags": "split_by_tag (--tfrecord-split-by-tag) writes one record set per split",
+                "polygon": "masks=True (--tfrecord-masks) keeps them as PNG masks",
+                "mask": "masks=True (--tfrecord-masks) keeps them as PNG masks"},
     read_options=(
         Option("label_map", "--tfrecord-label-map", "label_map.pbtxt naming the class ids of the records",
                type=str),

@@ -3,6 +3,7 @@ built in the main process, and the report lines for what the OD API records cann
 
 Example:
     >>> from picsellia_formats.model import Annotation, Asset, Dataset
+    >>> from picsellia_formats.labels import labels_in_use
     >>> from picsellia_formats.report import Report
     >>> from picsellia_formats.tfod.labelmap import label_map_items
     >>> ds = Dataset(assets=[Asset("a.jpg", 4, 2, [Annotation("cat", box=(1, 0, 2, 2))])])
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import FormatError
-from ...model import Annotation, Asset, Dataset, Label
+from ...model import Annotation, Asset, Dataset
 from ...report import Report
 from ...splits import split_of
 from ...tfod.labelmap import LabelMapItem
@@ -67,7 +68,8 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
                ) -> tuple[list[AssetJob], bool, bool]:
     """Encoding jobs for every asset, and whether any object has Pascal fields / any image a class.
 
-    What the OD API cannot hold goes into `report`.
+    What only the jobs know goes into `report` (objects without a box, non-Pascal attributes); what the
+    OD API cannot hold at all is `formats.capabilities`' report (`write_tfrecords` makes it).
     """
     from ...geometry import polygon_area
     from ...shapes import annotation_bbox
@@ -76,7 +78,7 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
     sids = source_ids(dataset.assets, report)
     jobs = []
     pascal = any_classes = False
-    n_poly_boxes = n_mask_boxes = n_kp = n_kp_boxes = n_qa = n_scores = n_attr = 0
+    n_attr = 0
     dropped_kinds: dict[str, int] = {}
     for index, (asset, sid) in enumerate(zip(dataset.assets, sids)):
         objects = []
@@ -92,27 +94,17 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
                         classes.append((ann.label, ids[ann.label]))
                         continue
                     if kind in ("line", "point"):
-                        dropped_kinds[kind] = dropped_kinds.get(kind, 0) + 1
-                        continue
+                        continue  # formats.capabilities reports them (the OD API has no such shape)
                 box = annotation_bbox(ann)
                 if box is None:
                     dropped_kinds[ann.kind] = dropped_kinds.get(ann.kind, 0) + 1
                     continue
             segm = None
-            if mask is not None:
-                if masks:
+            if masks:
+                if mask is not None:
                     segm = ("rle", mask.height, mask.width, mask.counts)
-                else:
-                    n_mask_boxes += 1
-            elif polygon is not None:
-                if masks:
+                elif polygon is not None:
                     segm = ("polygon", polygon)
-                else:
-                    n_poly_boxes += 1
-            if ann.keypoints is not None:
-                n_kp += 1
-                if ann.box is None and polygon is None and mask is None:
-                    n_kp_boxes += 1
             area = ann.area
             if area is None:
                 if mask is not None:
@@ -132,10 +124,6 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
             else:
                 difficult = truncated = 0
                 pose = None
-            if ann.qa:
-                n_qa += len(ann.qa)
-            if ann.score is not None:
-                n_scores += 1
             extra = None
             if ann.extra:
                 tfod = ann.extra.get("tfod")
@@ -149,31 +137,12 @@ def build_jobs(dataset: Dataset, items: Sequence[LabelMapItem], *, masks: bool, 
         extra = tfod.get("features") if isinstance(tfod, dict) else None
         jobs.append(AssetJob(index, asset.file_name, asset.width, asset.height, sid, objects, classes,
                              extra or None, _split_hint(asset)))
-    keep = "--masks keeps them"
-    if n_poly_boxes:
-        report.approximated("polygons written as boxes", n_poly_boxes, keep)
-    if n_mask_boxes:
-        report.approximated("masks written as boxes", n_mask_boxes, keep)
-    if n_kp_boxes:
-        report.approximated("keypoint objects written as the box of their visible points", n_kp_boxes)
-    if n_kp:
-        report.dropped("object keypoints", n_kp, "not written to the OD API records")
-    names = {"line": "lines", "point": "points", "keypoints": "keypoint objects without visible points",
-             "polygon": "empty polygons", "mask": "empty masks"}
+    names = {"keypoints": "keypoint objects without visible points", "polygon": "empty polygons",
+             "mask": "empty masks"}
     for kind, n in dropped_kinds.items():
-        report.dropped(names.get(kind, kind), n, "the OD API has no such shape")
-    if n_qa:
-        report.dropped("object Q&A answers", n_qa, "the OD API has no Q&A")
-    if n_scores:
-        report.dropped("object scores", n_scores, "OD API ground truth has no score")
+        report.dropped(names.get(kind, kind), n, "they have no box to write")
     if n_attr:
-        report.dropped("objects' attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
-    image_qa = sum(len(a.qa) for a in dataset.assets)
-    if image_qa:
-        report.dropped("image Q&A answers", image_qa, "the OD API has no Q&A")
-    statuses = sum(1 for a in dataset.assets if a.status)
-    if statuses:
-        report.dropped("asset statuses", statuses, "the OD API has no review status")
+        report.dropped("object attributes", n_attr, "the OD API keeps difficult, truncated and pose only")
     return jobs, pascal, any_classes
 
 
@@ -185,15 +154,3 @@ def _split_hint(asset: Asset) -> str | None:
         return split_of(asset.tags)
     except FormatError:
         return None
-
-
-def labels_in_use(dataset: Dataset) -> list[Label]:
-    """The dataset's labels, then the labels its annotations use without declaring them."""
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for _, ann in dataset.annotations():
-        if ann.label not in known:
-            known.add(ann.label)
-            labels.append(Label(ann.label))
-    return labels
-

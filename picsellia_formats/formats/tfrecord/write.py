@@ -26,16 +26,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ...errors import FormatError, OptionError, ProblemCollector
-from ...fidelity import report_foreign_fields
 from ...images import ImageIndex
 from ...io_utils import gc_paused
+from ...labels import labels_in_use
 from ...model import Dataset
 from ...outputs import check_file_set, commit_file_set, existing_set, new_temp_path, release
-from ...report import Report
+from ...report import Report, check_strict
 from ...splits import canonical_split, split_of, split_order
 from ...tfod.labelmap import BACKGROUND, LabelMapItem, label_map_items, write_label_map
 from .encode import AssetJob, EncodeOptions, encode_job
-from .jobs import build_jobs, labels_in_use
+from .jobs import build_jobs
 from .keys import DECODABLE
 from .records import frame, input_path_pattern, shard_paths, split_prefix
 from .sources import (
@@ -209,16 +209,16 @@ def _remove(paths: Iterable[Path]) -> None:
         release(p)
 
 
-def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool,
+def _commit(pending: Sequence[tuple[Path, Path]], report: Report, strict: bool | str,
             prefixes: Sequence[Path] = (), any_split: bool = False) -> list[Path]:
     """Put the shards in place (journaled) and delete the other files of the previous sets at
     `prefixes` (`outputs.commit_file_set`: an earlier run's shards of another count or split),
     reported with their count."""
-    if strict and report.lossy:
+    if report.refuses(strict):
         _remove(t for t, _ in pending)
         from ...errors import LossyConversionError
 
-        raise LossyConversionError(report)
+        raise LossyConversionError(report, strict)
     if not pending:
         return []
     prefixes = list(prefixes) or [pending[0][1]]
@@ -332,7 +332,7 @@ def write_tfrecords(
     workers: int | None = None,
     progress: bool | None = None,
     report: Report | None = None,
-    strict: bool = False,
+    strict: bool | str = False,
     skip_missing: bool = False,
     skip_broken: bool = False,
     check_decode: str = "fast",
@@ -340,6 +340,7 @@ def write_tfrecords(
     suffixed: bool = False,
     canonical_splits: bool = False,
     overwrite: bool = False,
+    report_unheld: bool = True,
 ) -> list[Path]:
     """Write `dataset` as OD API TFRecords at `prefix`; return the files written.
 
@@ -350,7 +351,9 @@ def write_tfrecords(
     dataset's labels with `label_ids`). `split_by_tag`: one set per split tag (``train``, ``val``,
     ``test``...) at `split_prefix`; untagged images go to an ``untagged`` set. `workers`: processes
     encoding images (None: a pool only when the job is large enough to pay for it; 0: this process).
-    `strict`: raise LossyConversionError, writing nothing, when the report says something was lost.
+    `strict`: raise LossyConversionError, writing nothing, when the report says annotation data was
+    lost (``"all"``: format metadata too; see `report.check_strict`). `report_unheld`: report what the
+    OD API cannot hold (`formats.capabilities`; False when the caller, e.g. `api.write`, already did).
     `skip_missing`: leave out (and report) images whose file is not found, instead of failing.
     `check_decode`: ``fast`` (default), ``full`` or ``none``: how each image is checked to decode
     before it is packed (`sources.decode_problem`);
@@ -366,6 +369,7 @@ def write_tfrecords(
     temporary file), OptionError for a bad `check_decode`.
     """
     report = report if report is not None else Report()
+    strict = check_strict(strict)
     by_template = "{split}" in str(prefix)
     if not by_template:
         check_file_set(prefix, overwrite=overwrite, any_split=split_by_tag)
@@ -382,6 +386,11 @@ def write_tfrecords(
     missing = sorted({ann.label for _, ann in dataset.annotations()} - known)
     if missing:
         raise FormatError(f"labels missing from the label map: {', '.join(map(repr, missing[:10]))}")
+    if report_unheld:
+        from .. import get
+        from ..capabilities import report_for_spec
+
+        report_for_spec(get("tfrecord"), dataset, {"masks": masks, "split_by_tag": split_by_tag}, report)
     with gc_paused():
         jobs, pascal, any_classes = build_jobs(dataset, items, masks=masks, report=report)
     background = sum(1 for _, ann in dataset.annotations() if ann.label == BACKGROUND)
@@ -390,10 +399,6 @@ def write_tfrecords(
                     "the OD API treats id 0 as the background")
     options = EncodeOptions(source, masks, pascal, any_classes, check_decode, max_pixels)
     if not split_by_tag:
-        tagged = sum(1 for a in dataset.assets if a.tags)
-        if tagged:
-            report.dropped("asset tags", tagged,
-                           "TFRecords have no tags; split_by_tag writes one set per split")
         groups = {"": jobs}
     else:
         groups = _split_groups(dataset, jobs, prefix, report, canonical_splits)
@@ -461,7 +466,6 @@ def write(
 
     Raises FormatError (no images, an image missing, broken or over the pixel limit...).
     """
-    report_foreign_fields(dataset, "tfrecord", report)  # other formats' fields it cannot hold
     if images is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
     path.mkdir(parents=True, exist_ok=True)
@@ -469,5 +473,5 @@ def write(
     prefix = path / ("{split}.record" if split_by_tag else "data.record")
     write_tfrecords(dataset, prefix, images=images, shards=shards, masks=masks, label_map=items,
                     split_by_tag=split_by_tag, workers=workers, report=report, progress=progress,
-                    skip_broken=skip_broken)
+                    skip_broken=skip_broken, report_unheld=False)  # api.write reported what it cannot hold
     write_label_map(items, path / LABEL_MAP_NAME)

@@ -28,10 +28,34 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .. import FormatSpec, Option
 from .detect import detect
 from .read import read
-from .write import write
+from .write import write, writes_segmentation
+
+#: what a VOC XML holds: boxes with free attribute elements, asset metadata elements, tags (as
+#: ImageSets lists in the devkit layout, as folders for split folders: the writer reports the tags
+#: the flat layout cannot carry); polygons, masks and keypoint objects become their boxes
+HOLDS = frozenset(("box", "attributes", "asset_metadata", "tags"))
+WRITTEN_AS = {"polygon": "boxes", "mask": "boxes", "keypoints": "boxes"}
+
+
+def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    """With ``segmentation`` (by default for VOC read with the PNGs), polygons and masks are also
+    painted in the devkit's PNGs.
+
+    Example:
+        >>> holds, written_as = holds_for(None, {"segmentation": True})
+        >>> "mask" in holds, dict(written_as)
+        (True, {'keypoints': 'boxes'})
+    """
+    if writes_segmentation(dataset, options.get("segmentation")):
+        return HOLDS | {"polygon", "multipart", "mask"}, {"keypoints": "boxes"}
+    return HOLDS, WRITTEN_AS
+
 
 FORMAT = FormatSpec(
     name="voc",
@@ -40,8 +64,11 @@ FORMAT = FormatSpec(
     read=read,
     write=write,
     hint_keys=frozenset(("order", "style", "layout", "bndbox_order", "size_order", "xml", "filename_made", "raw",
-                         "render", "bndbox", "cvat", "segmentation_index",
-                         "segmentation")),
+                         "render", "bndbox", "cvat", "segmentation_index", "segmentation")),
+    holds=HOLDS,
+    metadata_keys=frozenset(("folder", "path", "source", "depth", "segmented", "owner", "root")),
+    written_as=WRITTEN_AS,
+    holds_for=holds_for,
     output="folder",
     default_file_name="Annotations",
     read_options=(

@@ -57,21 +57,16 @@ class Counts:
 
     __slots__ = (
         "attrs_json",
-        "crowd",
-        "kinds",
         "metadata",
         "no_box",
         "nonfinite",
-        "qa",
         "rounded",
-        "scores",
         "size_rounded",
         "sizes",
     )
 
     def __init__(self) -> None:
-        self.kinds: dict[str, int] = {}
-        self.no_box = self.nonfinite = self.qa = self.rounded = self.scores = self.crowd = 0
+        self.no_box = self.nonfinite = self.rounded = 0
         self.attrs_json = self.sizes = self.size_rounded = self.metadata = 0
 
 

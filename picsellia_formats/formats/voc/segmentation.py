@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import FormatError, OptionError
-from ...geometry import annotation_bbox
 from ...io_utils import safe_relative_path
 from ...masks import mask_to_polygons, mask_to_rle, polygon_to_mask, rle_to_mask, voc_colormap
 from ...model import Annotation, Asset, Dataset
 from ...report import Report
+from ...shapes import annotation_bbox
 
 #: The VOC 2012 classes, index 0 being the background.
 VOC_CLASSES = (

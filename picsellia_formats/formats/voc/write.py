@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError, OptionError
-from ...fidelity import report_foreign_fields
-from ...geometry import annotation_bbox
 from ...images import ImageIndex, image_size
 from ...io_utils import safe_relative_path
 from ...model import Annotation, Asset, Dataset, Label
 from ...report import Report
+from ...shapes import annotation_bbox
 from ...splits import split_of
 from .._writer import write_bytes
 from .detect import XML_SUFFIX
@@ -26,32 +25,24 @@ from .render import (
 
 # ---------------------------------------------------------------------------------------------- write
 
-_APPROX = {"polygon": "polygons", "mask": "masks", "keypoints": "keypoints"}
-_DROP = {"line": "lines", "point": "points", "classification": "image-level classifications"}
+#: kinds that VOC cannot write, not even as a box (reported from FORMAT.holds, as every other loss
+#: of a kind, field or flag VOC has no place for)
+_DROP = frozenset(("line", "point", "classification"))
 
 
 def _objects(asset: Asset, shift: float, counts: Counts) -> list[tuple[Annotation, tuple[str, ...]]]:
     out = []
-    kinds = counts.kinds
     for ann in asset.annotations:
         box = ann.box
         if (ann.mask is not None or ann.polygon is not None or ann.keypoints is not None or box is None
                 or ann.line is not None or ann.point is not None):
-            kind = ann.kind
-            kinds[kind] = kinds.get(kind, 0) + 1
-            if kind in _DROP:
+            if ann.kind in _DROP:
                 continue
             if box is None:
                 box = annotation_bbox(ann)
             if box is None:
                 counts.no_box += 1
                 continue
-        if ann.qa:
-            counts.qa += len(ann.qa)
-        if ann.score is not None:
-            counts.scores += 1
-        if ann.iscrowd:
-            counts.crowd += 1
         corners = corner_texts(box, ann.extra, shift, counts)
         if corners is not None:
             out.append((ann, corners))
@@ -119,12 +110,8 @@ def write(
     when the data was read with such PNGs (VOC -> VOC keeps them).
     """
     report = report if report is not None else Report()
-    report_foreign_fields(dataset, "voc", report)  # other formats' fields it cannot hold
-    source = dataset.metadata.get("voc") or {}
-    if segmentation is None:
-        segmentation = bool(source.get("segmentation"))
-    if layout is None:
-        layout = "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
+    segmentation = writes_segmentation(dataset, segmentation)
+    layout = layout if layout is not None else default_layout(dataset)
     if layout not in ("flat", "devkit"):
         raise OptionError(f"layout must be flat or devkit, got {layout!r}")
     out = Path(path)
@@ -138,9 +125,7 @@ def write(
     made: set[str] = set()
     lookup: ImageIndex | None = None
     image_ids: list[str] = []
-    statuses = image_qa = 0
     segmented: list[tuple[Asset, str, list[Annotation]]] | None = [] if segmentation else None
-    used_labels: set[str] = set()
     sep = os.sep
     assets: Iterable[Asset] = dataset.assets
     if progress and len(dataset.assets) > 1:
@@ -157,8 +142,6 @@ def write(
                     w, h = image_size(found)
                     asset = _sized(asset, w, h)
         objects = _objects(asset, shift, counts)
-        for ann, _ in objects:
-            used_labels.add(ann.label)
         stem = _xml_name(asset, taken, names)
         image_ids.append(stem)
         if "/" in stem:
@@ -170,25 +153,29 @@ def write(
             segmented.append((asset, stem, [ann for ann, _ in objects]))
         data = render_asset(asset, objects, counts, folder)
         write_bytes(base + sep + stem.replace("/", sep) + XML_SUFFIX, data)
-        if asset.status:
-            statuses += 1
-        image_qa += len(asset.qa)
     _write_image_sets(dataset, out, layout, image_ids, report)
     if segmented is not None:
         from .segmentation import write_segmentation
 
-        painted = write_segmentation(dataset, out, report, items=segmented)
-        for kind in ("mask", "polygon"):  # carried by the PNGs, not only as boxes
-            if painted[kind]:
-                counts.kinds[kind] -= painted[kind]
+        write_segmentation(dataset, out, report, items=segmented)
     _report(counts, names, report)
-    if statuses:
-        report.dropped("asset statuses", statuses, "VOC has no review status")
-    if image_qa:
-        report.dropped("image Q&A answers", image_qa, "VOC has no Q&A")
-    unused = [label.name for label in dataset.labels if label.name not in used_labels]
-    if unused:
-        report.dropped("labels without objects", len(unused), "VOC has no label list", example=unused[0])
+
+
+#: what a user can do about tags the flat layout drops
+TAGS_HINT = "the devkit layout lists them in ImageSets (--voc-layout devkit)"
+
+
+def default_layout(dataset: Dataset | None) -> str:
+    """The layout written when none is asked: the devkit for data read from one, else flat."""
+    source = (dataset.metadata.get("voc") or {}) if dataset is not None else {}
+    return "devkit" if source.get("layout") in ("devkit", "segmentation") else "flat"
+
+
+def writes_segmentation(dataset: Dataset | None, segmentation: bool | None) -> bool:
+    """Whether the PNGs are written: asked, or by default when the data was read with them."""
+    if segmentation is not None:
+        return bool(segmentation)
+    return bool(((dataset.metadata.get("voc") or {}) if dataset is not None else {}).get("segmentation"))
 
 
 def _split(asset: Asset) -> str | None:
@@ -210,9 +197,8 @@ def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[
                  if [t for t in a.tags if t != stem.partition("/")[0] or "/" not in stem])
     if not tagged:
         return
-    if layout != "devkit":
-        report.dropped("asset tags", tagged, "the flat layout has no ImageSets; use layout=devkit "
-                       "(--voc-layout devkit)")
+    if layout != "devkit":  # FORMAT declares tags held: the flat layout's loss is known only here
+        report.dropped("asset tags", tagged, f"VOC has no tags; {TAGS_HINT}")
         return
     lists: dict[str, list[str]] = {}
     for asset, image_id in zip(dataset.assets, image_ids):
@@ -234,11 +220,6 @@ def _write_image_sets(dataset: Dataset, out: Path, layout: str, image_ids: list[
 
 
 def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
-    for kind, n in sorted(counts.kinds.items()):
-        if kind in _APPROX:
-            report.approximated(f"{_APPROX[kind]} written as boxes", n, "VOC objects are boxes")
-        elif kind in _DROP:
-            report.dropped(_DROP[kind], n, "VOC has no such shape")
     if counts.no_box:
         report.dropped("objects without geometry", counts.no_box)
     if counts.nonfinite:
@@ -250,12 +231,6 @@ def _report(counts: Counts, names: dict[str, int], report: Report) -> None:
         report.rounded("image sizes with non-integer values", counts.size_rounded)
     if counts.sizes:
         report.info("image sizes unknown, written as 0", counts.sizes, "pass images= (--images) to read them")
-    if counts.qa:
-        report.dropped("object Q&A answers", counts.qa, "VOC has no Q&A")
-    if counts.scores:
-        report.dropped("detection scores", counts.scores, "VOC has no score")
-    if counts.crowd:
-        report.dropped("crowd flags (iscrowd)", counts.crowd, "VOC has no crowd flag")
     if counts.attrs_json:
         report.changed("nested attribute values written as JSON text", counts.attrs_json)
     if counts.metadata:

@@ -39,13 +39,57 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .. import FormatSpec, Option
 from .detect import detect
 from .layout import NAME_FILES, SIZES_FILE, YAML_FILES
 from .read import read
-from .write import write
+from .write import default_task, write
 
 __all__ = ["FORMAT", "NAME_FILES", "SIZES_FILE", "YAML_FILES", "detect", "read", "write"]
+
+#: held by every task: split tags (the writer reports other tags), the class list (labels without objects)
+_ALWAYS = frozenset(("tags", "label_only"))
+#: per task: (held, written in another form); per-value approximations (a mask with no traceable
+#: polygon, an OBB's minimum rotated rectangle, boxes as 4-point polygons) are the writer's
+_TASKS: dict[str, tuple[frozenset[str], dict[str, str]]] = {
+    "detect": (frozenset(("box",)), {"polygon": "boxes", "mask": "boxes"}),
+    "segment": (frozenset(("box", "polygon")),
+                {"multipart": "one ring joined by zero-width bridges", "mask": "polygons"}),
+    "mixed": (frozenset(("box", "polygon")),
+              {"multipart": "one ring joined by zero-width bridges", "mask": "polygons"}),
+    "obb": (frozenset(("box", "polygon", "multipart", "mask")), {}),
+    "pose": (frozenset(("box", "keypoints", "keypoints_on_shapes")), {"polygon": "boxes", "mask": "boxes"}),
+    "classify": (frozenset(("classification",)), {}),
+}
+
+
+def holds_for(dataset: Any, options: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    """What YOLO rows hold for the writer's ``task`` (by default as `write.default_task` chooses): boxes
+    (detect), one ring per object (segment), four corners (obb), box and keypoints (pose), both boxes
+    and rings (mixed), image classes (classify). Scores with ``confidence`` (by default when the source
+    had them; the writer reports those on rows other than boxes).
+
+    Example:
+        >>> holds, written_as = holds_for(None, {"task": "pose"})
+        >>> "keypoints" in holds, written_as["polygon"]
+        (True, 'boxes')
+    """
+    meta = (dataset.metadata.get("yolo") or {}) if dataset is not None else {}
+    always = _ALWAYS
+    confidence = options.get("confidence")
+    if confidence is None:
+        confidence = bool(meta.get("confidence"))
+    task = options.get("task")
+    if task is None:
+        task = default_task(dataset, meta) if dataset is not None else "detect"
+    if confidence and task != "classify":
+        always = always | {"scores"}
+    held, written_as = _TASKS.get(task, _TASKS["detect"])
+    return always | held, written_as
+
 
 FORMAT = FormatSpec(
     name="yolo",
@@ -54,6 +98,9 @@ FORMAT = FormatSpec(
     read=read,
     write=write,
     hint_keys=frozenset(("text", "names_from", "newline")),
+    holds=_ALWAYS | {"box"},
+    holds_for=holds_for,
+    loss_hints={"scores": "confidence=True (--yolo-confidence) writes them on box rows"},
     output="folder",
     default_file_name="",
     read_options=(

@@ -86,12 +86,12 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
         raise OptionError("YOLO classify output is folders of images: pass --images (the folder of the image "
                           "files) and do not use --yolo-images none")
     index = ImageIndex(images)
-    no_class = several = geometry = missing = copied = 0
+    no_class = several = missing = copied = 0
     taken: set[str] = set()
     for asset in dataset.assets:
         classes = [a.label for a in asset.annotations if a.box is None and a.polygon is None and a.mask is None
                    and a.keypoints is None and a.line is None and a.point is None]
-        geometry += len(asset.annotations) - len(classes)
+        # objects with geometry: reported from the format's declaration (formats.yolo.holds_for)
         if not classes:
             no_class += 1
             continue
@@ -114,7 +114,6 @@ def write_classify(dataset: Dataset, out: Path, images: Path | None, mode: str, 
     report.dropped("images without an image-level class", no_class, "a classify dataset files each image "
                    "under its class")
     report.dropped("image classes beyond the first", several, "Ultralytics classify holds one class per image")
-    report.dropped("objects with geometry", geometry, "YOLO classify holds image classes only")
     if missing:
         raise FormatError(f"{missing} images not found under {images}", file=images)
 

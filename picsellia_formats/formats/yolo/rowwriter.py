@@ -1,4 +1,7 @@
-"""Annotations -> YOLO label rows for one task, counting what each task cannot hold.
+"""Annotations -> YOLO label rows for one task, counting what only the values tell.
+
+What a task cannot hold at all (kinds, Q&A, attributes, crowd flags, scores without ``confidence``)
+is reported from the format's declaration (`formats.yolo.holds_for`); here only per-value losses.
 
 * ``detect``: boxes (polygons and masks as their boxes); ``segment``: one ring per object (boxes as
   4-point polygons, masks traced, several parts joined by zero-width bridges, see `merge`);
@@ -28,14 +31,12 @@ _BOX_ROW = "%d %.14g %.14g %.14g %.14g"  # one % format: faster than an f-string
 
 
 class Counts:
-    __slots__ = ("boxes_as_polygons", "clipped", "crowd", "kp_clipped", "kp_mismatch", "masks_as_boxes",
-                 "masks_as_polygons", "multipart", "no_keypoints", "obb_approx", "other", "outside",
-                 "poly_as_boxes", "qa", "scores", "small_parts", "visibility", "with_attributes")
+    __slots__ = ("boxes_as_polygons", "clipped", "kp_clipped", "kp_mismatch", "masks_as_boxes", "no_keypoints",
+                 "obb_approx", "outside", "scores", "small_parts", "visibility")
 
     def __init__(self) -> None:
         for s in self.__slots__:
             setattr(self, s, 0)
-        self.other: dict[str, int] = {}
         self.outside: dict[str, int] = {}
 
 
@@ -93,11 +94,9 @@ class RowWriter:
             self._drop_outside("boxes")
             return
         score = ann.score
-        if score is not None:
-            if self.confidence:
-                out.append(f"{idx} {coords} {score:.14g}")
-                return
-            self.c.scores += 1
+        if score is not None and self.confidence:  # without it, reported from the declaration
+            out.append(f"{idx} {coords} {score:.14g}")
+            return
         out.append(f"{idx} {coords}")
 
     def poly_rows(self, idx: int, ex: Any, parts: list[list[float]], W: float, H: float, out: list[str],
@@ -114,7 +113,6 @@ class RowWriter:
             if not usable:
                 return
         if len(usable) > 1:
-            self.c.multipart += 1
             part = join_parts(usable)
         else:
             part = usable[0]
@@ -143,7 +141,6 @@ class RowWriter:
         out: list[str] = []
         append = out.append
         index = self.index
-        c = self.c
         task = self.task
         plain_boxes = task in ("detect", "mixed")
         polygons_as_boxes = task == "detect"
@@ -151,8 +148,6 @@ class RowWriter:
             box = ann.box
             if plain_boxes and box is not None and ann.mask is None and ann.keypoints is None \
                     and ann.line is None and ann.point is None and (ann.polygon is None or polygons_as_boxes):
-                if ann.polygon is not None:
-                    c.poly_as_boxes += 1
                 x, y, w, h = box
                 cx = (x + w * 0.5) / W
                 cy = (y + h * 0.5) / H
@@ -169,54 +164,32 @@ class RowWriter:
                 self.obb_row(index[ann.label], ann, W, H, out)
             else:
                 self.slow(index[ann.label], ann, W, H, out)
-            if ann.qa:
-                c.qa += len(ann.qa)
-            if ann.attributes:
-                c.with_attributes += 1
-            if ann.iscrowd:
-                c.crowd += 1
         return out
 
-    def _count_other(self, ann: Annotation, kinds: tuple[str, ...] = ("keypoints", "line", "point")) -> None:
-        other = self.c.other
-        for kind in kinds:
-            if getattr(ann, kind) is not None:
-                other[kind] = other.get(kind, 0) + 1
-
-    def _classification(self, ann: Annotation) -> bool:
-        if ann.box is None and ann.polygon is None and ann.mask is None and ann.keypoints is None \
-                and ann.line is None and ann.point is None:
-            self.c.other["classification"] = self.c.other.get("classification", 0) + 1
-            return True
-        return False
+    def _score_dropped(self, ann: Annotation) -> None:
+        """A score on a row that has no place for it (with ``confidence``; without it, declared)."""
+        if ann.score is not None and self.confidence:
+            self.c.scores += 1
 
     def slow(self, idx: int, ann: Annotation, W: float, H: float, out: list[str]) -> None:
         """Every object that is not a plain box written as a box."""
         c = self.c
-        self._count_other(ann)
         box = ann.box
         if ann.polygon is None and ann.mask is None:
-            if box is None:
-                self._classification(ann)
+            if box is None:  # keypoints, lines, points, classifications: reported from the declaration
                 return
             if self.task == "segment":
                 x, y, w, h = box
                 c.boxes_as_polygons += 1
-                if ann.score is not None:
-                    c.scores += 1
+                self._score_dropped(ann)
                 self.poly_rows(idx, EMPTY, [[x, y, x + w, y, x + w, y + h, x, y + h]], W, H, out)
             else:
                 self.box_row(idx, ann, box, W, H, out)
             return
         if self.task == "detect":
-            if ann.polygon is not None:
-                c.poly_as_boxes += 1
-            else:
-                c.masks_as_boxes += 1
             self.box_row(idx, ann, box if box is not None else _bbox(ann), W, H, out)
             return
-        if ann.score is not None:
-            c.scores += 1
+        self._score_dropped(ann)
         if ann.polygon is not None:
             self.poly_rows(idx, ann.extra, ann.polygon, W, H, out)
             return
@@ -224,7 +197,6 @@ class RowWriter:
 
         parts = mask_to_polygons(ann.mask)
         if parts:
-            c.masks_as_polygons += 1
             self.poly_rows(idx, EMPTY, parts, W, H, out)
             return
         c.masks_as_boxes += 1
@@ -232,16 +204,13 @@ class RowWriter:
 
     def obb_row(self, idx: int, ann: Annotation, W: float, H: float, out: list[str]) -> None:
         """Four corners: a 4-point polygon as it is, a box as its corners, else the minimum rotated rectangle."""
-        self._count_other(ann)
-        if ann.score is not None:
-            self.c.scores += 1
+        self._score_dropped(ann)
         poly = ann.polygon
         if poly is not None and len(poly) == 1 and len(poly[0]) == 8:
             self.poly_rows(idx, ann.extra, poly, W, H, out, clip=False)
             return
         if poly is None and ann.mask is None:
             if ann.box is None:
-                self._classification(ann)
                 return
             x, y, w, h = ann.box
             self.poly_rows(idx, EMPTY, [[x, y, x + w, y, x + w, y + h, x, y + h]], W, H, out, clip=False)
@@ -256,24 +225,18 @@ class RowWriter:
     def pose_row(self, idx: int, ann: Annotation, W: float, H: float, out: list[str]) -> None:
         """``class cx cy w h`` then ``kpt_shape`` keypoints (``x y`` or ``x y v``)."""
         c = self.c
-        self._count_other(ann, ("line", "point"))
         nk, nd = self.kpt_shape  # type: ignore[misc]
         box = ann.box
         kps = ann.keypoints
         if box is None:
             if ann.polygon is None and ann.mask is None and kps is None:
-                self._classification(ann)
                 return
             box = _bbox(ann)
-        if ann.polygon is not None or ann.mask is not None:
-            c.poly_as_boxes += ann.polygon is not None
-            c.masks_as_boxes += ann.mask is not None
         coords = self.box_coords(ann, box, W, H)
         if coords is None:
             self._drop_outside("boxes")
             return
-        if ann.score is not None:
-            c.scores += 1
+        self._score_dropped(ann)
         values: list[str] = []
         if kps is None or len(kps) != nk * 3:
             if kps is None:
@@ -300,12 +263,7 @@ class RowWriter:
 
     def report_to(self, report: Report) -> None:
         c = self.c
-        report.approximated("polygons written as boxes", c.poly_as_boxes, f"YOLO {self.task} rows hold boxes")
-        report.approximated("masks written as boxes", c.masks_as_boxes,
-                            f"YOLO {self.task} rows hold boxes" if self.task != "segment" else "no polygon traced")
-        report.approximated("masks written as polygons", c.masks_as_polygons, "YOLO rows hold no RLE")
-        report.approximated("multi-part polygons joined into one ring by zero-width bridges", c.multipart,
-                            "a YOLO row holds one ring (Ultralytics' merge_multi_segment)")
+        report.approximated("masks with no traceable polygon written as boxes", c.masks_as_boxes)
         report.approximated("objects written as their minimum rotated rectangle", c.obb_approx,
                             "YOLO OBB rows hold 4 corners")
         report.approximated("objects clipped to the image", c.clipped, "YOLO values must be within [0, 1]")
@@ -314,12 +272,6 @@ class RowWriter:
         report.changed("boxes written as 4-point polygons", c.boxes_as_polygons,
                        "segmentation datasets hold one kind of row")
         report.dropped("polygon parts with fewer than 3 points or an odd count of values", c.small_parts)
-        plural = {"keypoints": "keypoints", "line": "lines", "point": "points",
-                  "classification": "image-level classifications"}
-        for kind, n in c.other.items():
-            why = "YOLO keypoints are written by --yolo-task pose" if kind == "keypoints" else \
-                "YOLO rows hold boxes, polygons and pose keypoints only"
-            report.dropped(plural[kind], n, why)
         if self.kpt_shape is not None:
             nk = self.kpt_shape[0]
             report.changed(f"objects without keypoints written with {nk} unlabelled keypoints", c.no_keypoints,
@@ -328,10 +280,7 @@ class RowWriter:
             report.approximated("keypoints clipped to the image", c.kp_clipped, "YOLO values are within [0, 1]")
             report.dropped("keypoint visibility flags other than visible", c.visibility,
                            "kpt_shape [N, 2] has no visibility")
-        report.dropped("scores", c.scores, "written only with --yolo-confidence, on box rows")
-        report.dropped("object Q&A answers", c.qa, "YOLO has no Q&A")
-        report.dropped("object attributes", c.with_attributes, "YOLO has no attributes")
-        report.dropped("crowd flags", c.crowd, "YOLO has no iscrowd")
+        report.dropped("scores on rows other than boxes", c.scores, "YOLO writes a confidence on box rows only")
 
 
 def _bbox(ann: Annotation) -> tuple[float, float, float, float]:

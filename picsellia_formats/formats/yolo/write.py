@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ...errors import FormatError, OptionError, PicselliaFormatsError
-from ...fidelity import report_foreign_fields
 from ...images import ImageIndex, image_size
 from ...io_utils import gc_paused, safe_relative_path
+from ...labels import labels_in_use
 from ...model import Asset, Dataset, Label
 from ...report import Report
 from ...splits import canonical_split, split_of, split_order
@@ -61,7 +61,9 @@ def _yaml_text(names: list[str], split_dirs: dict[str, list[str]], pose: dict[st
     return text
 
 
-def _default_task(dataset: Dataset, meta: dict[str, Any]) -> str:
+def default_task(dataset: Dataset, meta: dict[str, Any]) -> str:
+    """The task written when none is asked: the source's, else pose with keypoints only, segment
+    with polygons or masks, else detect."""
     given = meta.get("task")
     if given in TASKS:
         return given  # type: ignore[no-any-return]
@@ -170,12 +172,11 @@ def write(
         raise PicselliaFormatsError(f"--yolo-images {copy_images} (copy_images={copy_images!r}): needs --images, "
                                     "the folder of the image files to put beside the labels")
     report = report if report is not None else Report()
-    report_foreign_fields(dataset, "yolo", report)  # other formats' fields it cannot hold
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     meta = dataset.metadata.get("yolo") or {}
     if task is None:
-        task = _default_task(dataset, meta)
+        task = default_task(dataset, meta)
     if task == "classify":
         write_classify(dataset, out, Path(images) if images else None, copy_images, report)
         return
@@ -183,14 +184,7 @@ def write(
         confidence = bool(meta.get("confidence"))
     nl = "\r\n" if meta.get("newline") == "\r\n" else "\n"
 
-    labels = list(dataset.labels)
-    known = {label.name for label in labels}
-    for asset in dataset.assets:
-        for ann in asset.annotations:
-            if ann.label not in known:
-                known.add(ann.label)
-                labels.append(Label(ann.label))
-    names, index = _class_indexes(labels, report)
+    names, index = _class_indexes(labels_in_use(dataset), report)
     kpt_shape = _kpt_shape(dataset, meta) if task == "pose" else None
 
     splits = [split_of(a.tags, asset=a.file_name) for a in dataset.assets]
@@ -209,7 +203,7 @@ def write(
     sizes: dict[str, list[Any]] = {}
     renamed: list[str] = []
     missing_images = link_refused = 0
-    extra_tags = statuses = image_qa = 0
+    extra_tags = 0
     root = str(out)
     labels_root = root + "/labels/"
     images_root = root + "/images/"
@@ -248,10 +242,6 @@ def write(
                     sizes[stem] = [*entry, split] if split else entry
             if asset.tags and len(asset.tags) > (1 if split in asset.tags else 0):
                 extra_tags += 1
-            if asset.status:
-                statuses += 1
-            if asset.qa:
-                image_qa += len(asset.qa)
 
     split_dirs = _split_dirs(splits if any_split else [], report)
     pose: dict[str, list[int]] = {}
@@ -282,8 +272,6 @@ def write(
     if missing_images:
         report.info("images not found in the images folder, not copied", missing_images)
     report.dropped("asset tags other than the split", extra_tags, "YOLO has no tags")
-    report.dropped("asset statuses", statuses, "YOLO has no review status")
-    report.dropped("image Q&A answers", image_qa, "YOLO has no Q&A")
 
 
 def _split_dirs(splits: list[str | None], report: Report) -> dict[str, list[str]]:

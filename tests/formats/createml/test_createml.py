@@ -84,7 +84,7 @@ def test_every_kind_through_the_writer(tmp_path: Path) -> None:
     assert {(e.kind, e.what): e.count for e in report.entries if e.kind != "info"} == {
         ("approximated", "polygons written as boxes"): 1,
         ("approximated", "masks written as boxes"): 1,
-        ("approximated", "keypoints written as boxes"): 1,
+        ("approximated", "keypoint objects written as boxes"): 1,
         ("dropped", "lines"): 1,
         ("dropped", "points"): 1,
         ("dropped", "image-level classifications"): 1,
@@ -94,7 +94,7 @@ def test_every_kind_through_the_writer(tmp_path: Path) -> None:
         ("dropped", "asset tags"): 1,
         ("dropped", "asset statuses"): 1,
         ("dropped", "labels without objects"): 1,
-        ("dropped", "label groups (supercategories)"): 1,
+        ("dropped", "label groups"): 1,
     }
     (item,) = json.loads((tmp_path / "o.json").read_text())
     assert item["annotations"][0] == {"label": "car", "coordinates": {"x": 6.0, "y": 8.0, "width": 10.0,

@@ -11,7 +11,7 @@ import pytest
 
 import picsellia_formats as pf
 from picsellia_formats.formats.labelme.read import circle_polygon
-from picsellia_formats.geometry import annotation_bbox
+from picsellia_formats.shapes import annotation_bbox
 from tests.conftest import FIXTURES
 
 LABELME_FILES = [

@@ -59,7 +59,7 @@ KEEP_TAGS = ("picsellia", "cvat", "yolo")
 #: targets that write each part of a multi-part polygon as its own object (reported)
 SPLITS_PARTS = ("cvat", "labelstudio")
 #: targets with no label group (COCO supercategory)
-NO_GROUP = ("cvat",)
+NO_GROUP = ("cvat", "voc", "yolo", "labelstudio")
 
 
 def _expected_drops(src: Dataset, target: str, lost: dict[str, int]) -> dict[str, int]:

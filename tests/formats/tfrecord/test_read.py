@@ -36,7 +36,7 @@ def test_round_trip_through_our_reader(written):
         got_objects = [a for a in got.annotations if a.kind != "classification"]
         assert [a.label for a in got_objects] == [a.label for a in objects]
         for s, g in zip(objects, got_objects):
-            from picsellia_formats.geometry import annotation_bbox
+            from picsellia_formats.shapes import annotation_bbox
 
             x, y, w, h = annotation_bbox(s)
             x1, y1 = min(x + w, src.width), min(y + h, src.height)

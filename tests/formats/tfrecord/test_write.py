@@ -76,7 +76,7 @@ def _stored_boxes(row):
 def test_boxes_cover_the_painted_objects_in_what_tensorflow_decodes(tf, written):
     """Each object's box was painted into the displayed image in its own colour: in the pixels
     TensorFlow decodes (stored frame, EXIF ignored), the colour's extent is the box we wrote."""
-    from picsellia_formats.geometry import annotation_bbox
+    from picsellia_formats.shapes import annotation_bbox
 
     from .conftest import COLOURS, PAINTED
 
