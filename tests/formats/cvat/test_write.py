@@ -165,6 +165,6 @@ def test_image_ids_renumbered_only_when_changed(tmp_path: Path, ids: list, renum
     ds = Dataset(assets=[Asset(f"{i}.jpg", 10, 10, [], image_id) for i, image_id in enumerate(ids)])
     report = pf.write(ds, tmp_path / "a.xml", "cvat")
     assert report.count("changed", "image ids renumbered") == renumbered
-    assert ("image ids renumbered" in str(report)) == bool(renumbered)
+    assert ("renumbered" in str(report)) == bool(renumbered)  # "1 image id renumbered" for one
     written = [im.get("id") for im in ET.parse(tmp_path / "a.xml").getroot().iter("image")]
     assert written == [str(i) for i in ids] if ids == [0, 1, 2] else written == ["0", "1", "2"]
