@@ -203,12 +203,12 @@ def read(
                 W, H = e.size  # type: ignore[misc]
             else:
                 try:
-                    size = size_or_broken(e.image, e.file_name, broken_images, left_out=True,
-                                          objects=_row_count(e.label))
+                    size = size_or_broken(e.image, e.file_name, broken_images, left_out=True)
                 except FormatError as err:
                     problems.extend(err)
                     continue
-                if size is None:
+                if size is None:  # noted in broken_images: its rows are counted, never parsed
+                    broken_images[-1] = broken_images[-1]._replace(objects=_row_count(e.label))  # type: ignore[index]
                     continue
                 W, H = size
             anns: list[Annotation] = []
@@ -250,8 +250,8 @@ def _row_count(label: Path | None) -> int:
     if label is None:
         return 0
     try:
-        return sum(1 for line in label.read_bytes().splitlines() if line.strip())
-    except OSError:
+        return sum(1 for line in read_input(label).splitlines() if line.strip())
+    except (OSError, FormatError):  # unreadable, or a FIFO/device (read_input refuses it): not counted
         return 0
 
 
