@@ -30,14 +30,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from .errors import FormatError
 from .image_header import SWAPPING, exif_orientation, read_file_header
 from .splits import canonical_split
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "SWAPPING_ORIENTATIONS", "AmbiguousImageError", "ImageIndex", "ImageMatch",
-    "exif_orientation", "image_size", "image_type", "is_image", "iter_images",
+    "IMAGE_EXTENSIONS", "SWAPPING_ORIENTATIONS", "AmbiguousImageError", "BrokenImage", "ImageIndex", "ImageMatch",
+    "exif_orientation", "image_size", "image_type", "is_image", "iter_images", "size_or_broken",
 ]
 
 #: Extensions recognised as images (compared lower-case).
@@ -215,6 +216,42 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     than Pillow's ``MAX_IMAGE_PIXELS``.
     """
     return read_file_header(path).displayed_size
+
+
+class BrokenImage(NamedTuple):
+    """An image whose header a reader needed (for the asset's size) but could not read.
+
+    Readers that take ``broken_images=[]`` (YOLO, VOC) append one per such image instead of failing,
+    so that the validator can name each file as a finding and check the rest. `left_out`: the asset
+    is not in the dataset (YOLO: its values are relative to the size, so its objects cannot be
+    placed); otherwise it is kept without a size (VOC: its corners are in pixels already).
+    `objects`: how many objects (label rows) the left-out asset had.
+    """
+
+    file_name: str
+    path: Path
+    error: FormatError
+    left_out: bool
+    objects: int = 0
+
+
+def size_or_broken(path: str | os.PathLike[str], file_name: str, broken: list[BrokenImage] | None, *,
+                   left_out: bool, objects: int = 0) -> tuple[int, int] | None:
+    """`image_size` of `path`; when its header cannot be read and `broken` is a list, None after
+    appending a `BrokenImage` to it (else the FormatError naming the file is raised).
+
+    Example:
+        >>> broken = []
+        >>> size_or_broken("no/such.jpg", "such.jpg", broken, left_out=True), broken[0].error.message
+        (None, 'image file not found')
+    """
+    try:
+        return image_size(path)
+    except FormatError as exc:
+        if broken is None:
+            raise
+        broken.append(BrokenImage(file_name, Path(path), exc, left_out, objects))
+        return None
 
 
 def image_type(path: str | os.PathLike[str]) -> str:

@@ -132,6 +132,22 @@ def read_head(path: Path, size: int = 1 << 20) -> bytes:
     return read_input(path, size)
 
 
+def json_head(path: Path, size: int = 1 << 20) -> tuple[bytes | None, str]:
+    """``(head, "")`` of a .json file (`read_head`), or ``(None, why)`` when `path` cannot be one: the
+    first steps of every JSON format's sniffer.
+
+    Example:
+        >>> json_head(Path("fixtures/raccoon_voc/README.md"))
+        (None, 'README.md is not a .json file')
+    """
+    if path.suffix.lower() != ".json":
+        return None, f"{path.name} is not a .json file"
+    try:
+        return read_head(path, size), ""
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+
+
 def json_files(path: Path) -> list[Path]:
     """`path` itself if a file, else the .json files (any case) at the top of the folder and in annotations/."""
     if path.is_file():

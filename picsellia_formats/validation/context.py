@@ -80,6 +80,8 @@ class Context:
         self.enabled = enabled
         self.source = source or Source()
         self.report = report if report is not None else ValidationReport()
+        #: image files (normalised paths) whose asset the reader left out as broken
+        self.left_out: frozenset[str] = frozenset()
         self.file = str(self.source.path) if self.source.path is not None else None
         self.format = (self.source.format or "").lower()
         self._qa_seen: set[tuple[Any, ...]] = set()

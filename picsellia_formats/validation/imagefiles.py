@@ -275,6 +275,8 @@ class ImageProbe:
                 continue
             if f.status == "truncated":
                 emit("image-truncated", f"{f.path}: the file ends early ({f.error})", ai)
+                if f.format is None:  # cut inside its header: no type or size to compare
+                    continue
             fmt = f.format or "?"
             if fmt not in PLATFORM_TYPES:
                 emit("image-type-unsupported", f"{f.path} is {fmt.upper()}; the platform takes JPEG, PNG, BMP, "
@@ -289,7 +291,7 @@ class ImageProbe:
             self._duplicates(facts)
         if ctx.on("image-not-in-dataset"):
             norm = os.path.normpath
-            found = {norm(f.path) for f in facts.values() if f.path}
+            found = {norm(f.path) for f in facts.values() if f.path} | ctx.left_out
             for path in map(str, self.index):
                 if norm(path) not in found:
                     rel = Path(path).relative_to(self.folder).as_posix()

@@ -74,6 +74,8 @@ def validate(
         dataset, pre, file = read_for_validation(path, fmt, images, read_options, progress)
         source = Source(formats.get(fmt).name, file)
     ctx = Context(dataset, opts, enabled, source, ValidationReport(keep=keep, sink=sink))
+    # images whose asset the reader left out (their own finding names them) are not "not in the dataset"
+    ctx.left_out = frozenset(os.path.normpath(f.file) for f in pre if f.file and f.data and f.data.get("dropped"))
     report = ctx.report
     report.extend(f for f in pre if f.code in enabled)
     probe = ImageProbe(ctx, images, progress) if images is not None else None
@@ -100,4 +102,3 @@ def validate(
         "seconds": round(time.perf_counter() - t0, 3),
     }
     return report
-

@@ -30,6 +30,7 @@ import orjson
 from .. import formats
 from ..errors import FormatError
 from ..model import Dataset
+from ..textutil import count
 from .findings import Finding
 from .rules import RULES
 
@@ -142,6 +143,41 @@ def salvage_coco(top: Any, file: str) -> tuple[list[Finding], Any]:
     return findings, cleaned
 
 
+def _read_past_broken_images(source: Path, spec: formats.FormatSpec, images: Any, options: dict[str, Any] | None,
+                             refused: FormatError) -> tuple[Dataset, list[Finding]]:
+    """Read again, noting the images whose header (needed for a size) does not read instead of failing:
+    each one left out becomes a finding naming its file; one kept without a size is the image probe's.
+    Raises `refused` when that was not the reason."""
+    from ..images import BrokenImage
+    from ..inputs import check_names
+    from ..report import Report
+    from .imagefiles import probe
+
+    broken: list[BrokenImage] = []
+    try:
+        dataset = spec.read(source, images=Path(images) if images else None, report=Report(),
+                            broken_images=broken, **(options or {}))
+    except FormatError:
+        raise refused from None
+    if not broken:
+        raise refused
+    check_names(dataset, source)
+    findings = []
+    for b in broken:
+        if not b.left_out:
+            continue
+        facts = probe((str(b.path),))
+        truncated = facts.status == "truncated"
+        reason = facts.error or b.error.message
+        what = f"the file ends early ({reason})" if truncated else reason
+        lost = f"its {count(b.objects, 'label row')} not read" if b.objects else "the asset is left out"
+        findings.append(_finding("image-truncated" if truncated else "image-unreadable",
+                                 f"{what}; {lost} ({spec.name.upper()} values are relative to the image size, "
+                                 "so they need it)", str(b.path), f"asset {b.file_name!r}", b.file_name,
+                                 data={"dropped": True}))
+    return dataset, findings
+
+
 def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = None,
                         options: dict[str, Any] | None = None, progress: bool = False
                         ) -> tuple[Dataset, list[Finding], Path]:
@@ -165,6 +201,9 @@ def read_for_validation(path: str | os.PathLike[str], fmt: str, images: Any = No
     try:
         return read(source, spec.name, images=images, progress=progress, **(options or {})), [], source
     except FormatError as refused:
+        if spec.name in ("yolo", "voc"):
+            dataset, found = _read_past_broken_images(source, spec, images, options, refused)
+            return dataset, found, source
         if spec.name != "coco":
             raise
         from ..formats._json_files import load_json

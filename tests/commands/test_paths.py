@@ -20,7 +20,7 @@ from picsellia_formats.outputs import MARKER
 from tests.conftest import FIXTURES, ROOT
 
 RACCOON = FIXTURES / "raccoon_voc"
-RECORD = RACCOON / "data" / "test.record"  # 40 images, with their bytes
+RECORD = RACCOON / "data" / "test.record"  # 8 images, with their bytes
 VOC_CATS = FIXTURES / "voc_toy_cats"
 TERRAIN = FIXTURES / "sahi_coco/coco_utils/combined_coco.json"
 TERRAIN_IMAGES = FIXTURES / "sahi_coco/coco_utils"
@@ -198,7 +198,7 @@ def test_tfrecord_shards_4_then_2_leaves_only_the_new_set(tmp_path: Path, record
     assert main([*base, "--shards", "2", "--overwrite"]) == 0
     shards = sorted(p.name for p in prefix.parent.glob("t.record*"))
     assert shards == ["t.record-00000-of-00002", "t.record-00001-of-00002"]
-    assert sum(len(list(iter_records(prefix.parent / s))) for s in shards) == 40
+    assert sum(len(list(iter_records(prefix.parent / s))) for s in shards) == 8
     assert main([*base, "--overwrite"]) == 0  # one file again: no shard left
     assert sorted(p.name for p in prefix.parent.glob("t.record*")) == ["t.record"]
     assert _no_temporaries(tmp_path) == []
@@ -222,7 +222,7 @@ def test_extracted_images_are_removed_when_the_conversion_fails(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert main(["convert", str(RECORD), str(tmp_path / "out"), "--to", "yolo",
                  "--tfrecord-extract-images", str(images), "-q"]) == 0
-    assert len(list(images.glob("*.jpg"))) == 40 and (tmp_path / "out").is_dir()
+    assert len(list(images.glob("*.jpg"))) == 8 and (tmp_path / "out").is_dir()
 
 
 # --------------------------------------------------------------------------------------- signals

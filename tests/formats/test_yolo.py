@@ -291,7 +291,7 @@ def test_without_class_names_classes_are_indexes(tmp_path: Path) -> None:
     report = pf.Report()
     ds = pf.read(root, "yolo", report=report)
     assert ds.label_names == ["1", "3"]
-    assert "class named by their index" in str(report)
+    assert "class named by its index" in str(report)
 
 
 # ------------------------------------------------------------------------------------- bad rows

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._json_files import detect_file_or_folder, read_head
+from .._json_files import detect_file_or_folder, json_head
 
 
 def sniff(path: Path) -> tuple[float, str]:
     """Look at the head of one .json file for CreateML's keys (no full parse)."""
-    if path.suffix.lower() != ".json":
-        return 0.0, f"{path.name} is not a .json file"
-    try:
-        head = read_head(path)
-    except OSError as exc:
-        return 0.0, f"cannot read: {exc.strerror or exc}"
+    head, why = json_head(path)
+    if head is None:
+        return 0.0, why
     text = head.lstrip()
     if not text.startswith(b"["):
         return 0.0, "not a JSON list"

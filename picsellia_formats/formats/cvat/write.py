@@ -114,8 +114,8 @@ class _State:
         self.labels = {label.name: label for label in dataset.labels}
         ids = [a.id for a in dataset.assets]
         self.keep_ids = all(isinstance(i, int) and not isinstance(i, bool) for i in ids) and len(set(ids)) == len(ids)
-        if not self.keep_ids and dataset.assets:
-            self.count("renumbered", 1)
+        if not self.keep_ids:  # written as their index: say so only of the ids that were there and change
+            self.count("renumbered", sum(1 for k, i in enumerate(ids) if i is not None and i != k))
 
     def count(self, key: str, n: int = 1) -> None:
         self.n[key] = self.n.get(key, 0) + n

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._json_files import read_head
+from .._json_files import json_head
 
 #: how many .json files of a folder detection looks at (sorted; a folder is judged on a sample)
 SAMPLE = 50
@@ -18,12 +18,9 @@ SAMPLE = 50
 
 def sniff(path: Path) -> tuple[float, str]:
     """Look at the head of one .json file for LabelMe's keys (no full parse)."""
-    if path.suffix.lower() != ".json":
-        return 0.0, f"{path.name} is not a .json file"
-    try:
-        head = read_head(path)
-    except OSError as exc:
-        return 0.0, f"cannot read: {exc.strerror or exc}"
+    head, why = json_head(path)
+    if head is None:
+        return 0.0, why
     if not head.lstrip().startswith(b"{"):
         return 0.0, "not a JSON object"
     if b'"shapes"' not in head:

@@ -448,7 +448,7 @@ def read(
     if counts["no_image_path"]:
         report.info("files without an imagePath: the image named after the JSON", counts["no_image_path"])
     if counts["outside"]:
-        report.info("imagePaths outside the folder read: their base name used", counts["outside"])
+        report.info("imagePaths outside the folder, read by their base name", counts["outside"])
     if counts["size_from_data"]:
         report.info("image sizes read from the embedded imageData", counts["size_from_data"])
     if counts["small_polygons"]:

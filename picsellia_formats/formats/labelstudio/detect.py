@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .._json_files import detect_file_or_folder, read_head, resolve_file_or_folder
+from .._json_files import detect_file_or_folder, json_head, resolve_file_or_folder
 
 _TASK_KEYS = re.compile(rb'"(annotations|predictions|completions)"\s*:\s*\[')
 _DATA = re.compile(rb'"data"\s*:\s*\{')
@@ -18,9 +18,10 @@ _DATA = re.compile(rb'"data"\s*:\s*\{')
 
 def sniff(path: Path) -> tuple[float, str]:
     """Confidence that one .json file is a Label Studio export, from its head."""
-    if path.suffix.lower() != ".json":
-        return 0.0, "not a .json file"
-    head = read_head(path, 1 << 16).lstrip()
+    head, why = json_head(path, 1 << 16)
+    if head is None:
+        return 0.0, why
+    head = head.lstrip()
     if head[:1] not in (b"[", b"{"):
         return 0.0, "not a JSON list or object"
     if not (_TASK_KEYS.search(head) and _DATA.search(head)):

@@ -43,11 +43,15 @@ _MAPPED = frozenset(("value", "type", "id", "from_name", "to_name", "original_wi
 
 def read(path: str | Path, *, images: Path | None = None, report: Report | None = None,
          annotator: str = "latest", source: str = "annotations", progress: bool = False) -> Dataset:
-    """Read a Label Studio JSON export. `annotator`: ``latest``, ``first`` or a ``completed_by`` value;
-    `source`: ``annotations`` or ``predictions``."""
+    """Read a Label Studio JSON export. `annotator`: ``latest``, ``first`` or a ``completed_by`` value
+    (a ``model_version`` with predictions); `source`: ``annotations`` or ``predictions``. A task with no
+    record to read (none, all cancelled, none by `annotator`) is an image with no objects, counted."""
     report = report if report is not None else Report()
     if source not in ("annotations", "predictions"):
         raise OptionError(f"source must be annotations or predictions, got {source!r}")
+    if not isinstance(annotator, str) or not annotator.strip():
+        raise OptionError(f"annotator must be latest, first, or a completed_by id or email (a model_version "
+                          f"with predictions), got {annotator!r}")
     file = resolve(Path(path))
     data = load_json(file)
     if isinstance(data, dict):
@@ -69,6 +73,15 @@ def file_name_of(url: str) -> str:
     if parsed.query and "d=" in parsed.query and path.endswith("/data/local-files/"):
         path = parsed.query.split("d=", 1)[1]
     return PurePosixPath(unquote(path)).name or url
+
+
+def _authors(record: dict[str, Any]) -> tuple[str, ...]:
+    """The values `annotator` matches in a record: ``completed_by`` (an id, or an object with ``id`` and
+    ``email``), else a prediction's ``model_version``; nothing when absent or empty."""
+    by = record.get("completed_by", record.get("model_version"))
+    if isinstance(by, dict):
+        return tuple(str(v) for v in (by.get("id"), by.get("email")) if v not in (None, ""))
+    return (str(by),) if by not in (None, "") else ()
 
 
 def _finite(v: Any) -> bool:
@@ -106,17 +119,17 @@ class TaskReader:
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             self.problems.add(record, f"'{self.source}' must be a list of objects")
             return
-        chosen = self._choose(records, record)
+        chosen, live = self._choose(records)
         ls: dict[str, Any] = {"task": {k: v for k, v in task.items() if k not in (self.source,)},
                               "image_key": key}
-        if len([r for r in records if not r.get("was_cancelled")]) > 1:
+        if live > 1:
             self.count("several")
         if chosen is not None:
             ls["at"] = chosen
             ls["record"] = {k: v for k, v in records[chosen].items() if k != "result"}
         if len(records) > (chosen is not None):
             ls["others"] = [None if i == chosen else r for i, r in enumerate(records)]
-            self.count("others", len(records) - (chosen is not None))
+            self.count("others", live - (chosen is not None))  # the cancelled ones are counted apart
         asset = Asset(file_name_of(data[key]), None, None, [], task.get("id"))
         asset.extra = {"labelstudio": ls}
         if chosen is not None:
@@ -124,24 +137,24 @@ class TaskReader:
                           records[chosen].get("score") if self.source == "predictions" else None)
         self.ds.add_asset(asset)
 
-    def _choose(self, records: list[dict], record: str) -> int | None:
+    def _choose(self, records: list[dict]) -> tuple[int | None, int]:
+        """(the index of the record to read, None when there is none; how many are not cancelled)."""
         live = [i for i, r in enumerate(records) if not (r.get("was_cancelled") or r.get("skipped"))]
         if len(live) < len(records):
             self.count("cancelled", len(records) - len(live))
         if not live:
-            return None
+            self.count("all cancelled" if records else "none")
+            return None, 0
         if self.annotator == "first":
-            return live[0]
+            return live[0], len(live)
         if self.annotator == "latest":
             return max(live, key=lambda i: (str(records[i].get("updated_at") or records[i].get("created_at") or ""),
-                                            i))
+                                            i)), len(live)
         for i in live:
-            by = records[i].get("completed_by")
-            if str(by) == self.annotator or (isinstance(by, dict) and self.annotator in
-                                             (str(by.get("id")), by.get("email"))):
-                return i
+            if self.annotator in _authors(records[i]):
+                return i, len(live)
         self.count("annotator missing")
-        return None
+        return None, len(live)
 
     def _results(self, results: Any, record: str, asset: Asset, record_score: Any) -> None:
         if not isinstance(results, list):
@@ -307,6 +320,10 @@ class TaskReader:
                f"annotator={self.annotator}; the others are kept only for Label Studio output")
         r.info(f"other {self.source} not read", n.get("others", 0))
         r.info(f"cancelled {self.source} skipped", n.get("cancelled", 0))
-        r.info(f"tasks without {self.source} by annotator {self.annotator}", n.get("annotator missing", 0))
+        r.info(f"tasks without {self.source}, read with no objects", n.get("none", 0))
+        r.info(f"tasks whose {self.source} are all cancelled, read with no objects", n.get("all cancelled", 0))
+        who = "annotator" if self.source == "annotations" else "model version"
+        r.info(f"tasks with {self.source}, none by {who} {self.annotator}, read with no objects",
+               n.get("annotator missing", 0))
         r.changed("regions with several labels read as one object per label", n.get("multi label", 0))
         r.changed("textarea answers with several texts joined by newlines", n.get("joined", 0))

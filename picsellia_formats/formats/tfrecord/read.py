@@ -7,7 +7,7 @@ bytes or without objects are kept. A file named after a split (``train.record``,
 Example:
     >>> ds = read_tfrecords("fixtures/raccoon_voc/data/test.record")
     >>> len(ds), ds.num_annotations, ds.assets[0].tags
-    (40, 44, ['test'])
+    (8, 9, ['test'])
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def read_tfrecords(
     Example:
         >>> ds = read_tfrecords("fixtures/raccoon_voc/data/test.record")
         >>> len(ds), ds.num_annotations, ds.label_names
-        (40, 44, ['raccoon'])
+        (8, 9, ['raccoon'])
     """
     if extract_images is None:
         return _read_tfrecords(paths, label_map, None, check_crc, report)

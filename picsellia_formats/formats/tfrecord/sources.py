@@ -123,7 +123,7 @@ def embedded_images(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[s
 
     Example:
         >>> source = embedded_images("fixtures/raccoon_voc/data/test.record")
-        >>> source.fetch("raccoon-14.jpg", "raccoon-14.jpg", None).data[:3]
+        >>> source.fetch("raccoon-127.jpg", "raccoon-127.jpg", None).data[:3]
         b'\\xff\\xd8\\xff'
     """
     if isinstance(paths, (str, os.PathLike)):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError
-from ...images import IMAGE_EXTENSIONS, ImageIndex, image_size
+from ...images import IMAGE_EXTENSIONS, BrokenImage, ImageIndex, size_or_broken
 from ...model import Asset
 from ...report import Report
 from ...splits import is_split_name, split_of
@@ -55,9 +55,11 @@ def read_image_sets(sets_dir: Path, by_stem: dict[str, Asset], report: Report) -
 
 
 def attach_images(keyed: list[tuple[str, Asset]], index: ImageIndex, report: Report,
-                   include_unlabelled: bool) -> list[tuple[str, Asset]]:
+                   include_unlabelled: bool, broken: list[BrokenImage] | None = None) -> list[tuple[str, Asset]]:
     """Fill missing sizes from image headers (files found by `index`); with `include_unlabelled`,
-    add the images no XML names as assets with no objects (otherwise only count them)."""
+    add the images no XML names as assets with no objects (otherwise only count them).
+    A header that cannot be read raises FormatError, or, when `broken` is a list, is noted there and
+    the asset kept without a size."""
     used: set[Path] = set()
     filled = ambiguous = 0
     for rel, asset in keyed:
@@ -75,8 +77,10 @@ def attach_images(keyed: list[tuple[str, Asset]], index: ImageIndex, report: Rep
             asset.file_name = found.relative_to(index.folder).as_posix()
             asset.extra["voc"]["filename_made"] = asset.file_name
         if not asset.width or not asset.height:
-            asset.width, asset.height = image_size(found)
-            filled += 1
+            size = size_or_broken(found, asset.file_name, broken, left_out=False)
+            if size is not None:
+                asset.width, asset.height = size
+                filled += 1
     if filled:
         report.info("image sizes taken from the image headers (missing or zero in the XML)", filled)
     if ambiguous:
@@ -92,8 +96,8 @@ def attach_images(keyed: list[tuple[str, Asset]], index: ImageIndex, report: Rep
     if not extra:
         return keyed
     for p in extra:
-        w, h = image_size(p)
         rel = p.relative_to(index.folder).as_posix()
+        w, h = size_or_broken(p, rel, broken, left_out=False) or (None, None)
         keyed.append((file_stem(rel), Asset(rel, w, h, [])))
     report.info("images without an XML read as assets with no objects", len(extra), "include_unlabelled")
     keyed.sort(key=lambda item: item[0])
@@ -139,9 +143,10 @@ def image_assets(src: Any, image_dir: Path | None) -> list[tuple[str, Asset]]:
 
 
 def add_listed_images(keyed: list[tuple[str, Asset]], sets_dir: Path, index: ImageIndex,
-                      report: Report) -> list[tuple[str, Asset]]:
+                      report: Report, broken: list[BrokenImage] | None = None) -> list[tuple[str, Asset]]:
     """Add, as assets with no objects, the images that an ``ImageSets`` split list declares but no
-    XML describes (the devkit's negatives): they are part of the dataset the lists declare."""
+    XML describes (the devkit's negatives): they are part of the dataset the lists declare
+    (`broken`: as in `attach_images`)."""
     have = {rel for rel, _ in keyed}
     added = 0
     for path in sorted(p for p in sets_dir.iterdir() if p.suffix.lower() == ".txt" and p.is_file()):
@@ -155,8 +160,9 @@ def add_listed_images(keyed: list[tuple[str, Asset]], sets_dir: Path, index: Ima
             found = index.lookup(image_id).path
             if found is None:
                 continue
-            w, h = image_size(found)
-            keyed.append((image_id, Asset(found.relative_to(index.folder).as_posix(), w, h, [])))
+            rel = found.relative_to(index.folder).as_posix()
+            w, h = size_or_broken(found, rel, broken, left_out=False) or (None, None)
+            keyed.append((image_id, Asset(rel, w, h, [])))
             have.add(image_id)
             added += 1
     if added:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     pass
 
 from ...errors import FormatError, ProblemCollector
-from ...images import ImageIndex
+from ...images import BrokenImage, ImageIndex
 from ...inputs import read_input
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
@@ -383,6 +383,7 @@ def read(
     masks: str = "rle",
     progress: bool = False,
     include_unlabelled: bool = False,
+    broken_images: list[BrokenImage] | None = None,
 ) -> Dataset:
     """Read a VOC XML file, a folder of them, a devkit folder, or a segmentation-only devkit.
 
@@ -395,7 +396,9 @@ def read(
     the devkit's 1-based pixel convention; each is shifted by -1 (``x = xmin - 1``).
     `masks`: how the devkit's ``SegmentationObject``/``SegmentationClass`` PNGs are read, if any:
     ``rle`` (default), ``polygon`` or ``none`` (see `segmentation`). `progress`: a bar over the
-    XML files on stderr when it is a terminal.
+    XML files on stderr when it is a terminal. `broken_images`: a list to which each image whose header
+    cannot be read (for a size the XML lacks) is appended (a `BrokenImage`: its asset is kept without a
+    size) instead of failing; the validator's hook, not a format option.
     Raises FormatError naming the file and line of every problem (up to 20).
     """
     path = Path(path)
@@ -440,8 +443,8 @@ def read(
     if image_dir is not None and image_dir.is_dir():
         index = ImageIndex(image_dir, src.ann_dir.parent)
         if src.sets_dir is not None and src.kind == "devkit":
-            keyed = add_listed_images(keyed, src.sets_dir, index, report)
-        keyed = attach_images(keyed, index, report, include_unlabelled)
+            keyed = add_listed_images(keyed, src.sets_dir, index, report, broken_images)
+        keyed = attach_images(keyed, index, report, include_unlabelled, broken_images)
     for rel, asset in keyed:
         voc = asset.extra.get("voc") if asset.extra else None
         if voc is not None and voc.get("filename_made") is None and not asset.file_name:

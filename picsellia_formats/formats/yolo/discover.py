@@ -11,9 +11,9 @@ A dataset is what it declares, never more (no leak between splits):
   counted and added only with ``include_unlabelled``.
 
 Example:
-    >>> from .rows import Problems
+    >>> from picsellia_formats.errors import ProblemCollector
     >>> entries, _, _ = discover_tree(Path("fixtures/real_exports/yolo_annotations_images"), None, False,
-    ...                               Problems())
+    ...                               ProblemCollector())
     >>> [(e.file_name, e.label.name) for e in entries]
     [('img_1.jpg', 'img_1.txt'), ('img_2.jpg', 'img_2.txt')]
 """
@@ -24,12 +24,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ...errors import ProblemCollector
 from ...images import IMAGE_EXTENSIONS, ImageIndex
 from ...report import Report
 from ...splits import is_split_name
 from .darknet import resolve_prefixed
 from .layout import NAME_FILES, SPLIT_KEYS, looks_like_labels
-from .rows import Problems
 
 
 class Entry:
@@ -109,7 +109,7 @@ def _label_key(txt: Path, root: Path) -> tuple[str, str | None]:
     return "/".join(parts), split
 
 
-def discover_tree(root: Path, images_dir: Path | None, include_unlabelled: bool, problems: Problems
+def discover_tree(root: Path, images_dir: Path | None, include_unlabelled: bool, problems: ProblemCollector
                   ) -> tuple[list[Entry], list[Path], int]:
     """Entries for a folder laid out by convention, every .txt found (the label pool), and the count of
     images of `images_dir` that no label file names (added only with `include_unlabelled`)."""
@@ -131,8 +131,8 @@ def discover_tree(root: Path, images_dir: Path | None, include_unlabelled: bool,
             key, split = _label_key(txt, root)
             match = index.lookup(key, split)
             if match.ambiguous:
-                problems.add(txt, None, "several images fit this label file: "
-                             + ", ".join(str(p) for p in match.candidates[:5]))
+                problems.add(None, "several images fit this label file: "
+                             + ", ".join(str(p) for p in match.candidates[:5]), file=txt)
             elif match.path is not None:
                 entry = by_image.get(Path(os.path.normpath(match.path)))
                 if entry is not None and entry.label is None:
@@ -140,7 +140,7 @@ def discover_tree(root: Path, images_dir: Path | None, include_unlabelled: bool,
     return entries, txts, 0
 
 
-def _external(root: Path, images_dir: Path, txts: list[Path], include_unlabelled: bool, problems: Problems
+def _external(root: Path, images_dir: Path, txts: list[Path], include_unlabelled: bool, problems: ProblemCollector
               ) -> tuple[list[Entry], list[Path], int]:
     index = ImageIndex(images_dir)
     found: dict[Path, Entry] = {}
@@ -150,8 +150,8 @@ def _external(root: Path, images_dir: Path, txts: list[Path], include_unlabelled
         key, split = _label_key(txt, root)
         match = index.lookup(key, split)
         if match.ambiguous:
-            problems.add(txt, None, f"several images under {images_dir} fit this label file: "
-                         + ", ".join(str(p) for p in match.candidates[:5]))
+            problems.add(None, f"several images under {images_dir} fit this label file: "
+                         + ", ".join(str(p) for p in match.candidates[:5]), file=txt)
         elif match.path is not None and match.path not in found:
             entry = _external_entry(match.path, images_dir, txt)
             if not entry.splits and split is not None:  # labels/<split>/x.txt over a shared images folder
@@ -204,12 +204,12 @@ def _split_sources(value: Any, root: Path) -> list[Path]:
 
 
 def _list_file_images(path: Path, root: Path, split: str, index: ImageIndex, external: bool,
-                      problems: Problems) -> list[tuple[Path, Path | None]]:
+                      problems: ProblemCollector) -> list[tuple[Path, Path | None]]:
     """(image, label file) for each line of an image list; lines resolved through `index`."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        problems.add(path, None, f"cannot read the image list: {exc}")
+        problems.add(None, f"cannot read the image list: {exc}", file=path)
         return []
     out: list[tuple[Path, Path | None]] = []
     for lineno, line in enumerate(lines, 1):
@@ -218,11 +218,11 @@ def _list_file_images(path: Path, root: Path, split: str, index: ImageIndex, ext
             continue
         match = index.lookup(line, split)  # as written (images folder, then dataset folder), else by name
         if match.ambiguous:
-            problems.add(path, f"line {lineno}", f"several images fit {line!r}: "
-                         + ", ".join(str(c) for c in match.candidates[:5]))
+            problems.add(f"line {lineno}", f"several images fit {line!r}: "
+                         + ", ".join(str(c) for c in match.candidates[:5]), file=path)
             continue
         if match.path is None:
-            problems.add(path, f"line {lineno}", f"image {line!r} not found under {index.folder}")
+            problems.add(f"line {lineno}", f"image {line!r} not found under {index.folder}", file=path)
             continue
         img = Path(os.path.normpath(match.path))
         label = None
@@ -240,7 +240,7 @@ def _list_file_images(path: Path, root: Path, split: str, index: ImageIndex, ext
     return out
 
 
-def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: Problems,
+def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: ProblemCollector,
                   images_dir: Path | None = None) -> tuple[list[Entry], list[Path], list[str]]:
     """Entries of the image sets `data` names (folders, lists of folders, list files), split-tagged."""
     by_image: dict[Path, Entry] = {}
@@ -280,7 +280,7 @@ def discover_yaml(data: dict[str, Any], yaml_path: Path, root: Path, problems: P
             elif src.is_file() and src.suffix.lower() in IMAGE_EXTENSIONS:
                 pairs, txts_here, base = [(src, None)], [], src.parent
             else:
-                problems.add(yaml_path, key, f"{src} does not exist")
+                problems.add(key, f"{src} does not exist", file=yaml_path)
                 continue
             label_dirs = {labels_path(img).parent for img, _ in pairs if labels_path(img) is not None}
             for d in sorted(label_dirs - seen_label_dirs):

@@ -16,8 +16,8 @@ skips bad rows (``--yolo-skip-bad-rows``).
 Example:
     >>> from pathlib import Path
     >>> from picsellia_formats.report import Report
-    >>> from picsellia_formats.formats.yolo.rows import Problems
-    >>> p = RowParser({0: "a"}, "pose", (1, 3), False, Problems(), Report())
+    >>> from picsellia_formats.errors import ProblemCollector
+    >>> p = RowParser({0: "a"}, "pose", (1, 3), False, ProblemCollector(), Report())
     >>> p.parse("0 0.5 0.5 0.2 0.2 0.5 0.5 2", Path("x.txt"), 100, 100)[0].keypoints
     [50.0, 50.0, 2]
 """
@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...errors import ProblemCollector
 from ...model import EMPTY, Annotation
 from ...report import Report
-from .rows import Problems, box_of, box_text, parse_floats, poly_of, poly_text, snap
+from .rows import box_of, box_text, parse_floats, poly_of, poly_text, snap
 
 #: Tasks a YOLO dataset may declare (Ultralytics' names), besides classify (folders, no rows).
 ROW_TASKS = ("detect", "segment", "obb", "pose")
@@ -40,7 +41,7 @@ class RowParser:
     """Parses label files into annotations for one task; the per-row hot loop lives in `parse`."""
 
     def __init__(self, names: dict[int, str] | None, task: str | None, kpt_shape: tuple[int, int] | None,
-                 skip_bad_rows: bool, problems: Problems, report: Report) -> None:
+                 skip_bad_rows: bool, problems: ProblemCollector, report: Report) -> None:
         self.names = names
         self.n_classes = (max(names) + 1) if names else 0
         self.task = task
@@ -60,7 +61,7 @@ class RowParser:
             if self.skipped <= MAX_SKIP_ENTRIES:
                 self.report.dropped("bad rows skipped", why=f"{file} line {lineno}: {message}")
         else:
-            self.problems.add(file, f"line {lineno}", message)
+            self.problems.add(f"line {lineno}", message, file=file)
 
     def _class(self, token: str, file: Path, lineno: int) -> int | None:
         if len(token) > 20:  # no class list is that long; int() of over 4,300 digits would raise

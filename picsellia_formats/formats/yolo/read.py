@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...errors import FormatError, OptionError
-from ...images import image_size
+from ...errors import FormatError, OptionError, ProblemCollector
+from ...images import BrokenImage, size_or_broken
 from ...inputs import read_input
 from ...io_utils import gc_paused
 from ...model import EMPTY, Annotation, Asset, Dataset, Label
@@ -29,22 +29,21 @@ from .layout import (
     pose_keys,
 )
 from .parse import MAX_SKIP_ENTRIES, ROW_TASKS, RowParser
-from .rows import Problems
 
 
-def _read_text(path: Path, problems: Problems) -> str | None:
+def _read_text(path: Path, problems: ProblemCollector) -> str | None:
     try:
         data = read_input(path)  # a FIFO, device or dangling link: a problem naming it, never a hang
     except FormatError as exc:
-        problems.add(path, None, exc.message)
+        problems.add(None, exc.message, file=path)
         return None
     except OSError as exc:
-        problems.add(path, None, f"cannot read: {exc.strerror or exc}")
+        problems.add(None, f"cannot read: {exc.strerror or exc}", file=path)
         return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.add(path, None, f"not UTF-8 text: {exc.reason} at byte {exc.start}")
+        problems.add(None, f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=path)
         return None
 
 
@@ -57,6 +56,7 @@ def read(
     include_unlabelled: bool = False,
     task: str | None = None,
     progress: bool = False,
+    broken_images: list[BrokenImage] | None = None,
 ) -> Dataset:
     """Read a YOLO dataset folder (or its ``data.yaml`` / Darknet ``obj.data``).
 
@@ -66,6 +66,8 @@ def read(
     `task`: the Ultralytics task the rows must follow (detect, segment, obb, pose); by default pose when
     ``data.yaml`` has ``kpt_shape``, else each row is read by its count (see `parse`).
     `progress`: a bar over the label files on stderr when it is a terminal.
+    `broken_images`: a list to which each image whose header cannot be read is appended (a
+    `BrokenImage`: its asset is left out) instead of failing; the validator's hook, not a format option.
     Raises FormatError naming the file and line of every bad row, label files without an image,
     and unreadable images.
 
@@ -76,7 +78,7 @@ def read(
     """
     path = Path(path)
     report = report if report is not None else Report()
-    problems = Problems()
+    problems = ProblemCollector()
     images_dir = Path(images) if images else None
     if task is not None and task not in (*ROW_TASKS, "classify"):
         raise OptionError(f"task must be one of {', '.join((*ROW_TASKS, 'classify'))}, got {task!r}")
@@ -176,9 +178,9 @@ def read(
         if looks_like_labels(txt) or ("labels" in txt.parent.parts and _is_empty(txt)):
             where = txt.parent.parent / "images" if txt.parent.name == "labels" else txt.parent
             looked = f"in {images_dir}" if images_dir else f"beside it or in {where}"
-            problems.add(txt, None, f"label file without an image: no {txt.stem}.<jpg|jpeg|png|bmp|webp> "
+            problems.add(None, f"label file without an image: no {txt.stem}.<jpg|jpeg|png|bmp|webp> "
                                     f"{looked} (YOLO values are relative to the image size, so the image "
-                                    "is needed)")
+                                    "is needed)", file=txt)
         elif txt.suffix == ".txt" and not any(txt == Path(str(v)) for v in sets):
             not_labels.append(txt)
     problems.raise_if_any()
@@ -201,10 +203,14 @@ def read(
                 W, H = e.size  # type: ignore[misc]
             else:
                 try:
-                    W, H = image_size(e.image)
+                    size = size_or_broken(e.image, e.file_name, broken_images, left_out=True)
                 except FormatError as err:
                     problems.extend(err)
                     continue
+                if size is None:  # noted in broken_images: its rows are counted, never parsed
+                    broken_images[-1] = broken_images[-1]._replace(objects=_row_count(e.label))  # type: ignore[index]
+                    continue
+                W, H = size
             anns: list[Annotation] = []
             if e.label is not None:
                 text = _read_text(e.label, problems)
@@ -237,6 +243,16 @@ def read(
     elif kinds and set(kinds) == {"obb"}:
         meta["task"] = "obb"  # every row 4 corners: written back as OBB rows
     return Dataset(labels, assets, {"yolo": meta} if meta else {})
+
+
+def _row_count(label: Path | None) -> int:
+    """Non-blank lines of a label file (0 when there is none or it cannot be read)."""
+    if label is None:
+        return 0
+    try:
+        return sum(1 for line in read_input(label).splitlines() if line.strip())
+    except (OSError, FormatError):  # unreadable, or a FIFO/device (read_input refuses it): not counted
+        return 0
 
 
 def _is_empty(path: Path) -> bool:
@@ -272,7 +288,7 @@ def _tracked(entries: list[Entry], desc: str, progress: bool) -> Iterable[Entry]
     return track(entries, desc, unit="file")
 
 
-def _load_sizes(path: Path, problems: Problems) -> dict[str, tuple[str, int, int, str | None]]:
+def _load_sizes(path: Path, problems: ProblemCollector) -> dict[str, tuple[str, int, int, str | None]]:
     """`SIZES_FILE`: ``{"<label path under labels/, no .txt>": [file_name, width, height, split?]}``."""
     if not path.is_file():
         return {}
@@ -281,17 +297,17 @@ def _load_sizes(path: Path, problems: Problems) -> dict[str, tuple[str, int, int
     try:
         data = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        problems.add(path, None, f"cannot read image sizes: {exc}")
+        problems.add(None, f"cannot read image sizes: {exc}", file=path)
         return {}
     out: dict[str, tuple[str, int, int, str | None]] = {}
     if not isinstance(data, dict):
-        problems.add(path, None, "expected an object of label path -> [file name, width, height]")
+        problems.add(None, "expected an object of label path -> [file name, width, height]", file=path)
         return out
     for key, v in data.items():
         ok = isinstance(v, list) and len(v) in (3, 4) and isinstance(v[0], str) and v[0] \
             and all(type(n) is int and n > 0 for n in v[1:3]) and (len(v) == 3 or isinstance(v[3], str))
         if not ok:
-            problems.add(path, repr(key), f"expected [file name, width, height(, split)], got {v!r}")
+            problems.add(repr(key), f"expected [file name, width, height(, split)], got {v!r}", file=path)
             continue
         out[key] = (v[0], v[1], v[2], v[3] if len(v) == 4 else None)
     return out

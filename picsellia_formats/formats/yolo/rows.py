@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from ...errors import FormatError, Problem
-
-_MAX_PROBLEMS = 20
 _SNAP = 1e-9  # pixel values this close to a multiple of 1e-6 px are taken as that multiple
 
 # ------------------------------------------------------------------------------------- numbers
@@ -53,33 +49,6 @@ def parse_floats(text: str) -> list[float] | None:
         return [float(t) for t in text.split()]
     except ValueError:
         return None
-
-
-# ------------------------------------------------------------------------------------ problems
-
-
-class Problems:
-    """Problems of several files (each one names its own file and line)."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.count = 0
-
-    def add(self, file: Path | str, record: str | None, message: str) -> None:
-        self.count += 1
-        if len(self.problems) < _MAX_PROBLEMS:
-            self.problems.append(Problem(message, str(file), record))
-
-    def extend(self, err: FormatError) -> None:
-        for p in err.problems:
-            self.add(p.file or "", p.record, p.message)
-        self.count += err.more
-
-    def raise_if_any(self) -> None:
-        if self.count:
-            first = self.problems[0]
-            raise FormatError(first.message, file=first.file, record=first.record, problems=self.problems,
-                              more=self.count - len(self.problems))
 
 
 def text_matches_box(text: str, box: Any, W: float, H: float) -> bool:

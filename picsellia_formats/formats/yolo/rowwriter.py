@@ -268,7 +268,7 @@ class RowWriter:
                             "YOLO OBB rows hold 4 corners")
         report.approximated("objects clipped to the image", c.clipped, "YOLO values must be within [0, 1]")
         for kind, n in c.outside.items():
-            report.dropped(f"{kind} outside their image", n, "nothing of them lies inside the image")
+            report.dropped(f"{kind} outside their image", n, "no part of the shape lies inside the image")
         report.changed("boxes written as 4-point polygons", c.boxes_as_polygons,
                        "segmentation datasets hold one kind of row")
         report.dropped("polygon parts with fewer than 3 points or an odd count of values", c.small_parts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +152,19 @@ def test_bad_bytes_raise_format_error_only(tmp_path: Path, data: st.DataObject) 
         pf.read(path, "cvat")
     except FormatError as exc:
         assert str(path) in str(exc)
+
+
+@pytest.mark.parametrize(("ids", "renumbered"), [
+    ([None, None, None], 0),   # YOLO/VOC sources have no ids: nothing was changed
+    ([0, 1, 2], 0),            # unique integers: kept
+    ([5, 9, 5], 3),            # duplicates: every one is written as its index (0, 1, 2), all differ
+    ([0, 1, 1], 1),            # only the last one changes (1 -> 2)
+    (["a", None, 2], 1),       # a string id is replaced, a missing one is not a change, 2 stays 2
+])
+def test_image_ids_renumbered_only_when_changed(tmp_path: Path, ids: list, renumbered: int) -> None:
+    ds = Dataset(assets=[Asset(f"{i}.jpg", 10, 10, [], image_id) for i, image_id in enumerate(ids)])
+    report = pf.write(ds, tmp_path / "a.xml", "cvat")
+    assert report.count("changed", "image ids renumbered") == renumbered
+    assert ("renumbered" in str(report)) == bool(renumbered)  # "1 image id renumbered" for one
+    written = [im.get("id") for im in ET.parse(tmp_path / "a.xml").getroot().iter("image")]
+    assert written == [str(i) for i in ids] if ids == [0, 1, 2] else written == ["0", "1", "2"]

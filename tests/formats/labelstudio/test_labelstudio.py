@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import picsellia_formats as pf
-from picsellia_formats.errors import FormatError
+from picsellia_formats.errors import FormatError, OptionError
 from picsellia_formats.formats.labelstudio import brush
 from picsellia_formats.masks import mask_to_rle, rle_to_mask
 from picsellia_formats.model import QA, Annotation, Asset, Dataset
@@ -228,3 +228,61 @@ def test_bad_bytes_raise_format_error_only(tmp_path: Path, data: st.DataObject) 
         pf.read(path, "labelstudio")
     except FormatError as exc:
         assert str(path) in str(exc)
+
+
+def _box_task(task_id: int, annotations: list, predictions: list) -> dict:
+    return {"id": task_id, "data": {"image": f"/data/upload/1/{task_id}.jpg"}, "annotations": annotations,
+            "predictions": predictions}
+
+
+#: tasks as Label Studio exports them: every task has both lists, often empty
+_EMPTY_LISTS = [
+    _box_task(1, [{"id": 11, "completed_by": 3, "result": [_rect("car")], "was_cancelled": False}], []),
+    _box_task(2, [], [{"id": 5, "model_version": "v2", "score": 0.5, "result": [_rect("bus")]}]),
+    _box_task(3, [{"id": 12, "completed_by": 4, "result": [], "was_cancelled": False}], []),
+    _box_task(4, [{"id": 13, "completed_by": 4, "result": [_rect("car")], "was_cancelled": True}], []),
+]
+
+
+@pytest.mark.parametrize(("options", "objects", "lines"), [
+    ({}, [1, 0, 0, 0], ["1 cancelled annotation skipped", "1 task without annotations, read with no objects",
+                        "1 task whose annotations are all cancelled, read with no objects"]),
+    ({"source": "predictions"}, [0, 1, 0, 0], ["3 tasks without predictions, read with no objects"]),
+    ({"annotator": "3"}, [1, 0, 0, 0], ["1 other annotation not read", "1 cancelled annotation skipped",
+                                        "1 task with annotations, none by annotator 3, read with no objects",
+                                        "1 task without annotations, read with no objects",
+                                        "1 task whose annotations are all cancelled, read with no objects"]),
+    ({"annotator": "9"}, [0, 0, 0, 0], ["2 other annotations not read",
+                                        "2 tasks with annotations, none by annotator 9, read with no objects"]),
+    ({"source": "predictions", "annotator": "v2"}, [0, 1, 0, 0],
+     ["3 tasks without predictions, read with no objects"]),
+    ({"source": "predictions", "annotator": "v1"}, [0, 0, 0, 0],
+     ["1 task with predictions, none by model version v1, read with no objects"]),
+])
+def test_tasks_read_with_no_objects_say_why(tmp_path: Path, options: dict, objects: list, lines: list) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(_EMPTY_LISTS))
+    report = pf.Report()
+    ds = pf.read(path, "labelstudio", report=report, **options)
+    assert [len(a.annotations) for a in ds.assets] == objects
+    text = str(report).splitlines()
+    for line in lines:
+        assert line in text, text
+    # a cancelled record is counted once, as cancelled, never also among the "other" records not read
+    assert not any(line.startswith("1 other annotation") for line in text) or options == {"annotator": "3"}
+
+
+@pytest.mark.parametrize("annotator", ["", "  "])
+def test_empty_annotator_is_refused(tmp_path: Path, annotator: str) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(_EMPTY_LISTS))
+    with pytest.raises(OptionError, match="annotator must be"):
+        pf.read(path, "labelstudio", annotator=annotator)
+
+
+def test_completed_by_null_matches_no_annotator_named_none(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([_box_task(1, [{"id": 1, "completed_by": None, "result": [_rect("car")]}], [])]))
+    report = pf.Report()
+    assert pf.read(path, "labelstudio", report=report, annotator="None").assets[0].annotations == []
+    assert report.count("info", "tasks with annotations, none by annotator None, read with no objects") == 1

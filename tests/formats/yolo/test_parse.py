@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import picsellia_formats as pf
+from picsellia_formats.errors import ProblemCollector
 from picsellia_formats.formats.yolo.parse import RowParser
-from picsellia_formats.formats.yolo.rows import Problems
 from picsellia_formats.report import Report
 
 F = Path("x.txt")
 
 
 def _parse(text: str, task: str | None, kpt_shape: tuple[int, int] | None = None, skip: bool = False):
-    problems = Problems()
+    problems = ProblemCollector()
     report = Report()
     parser = RowParser({0: "a", 1: "b"}, task, kpt_shape, skip, problems, report)
     anns = parser.parse(text, F, 100, 50)

@@ -190,7 +190,7 @@ def test_obb_from_boxes_and_polygons(tmp_path: Path) -> None:
     rows = [r.split() for r in (tmp_path / "o" / "labels" / "x.txt").read_text().splitlines()]
     assert [len(r) for r in rows] == [9, 9]
     assert [float(v) for v in rows[0][1:]] == pytest.approx([0.1, 0.1, 0.3, 0.1, 0.3, 0.4, 0.1, 0.4])
-    assert "1 object written as their minimum rotated rectangle" in str(report)
+    assert "1 object written as its minimum rotated rectangle" in str(report)
 
 
 @pytest.mark.parametrize("dims", [2, 3])

@@ -123,7 +123,7 @@ def test_boxes_wholly_outside_are_dropped_apart_from_clipped(tmp_path: Path) -> 
     rows = (tmp_path / "y" / "labels" / "x.txt").read_text().splitlines()
     assert len(rows) == 2
     text = str(report)
-    assert "2 boxes outside their image dropped" in text and "1 polygon outside their image dropped" in text
+    assert "2 boxes outside their image dropped" in text and "1 polygon outside its image dropped" in text
     assert "1 object clipped to the image" in text
     assert all(float(v) > 0 for r in rows for v in r.split()[3:5])  # no zero-size row
 
