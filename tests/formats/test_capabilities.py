@@ -218,6 +218,9 @@ def _random_dataset(seed: int, with_lines: bool) -> Dataset:
         objects = [Annotation(rng.choice(["car", "bus"]), **{f: _OBJECT_FIELDS[f] for f in fields  # type: ignore[arg-type]
                                                             if rng.random() < 0.3})
                    for _ in range(rng.randint(0, 6))]
+        for ann in objects:
+            if ann.polygon is not None and rng.random() < 0.5:
+                ann.polygon = [SQUARE, SQUARE]  # multi-part
         asset_fields = {f: _ASSET_FIELDS[f] for f in _ASSET_FIELDS if rng.random() < 0.3}
         if rng.random() < 0.2:
             asset_fields["extra"] = {"voc": {"folder": "x"}, "coco": {"license": 2}}
@@ -225,23 +228,30 @@ def _random_dataset(seed: int, with_lines: bool) -> Dataset:
     return Dataset([Label("car", group="v" if seed % 2 else None), Label("bus")], assets)
 
 
-@pytest.mark.parametrize("seed", range(40))
-@pytest.mark.parametrize("target", ["coco", "voc", "yolo"])
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("target", ["coco", "voc", "yolo", "tfrecord", "createml", "all"])
 def test_the_census_by_columns_counts_what_the_loop_counts(seed: int, target: str) -> None:
     from picsellia_formats.fidelity import ForeignFields
     from picsellia_formats.formats import capabilities
 
     ds = _random_dataset(seed, with_lines=seed % 3 == 0)
-    wanted = frozenset(capabilities.ALL - formats.get(target).holds)
+    if target == "all":  # every capability wanted, every kind kept
+        wanted, kept, tally = capabilities.ALL, frozenset(capabilities._KINDS), "picsellia"
+    else:
+        holds, written_as = formats.get(target).capabilities(None, {})  # type: ignore[misc]
+        wanted = frozenset(capabilities.ALL - holds)
+        kept = frozenset(k for k in capabilities._KINDS if k in holds or k in written_as)
+        tally = target
     if seed % 4 == 1:  # only what the columns count (a COCO target asks for no more)
         wanted &= capabilities._BY_COLUMNS
-    loop = capabilities.Census(wanted, foreign=ForeignFields(target))
+    loop = capabilities.Census(wanted, kept, foreign=ForeignFields(tally))
     for asset in ds.assets:
         loop.add(asset)
-    many = capabilities.Census(wanted, foreign=ForeignFields(target))
+    many = capabilities.Census(wanted, kept, foreign=ForeignFields(tally))
     many.add_many(ds.assets[:5])  # in two batches, as a stream gives them
     many.add_many(ds.assets[5:])
     assert many.counts(ds.labels) == loop.counts(ds.labels)
+    assert many.used == loop.used
     assert many.foreign._counts == loop.foreign._counts  # type: ignore[union-attr]
     by_columns = wanted <= capabilities._BY_COLUMNS and not any(
         a.line is not None or a.point is not None for asset in ds.assets for a in asset.annotations)
