@@ -122,7 +122,6 @@ class Census:
         want_kind = self._want_kind
         want_used = "label_only" in wanted
         kept_kinds, used, kinds = self.kept_kinds, self.used, self.kinds
-        shapes = bool(wanted & {"multipart", "keypoints_on_shapes", "shapes_beside"})
         multipart = "multipart" in wanted
         on_shapes = "keypoints_on_shapes" in wanted
         beside = "shapes_beside" in wanted
@@ -143,8 +142,10 @@ class Census:
                 self.crowd += 1
             if want_object_qa and ann.qa:
                 self.object_qa += len(ann.qa)
-            if shapes and (ann.polygon is not None or ann.mask is not None or ann.line is not None
-                           or ann.point is not None):
+            # a call only for what may count: a multi-part polygon, keypoints on a shape, a line or point
+            if ((multipart and ann.polygon is not None and len(ann.polygon) > 1)
+                    or (on_shapes and ann.keypoints is not None)
+                    or (beside and (ann.line is not None or ann.point is not None))):
                 _count_shapes(ann, n, multipart, on_shapes, beside)
             if foreign is not None and ann.extra:
                 foreign.add("objects", ann.extra)
