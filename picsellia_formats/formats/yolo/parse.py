@@ -121,12 +121,14 @@ class RowParser:
         anns: list[Annotation] = []
         names = self.names
         task_name = self.task or "auto"
+        kind_of: dict[int, str | None] = {}  # value count -> row kind, for this file
+        used_indexes, row_kinds = self.used_indexes, self.row_kinds
         for lineno, line in enumerate(text.splitlines(), 1):
             parts = line.split()
             n = len(parts)
             if not n:
                 continue
-            kind = self._kind(n)
+            kind = kind_of[n] if n in kind_of else kind_of.setdefault(n, self._kind(n))
             if kind is None:
                 self.bad(file, lineno, f"{n} values; expected {self._expected()} (YOLO task {task_name!r}; "
                                        f"{SKIP_FLAG} skips bad rows)")
@@ -159,8 +161,8 @@ class RowParser:
                 idx = self._class(cls_token, file, lineno)
                 if idx is None:
                     continue
-            self.used_indexes.add(idx)
-            self.row_kinds[kind] = self.row_kinds.get(kind, 0) + 1
+            used_indexes.add(idx)
+            row_kinds[kind] = row_kinds.get(kind, 0) + 1
             label = names[idx] if names is not None else str(idx)
             if kind == "box":
                 source = " ".join(parts[1:5])
