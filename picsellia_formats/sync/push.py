@@ -225,6 +225,22 @@ def data_hash(data: dict[str, Any]) -> str | None:
     return None
 
 
+def check_push_options(mode: str, **sizes: int) -> str:
+    """`mode` upper-cased, after checking it and every count in `sizes` (each must be >= 1).
+
+    Example:
+        >>> check_push_options("replace", chunk_size=100, workers=8)
+        'REPLACE'
+    """
+    mode = mode.upper()
+    if mode not in IMPORT_TYPES:
+        raise OptionError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
+    small = [name for name, value in sizes.items() if value < 1]
+    if small:
+        raise OptionError(f"{' and '.join(small)} must be >= 1")
+    return mode
+
+
 def push(
     dataset: Dataset,
     images_dir: str | os.PathLike[str],
@@ -252,11 +268,7 @@ def push(
     (all of them listed), PlatformError when the platform refuses a request.
     """
     t0 = time.perf_counter()
-    mode = mode.upper()
-    if mode not in IMPORT_TYPES:
-        raise OptionError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
-    if chunk_size < 1 or workers < 1:
-        raise OptionError("chunk_size and workers must be >= 1")
+    mode = check_push_options(mode, chunk_size=chunk_size, workers=workers)
     vtype = (type or infer_type(dataset)).upper()
     extra_tags = [t for t in dict.fromkeys(tags) if t]
     result = PushResult(dataset_name, version, vtype, dry_run=dry_run)

@@ -34,14 +34,14 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from ..errors import OptionError, ProblemCollector
+from ..errors import ProblemCollector
 from ..images import ImageIndex
 from ..model import Asset, Dataset, Label
 from ..progress import bar
 from .client import Client, SyncError
 from .push import (
-    IMPORT_TYPES,
     PushResult,
+    check_push_options,
     prepare_version,
     push_images,
     report_plan,
@@ -80,11 +80,7 @@ def push_stream(
     """`push` of the assets `open_assets()` yields (called once per pass, same assets each time), with the
     declared `labels`, holding `batch` assets at a time. Arguments and result as `push`."""
     t0 = time.perf_counter()
-    mode = mode.upper()
-    if mode not in IMPORT_TYPES:
-        raise OptionError(f"mode must be one of {', '.join(IMPORT_TYPES)}, got {mode!r}")
-    if chunk_size < 1 or workers < 1 or batch < 1:
-        raise OptionError("chunk_size, workers and batch must be >= 1")
+    mode = check_push_options(mode, chunk_size=chunk_size, workers=workers, batch=batch)
     root = Path(images_dir)
     index = ImageIndex(root)
     kinds: set[str] = set()
