@@ -165,3 +165,19 @@ def add_strict_argument(parser: argparse.ArgumentParser) -> None:
         help="refuse (exit 1, write nothing) a conversion that drops or approximates annotation data "
              "(objects, geometry, labels, attributes, Q&A, statuses, scores); --strict=all also refuses "
              "format metadata with no place in the target (VOC header fields, COCO info/licenses)")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str,
+                         workers_flag: str = "--workers") -> None:
+    """``--engine local|dask`` (`engine_help` says where what runs) and ``--scheduler``/``--address``
+    (a running Dask scheduler; else a local cluster of `workers_flag` processes).
+
+    Example:
+        >>> p = argparse.ArgumentParser(); add_engine_arguments(p, "where masks are painted")
+        >>> p.parse_args(["--engine", "dask", "--address", "tcp://h:8786"]).scheduler
+        'tcp://h:8786'
+    """
+    parser.add_argument("--engine", choices=("local", "dask"), default=None, help=engine_help)
+    parser.add_argument("--scheduler", "--address", dest="scheduler", default=None,
+                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
+                             f"$PF_DASK_SCHEDULER, else a local cluster of {workers_flag} processes)")

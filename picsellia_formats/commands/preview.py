@@ -8,7 +8,7 @@ from pathlib import Path
 from ..api import read
 from ..errors import PicselliaFormatsError
 from ..images import default_images_folder
-from ._options import int_at_least
+from ._options import add_engine_arguments, int_at_least
 from ._paths import add_overwrite_argument, check_folder_output
 
 NAME = "preview"
@@ -28,12 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", dest="image_format", choices=("jpg", "png"), default="jpg")
     parser.add_argument("--workers", type=int_at_least(1), default=2,
                         help="threads drawing (default 2), or processes with --engine")
-    parser.add_argument("--engine", choices=("local", "dask"), default=None,
-                        help="draw in a local process pool or on a Dask cluster (the 'dask' extra; same files; "
+    add_engine_arguments(parser, "draw in a local process pool or on a Dask cluster (the 'dask' extra; same files; "
                              "see docs/scale.md) instead of threads of this process")
-    parser.add_argument("--scheduler", "--address", dest="scheduler", default=None,
-                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
-                             "$PF_DASK_SCHEDULER, else a local cluster of --workers processes)")
     parser.add_argument("--quiet", "-q", action="store_true")
     add_overwrite_argument(parser, "OUT_DIR")
 

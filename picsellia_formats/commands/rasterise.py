@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import formats
 from ..api import read
 from ..errors import FormatError
-from ._options import int_at_least
+from ._options import add_engine_arguments, int_at_least
 from ._paths import add_overwrite_argument, check_folder_output
 
 #: `picsellia_formats.rasterise.KINDS` and ``FORMATS`` (that module loads numpy; --help must not)
@@ -31,12 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--boxes", action="store_true", help="also paint box-only objects as rectangles")
     parser.add_argument("--jobs", "-j", "--workers", type=int_at_least(1), default=1,
                         help="worker processes (default 1: this one; with --engine dask: the local cluster's)")
-    parser.add_argument("--engine", choices=("local", "dask"), default=None,
-                        help="where masks are painted: local process pool (default) or a Dask cluster (the 'dask' "
-                             "extra; same PNGs; see docs/scale.md)")
-    parser.add_argument("--scheduler", "--address", dest="scheduler", default=None,
-                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
-                             "$PF_DASK_SCHEDULER, else a local cluster of --jobs processes)")
+    add_engine_arguments(parser, "where masks are painted: local process pool (default) or a Dask cluster (the 'dask' "
+                             "extra; same PNGs; see docs/scale.md)",
+                         "--jobs")
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                         help="read a COCO source one batch of images at a time in bounded memory, same masks; by "
                              "default chosen for COCO files of 256 MiB or more")

@@ -28,7 +28,7 @@ from ..io_utils import atomic_file, atomic_path
 from ..outputs import check_file, check_file_set
 from ..report import Report
 from ..splits import canonical_split, split_of
-from ._options import add_format_options, add_strict_argument, int_at_least, split_format_options
+from ._options import add_engine_arguments, add_format_options, add_strict_argument, int_at_least, split_format_options
 from ._paths import add_overwrite_argument, check_file_output
 
 NAME = "tfrecord"
@@ -60,12 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="label-map ids 1..n in label order (default), or keep the source's ids")
     parser.add_argument("--workers", type=int_at_least(0), default=None,
                         help="processes encoding images (default: automatic; 0: none)")
-    parser.add_argument("--engine", choices=("local", "dask"), default=None,
-                        help="where images are encoded: local process pool (default) or a Dask cluster (the "
+    add_engine_arguments(parser, "where images are encoded: local process pool (default) or a Dask cluster (the "
                              "'dask' extra; same bytes; see docs/scale.md)")
-    parser.add_argument("--scheduler", "--address", dest="scheduler", default=None,
-                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
-                             "$PF_DASK_SCHEDULER, else a local cluster of --workers processes)")
     parser.add_argument("--skip-missing-images", action="store_true",
                         help="leave out (and report) images whose file is missing instead of failing")
     parser.add_argument("--skip-broken-images", action="store_true",

@@ -17,7 +17,7 @@ import orjson
 from .. import formats
 from ..errors import OptionError, PicselliaFormatsError
 from ..io_utils import atomic_file
-from ._options import add_format_options, float_at_least, int_at_least, split_format_options
+from ._options import add_engine_arguments, add_format_options, float_at_least, int_at_least, split_format_options
 from ._paths import check_file_output
 
 NAME = "validate"
@@ -64,12 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON file of questions/attributes to require and check (see docs/validation.md)")
     parser.add_argument("--workers", type=int_at_least(0), default=None,
                         help="processes for the image checks (default: CPUs)")
-    parser.add_argument("--engine", choices=("local", "dask"), default=None,
-                        help="where the image checks run: local process pool (default) or a Dask cluster "
+    add_engine_arguments(parser, "where the image checks run: local process pool (default) or a Dask cluster "
                              "(the 'dask' extra; see docs/scale.md)")
-    parser.add_argument("--scheduler", default=None,
-                        help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
-                             "$PF_DASK_SCHEDULER, else a local cluster of --workers processes)")
     parser.add_argument("--deep", action="store_true", help="decode every image fully (slow)")
     parser.add_argument("--no-hash", action="store_true", help="do not look for duplicate images by content")
     parser.add_argument("--examples", type=int_at_least(0), default=3, help="examples shown per code (default 3)")
