@@ -417,12 +417,14 @@ _SNAP_GRIDS = (0.0, 1e-9, 1e-6)
 def _valid_pieces(part: Sequence[float]) -> list[list[float]]:
     """The valid parts ``shapely.make_valid`` makes of one self-crossing ring (holes bridged), snapped
     to a finer grid first only when the exact coordinates defeat it; [] when nothing with area is left."""
+    import numpy as np
     import shapely
 
     ring = shapely.Polygon(list(zip(part[0::2], part[1::2])))
     for grid in _SNAP_GRIDS:
-        try:
-            fixed = shapely.make_valid(shapely.set_precision(ring, grid) if grid else ring)
+        try:  # GEOS's division by ~1e-300 is what the next grid is for, not a warning to print
+            with np.errstate(all="ignore"):
+                fixed = shapely.make_valid(shapely.set_precision(ring, grid) if grid else ring)
         except shapely.errors.GEOSException:
             continue
         pieces = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in _AREAL]
