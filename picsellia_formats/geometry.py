@@ -181,7 +181,9 @@ def polygons_part_problems(polygons: Sequence[Sequence[Sequence[float]]]) -> lis
         nxt[starts + sizes - 1] = starts
         cross = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
         stated = np.abs(np.add.reduceat(cross, starts)) / 2.0  # shoelace, every ring at once
-        suspect = ~shapely.is_simple(rings) | (stated <= _ZERO_AREA)
+        with np.errstate(all="ignore"):  # ~1e-300 coordinates: GEOS divides by them; the ring is checked anyway
+            simple = shapely.is_simple(rings)
+        suspect = ~simple | (stated <= _ZERO_AREA)
         if suspect.any():
             bad = np.flatnonzero(suspect)
             crossing = _crossing_rings(xy, np.asarray(ring_sizes), bad)

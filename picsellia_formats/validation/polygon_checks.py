@@ -64,7 +64,8 @@ def simple_flags(stats: PartStats, selected: Any = None) -> np.ndarray:
         gather = base + within
         coords = np.column_stack((stats.x[gather], stats.y[gather]))
         rings = shapely.linearrings(coords, indices=np.repeat(np.arange(len(chunk)), lens))
-        out[where] = shapely.is_valid(rings)
+        with np.errstate(all="ignore"):  # ~1e-300 coordinates: GEOS's division, not a user's warning
+            out[where] = shapely.is_valid(rings)
     suspects = np.flatnonzero(~out)
     if len(suspects):
         from ..geometry import polygons_part_problems
