@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -24,6 +27,25 @@ COCO_INSTANCE_FILES = sorted(
 COCO_RESULT_FILES = sorted(
     [*(FIXTURES / "cocoapi_results").glob("*.json"), FIXTURES / "sahi_coco" / "coco_evaluate" / "result.json"]
 )
+
+
+#: under CI (.ci/run sets CI=true) every peer the tests check against is installed: a missing one fails
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def require(module: str, extra: str, what: str = "") -> ModuleType:
+    """`module` imported; when it is missing, a failure under CI (a skip there would hide a gap) and
+    elsewhere a skip naming the extra to install and what stays untested.
+
+    Example: ``tf = require("tensorflow", "test", "TensorFlow's decoder")``
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        why = f"{module} is not installed (pip install -e '.[{extra}]')" + (f"; {what} is untested" if what else "")
+        if IN_CI:
+            pytest.fail(f"CI: {why}")
+        pytest.skip(why)
 
 
 @dataclass

@@ -15,18 +15,14 @@ import pytest
 import picsellia_formats as pf
 from picsellia_formats import engines
 from picsellia_formats.errors import OptionError
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "sahi_coco" / "coco_utils" / "terrain2_coco.json"
 
 
 def _need_dask() -> None:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but the 'dask' extra is not installed (pip install -e '.[dask]')")
-        pytest.skip("the 'dask' extra is not installed (pip install -e '.[dask]'); the Dask engine is untested")
+    require("distributed", "dask", "the Dask engine")
 
 
 def _key(report) -> list[tuple]:

@@ -11,7 +11,7 @@ from PIL import Image
 import picsellia_formats as pf
 from picsellia_formats.model import Annotation, Asset, Mask
 from picsellia_formats.preview import Style, label_color, load_rgb, render, write_previews
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, require, run_cli
 
 NO_TEXT = Style(text=False, line_width=1, fill_alpha=0, mask_alpha=255)
 
@@ -144,14 +144,7 @@ def test_a_preview_run_that_fails_half_way_adds_no_file(tmp_path: Path, monkeypa
 
 
 def _need_dask() -> None:
-    import os
-
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but the 'dask' extra is not installed (pip install -e '.[dask]')")
-        pytest.skip("the 'dask' extra is not installed (pip install -e '.[dask]'); preview on Dask is untested")
+    require("distributed", "dask", "preview on Dask")
 
 
 def test_previews_are_the_same_on_threads_the_pool_and_dask(tmp_path: Path) -> None:

@@ -205,12 +205,8 @@ def _write_tfrecord(dataset: Dataset, folder: Path, image_dir: Path | None, repo
                     final_folder: str | os.PathLike[str] | None, options: dict[str, Any]) -> None:
     if image_dir is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
-    try:  # the TFRecord package's split writer
-        from ..tfod.pipeline import pipeline_fragment
-        from ..tfod.split_output import LABEL_MAP_NAME, write_split_tfrecords
-    except ImportError:  # pragma: no cover - until the TFRecord package lands
-        raise OptionError("split --to tfrecord needs picsellia_formats.tfod.split_output (not in this build); "
-                          "use --per-split-folders") from None
+    from ..tfod.pipeline import pipeline_fragment
+    from ..tfod.split_output import LABEL_MAP_NAME, write_split_tfrecords
     out = write_split_tfrecords(dataset, folder, images=image_dir, report=report, progress=progress,
                                 absolute_paths=False, **options)
     if final_folder is not None:  # name the files where they will be, not in the staging folder

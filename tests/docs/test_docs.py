@@ -98,6 +98,9 @@ def parse(path: Path) -> list[Block]:
         if "output" in block.markers:
             runnable = [b for b in blocks if b.lang in RUNNABLE]
             assert runnable, f"{block.where}: an output block with no command before it"
+            assert "skip" not in runnable[-1].markers, (
+                f"{block.where}: an output block after a skipped block is never checked (move it after the "
+                "command it shows)")
             runnable[-1].expected = block.text
         elif lang in RUNNABLE:
             blocks.append(block)

@@ -18,14 +18,7 @@ from picsellia_formats.stratify.place import ImagePlacer
 from tests.stratify.conftest import N_IMAGES, make_dataset
 
 RATIOS = ["--ratios", "0.6,0.2,0.2", "--method", "fast", "--seed", "1", "-q"]
-try:
-    import picsellia_formats.tfod.split_output
-    HAS_TFRECORD_SPLIT = True
-except ImportError:  # the TFRecord package's split writer (tfrecord-pkg) not merged yet
-    HAS_TFRECORD_SPLIT = False
-FORMATS = ["yolo", "coco", "voc", "picsellia",
-           pytest.param("tfrecord", marks=pytest.mark.skipif(not HAS_TFRECORD_SPLIT,
-                                                             reason="tfod.split_output not in this build"))]
+FORMATS = ["yolo", "coco", "voc", "picsellia", "tfrecord"]
 
 
 def _split(src: Path, dst: Path, *args: str) -> None:

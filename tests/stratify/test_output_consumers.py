@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from picsellia_formats.cli import main
+from tests.conftest import require
 from tests.stratify.conftest import N_IMAGES, make_dataset
 
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-cfg-"))
@@ -24,9 +25,7 @@ CI = os.environ.get("CI") == "true"
 
 
 def _consumer(name: str):  # type: ignore[no-untyped-def]
-    if CI:
-        return __import__(name)  # under CI the extra must be installed: fail, never skip
-    return pytest.importorskip(name)
+    return require(name, "ultralytics" if name.startswith("ultralytics") else "test", f"{name} as a consumer")
 
 
 def _split(tmp_path: Path, to: str, task: str = "detect", *args: str) -> tuple[Path, dict]:
@@ -95,7 +94,6 @@ def _blocks(text: str) -> list[tuple[str, str]]:
 
 
 def test_tensorflow_parses_every_shard_and_the_fragment_names_them(tmp_path: Path) -> None:
-    pytest.importorskip("picsellia_formats.tfod.split_output")  # the TFRecord package (tfrecord-pkg)
     tf = _consumer("tensorflow")
     try:
         from tests.formats.tfrecord.conftest import parse_records  # where the TFRecord package keeps it

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from picsellia_formats.rasterise import rasterise
 from picsellia_formats.report import Report
 from picsellia_formats.streaming import rasterise as streamed
 from picsellia_formats.streaming.rasterise import rasterise_stream
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,12 +150,7 @@ def test_cli_stream(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 
 
 def _need_dask() -> None:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but the 'dask' extra is not installed (pip install -e '.[dask]')")
-        pytest.skip("the 'dask' extra is not installed (pip install -e '.[dask]'); rasterise on Dask is untested")
+    require("distributed", "dask", "rasterise on Dask")
 
 
 def test_dask_masks_are_the_pool_masks(tmp_path: Path) -> None:

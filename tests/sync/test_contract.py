@@ -14,7 +14,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import orjson
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -22,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from picsellia_formats.sync import Client, pull, push  # noqa: E402
 from picsellia_formats.sync.emulator import Emulator  # noqa: E402
 from picsellia_formats.sync.emulator.recorder import Request  # noqa: E402
+from tests.conftest import require  # noqa: E402
 from tests.sync.conftest import FAST  # noqa: E402
 from tests.sync.shapes_fixture import mask_dataset, multi_dataset  # noqa: E402
 
@@ -178,7 +178,7 @@ def table(ours: list[Request], sdk: dict[tuple[str, str], list[Request]]) -> str
 
 
 def test_every_client_request_is_an_sdk_request(tmp_path: Path) -> None:
-    pytest.importorskip("picsellia")
+    require("picsellia", "test", "the contract against the official SDK")
     ours, sdk = contract(tmp_path)
     missing = [r for r in ours if not _covered(r, sdk) and (r.method, r.template) not in ALLOWED]
     assert not missing, "requests the SDK never makes:\n" + "\n".join(map(str, missing)) + "\n\n" + table(ours, sdk)

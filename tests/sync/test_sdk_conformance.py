@@ -11,10 +11,11 @@ import pytest
 import picsellia_formats as pf
 from picsellia_formats.sync import Client, fetch_dataset, pull, push
 from picsellia_formats.sync.emulator import Emulator
+from tests.conftest import require
 
 from .conftest import RACCOON_IMAGES, boxes_by_file
 
-picsellia = pytest.importorskip("picsellia", reason="install the sync-test extra: pip install picsellia>=6,<7")
+picsellia = require("picsellia", "test", "the official SDK against our emulator")
 
 
 @pytest.fixture

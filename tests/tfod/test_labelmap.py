@@ -19,6 +19,7 @@ from picsellia_formats.tfod.labelmap import (
     read_label_map,
     write_label_map,
 )
+from tests.conftest import require
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 BUNDLED = sorted(FIXTURES.rglob("*.pbtxt"))
@@ -27,7 +28,7 @@ BUNDLED = sorted(FIXTURES.rglob("*.pbtxt"))
 @pytest.fixture(scope="module")
 def label_map_class():
     """StringIntLabelMap built at run time from its .proto description (object_detection/protos)."""
-    pytest.importorskip("tensorflow")  # the tf extra brings protobuf
+    require("tensorflow", "test", "the label map against protobuf's text format")  # TF brings protobuf
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     F = descriptor_pb2.FieldDescriptorProto

@@ -3,9 +3,7 @@ the report says, other formats' objects map as documented, and labelme's own Lab
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from PIL import Image
 
 import picsellia_formats as pf
 from picsellia_formats.model import QA, Annotation, Asset, Dataset, Label, Mask
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require
 from tests.formats.labelme.test_read import LABELME_FILES
 
 
@@ -156,9 +154,7 @@ def test_image_data_embed_and_none(tmp_path: Path) -> None:
 
 def _label_file() -> Any:
     """labelme's own reader/writer module (a test extra; under CI its absence fails instead of skipping)."""
-    if os.environ.get("CI"):
-        return importlib.import_module("labelme._label_file")
-    return pytest.importorskip("labelme._label_file", reason="labelme (>= 6) is a test extra")
+    return require("labelme._label_file", "test", "labelme's own LabelFile")
 
 
 def test_labelmes_own_label_file_loads_our_output(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from picsellia_formats.errors import FormatError, OptionError
 from picsellia_formats.formats.labelstudio import brush
 from picsellia_formats.masks import mask_to_rle, rle_to_mask
 from picsellia_formats.model import QA, Annotation, Asset, Dataset
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require
 
 OBB = FIXTURES / "labelstudio/export_obb/data_obb.json"
 POLY = FIXTURES / "labelstudio/export_polygons/data_polygons.json"
@@ -110,7 +110,7 @@ LABEL_CONFIG = """<View><Image name="image" value="$image"/>
 
 
 def test_our_output_imports_through_label_studio_converter(tmp_path: Path) -> None:
-    converter = pytest.importorskip("label_studio_converter")
+    converter = require("label_studio_converter", "test", "Label Studio's own converter")
     from label_studio_converter.brush import decode_rle
 
     out = tmp_path / "tasks.json"
@@ -180,7 +180,7 @@ def test_several_annotators_latest_or_chosen_and_predictions(tmp_path: Path) -> 
 
 
 def test_brush_codec_matches_label_studio_converter() -> None:
-    ref = pytest.importorskip("label_studio_converter.brush")
+    ref = require("label_studio_converter.brush", "test", "Label Studio's own brush RLE")
     rng = np.random.default_rng(1)
     for h, w in ((1, 1), (7, 13), (40, 70)):
         m = (rng.random((h, w)) < 0.4).astype(np.uint8)

@@ -13,6 +13,7 @@ from PIL import Image
 from picsellia_formats.formats.tfrecord.write import write_tfrecords
 from picsellia_formats.model import Annotation, Asset, Dataset, Label, Mask
 from picsellia_formats.report import Report
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "fixtures"
@@ -36,7 +37,7 @@ EXIF_INVERSE = {**EXIF_OPS, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROT
 def tf():
     """TensorFlow, the reference implementation (the ``tf`` extra; CI installs it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return pytest.importorskip("tensorflow")
+    return require("tensorflow", "test", "TensorFlow's parsing of our records")
 
 
 def decoder_spec(tf, masks: bool = False) -> dict:

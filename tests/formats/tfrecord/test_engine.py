@@ -7,7 +7,6 @@ outside CI, an error under CI=true (``.ci/run`` installs it).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,13 @@ import picsellia_formats as pf
 from picsellia_formats.errors import OptionError
 from picsellia_formats.formats.tfrecord.write import write_tfrecords
 from picsellia_formats.report import Report
+from tests.conftest import require
 
 from .conftest import FIXTURES, RACCOON
 
 
 def _need_dask() -> None:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but the 'dask' extra is not installed (pip install -e '.[dask]')")
-        pytest.skip("the 'dask' extra is not installed (pip install -e '.[dask]'); TFRecord on Dask is untested")
+    require("distributed", "dask", "TFRecord on Dask")
 
 
 def _digests(paths: list[Path]) -> dict[str, str]:

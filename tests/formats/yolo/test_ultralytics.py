@@ -24,14 +24,12 @@ from PIL import Image
 import picsellia_formats as pf
 from picsellia_formats.formats.yolo.merge import join_parts
 from picsellia_formats.model import Annotation, Asset, Dataset, Label
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require
 
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="yolo-cfg-"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 _PIL_OPEN = Image.open  # ultralytics replaces PIL.Image.open on import (its HEIC plugin): restored below
-if os.environ.get("CI") == "true":
-    import ultralytics  # noqa: F401 - under CI the extra must be installed: fail, never skip
-pytest.importorskip("ultralytics")
+require("ultralytics", "ultralytics", "Ultralytics' own dataset check")
 
 from ultralytics.data.converter import merge_multi_segment  # noqa: E402
 from ultralytics.data.dataset import YOLODataset  # noqa: E402
