@@ -114,16 +114,23 @@ def _stage(target: Path, files: dict[str, str]) -> Path:
     return stage
 
 
-@pytest.mark.parametrize("step", ["journal", "aside", "placed", "exchanged"])
-def test_recovery_from_each_state_of_a_two_rename_swap(tmp_path: Path, step: str) -> None:
+def _half_done_swap(tmp_path: Path, step: str, old_files: dict[str, str], new_files: dict[str, str],
+                    by_inode: bool) -> Path:
+    """A target holding `old_files`, a staged `new_files`, the journal written and the swap stopped at `step`;
+    the journal names the new folder by its inode (today's) or by its digest only (an older version's)."""
     target = tmp_path / "out"
-    _stage_old = _stage(target, {"old.txt": "old"})
+    _stage_old = _stage(target, old_files)
     os.rename(_stage_old, target)
     temps.release(_stage_old, delete=False)
-    stage = _stage(target, {"new.txt": "new"})
+    stage = _stage(target, new_files)
+    if by_inode:  # the case the inode is for: old and new alike but for their bytes
+        assert read_marker(stage)["digest"] == read_marker(target)["digest"]
     old = target.with_name(temps.temp_name(target, "old"))
-    swap._write_journal(target, {"kind": "dir", "stage": stage.name, "old": old.name,
-                                 "digest": read_marker(stage)["digest"]})
+    journal = {"kind": "dir", "stage": stage.name, "old": old.name, "digest": read_marker(stage)["digest"]}
+    if by_inode:
+        st = os.stat(stage)
+        journal["inode"] = [st.st_dev, st.st_ino]
+    swap._write_journal(target, journal)
     if step == "aside":
         os.rename(target, old)
     elif step == "placed":
@@ -132,6 +139,12 @@ def test_recovery_from_each_state_of_a_two_rename_swap(tmp_path: Path, step: str
     elif step == "exchanged":
         assert swap._exchange(stage, target)
     temps.release(stage, delete=False)
+    return target
+
+
+@pytest.mark.parametrize("step", ["journal", "aside", "placed", "exchanged"])
+def test_recovery_from_each_state_of_a_two_rename_swap(tmp_path: Path, step: str) -> None:
+    target = _half_done_swap(tmp_path, step, {"old.txt": "old"}, {"new.txt": "new"}, by_inode=False)
     assert swap.recover(target)
     assert sorted(p.name for p in target.iterdir()) == [MARKER, "new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -140,24 +153,7 @@ def test_recovery_from_each_state_of_a_two_rename_swap(tmp_path: Path, step: str
 @pytest.mark.parametrize("step", ["journal", "aside", "placed", "exchanged"])
 def test_recovery_tells_outputs_of_the_same_names_and_sizes_apart(tmp_path: Path, step: str) -> None:
     """Old and new outputs alike but for their bytes: the journal names the new one by its inode."""
-    target = tmp_path / "out"
-    _stage_old = _stage(target, {"a.txt": "old"})
-    os.rename(_stage_old, target)
-    temps.release(_stage_old, delete=False)
-    stage = _stage(target, {"a.txt": "new"})
-    assert read_marker(stage)["digest"] == read_marker(target)["digest"]
-    old = target.with_name(temps.temp_name(target, "old"))
-    st = os.stat(stage)
-    swap._write_journal(target, {"kind": "dir", "stage": stage.name, "old": old.name,
-                                 "digest": read_marker(stage)["digest"], "inode": [st.st_dev, st.st_ino]})
-    if step == "aside":
-        os.rename(target, old)
-    elif step == "placed":
-        os.rename(target, old)
-        os.rename(stage, target)
-    elif step == "exchanged":
-        assert swap._exchange(stage, target)
-    temps.release(stage, delete=False)
+    target = _half_done_swap(tmp_path, step, {"a.txt": "old"}, {"a.txt": "new"}, by_inode=True)
     assert swap.recover(target)
     assert (target / "a.txt").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
