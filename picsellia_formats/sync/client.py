@@ -308,6 +308,10 @@ class Client(Transport):
             out.extend(self._xget_listing(path, key, values[i:i + PAGE]))
         return out
 
+    def count_assets(self, version_id: str) -> int:
+        """How many assets the version holds (cursor pages counted, none kept)."""
+        return sum(1 for _ in self.paginate(f"/api/dataset/version/{version_id}/assets", dict(DATA_LISTING)))
+
     def add_assets(self, version_id: str, data_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Attach data to a version, wait for the jobs and return the assets of those data. Safe to
         retry: what is attached already (listed by data id) is not sent again."""

@@ -120,6 +120,13 @@ def push_stream(
             if client is not None:
                 push_images(client, result, images, label_ids, hashed, extra_tags, mode, workers, chunk_size, quiet,
                             scoped=True)
+        if client is not None and result.version_id:
+            # each batch looked up only its own names: the version's other assets are counted once, at the end
+            # (every pushed image is one asset of the version now), as the in-memory push reports them
+            others = client.count_assets(result.version_id) - n_images
+            if others > 0:
+                result.report.info("assets of the version that are not in the pushed dataset, left as they are",
+                                   others)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:  # an answer of the wrong shape
         raise SyncError(f"dataset {dataset_name!r} version {version!r}: the platform's answer has an unexpected "
                         f"shape ({exc.__class__.__name__}: {str(exc)[:200]}); what was sent before is kept, "

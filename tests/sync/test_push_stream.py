@@ -103,3 +103,23 @@ def test_cli_stream_push(emulator: Emulator, coco: Path, monkeypatch: pytest.Mon
     refused = run_cli("push", RACCOON_IMAGES.parent / "annotations", "--dataset", "r", "--version", "v1",
                       "--stream", "--dry-run")
     assert refused.code == 2 and "--stream" in refused.err
+
+
+def test_the_versions_other_assets_are_reported_as_in_memory(tmp_path: Path, coco: Path) -> None:
+    """A version already holding assets the pushed dataset does not name: both pushes say how many."""
+    reports = []
+    for name in ("memory", "stream"):
+        with Emulator(tmp_path / name, settings=Settings(retry_after=0.01, seed=7)) as emu, \
+                Client(emu.url, emu.token, retry=FAST, env_file=None) as client:
+            whole = pf.read(coco, "coco")
+            push(whole, RACCOON_IMAGES, "raccoon", "v1", client=client, quiet=True)  # 40 assets
+            part = tmp_path / f"{name}.json"
+            pf.write(pf.Dataset(whole.labels, whole.assets[:25]), part, "coco")
+            options = {"client": client, "quiet": True}
+            if name == "memory":
+                r = push(pf.read(part, "coco"), RACCOON_IMAGES, "raccoon", "v1", **options)
+            else:
+                r = push_coco_stream(part, RACCOON_IMAGES, "raccoon", "v1", batch=7, **options)
+            reports.append(r.report)
+    line = "assets of the version that are not in the pushed dataset, left as they are"
+    assert [r.count("info", line) for r in reports] == [15, 15]
