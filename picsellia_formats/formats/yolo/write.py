@@ -344,6 +344,8 @@ def write(
     meta = dataset.metadata.get("yolo") or {}
     if task is None:
         task = default_task(dataset, meta)
+        if meta.get("task") not in TASKS:
+            report_chosen_task(task, report)
     if task == "classify":
         write_classify(dataset, out, Path(images) if images else None, copy_images, report)
         return
@@ -455,6 +457,8 @@ def write_stream(
     declared = sorted({len(label.keypoints) for label in labels if label.keypoints})
     given = task if task is not None else meta.get("task") if meta.get("task") in TASKS else None
     task = stream_task(labels, metadata, has_shapes, given)
+    if given is None:
+        report_chosen_task(task, report)
     if task == "classify":
         from types import SimpleNamespace
 
@@ -481,6 +485,19 @@ def write_stream(
                          any_split)
     _write_all(folder, check.assets(assets))
     check.finish()
+
+
+def report_chosen_task(task: str, report: Report) -> None:
+    """Say which task the writer chose when neither the caller nor the source named one (detect, the plain
+    case, goes unsaid).
+
+    Example:
+        >>> r = Report(); report_chosen_task("segment", r); str(r)
+        '1 YOLO task chosen: segment (the objects include polygons or masks; --yolo-task picks another)'
+    """
+    why = {"segment": "the objects include polygons or masks", "pose": "the objects have keypoints"}.get(task)
+    if why is not None:
+        report.info(f"YOLO task chosen: {task}", 1, f"{why}; --yolo-task picks another")
 
 
 def stream_task(labels: Iterable[Label], metadata: dict[str, Any], has_shapes: bool, task: str | None = None) -> str:
