@@ -277,3 +277,32 @@ def test_cli_stream_refuses_reader_options(tmp_path: Path, capsys: pytest.Captur
     code = main(["tfrecord", str(src), str(tmp_path / "x.record"), "--stream", "--coco-ground-truth", str(src)])
     assert code == 2 and "without --stream" in capsys.readouterr().err
     assert not (tmp_path / "x.record").exists()
+
+
+@pytest.mark.parametrize("options", [{}, {"masks": True, "shards": 2}], ids=["boxes", "masks"])
+def test_tensorflow_parses_the_streamed_shards(options: dict, tmp_path: Path) -> None:
+    """TensorFlow itself (the OD API decoder's feature spec) reads every streamed record: the boxes,
+    labels and image sizes of the source, not only bytes equal to the in-memory shards."""
+    from tests.conftest import require
+    from tests.formats.tfrecord.conftest import parse_records
+
+    tf = require("tensorflow", "test", "TensorFlow's parsing of streamed shards")
+    src = _synthetic(tmp_path / "src", 12)
+    out = write_tfrecords_stream(src, tmp_path / "out" / "data.record", images=tmp_path / "src" / "images",
+                                 progress=False, **options)
+    rows = parse_records(tf, out.paths, masks=bool(options.get("masks")))
+    coco = json.loads(src.read_text())
+    by_name = {im["file_name"]: im for im in coco["images"]}
+    assert sorted(r["image/filename"].decode() for r in rows) == sorted(by_name)
+    for row in rows:
+        image = by_name[row["image/filename"].decode()]
+        assert (row["image/width"], row["image/height"]) == (image["width"], image["height"])
+        objects = [a for a in coco["annotations"] if a["image_id"] == image["id"] and "bbox" in a]
+        assert len(row["image/object/bbox/xmin"]) == len(objects)
+        assert sorted(row["image/object/class/label"].tolist()) == sorted(a["category_id"] for a in objects)
+        for a in objects:
+            x, y = a["bbox"][:2]
+            assert any(abs(x0 * image["width"] - x) < 1e-3 and abs(y0 * image["height"] - y) < 1e-3
+                       for x0, y0 in zip(row["image/object/bbox/xmin"], row["image/object/bbox/ymin"]))
+        if options.get("masks"):
+            assert len(row["image/object/mask"]) == len(objects)
