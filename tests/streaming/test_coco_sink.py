@@ -99,3 +99,20 @@ def test_a_coco_image_label_in_a_stream_is_refused_naming_the_file(tmp_path: Pat
         sink.close()
     assert "src.json" in str(info.value) and "a.jpg" in str(info.value)
     assert not out.exists()
+
+
+def test_pycocotools_loads_a_streamed_file_with_masks_and_polygons(tmp_path: Path) -> None:
+    """pycocotools (COCO's own API) indexes the sink's output and decodes every mask of it."""
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+
+    src = ROOT / "fixtures" / "sahi_coco" / "coco_utils" / "terrain_all_coco.json"
+    out = tmp_path / "streamed.json"
+    pf.write_stream(pf.stream(src), out, "coco", segmentation="rle")
+    api = COCO(str(out))
+    ds = pf.read(src)
+    assert len(api.getImgIds()) == len(ds.assets)
+    assert len(api.getAnnIds()) == ds.num_annotations
+    for ann in api.loadAnns(api.getAnnIds()):
+        rle = api.annToRLE(ann)
+        assert mask_utils.area(rle) > 0
