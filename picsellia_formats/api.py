@@ -150,6 +150,13 @@ def convert(
     report = Report()
     src_path = Path(src)
     name = from_ or formats.detect(src_path)
+    done = _transcode(src_path, dst, name, to, report, stream, images, strict, read_options, write_options, progress,
+                      overwrite)
+    if done is not None:
+        n_images, n_annotations, n_labels = done
+        report.stats.update(source_format="coco", target_format="coco", assets=n_images, annotations=n_annotations,
+                            labels=n_labels, seconds=round(time.perf_counter() - t0, 3), streamed=bool(stream))
+        return report
     if stream is None:
         stream = streamable(src_path, name, to, read_options, write_options) and \
             src_path.stat().st_size >= STREAM_ABOVE
@@ -182,6 +189,23 @@ def convert(
         seconds=round(time.perf_counter() - t0, 3),
     )
     return report
+
+
+def _transcode(src: Path, dst: Any, source: str, target: str, report: Report, stream: bool | None, images: Any,
+               strict: bool | str, read_options: dict[str, Any] | None, write_options: dict[str, Any] | None,
+               progress: bool, overwrite: bool) -> tuple[int, int, int] | None:
+    """COCO -> COCO on the typed record path (`streaming.coco_transcode`), or None for the general path."""
+    from .streaming.coco_transcode import Ineligible, transcodable, transcode
+
+    if not transcodable(formats.get(source).name, formats.get(target).name, src, read_options, write_options,
+                        images):
+        return None
+    try:
+        with transaction(overwrite=overwrite):
+            return transcode(src, dst, report=report, strict=strict, overwrite=overwrite, progress=progress,
+                             stream=bool(stream), **(write_options or {}))
+    except Ineligible:
+        return None
 
 
 #: `convert` streams a COCO source of this many bytes or more (see docs/scale.md for the measurement).

@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import numpy as np
 import orjson
 
 from ..errors import FormatError, OptionError
@@ -124,8 +123,35 @@ class CocoSink:
             self._encode(self._pending)
         self._pending = []
 
-    def _image_id(self, asset: Asset) -> Any:
-        image_id = asset.id
+    @property
+    def category_ids(self) -> dict[str, int]:
+        """Label name -> the category id written (the in-memory writer's rule, `category_ids`)."""
+        return self._cat_ids
+
+    @property
+    def annotation_report(self) -> tuple[Report, dict[str, Any]]:
+        """The report and counts (``areas_replaced``) the annotation encoding feeds, for `add_records`' caller."""
+        return self._ann_report, self._counts
+
+    def add_records(self, images: list[dict[str, Any]], annotations: bytes, ann_ids: list[Any],
+                    positions: Any) -> None:
+        """Add images (the writer's dicts) and annotations already encoded (`formats.coco.records`), ids as read.
+
+        `annotations`: the JSON array's items, comma-separated; `ann_ids`: their ids; `positions`: each one's
+        image position in the whole stream (0-based). Assets added before are written first.
+        """
+        self._flush()
+        note = self._image_id
+        for im in images:
+            note(im["id"])
+        self._n_images += len(images)
+        self._spill(self._images_f, "images.part", images)
+        if ann_ids:
+            self._ann_asset.extend(positions)
+            self._spill_bytes(self._anns_f, "annotations.part", annotations)
+            self._note_ann_ids(ann_ids)
+
+    def _image_id(self, image_id: Any) -> Any:
         ids = self._int_image_ids
         if ids is not None:
             if type(image_id) is int and -(1 << 63) <= image_id < (1 << 63):
@@ -146,7 +172,7 @@ class CocoSink:
         known = self._known
         images = []
         for asset in assets:
-            image_id = self._image_id(asset)
+            image_id = self._image_id(asset.id)
             if asset.width is not None and asset.height is not None and not asset.extra:
                 images.append({"id": image_id, "file_name": asset.file_name, "width": asset.width,
                                "height": asset.height})
@@ -176,12 +202,14 @@ class CocoSink:
             self._note_ann_ids(ann_src)
 
     def _spill(self, f: BinaryIO, name: str, items: list[dict[str, Any]]) -> None:
-        if not items:
-            return
+        if items:
+            self._spill_bytes(f, name, memoryview(orjson.dumps(items))[1:-1])
+
+    def _spill_bytes(self, f: BinaryIO, name: str, body: bytes | memoryview) -> None:
         ends = self._ends[name]
         if ends:
             f.write(b",")
-        f.write(memoryview(orjson.dumps(items))[1:-1])
+        f.write(body)
         ends.append(f.tell())
 
     def _note_ann_ids(self, ids: list[Any]) -> None:
@@ -365,6 +393,10 @@ def _copy_file(src: BinaryIO, dst: BinaryIO) -> None:
 
 def _unique(ids: array) -> bool:
     """No value twice (one sorted copy: 8 bytes per id)."""
+    if len(ids) < 4096:  # a small file: no numpy to load
+        return len(set(ids)) == len(ids)
+    import numpy as np
+
     values = np.array(ids, dtype=np.int64)
     values.sort()
     return not bool((values[1:] == values[:-1]).any())

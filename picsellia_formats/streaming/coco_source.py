@@ -28,6 +28,7 @@ import re
 import shutil
 import tempfile
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -160,6 +161,7 @@ class CocoSource:
         self.has_shapes = False  # some annotation has a non-empty segmentation (known after scan())
         self._positions: dict[Any, int] = {}
         self._offsets: dict[str, int] = {}
+        self.spans: dict[str, tuple[int, int]] = {}  # each top-level value's bytes (start, end), after scan()
         self._spill: str | None = None
         self._scanned = False
 
@@ -204,6 +206,7 @@ class CocoSource:
                     raise FormatError(f"must be a list, got {type(value).__name__}", file=self.path, record=key)
                 else:
                     self.meta[key] = jf.value(off)
+                self.spans[key] = (off, jf.end)
         if "images" not in self._offsets:
             raise FormatError("not a COCO file: no 'images' list", file=self.path)
         if pending is not None:
@@ -314,12 +317,20 @@ class CocoSource:
             else:
                 yield from self._sharded()
 
-    def batches(self, size: int) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    @property
+    def annotation_positions(self) -> array:
+        """Each annotation's image position (0-based, in the images' order), in file order; after `scan()`."""
+        return self._ann_pos
+
+    def batches(self, size: int, decode: Decode | None = None
+                ) -> Iterator[tuple[list[dict[str, Any]], list[Any]]]:
         """(images, their annotations) for each run of `size` images, in the images' order.
 
         The annotations of a batch come flat, grouped by image in the images' order (file order within an
         image): what iterating gives, concatenated. When the file has them in the images' order, a batch's
         annotations are one slice of the array (pass 1 knows where it ends): no work per annotation.
+        `decode` parses the annotations' chunks (default: orjson dicts; e.g. typed records) when they are in
+        the images' order; otherwise they are dicts from the spill.
         """
         self.scan()
         with gc_paused():
@@ -327,7 +338,7 @@ class CocoSource:
                 for images in _runs(self._image_chunks(), size):
                     yield images, []
             elif self.sorted:
-                yield from self._sorted_batches(size)
+                yield from self._sorted_batches(size, decode)
             else:
                 batch: list[ImageGroup] = []
                 for group in self._sharded():
@@ -338,19 +349,30 @@ class CocoSource:
                 if batch:
                     yield [g.image for g in batch], [a for g in batch for a in g.annotations]
 
+    def image_runs(self, size: int) -> Iterator[list[dict[str, Any]]]:
+        """The image records in lists of `size`, in file order (after `scan()`)."""
+        yield from _runs(self._image_chunks(), size)
+
+    def annotation_chunks(self, decode: Decode | None = None) -> Iterator[list[Any]]:
+        """The annotation records in file order, a chunk at a time, parsed by `decode` (default: orjson dicts)."""
+        if "annotations" not in self._offsets or self.n_annotations == 0:
+            return
+        with JsonFile(self.path, self.chunk_size) as jf:
+            for chunk, _, _ in jf.array_chunks(self._offsets["annotations"], decode):
+                yield chunk
+
     def _image_chunks(self) -> Iterator[list[dict[str, Any]]]:
         with JsonFile(self.path, self.chunk_size) as jf:
             for chunk, _, _ in jf.array_chunks(self._offsets["images"]):
                 yield chunk
 
-    def _sorted_batches(self, size: int) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-        import numpy as np
-
-        ann_pos = np.frombuffer(self._ann_pos, dtype=np.int32)
-        ends = np.searchsorted(ann_pos, np.arange(size, self.n_images + size, size), side="left").tolist()
+    def _sorted_batches(self, size: int, decode: Decode | None = None
+                        ) -> Iterator[tuple[list[dict[str, Any]], list[Any]]]:
+        ann_pos = self._ann_pos  # non-decreasing: each batch's end by bisection (no numpy for a small file)
+        ends = [bisect_left(ann_pos, end) for end in range(size, self.n_images + size, size)]
         with JsonFile(self.path, self.chunk_size) as jf:
-            chunks = (chunk for chunk, _, _ in jf.array_chunks(self._offsets["annotations"]))
-            pending: list[dict[str, Any]] = []  # annotations read and not yet handed out
+            chunks = (chunk for chunk, _, _ in jf.array_chunks(self._offsets["annotations"], decode))
+            pending: list[Any] = []  # annotations read and not yet handed out
             taken = 0  # annotations handed out before `pending`
             for n, images in enumerate(_runs(self._image_chunks(), size)):
                 end = ends[n]

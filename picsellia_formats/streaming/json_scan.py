@@ -85,6 +85,11 @@ class JsonFile:
             os.close(self._fd)
             self._fd = -1
 
+    @property
+    def end(self) -> int | None:
+        """Where the value last read by `value` or `array_chunks` ends (None before one is read whole)."""
+        return self._end
+
     def read(self, offset: int, n: int) -> bytes:
         return os.pread(self._fd, n, offset)
 

@@ -427,7 +427,7 @@ def _read(path: Path, report: Report, ground_truth: str | Path | None, progress:
         return _tag_file_split(Dataset(labels, assets, {"coco": meta}), path, report)
 
 
-_FILE_SPLIT_INFO = "assets tagged with the split their COCO file names"
+FILE_SPLIT_INFO = "assets tagged with the split their COCO file names"
 
 
 def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
@@ -441,7 +441,7 @@ def _tag_file_split(dataset: Dataset, path: Path, report: Report) -> Dataset:
         if split not in asset.tags:
             asset.tags.append(split)
     dataset.metadata["coco"][SPLIT_FILES_KEY] = {split: {"file": path.name}}
-    report.info(_FILE_SPLIT_INFO, len(dataset.assets), why=path.name)
+    report.info(FILE_SPLIT_INFO, len(dataset.assets), why=path.name)
     return dataset
 
 
@@ -476,7 +476,7 @@ def read_split_files(path: Path, files: dict[str, Path] | None = None, *, report
         part_report = Report()
         part = read(file, report=part_report, **options)
         for e in part_report.entries:  # the split tag is said once below, for all files
-            if e.what != _FILE_SPLIT_INFO:
+            if e.what != FILE_SPLIT_INFO:
                 report.add(e.kind, e.what, e.count, e.why, e.examples[0] if e.examples else None)
         for label in part.labels:
             known = labels.get(label.name)
