@@ -82,6 +82,32 @@ def _parse_int(text: str) -> int | _LongInteger:
     return value if value is not None and value in _INT64 else _LongInteger(text)
 
 
+def holds_wide_integer(data: bytes) -> bool:
+    """Whether JSON `data` holds an integer outside 64 bits (which orjson would read as a float): a quick
+    scan for long digit runs, then an exact parse only when one is found.
+
+    Example:
+        >>> holds_wide_integer(b'[123456789012345678901]'), holds_wide_integer(b'[0.000019699999999999998]')
+        (True, False)
+    """
+    if not has_long_digits(data):
+        return False
+    try:
+        doc = json.loads(data, parse_int=_parse_int)
+    except (ValueError, RecursionError):
+        return False  # not JSON: the caller's parser says so
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _LongInteger):
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def check_json_values(doc: Any, path: Path) -> None:
     """FormatError naming each record (its JSON path) that holds an integer outside 64 bits or text
     with a lone surrogate (``"\\ud800"``: not Unicode, no file or API can take it)."""

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ProblemCollector
-from ..formats.coco.read import parse_annotations, parse_categories, parse_images
+from ..formats.coco.read import parse_categories, parse_images
+from ..formats.coco.records import parse_records
 from ..io_utils import gc_paused
 from ..model import Asset, Label
 from ..report import Report
-from .coco_source import CocoSource
+from .coco_source import TYPED_RECORDS, CocoSource, WideIntegerError
 
 BATCH_IMAGES = 2000
 _IMAGE_RECORD = re.compile(r"^image\[(\d+)\]")
@@ -71,15 +72,34 @@ def _assets(src: CocoSource, labels_by_id: dict[Any, str], problems: _OffsetProb
             batch_images: int) -> Iterator[Asset]:
     with src:
         n_images = n_anns = 0
-        for images, anns in src.batches(batch_images):
+        order = None if src.sorted or not src.n_annotations else _file_order(src)
+        for images, anns in _checked(src.batches(batch_images, TYPED_RECORDS), src.path):
             with gc_paused():
                 problems.offset = n_images
                 assets, by_id = parse_images(images, problems)
-                if anns and isinstance(anns[0], dict) and "segments_info" in anns[0]:
+                if anns and anns[0].__class__ is dict and "segments_info" in anns[0]:
                     raise FormatError("COCO panoptic cannot be read as a stream (its objects are in PNGs): "
                                       "convert in memory (--no-stream)", file=src.path)
-                parse_annotations(anns, by_id, labels_by_id, problems, report, start=n_anns)
+                numbers = range(n_anns, n_anns + len(anns)) if order is None else order[n_anns:n_anns + len(anns)]
+                parse_records(anns, by_id, labels_by_id, problems, report, numbers)
             problems.raise_if_any()
             n_images += len(images)
             n_anns += len(anns)
             yield from assets
+
+
+def _checked(batches: Iterator[Any], path: Path) -> Iterator[Any]:
+    try:
+        yield from batches
+    except WideIntegerError:
+        raise FormatError("an annotation holds an integer outside 64 bits: no format or platform field can hold "
+                          "it (convert in memory, --no-stream, for the record's name)", file=path) from None
+
+
+def _file_order(src: CocoSource) -> list[int]:
+    """Each annotation's index in the file, in the order the batches give them (the images'): what the
+    reader's messages name, as in memory."""
+    import numpy as np
+
+    positions = np.frombuffer(src.annotation_positions, dtype=np.int32)
+    return np.argsort(positions, kind="stable").tolist()

@@ -37,6 +37,7 @@ import msgspec
 import orjson
 
 from ..errors import FormatError
+from ..formats._json_files import holds_wide_integer
 from ..io_utils import gc_paused
 from .json_scan import CHUNK_SIZE, Decode, JsonFile
 
@@ -124,6 +125,33 @@ class _RawRecords(_ImageIds):
 
 
 _RAW = _RawRecords()
+
+
+class WideIntegerError(Exception):
+    """A chunk of annotations holds an integer wider than 64 bits (not a ValueError: the chunker would take it
+    for a cut inside a record)."""
+
+
+class _TypedRecords(_ImageIds):
+    """Annotation chunks as `formats.coco.records.AnnotationRecord`s (typed in C); a chunk the types do not fit
+    (an unknown key, a null where a value is expected...) as orjson dicts, for the general reader."""
+
+    def loads(self, doc: bytes) -> list[Any]:  # type: ignore[override]
+        from ..formats.coco.records import RECORDS
+
+        try:
+            return RECORDS.decode(doc)
+        except msgspec.ValidationError:
+            if holds_wide_integer(doc):  # orjson would read an integer over 64 bits as a float, unsaid
+                raise WideIntegerError("an annotation holds an integer outside 64 bits") from None
+            return orjson.loads(doc)
+
+    def records(self, items: list[Any]) -> list[Any]:  # type: ignore[override]
+        return items
+
+
+#: `batches(size, TYPED_RECORDS)`: typed annotation records, dicts where the types do not fit
+TYPED_RECORDS = _TypedRecords()
 
 
 class ImageGroup(NamedTuple):

@@ -26,38 +26,19 @@ from typing import Any
 from ..errors import LossyConversionError, OptionError, ProblemCollector
 from ..formats._json_files import has_long_digits
 from ..formats.coco.read import FILE_SPLIT_INFO, parse_categories
-from ..formats.coco.records import AnnotationRecord, Ineligible, RecordEncoder, decode_records
+from ..formats.coco.records import Ineligible, RecordEncoder, record_field
 from ..inputs import text_problem
 from ..io_utils import gc_paused
 from ..outputs import output_file
 from ..report import Report, check_strict
 from .coco_sink import CocoSink
-from .coco_source import CocoSource
-from .json_scan import Decode
+from .coco_source import TYPED_RECORDS, CocoSource, WideIntegerError
 
 BATCH_IMAGES = 4000
 #: write options the typed path honours (any other value: the general path)
 _OPTIONS = {"segmentation": ("keep", None), "category_id_start": None}
 
 
-class _TypedRecords(Decode):
-    """`json_scan` chunks of annotations as `AnnotationRecord`s (a record of other types: Ineligible)."""
-
-    def loads(self, doc: bytes) -> Any:
-        return decode_records(doc)
-
-    def records(self, items: list[Any]) -> Any:
-        raise Ineligible("annotations the typed decoder could not parse (NaN, or not objects)")
-
-    def trailing(self, exc: ValueError, doc: bytes) -> int | None:
-        text = str(exc)
-        marker = "trailing characters (byte "
-        if marker in text:
-            return int(text.split(marker, 1)[1].split(")", 1)[0]) - 1  # msgspec counts from 1
-        return super().trailing(exc, doc)
-
-
-_TYPED = _TypedRecords()
 #: orjson's TypeErrors for a value it cannot write (the general reader names such values)
 _UNWRITABLE = ("str is not valid UTF-8", "Integer exceeds 64-bit range")
 
@@ -98,7 +79,7 @@ def transcode(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, repor
         return _transcode(src, dst, report, strict, overwrite, progress, stream, category_id_start)
     except (OptionError, LossyConversionError):  # the output policy or --strict: the general path would say so too
         raise
-    except (ValueError, RecursionError) as exc:  # FormatError, a chunk that does not parse, NaN, nesting...
+    except (ValueError, RecursionError, WideIntegerError) as exc:  # FormatError, NaN, nesting, a wide integer...
         raise Ineligible(f"the general reader names what is wrong: {exc}") from None
 
 
@@ -139,33 +120,53 @@ def _transcode(src: Path, dst: Path, report: Report, strict: bool | str, overwri
 def _copy(source: CocoSource, sink: CocoSink, labels_by_id: dict[Any, str], progress: bool) -> None:
     ann_report, counts = sink.annotation_report
     encoder = RecordEncoder(labels_by_id, sink.category_ids, ann_report, counts)
-    from ..progress import bar
-
-    with gc_paused(), bar(source.n_images, "writing coco", quiet=not progress, unit="image") as b:
-        for images, records, positions in _batches(source):
+    with gc_paused(), _bar(source.n_images, progress) as b:
+        for images, records, positions, numbers in _batches(source):
             written = writer_images(images)
             if records:
-                sink.add_records(written, encoder.encode(records), [r.id for r in records], positions)
+                ids = [record_field(r, "id") for r in records]
+                sink.add_records(written, encoder.encode(records, numbers), ids, positions)
             else:
                 sink.add_records(written, b"", [], ())
             b.update(len(images))
 
 
-def _batches(source: CocoSource) -> Iterator[tuple[list[Any], list[AnnotationRecord], Any]]:
-    """(images, their annotation records, each record's image position) by runs of images, in order."""
+def _bar(n_images: int, progress: bool) -> Any:
+    """A bar over the images written when asked (tqdm is imported only then)."""
+    if not progress or n_images < 2:
+        return _NoBar()
+    from ..progress import bar
+
+    return bar(n_images, "writing coco", unit="image")
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def _batches(source: CocoSource) -> Iterator[tuple[list[Any], list[Any], Any, Any]]:
+    """(images, their annotation records, each record's image position, each one's index in the file) by runs
+    of images, in the images' order."""
     if source.n_annotations == 0:
         for images in source.image_runs(BATCH_IMAGES):
-            yield images, [], ()
+            yield images, [], (), ()
         return
     positions = source.annotation_positions
     if source.sorted:
         taken = 0
-        for images, records in source.batches(BATCH_IMAGES, _TYPED):
-            yield images, records, positions[taken:taken + len(records)]
+        for images, records in source.batches(BATCH_IMAGES, TYPED_RECORDS):
+            yield images, records, positions[taken:taken + len(records)], range(taken, taken + len(records))
             taken += len(records)
         return
     # out of order: every record held, put in the images' order (stable: file order within an image)
-    read = [r for chunk in source.annotation_chunks(_TYPED) for r in chunk]
+    read = [r for chunk in source.annotation_chunks(TYPED_RECORDS) for r in chunk]
     order = sorted(range(len(read)), key=positions.__getitem__)
     records = [read[i] for i in order]
     del read
@@ -174,7 +175,7 @@ def _batches(source: CocoSource) -> Iterator[tuple[list[Any], list[AnnotationRec
     for images in source.image_runs(BATCH_IMAGES):
         seen += len(images)  # images so far: this run's records are those of a position below
         start, end = end, bisect_left(ordered, seen, end)
-        yield images, records[start:end], ordered[start:end]
+        yield images, records[start:end], ordered[start:end], order[start:end]
 
 
 def writer_images(images: list[Any]) -> list[dict[str, Any]]:

@@ -112,15 +112,14 @@ def test_the_cli_takes_the_typed_path_and_says_what_the_general_path_says(synth_
 def test_ineligible_leaves_an_existing_output_as_it_was(tmp_path: Path) -> None:
     src = tmp_path / "odd.json"
     src.write_bytes(orjson.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
-                                  "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
-                                                   "occluded": True}],
+                                  "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "occluded": True}],
                                   "categories": [{"id": 1, "name": "cat"}]}))
     out = tmp_path / "out.json"
     out.write_bytes(b"previous")
-    with pytest.raises(Ineligible, match="typed path does not cover"):
+    with pytest.raises(Ineligible, match="image label"):
         transcode(src, out, report=Report(), overwrite=True)
     assert out.read_bytes() == b"previous"
-    # convert then takes the general path, which keeps the unknown key
+    # convert then takes the general path, which keeps the image label and its unknown key
     pf.convert(src, out, "coco", overwrite=True)
     assert orjson.loads(out.read_bytes())["annotations"][0]["occluded"] is True
 
@@ -311,3 +310,23 @@ def test_random_files_give_the_general_bytes_and_report(doc: dict[str, Any], tmp
     if typed is not None:
         assert typed == general
     assert _convert(src, tmp / "c.json") == general
+    # the streaming reader's typed records (`parse_records`) give the in-memory reader's assets: same VOC output
+    assert _voc(src, tmp / "vs", stream=True) == _voc(src, tmp / "vm", stream=False)
+
+
+def _voc(src: Path, out: Path, stream: bool) -> tuple[Any, ...]:
+    try:
+        report = pf.convert(src, out, "voc", stream=stream)
+    except pf.PicselliaFormatsError as exc:
+        return "error", str(exc).splitlines()[0]
+    return str(report), {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_a_streamed_annotation_with_an_integer_over_64_bits_is_refused_by_name(tmp_path: Path) -> None:
+    src = tmp_path / "wide.json"
+    src.write_text(f'{{"images":[{_IMG}],"annotations":[{{"id":123456789012345678901234,"image_id":1,'
+                   f'"category_id":1,"bbox":[0,0,1,1]}}],"categories":[{_CAT}]}}')
+    with pytest.raises(pf.FormatError, match="outside 64 bits") as exc:
+        pf.convert(src, tmp_path / "out", "yolo", stream=True)  # orjson alone would read it as a float, unsaid
+    assert str(src) in str(exc.value)
+    assert not (tmp_path / "out").exists()

@@ -6,19 +6,21 @@ its fields are in the writer's key order, so `RecordEncoder` fixes what the writ
 (category id, area, an empty segmentation) and msgspec writes the batch: the bytes `write.batch_dicts` gives
 for the same records read into the model (msgspec spells a float of 1e16 or more ``1e16`` where orjson writes
 ``1e+16``: such a batch is written by orjson). A record the fast loop does not cover (a mask, keypoints,
-attributes, no bbox) goes through the reader's and the writer's own functions; a file the types do not
-describe (an unknown key, a flat polygon, NaN...) raises `Ineligible`, and the caller takes the general path,
-which names what is wrong.
+attributes, no bbox) and the records of a chunk the types do not fit (an unknown key, a flat polygon: read
+as dicts) go through the reader's and the writer's own functions. A record the reader refuses or changes in
+a way a stream cannot (an image label, a caption) raises `Ineligible`: the caller takes the general path,
+which names what is wrong. `parse_records` is the reader's side alone: typed records to `Annotation`s.
 
 Example:
     >>> recs = RECORDS.decode(b'[{"id": 7, "image_id": 1, "category_id": 3, "bbox": [0, 0, 2, 3]}]')
-    >>> RecordEncoder({3: "cat"}, {"cat": 1}).encode(recs)
+    >>> RecordEncoder({3: "cat"}, {"cat": 1}).encode(recs, range(1))
     b'{"id":7,"image_id":1,"category_id":1,"segmentation":[],"area":6.0,"bbox":[0,0,2,3],"iscrowd":0}'
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from math import isfinite
 from typing import Annotated, Any, Literal
 
@@ -27,7 +29,7 @@ import orjson
 
 from ...errors import ProblemCollector
 from ...geometry import polygon_areas
-from ...model import Asset
+from ...model import EMPTY, Annotation, Asset
 from ...report import Report
 from .read import parse_annotations
 from .write import batch_dicts
@@ -68,16 +70,6 @@ class AnnotationRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 RECORDS = msgspec.json.Decoder(list[AnnotationRecord])
 
 
-def decode_records(doc: bytes) -> list[AnnotationRecord]:
-    """`doc` (a JSON array of annotations) typed; Ineligible when a record is not of the known types.
-
-    Malformed JSON raises msgspec.DecodeError (a ValueError), as a chunked reader needs."""
-    try:
-        return RECORDS.decode(doc)
-    except msgspec.ValidationError as exc:
-        raise Ineligible(f"an annotation the typed path does not cover: {exc}") from None
-
-
 # two empty polygons (area 0 in the vectorised pass) told apart by identity: a box alone, a record for the
 # general functions
 _BOX_ONLY: list[list[float]] = []
@@ -105,11 +97,19 @@ class RecordEncoder:
         self.report = report if report is not None else Report()  # what the general functions say
         self.counts = counts if counts is not None else {"areas_replaced": 0}
 
-    def encode(self, records: list[AnnotationRecord]) -> bytes:
-        """The JSON array items (comma-separated, no brackets) of `records`, in order; they are modified."""
+    def encode(self, records: list[Any], numbers: Sequence[int]) -> bytes:
+        """The JSON array items (comma-separated, no brackets) of `records`, in order; they are modified.
+
+        `records`: `AnnotationRecord`s, or dicts (a chunk the types did not fit), taken by the general functions;
+        `numbers`: each record's index in the file (what the reader's messages and examples name).
+        """
         polygons: list[Any] = []
         others: list[int] = []
         for i, r in enumerate(records):
+            if r.__class__ is dict:
+                others.append(i)
+                polygons.append(_GENERAL)
+                continue
             seg = r.segmentation
             box = r.bbox
             if box is None or r.keypoints is not _UNSET or r.attributes is not _UNSET \
@@ -157,30 +157,118 @@ class RecordEncoder:
         self.counts["areas_replaced"] += replaced
         if others:
             items = list(records)
-            for i, d in zip(others, self._general([records[i] for i in others])):
+            for i, d in zip(others, self._general(records, others, numbers)):
                 items[i] = d
         body = _ENCODE(items)
         if _BIG_EXPONENT.search(body):
             body = orjson.dumps(msgspec.to_builtins(items))
         return body[1:-1]
 
-    def _general(self, records: list[AnnotationRecord]) -> list[dict[str, Any]]:
+    def _general(self, records: list[Any], indices: list[int], numbers: Sequence[int]) -> list[dict[str, Any]]:
         """The reader's `parse_annotations` then the writer's `batch_dicts`, for the records the loop leaves."""
         stub = Asset("", None, None, [], 0)
-        dicts = msgspec.to_builtins(records)
-        for d in dicts:
-            d["image_id"] = 0
-            d.pop("num_keypoints", None)
-            if d.get("bbox") is not None:
-                d["bbox"] = list(d["bbox"])  # as JSON gives it (to_builtins keeps the tuple)
+        image_ids = [record_field(records[i], "image_id") for i in indices]
+        ids = [record_field(records[i], "id") for i in indices]
         problems = ProblemCollector()
-        parse_annotations(dicts, {0: stub}, self.labels_by_id, problems, self.report)
-        if problems.count or len(stub.annotations) != len(records):
-            raise Ineligible("a record the reader refuses")
+        for start, run in _runs(indices, numbers):
+            dicts = [reader_dict(records[i]) for i in run]
+            for d in dicts:
+                d["image_id"] = 0  # every record on one stub asset: the writer is given each one's own id
+            parse_annotations(dicts, {0: stub}, self.labels_by_id, problems, self.report, start=start)
+        if problems.count or len(stub.annotations) != len(indices):
+            raise Ineligible("a record the reader refuses, or a caption")
         batch = []
-        for ann, r in zip(stub.annotations, records):
+        for ann, image_id in zip(stub.annotations, image_ids):
             if ann.box is None and ann.polygon is None and ann.mask is None and ann.keypoints is None:
                 raise Ineligible("an annotation without geometry (a COCO image label)")
-            batch.append((stub, r.image_id, ann))
-        return batch_dicts(batch, self.cat_ids, iter([r.id for r in records]), False, "keep", self.report,
-                           self.counts)
+            batch.append((stub, image_id, ann))
+        return batch_dicts(batch, self.cat_ids, iter(ids), False, "keep", self.report, self.counts)
+
+
+def record_field(record: Any, key: str) -> Any:
+    """`key` of a typed record or of a dict record (None when a dict lacks it)."""
+    return record.get(key) if record.__class__ is dict else getattr(record, key)
+
+
+def reader_dict(record: Any) -> dict[str, Any]:
+    """A record as JSON gives it (what `parse_annotations` reads): a dict record as it is."""
+    if record.__class__ is dict:
+        return record
+    d = msgspec.to_builtins(record)
+    if d.get("bbox") is not None:
+        d["bbox"] = list(d["bbox"])  # to_builtins keeps the tuple
+    return d
+
+
+def _runs(indices: list[int], numbers: Sequence[int]) -> Iterator[tuple[int, list[int]]]:
+    """`indices` cut where their file numbers stop following each other: (first number, run)."""
+    run: list[int] = []
+    for i in indices:
+        if run and numbers[i] != numbers[run[-1]] + 1:
+            yield numbers[run[0]], run
+            run = []
+        run.append(i)
+    if run:
+        yield numbers[run[0]], run
+
+
+def parse_records(records: list[Any], assets_by_id: dict[Any, Asset], labels_by_id: dict[Any, str],
+                  problems: ProblemCollector, report: Report, numbers: Sequence[int]) -> None:
+    """`parse_annotations` for typed records: the same annotations on the same assets, the same problems.
+
+    The common record (a bbox, a polygon or none, no keypoints, attributes or mask) becomes an `Annotation`
+    here; any other record, a dict record (a chunk the types did not fit) and any record with a problem go to
+    `parse_annotations` itself, in file order. `numbers`: each record's index in the file.
+
+    Example:
+        >>> a = Asset("a.jpg", 4, 4, [], 1)
+        >>> parse_records(RECORDS.decode(b'[{"id": 5, "image_id": 1, "category_id": 2, "bbox": [0, 0, 1, 1]}]'),
+        ...               {1: a}, {2: "cat"}, ProblemCollector(), Report(), range(1))
+        >>> a.annotations[0].label, a.annotations[0].box, a.annotations[0].id
+        ('cat', (0, 0, 1, 1), 5)
+    """
+    new = Annotation
+    pending: list[int] = []
+    for i, r in enumerate(records):
+        if r.__class__ is dict or r.keypoints is not _UNSET or r.attributes is not _UNSET:
+            pending.append(i)
+            continue
+        box = r.bbox
+        seg = r.segmentation
+        if box is None or not isfinite(box[0] + box[1] + box[2] + box[3]):
+            pending.append(i)
+            continue
+        polygon = None
+        if seg.__class__ is list:
+            if seg:
+                for part in seg:
+                    if len(part) & 1:
+                        break
+                else:
+                    polygon = seg
+                if polygon is None:
+                    pending.append(i)
+                    continue
+        elif seg is not None:  # an RLE mask
+            pending.append(i)
+            continue
+        asset = assets_by_id.get(r.image_id)
+        label = labels_by_id.get(r.category_id)
+        if asset is None or label is None:
+            pending.append(i)  # parse_annotations names the problem
+            continue
+        if pending:
+            _parse_general(records, pending, numbers, assets_by_id, labels_by_id, problems, report)
+        score = r.score
+        asset.annotations.append(new(label, box, polygon, None, None, None, None,
+                                     None if score is _UNSET else score, r.iscrowd, r.area, r.id, EMPTY, (), EMPTY))
+    if pending:
+        _parse_general(records, pending, numbers, assets_by_id, labels_by_id, problems, report)
+
+
+def _parse_general(records: list[Any], pending: list[int], numbers: Sequence[int], assets_by_id: dict[Any, Asset],
+                   labels_by_id: dict[Any, str], problems: ProblemCollector, report: Report) -> None:
+    for start, run in _runs(pending, numbers):
+        parse_annotations([reader_dict(records[i]) for i in run], assets_by_id, labels_by_id, problems, report,
+                          start=start)
+    pending.clear()
