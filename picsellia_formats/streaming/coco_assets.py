@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ProblemCollector
-from ..formats.coco.read import parse_categories, parse_images
+from ..formats.coco.parse import parse_categories, parse_images
 from ..formats.coco.records import parse_records
 from ..io_utils import gc_paused
 from ..model import Asset, Label

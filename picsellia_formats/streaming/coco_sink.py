@@ -33,7 +33,7 @@ import orjson
 
 from ..errors import FormatError, OptionError
 from ..formats.capabilities import tally_for_spec
-from ..formats.coco.read import TOP_KEYS
+from ..formats.coco.parse import TOP_KEYS
 from ..formats.coco.write import HINT_KEYS, batch_dicts, category_dict, category_ids, image_dict
 from ..io_utils import gc_paused
 from ..model import Annotation, Asset, Dataset, Label

@@ -25,7 +25,8 @@ from typing import Any
 
 from ..errors import LossyConversionError, OptionError, ProblemCollector
 from ..formats._json_files import has_long_digits
-from ..formats.coco.read import FILE_SPLIT_INFO, parse_categories
+from ..formats.coco.parse import parse_categories
+from ..formats.coco.read import FILE_SPLIT_INFO
 from ..formats.coco.records import Ineligible, RecordEncoder, record_field
 from ..inputs import text_problem
 from ..io_utils import gc_paused

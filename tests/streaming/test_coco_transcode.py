@@ -311,7 +311,11 @@ def test_random_files_give_the_general_bytes_and_report(doc: dict[str, Any], tmp
         assert typed == general
     assert _convert(src, tmp / "c.json") == general
     # the streaming reader's typed records (`parse_records`) give the in-memory reader's assets: same VOC output
-    assert _voc(src, tmp / "vs", stream=True) == _voc(src, tmp / "vm", stream=False)
+    streamed, in_memory = _voc(src, tmp / "vs", stream=True), _voc(src, tmp / "vm", stream=False)
+    if in_memory[0] == "error":  # the stream meets the records in the images' order: it may name another first
+        assert streamed[0] == "error" and str(src) in streamed[1]
+    else:
+        assert streamed == in_memory
 
 
 def _voc(src: Path, out: Path, stream: bool) -> tuple[Any, ...]:

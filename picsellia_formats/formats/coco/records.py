@@ -31,7 +31,7 @@ from ...errors import ProblemCollector
 from ...geometry import polygon_areas
 from ...model import EMPTY, Annotation, Asset
 from ...report import Report
-from .read import parse_annotations
+from .parse import parse_annotations
 from .write import batch_dicts
 
 #: what orjson writes back exactly (a wider integer makes the general path name it)
@@ -106,7 +106,7 @@ class RecordEncoder:
         polygons: list[Any] = []
         others: list[int] = []
         for i, r in enumerate(records):
-            if r.__class__ is dict:
+            if r.__class__ is not AnnotationRecord:  # a dict (or anything) from a chunk the types did not fit
                 others.append(i)
                 polygons.append(_GENERAL)
                 continue
@@ -186,13 +186,15 @@ class RecordEncoder:
 
 
 def record_field(record: Any, key: str) -> Any:
-    """`key` of a typed record or of a dict record (None when a dict lacks it)."""
-    return record.get(key) if record.__class__ is dict else getattr(record, key)
+    """`key` of a typed record or of a dict record (None when a dict lacks it, or for anything else)."""
+    if record.__class__ is AnnotationRecord:
+        return getattr(record, key)
+    return record.get(key) if record.__class__ is dict else None
 
 
 def reader_dict(record: Any) -> dict[str, Any]:
-    """A record as JSON gives it (what `parse_annotations` reads): a dict record as it is."""
-    if record.__class__ is dict:
+    """A record as JSON gives it (what `parse_annotations` reads): a record not typed as it is."""
+    if record.__class__ is not AnnotationRecord:
         return record
     d = msgspec.to_builtins(record)
     if d.get("bbox") is not None:
@@ -227,10 +229,14 @@ def parse_records(records: list[Any], assets_by_id: dict[Any, Asset], labels_by_
         >>> a.annotations[0].label, a.annotations[0].box, a.annotations[0].id
         ('cat', (0, 0, 1, 1), 5)
     """
+    if isinstance(numbers, range) and records and records[0].__class__ is dict \
+            and all(r.__class__ is dict for r in records):  # a list the types did not fit: as dicts, at once
+        parse_annotations(records, assets_by_id, labels_by_id, problems, report, start=numbers.start)
+        return
     new = Annotation
     pending: list[int] = []
     for i, r in enumerate(records):
-        if r.__class__ is dict or r.keypoints is not _UNSET or r.attributes is not _UNSET:
+        if r.__class__ is not AnnotationRecord or r.keypoints is not _UNSET or r.attributes is not _UNSET:
             pending.append(i)
             continue
         box = r.bbox

@@ -20,7 +20,7 @@ from ...report import Report
 from ...shapes import annotation_bbox
 from ...splits import canonical_split, split_of, split_order
 from .._writer import write_json_array
-from .read import TOP_KEYS, counted, writing_bar
+from .parse import TOP_KEYS, counted, writing_bar
 from .split_files import SPLIT_FILE_PATTERN, SPLIT_FILES_KEY, split_tags_written, wants_split_files
 
 #: keys of the dataset's ``coco`` metadata that describe the source, not top-level keys to write
