@@ -23,6 +23,13 @@ from picsellia_formats.report import Report
 from tests.conftest import FIXTURES, ROOT, run_cli
 
 COCO_READ = importlib.import_module("picsellia_formats.formats.coco.read")  # the module, not coco.read
+COCO_PARSE = importlib.import_module("picsellia_formats.formats.coco.parse")
+
+
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bar update every 4 annotations, reading and writing."""
+    monkeypatch.setattr(COCO_READ, "PROGRESS_CHUNK", 4)
+    monkeypatch.setattr(COCO_PARSE, "PROGRESS_CHUNK", 4)
 TERRAIN = FIXTURES / "sahi_coco/coco_utils/combined_coco.json"
 TERRAIN_IMAGES = FIXTURES / "sahi_coco/coco_utils"
 TOY = FIXTURES / "voc_toy_cats/gts_coco_format/toy_example_coco.JSON"
@@ -77,7 +84,7 @@ def test_enabled_only_on_a_terminal_and_not_quiet(monkeypatch: pytest.MonkeyPatc
 def test_coco_reader_bar_reads_the_same_dataset_and_names_the_same_records(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
-    monkeypatch.setattr(COCO_READ, "_PROGRESS_CHUNK", 4)
+    _small_chunks(monkeypatch)
     monkeypatch.setattr(COCO_READ, "_PROGRESS_BYTES", 0)
     with_bar = coco.read(TERRAIN, report=Report(), progress=True)
     assert "reading combined_coco.json" in capsys.readouterr().err
@@ -95,7 +102,7 @@ def test_coco_reader_bar_reads_the_same_dataset_and_names_the_same_records(
 def test_coco_writer_bar_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
-    monkeypatch.setattr(COCO_READ, "_PROGRESS_CHUNK", 4)
+    _small_chunks(monkeypatch)
     ds = coco.read(TERRAIN, report=Report())
     pf.write(ds, tmp_path / "bar.json", "coco", progress=True)
     assert "writing COCO" in capsys.readouterr().err
@@ -116,7 +123,7 @@ def test_picsellia_reader_bar(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
 def test_api_read_passes_progress_only_to_readers_that_take_it(monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(progress, "enabled", lambda quiet=False: not quiet)
-    monkeypatch.setattr(COCO_READ, "_PROGRESS_CHUNK", 4)
+    _small_chunks(monkeypatch)
     monkeypatch.setattr(COCO_READ, "_PROGRESS_BYTES", 0)
     pf.read(TERRAIN, progress=True)
     assert "reading" in capsys.readouterr().err
@@ -132,6 +139,10 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_convert_shows_a_reading_bar_on_a_terminal_only(big: Path, tmp_path: Path) -> None:
     code, out, err = run_on_a_terminal("convert", big, tmp_path / "a.json", "--to", "coco")
+    assert code == 0, err
+    assert "big.json -> COCO" in err and "object" in err  # the record path: one bar, reading and writing
+    code, out, err = run_on_a_terminal("convert", big, tmp_path / "p.json", "--to", "coco", "--segmentation",
+                                       "polygon")  # an option only the model's path honours
     assert code == 0, err
     assert "reading big.json" in err and "object" in err and "writing COCO" in err
     piped = run_cli("convert", big, tmp_path / "b.json", "--to", "coco")

@@ -121,24 +121,24 @@ def _transcode(src: Path, dst: Path, report: Report, strict: bool | str, overwri
 def _copy(source: CocoSource, sink: CocoSink, labels_by_id: dict[Any, str], progress: bool) -> None:
     ann_report, counts = sink.annotation_report
     encoder = RecordEncoder(labels_by_id, sink.category_ids, ann_report, counts)
-    with gc_paused(), _bar(source.n_images, progress) as b:
+    with gc_paused(), _bar(source, progress) as b:
         for images, records, positions, numbers in _batches(source):
             written = writer_images(images)
             if records:
                 ids = [record_field(r, "id") for r in records]
                 sink.add_records(written, encoder.encode(records, numbers), ids, positions)
+                b.update(len(records))
             else:
                 sink.add_records(written, b"", [], ())
-            b.update(len(images))
 
 
-def _bar(n_images: int, progress: bool) -> Any:
-    """A bar over the images written when asked (tqdm is imported only then)."""
-    if not progress or n_images < 2:
+def _bar(source: CocoSource, progress: bool) -> Any:
+    """A bar over the annotations, read and written at once, when asked (tqdm is imported only then)."""
+    if not progress or source.n_annotations < 2:
         return _NoBar()
     from ..progress import bar
 
-    return bar(n_images, "writing coco", unit="image")
+    return bar(source.n_annotations, f"{source.path.name} -> COCO", unit="object")
 
 
 class _NoBar:
