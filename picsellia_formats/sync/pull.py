@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
