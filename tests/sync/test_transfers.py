@@ -241,3 +241,15 @@ def test_an_unknown_engine_is_refused_before_anything_is_sent(client: Client, ra
         push(raccoon, RACCOON_IMAGES, "raccoon", "v1", client=client, quiet=True, engine="spark")
     with pytest.raises(OptionError, match="engine must be one of"):
         pull("raccoon", "v1", tmp_path / "o", "coco", client=client, quiet=True, engine="spark")
+
+
+def test_a_streamed_push_sends_its_batches_on_the_engine(tmp_path: Path, raccoon: pf.Dataset, client: Client,
+                                                         recording: _Recording) -> None:
+    from picsellia_formats.streaming.push import push_coco_stream
+
+    pf.write(raccoon, tmp_path / "raccoon.json", "coco")
+    result = push_coco_stream(tmp_path / "raccoon.json", RACCOON_IMAGES, "raccoon", "v1", batch=7, client=client,
+                              quiet=True, engine="dask")
+    assert result.uploaded == 40
+    shards = [pickle.loads(p)[1] for p in recording.sent]
+    assert sorted(job.name for shard in shards for job in shard) == sorted(a.file_name for a in raccoon)
