@@ -253,3 +253,20 @@ def test_a_streamed_push_sends_its_batches_on_the_engine(tmp_path: Path, raccoon
     assert result.uploaded == 40
     shards = [pickle.loads(p)[1] for p in recording.sent]
     assert sorted(job.name for shard in shards for job in shard) == sorted(a.file_name for a in raccoon)
+
+
+def test_an_expired_upload_url_is_asked_again(raccoon: pf.Dataset, client: Client, emulator: Emulator,
+                                             recording: _Recording, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = transfers_module.send_object
+    refused: set[str] = set()
+
+    def first_refused(storage: Storage, plan: UploadPlan, content: bytes) -> Any:
+        if plan.object_name not in refused:
+            refused.add(plan.object_name)
+            return None
+        return real(storage, plan, content)
+
+    monkeypatch.setattr(transfers_module, "send_object", first_refused)
+    result = push(raccoon, RACCOON_IMAGES, "raccoon", "v1", client=client, quiet=True, engine="dask")
+    assert result.uploaded == 40 and len(refused) == 40
+    assert emulator.stats()["uploads"] == 40
