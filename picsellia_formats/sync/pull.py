@@ -6,7 +6,9 @@ downloaded in parallel into ``DEST/images/``: each goes to a resume file named b
 private folder ``DEST/.pf-pull/`` (mode 0700, opened with ``O_NOFOLLOW``, so it can neither collide with an
 image nor write through a planted link), resumed with a Range request after a cut, capped in size, checked
 against the SHA-256 the push stored (or the storage ETag) and only then renamed into place, so a pull
-interrupted and run again fetches only what is missing.
+interrupted and run again fetches only what is missing. The downloads run on this process's threads or,
+with ``engine="dask"``, on a Dask cluster's workers (`transfers`: they get presigned URLs, never the token;
+``DEST`` must be on storage they share).
 
 As the SDK does, annotations are loaded 10 per call for SEGMENTATION, LINE and MULTI versions (100
 otherwise) and review statuses are read from the annotation listing (``GET annotations``).

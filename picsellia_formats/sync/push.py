@@ -3,7 +3,9 @@
 The steps follow the platform's own flows (reference §5): get or create the dataset and the version,
 get or create the labels in bulk, upload each new image (object name -> presigned upload -> register
 the data -> wait until processed), attach the data to the version (a job, polled), attach asset tags,
-then send the annotations with ``bulk-annotations`` in chunks (split in two on 413).
+then send the annotations with ``bulk-annotations`` in chunks (split in two on 413). The image bytes go from
+this process's threads or, with ``engine="dask"``, from a Dask cluster's workers (`transfers`: the API calls
+and the token stay here, workers get presigned URLs and file paths).
 
 Every image is identified by its base file name (what the SDK sends, ``os.path.basename``) and the
 SHA-256 of its bytes, kept in the data's ``custom_metadata["pf_sha256"]`` (a key declared in the
