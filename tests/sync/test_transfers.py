@@ -270,3 +270,33 @@ def test_an_expired_upload_url_is_asked_again(raccoon: pf.Dataset, client: Clien
     result = push(raccoon, RACCOON_IMAGES, "raccoon", "v1", client=client, quiet=True, engine="dask")
     assert result.uploaded == 40 and len(refused) == 40
     assert emulator.stats()["uploads"] == 40
+
+
+def test_a_multipart_upload_runs_on_the_engine(tmp_path: Path, client: Client, emulator: Emulator,
+                                               recording: _Recording) -> None:
+    from .shapes_fixture import multi_dataset
+
+    ds = multi_dataset(tmp_path, large=True)
+    emulator.recorder.start()
+    push(ds, tmp_path, "big", "v1", client=client, quiet=True, engine="dask")
+    seen = {(r.method, r.template) for r in emulator.recorder.stop()}
+    assert ("POST", "/api/object-storage/{connector}/complete_part_upload") in seen
+    jobs = [job for p in recording.sent for job in pickle.loads(p)[1]]
+    big = next(job for job in jobs if job.name == "big.bmp")
+    assert big.plan.upload_id and len(big.plan.part_urls) == 2  # the parts were sent by the task
+    pull("big", "v1", tmp_path / "out", "coco", client=client, quiet=True, engine="dask")
+    assert (tmp_path / "out" / "images" / "big.bmp").read_bytes() == (tmp_path / "big.bmp").read_bytes()
+
+
+def test_the_push_command_names_a_file_a_worker_cannot_see(tmp_path: Path, raccoon_voc_dir: Path,
+                                                           emulator: Emulator, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PICSELLIA_TOKEN", emulator.token)
+    monkeypatch.setenv("PF_SYNC_BACKOFF", "0.005")
+    gone = sorted((raccoon_voc_dir / "images").iterdir())[3]
+    rec = _Recording(before=lambda args: gone.unlink(missing_ok=True))
+    monkeypatch.setattr(Transfers, "_engine_executor", lambda self: rec)
+    code = main(["push", str(raccoon_voc_dir / "annotations"), "--dataset", "raccoon", "--version", "v1",
+                 "--host", emulator.url, "--engine", "dask", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{gone}: no such file on host" in err and "Traceback" not in err
