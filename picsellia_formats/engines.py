@@ -7,6 +7,8 @@ of assets plus read-only options (`validation.imagefiles.probe_shard`); it is su
 both and gives the same results.
 `map_shards` runs ``fn(shard, context)`` over a lazy sequence of shards, in order, with a bounded number
 in flight, the read-only `context` sent once per worker (the TFRecord writer and rasterise use it).
+The image transfers of push and pull use `executor` through `sync.transfers.Transfers` (one cluster per push
+or pull, shards submitted as their batches come; the token stays in the driver).
 
 ``dask`` needs the ``dask`` extra (``pip install 'picsellia-formats[dask]'``); it is imported only here,
 only when asked for. Without a scheduler address it starts a local cluster (processes, one thread each);

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import formats
-from ._options import add_format_options, int_at_least, split_format_options
+from ._options import add_engine_arguments, add_format_options, int_at_least, split_format_options
 from ._paths import check_folder_output, check_writable
 
 NAME = "pull"
@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="platform URL (default: $PICSELLIA_HOST or app.picsellia.com)")
     parser.add_argument("--organization", default=None, help="organization name or id (default: your own)")
     parser.add_argument("--workers", type=int_at_least(1), default=8, help="parallel downloads (default 8)")
+    add_engine_arguments(parser, "where the images are downloaded: this process's threads (local, default) or the "
+                         "workers of a Dask cluster (dask: DST must be on storage every worker shares; the API "
+                         "token stays here)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="log every API call to stderr (method, path, status; never the token)")
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     _, write_opts = split_format_options(args, None, target)
     with Client(args.host, organization=args.organization, workers=args.workers) as client:
         result = pull(args.dataset, args.version, args.dst, target, images=args.images, status=args.status,
-                      client=client, workers=args.workers, quiet=args.quiet, write_options=write_opts)
+                      client=client, workers=args.workers, quiet=args.quiet, write_options=write_opts,
+                      engine=args.engine, scheduler=args.scheduler)
     if not args.quiet:
         print(result.summary())
         if result.report:

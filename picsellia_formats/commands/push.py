@@ -13,7 +13,7 @@ from ..errors import OptionError
 from ..images import default_images_folder
 from ..model import Dataset
 from ..report import Report
-from ._options import add_format_options, int_at_least, split_format_options
+from ._options import add_engine_arguments, add_format_options, int_at_least, split_format_options
 
 NAME = "push"
 HELP = "push annotations and images to a dataset version on the Picsellia platform"
@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", default="REPLACE", choices=("REPLACE", "KEEP", "CONCATENATE"),
                         type=str.upper, help="what to do with annotations already on the platform")
     parser.add_argument("--workers", type=int_at_least(1), default=8, help="parallel uploads (default 8)")
+    add_engine_arguments(parser, "where the image bytes are sent from: this process's threads (local, default) or "
+                         "the workers of a Dask cluster (dask: --images must be visible at the same path on every "
+                         "worker; the API token stays here)")
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                         help="push a COCO file without holding its assets: checked, then sent in batches of "
                              "--batch images; by default for COCO files of 256 MiB or more")
@@ -72,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     client = None if args.dry_run else Client(args.host, organization=args.organization, workers=args.workers)
     try:
         options = {"tags": args.tags, "type": args.type, "client": client, "mode": args.mode,
-                   "workers": args.workers, "dry_run": args.dry_run, "quiet": args.quiet}
+                   "workers": args.workers, "dry_run": args.dry_run, "quiet": args.quiet,
+                   "engine": args.engine, "scheduler": args.scheduler}
         if streamed:
             result = push_coco_stream(args.src, images, args.dataset, args.version, report=report,
                                       **options, **({"batch": args.batch} if args.batch else {}))

@@ -2,7 +2,9 @@
 
 The client (`Client`) speaks the platform's REST API (reference §5) with retries, timeouts and a
 token that never shows; `picsellia_formats.sync.emulator` is a local emulator of that API subset used
-by the tests, the benchmark and demos (``python -m picsellia_formats emulator``).
+by the tests, the benchmark and demos (``python -m picsellia_formats emulator``). The image bytes move on
+this process's threads or, with ``engine="dask"``, on a Dask cluster's workers, which get presigned URLs and
+never the token (`transfers`).
 
 Example:
     >>> import tempfile

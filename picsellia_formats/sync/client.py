@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from .transfers import UploadPlan, send_object
 from .transport import (
     DATA_LISTING,
     DEFAULT_HOST,
@@ -203,53 +204,54 @@ class Client(Transport):
     def upload_object(self, object_name: str, content: bytes, content_type: str) -> None:
         """Upload one object as the SDK does (``services/upload/file.py``): a presigned form POST (S3,
         MinIO, GCS) or PUT (Azure) up to 25 MiB, a multipart upload above (falling back to one upload
-        when the connector answers 400 to ``init_multipart_upload``). Idempotent."""
-        if len(content) > LARGE_FILE:
+        when the connector answers 400 to ``init_multipart_upload``). Idempotent. The API calls are
+        `plan_upload` and `finish_upload`; the bytes go by `transfers.send_object` (no token)."""
+        for _ in range(self.retry.attempts):
+            plan = self.plan_upload(object_name, content_type, len(content))
+            etags = send_object(self, plan, content)
+            if etags is not None:
+                self.finish_upload(plan, etags)
+                return
+            log.debug("presigned URL of %s refused (expired?): a new one", object_name)
+        raise SyncError(f"{object_name}: the storage refused {self.retry.attempts} presigned URLs in a row")
+
+    def plan_upload(self, object_name: str, content_type: str, size: int) -> UploadPlan:
+        """Where the bytes of `object_name` go (presigned URLs: sending them needs no token). Above 25 MiB
+        a multipart upload is started, with one presigned URL per 25 MiB part (S3, MinIO) or the resumable
+        URL (GCS); the driver completes it with `finish_upload`."""
+        base = f"/api/object-storage/{self.connector_id}"
+        if size > LARGE_FILE:
             try:
-                init = self.call("POST", f"/api/object-storage/{self.connector_id}/init_multipart_upload",
+                init = self.call("POST", f"{base}/init_multipart_upload",
                                  json={"object_name": object_name, "content_type": content_type})
             except PlatformError as err:
                 if err.status != 400:
                     raise
                 log.debug("multipart refused for %s: one upload", object_name)
             else:
-                self._upload_parts(object_name, content, init)
-                return
-        presigned = self.call("POST", f"/api/object-storage/{self.connector_id}/generate_presigned_url",
+                client_type = str(init.get("client_type", "")).lower()
+                if client_type == "google":
+                    return UploadPlan(object_name, content_type, client_type, str(init["url"]), upload_id="")
+                if client_type not in ("aws", "minio"):
+                    raise SyncError(f"multipart upload to storage type {client_type!r} is not supported")
+                upload_id = str(init["upload_id"])
+                urls = tuple(str(self.call("POST", f"{base}/generate_part_presigned_url",
+                                           json={"object_name": object_name, "upload_id": upload_id,
+                                                 "part_no": number})["url"])
+                             for number in range(1, -(-size // LARGE_FILE) + 1))
+                return UploadPlan(object_name, content_type, client_type, "", upload_id=upload_id, part_urls=urls)
+        presigned = self.call("POST", f"{base}/generate_presigned_url",
                               json={"object_name": object_name, "content_type": content_type})
-        client_type = str(presigned.get("client_type", "")).lower()
-        url = presigned["presigned_url_data"]["url"]
-        fields = dict(presigned["presigned_url_data"].get("fields") or {})
-        if client_type == "azure":
-            headers = {**fields, "Content-Type": content_type, "x-ms-blob-type": "BlockBlob"}
-            self.request("PUT", url, data=content, headers=headers, api=False)
-        elif client_type in ("aws", "minio", "google"):
-            form = {**fields, "Content-Type": content_type}
-            self.request("POST", url, data=form, files={"file": (object_name, content)}, api=False)
-        else:
-            raise SyncError(f"storage type {client_type!r} is not supported")
+        data = presigned["presigned_url_data"]
+        return UploadPlan(object_name, content_type, str(presigned.get("client_type", "")).lower(), str(data["url"]),
+                          {str(k): str(v) for k, v in (data.get("fields") or {}).items()})
 
-    def _upload_parts(self, object_name: str, content: bytes, init: dict[str, Any]) -> None:
-        client_type = str(init.get("client_type", "")).lower()
-        size = len(content)
-        if client_type == "google":
-            for start in range(0, size, LARGE_FILE):
-                end = min(size, start + LARGE_FILE) - 1
-                self.request("PUT", str(init["url"]), data=content[start:end + 1], api=False, ok=(308,),
-                             headers={"Content-Length": str(end + 1 - start),
-                                      "Content-Range": f"bytes {start}-{end}/{size}"})
-            return
-        if client_type not in ("aws", "minio"):
-            raise SyncError(f"multipart upload to storage type {client_type!r} is not supported")
-        base = f"/api/object-storage/{self.connector_id}"
-        parts = []
-        for number, start in enumerate(range(0, size, LARGE_FILE), start=1):
-            url = self.call("POST", f"{base}/generate_part_presigned_url",
-                            json={"object_name": object_name, "upload_id": init["upload_id"], "part_no": number})
-            resp = self.request("PUT", str(url["url"]), data=content[start:start + LARGE_FILE], api=False)
-            parts.append({"ETag": resp.headers.get("ETag", ""), "PartNumber": number})
-        self.call("POST", f"{base}/complete_part_upload",
-                  json={"object_name": object_name, "upload_id": init["upload_id"], "parts": parts})
+    def finish_upload(self, plan: UploadPlan, etags: Sequence[str]) -> None:
+        """Complete an S3 multipart upload from the parts' ETags (nothing to do otherwise)."""
+        if plan.upload_id and plan.part_urls:
+            parts = [{"ETag": etag, "PartNumber": number} for number, etag in enumerate(etags, start=1)]
+            self.call("POST", f"/api/object-storage/{self.connector_id}/complete_part_upload",
+                      json={"object_name": plan.object_name, "upload_id": plan.upload_id, "parts": parts})
 
     def custom_metadata_schema(self) -> dict[str, Any]:
         """``GET datalake/{id}/custom-metadata`` (``Datalake.get_custom_metadata_schema``)."""

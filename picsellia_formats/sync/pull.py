@@ -6,7 +6,9 @@ downloaded in parallel into ``DEST/images/``: each goes to a resume file named b
 private folder ``DEST/.pf-pull/`` (mode 0700, opened with ``O_NOFOLLOW``, so it can neither collide with an
 image nor write through a planted link), resumed with a Range request after a cut, capped in size, checked
 against the SHA-256 the push stored (or the storage ETag) and only then renamed into place, so a pull
-interrupted and run again fetches only what is missing.
+interrupted and run again fetches only what is missing. The downloads run on this process's threads or,
+with ``engine="dask"``, on a Dask cluster's workers (`transfers`: they get presigned URLs, never the token;
+``DEST`` must be on storage they share).
 
 As the SDK does, annotations are loaded 10 per call for SEGMENTATION, LINE and MULTI versions (100
 otherwise) and review statuses are read from the annotation listing (``GET annotations``).
@@ -28,21 +30,18 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from .. import formats
 from ..api import write
+from ..engines import check_engine
 from ..errors import PicselliaFormatsError
 from ..io_utils import safe_relative_path, staged_files
 from ..masks import rle_counts_problem
@@ -56,11 +55,11 @@ from .client import DATA_LISTING, Client, SyncError
 from .pool import pool_map
 from .push import data_hash
 from .push_annotations import load_chunk
+from .transfers import DownloadJob, Outcome, Transfers, download_shard, fetch_file, raise_failures
 
 log = logging.getLogger("picsellia_formats.sync")
 
 IMAGES_DIR = "images"
-_MD5 = re.compile(r'^"?([0-9a-f]{32})"?$')
 
 
 @dataclass
@@ -245,31 +244,6 @@ def _remove_empty(folder: Path) -> None:
         pass
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()  # the storage ETag of a single-part upload
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _verified(part: Path, expected_sha: str | None, etag: str | None, total: int | None) -> bool:
-    if total is not None and part.stat().st_size != total:
-        return False
-    if expected_sha:
-        return _sha256(part) == expected_sha
-    match = _MD5.match(etag or "")
-    return _md5(part) == match.group(1) if match else True
-
-
 PART_DIR = ".pf-pull"
 
 
@@ -284,80 +258,54 @@ def part_dir(dest: Path) -> Path:
     return folder
 
 
-def _open_part(part: Path, append: bool) -> Any:
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_APPEND if append else os.O_TRUNC)
-    try:
-        fd = os.open(part, flags, 0o600)
-    except OSError as exc:
-        raise SyncError(f"{part}: cannot open the resume file ({exc.strerror}; a planted link?)") from None
-    return os.fdopen(fd, "ab" if append else "wb")
-
-
 def download_image(client: Client, target: Path, data: dict[str, Any], parts: Path | None = None) -> bool:
     """Download one image to `target` with checksum and resume; False when a verified copy was there.
 
     The resume file is ``parts/<data id>.part`` (`part_dir`); a download larger than the size the storage
-    states, or than `Limits.download_bytes`, is refused.
+    states, or than `Limits.download_bytes`, is refused. An expired presigned URL is asked again.
     """
-    expected = data_hash(data)
-    if target.exists():
-        if expected is None or _sha256(target) == expected:
-            return False
-        target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
     parts = parts if parts is not None else part_dir(target.parent)
-    part = parts / f"{data['id']}.part"
-    if part.is_symlink():
-        part.unlink()
-    cap = client.limits.download_bytes
     url = data.get("presigned_url")
-    for n in range(client.retry.attempts):
-        if not url:
-            url = client.data_url(str(data["id"]))
-        offset = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
-        total: int | None = None
-        try:
-            resp = client.request("GET", url, headers=headers, api=False, stream=True, ok=(403, 416))
-            with resp:
-                if resp.status_code == 403:  # the presigned URL expired: ask for a new one
-                    url = None
-                    continue
-                etag = resp.headers.get("ETag")
-                if resp.status_code == 416:
-                    total = offset
-                else:
-                    crange = re.match(r"bytes \d+-\d+/(\d+)", resp.headers.get("Content-Range") or "")
-                    if resp.status_code == 206 and crange:
-                        total = int(crange.group(1))
-                    elif resp.headers.get("Content-Length", "").isdigit():
-                        total = int(resp.headers["Content-Length"])
-                    if total is not None and total > cap:
-                        raise SyncError(f"{target.name}: the storage states {total:,} bytes, over the "
-                                        f"{cap:,}-byte limit")
-                    limit = total if total is not None else cap
-                    append = resp.status_code == 206
-                    size = offset if append else 0
-                    with _open_part(part, append) as f:
-                        for chunk in resp.iter_content(1 << 16):
-                            size += len(chunk)
-                            if size > limit:
-                                raise SyncError(f"{target.name}: the storage sent more than "
-                                                f"{'it stated' if total is not None else 'the limit'} "
-                                                f"({limit:,} bytes)")
-                            f.write(chunk)
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
-            client._sleep(client._backoff(n))
-            continue
-        except SyncError:
-            part.unlink(missing_ok=True)
-            raise
-        if _verified(part, expected, etag, total):
-            os.replace(part, target)
-            return True
-        part.unlink(missing_ok=True)
-        client._sleep(client._backoff(n))
-    raise SyncError(f"{target.name}: could not download a verified copy after {client.retry.attempts} attempts")
+    for _ in range(client.retry.attempts):
+        url = url or client.data_url(str(data["id"]))
+        status = fetch_file(client, target, str(data["id"]), data_hash(data), url, parts)
+        if status != "expired":
+            return status == "done"
+        url = None
+    raise SyncError(f"{target.name}: the storage refused {client.retry.attempts} presigned URLs in a row")
+
+
+def download_images(client: Client, transfers: Transfers, jobs: list[tuple[Path, dict[str, Any]]], parts: Path,
+                    workers: int, progress: Any = None) -> int:
+    """Download every ``(target, data)`` job with `transfers` (the presigned URLs asked here, with the token;
+    the bytes fetched and written where `transfers` runs, without it); an expired URL is asked again. Returns
+    how many were downloaded (the rest were there). Raises SyncError naming every file that failed, or that
+    a worker wrote where this process does not see it."""
+    pending = list(jobs)
+    urls: dict[str, str | None] = {str(data["id"]): data.get("presigned_url") for _, data in jobs}
+    downloaded = 0
+    for _ in range(client.retry.attempts):
+        missing = [str(data["id"]) for _, data in pending if not urls[str(data["id"])]]
+        for data_id, url in zip(missing, pool_map(client.data_url, missing, workers)):
+            urls[data_id] = url
+        todo = [DownloadJob(str(data.get("filename") or target.name), os.path.abspath(target),
+                            os.path.abspath(parts), str(data["id"]), data_hash(data), str(urls[str(data["id"])]))
+                for target, data in pending]
+        outcomes = transfers.run(download_shard, client, todo, progress)
+        raise_failures(outcomes, "downloaded")
+        downloaded += sum(o.status == "done" for o in outcomes)
+        unseen = [Outcome(job.name, "error", f"{job.target}: written by a worker but not visible here (the pull "
+                          "destination must be on storage every worker shares; see docs/scale.md)")
+                  for job, o in zip(todo, outcomes) if o.status == "done" and not Path(job.target).is_file()]
+        raise_failures(unseen, "seen after their download")
+        retry = [(job, o) for job, o in zip(pending, outcomes) if o.status == "expired"]
+        for _, data in (job for job, _ in retry):
+            urls[str(data["id"])] = None
+        pending = [job for job, _ in retry]
+        if not pending:
+            return downloaded
+    raise SyncError(f"the storage refused {client.retry.attempts} presigned URLs in a row for {len(pending)} images")
 
 
 def pull(
@@ -373,12 +321,17 @@ def pull(
     workers: int = 8,
     quiet: bool = False,
     write_options: dict[str, Any] | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> PullResult:
     """Pull `dataset_name`/`version` into `dest`: annotations written as `format`, images (unless
     ``images=False``) downloaded into ``dest/images/``. `status` keeps only assets whose annotation has
     that status (e.g. ``ACCEPTED``). Returns counts and the fidelity report of the write.
+    ``engine="dask"`` downloads the images on the workers of a Dask cluster (`scheduler`, else a local one;
+    see `transfers`: the API calls and the token stay here, `dest` must be on storage every worker shares).
     """
     t0 = time.perf_counter()
+    check_engine(engine)
     spec = formats.get(format)
     dest = Path(dest)
     if status is not None:
@@ -399,12 +352,10 @@ def pull(
                 if not target.resolve().is_relative_to(root):
                     raise SyncError(f"{name}: resolves outside {image_root} (a symbolic link?)")
                 jobs.append((target, data))
-            with bar(len(jobs), "downloading", quiet) as progress:
-                fetched = pool_map(lambda job: download_image(client, job[0], job[1], parts), jobs, workers,
-                                   progress)
+            with bar(len(jobs), "downloading", quiet) as progress, Transfers(engine, workers, scheduler) as transfers:
+                result.downloaded = download_images(client, transfers, jobs, parts, workers, progress)
             _remove_empty(parts)
-            result.downloaded = sum(fetched)
-            result.already_there = len(fetched) - result.downloaded
+            result.already_there = len(jobs) - result.downloaded
     finally:
         if own_client:
             client.close()

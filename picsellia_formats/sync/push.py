@@ -3,7 +3,9 @@
 The steps follow the platform's own flows (reference §5): get or create the dataset and the version,
 get or create the labels in bulk, upload each new image (object name -> presigned upload -> register
 the data -> wait until processed), attach the data to the version (a job, polled), attach asset tags,
-then send the annotations with ``bulk-annotations`` in chunks (split in two on 413).
+then send the annotations with ``bulk-annotations`` in chunks (split in two on 413). The image bytes go from
+this process's threads or, with ``engine="dask"``, from a Dask cluster's workers (`transfers`: the API calls
+and the token stay here, workers get presigned URLs and file paths).
 
 Every image is identified by its base file name (what the SDK sends, ``os.path.basename``) and the
 SHA-256 of its bytes, kept in the data's ``custom_metadata["pf_sha256"]`` (a key declared in the
@@ -37,6 +39,7 @@ from typing import Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
+from ..engines import check_engine
 from ..errors import FormatError, OptionError, ProblemCollector
 from ..image_header import read_file_header
 from ..images import SWAPPING_ORIENTATIONS, ImageIndex, exif_orientation
@@ -50,6 +53,7 @@ from .client import Client, SyncError
 from .labels import push_label_details
 from .pool import pool_map
 from .push_annotations import push_annotations
+from .transfers import Transfers, UploadJob, raise_failures, upload_shard
 
 log = logging.getLogger("picsellia_formats.sync")
 
@@ -256,6 +260,8 @@ def push(
     chunk_size: int = 100,
     dry_run: bool = False,
     quiet: bool = False,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> PushResult:
     """Push `dataset` (images under `images_dir`) to `dataset_name`/`version`; return what was done.
 
@@ -264,11 +270,14 @@ def push(
     bulk-annotations import type: REPLACE (default: the platform ends up with exactly these
     annotations), KEEP (assets already annotated are left alone) or CONCATENATE (shapes are added).
     ``dry_run`` checks everything locally and returns the plan without contacting the platform.
+    ``engine="dask"`` sends the image bytes from the workers of a Dask cluster (`scheduler`, else a local
+    one; see `transfers`: the API calls and the token stay here, every worker must see `images_dir`).
     Raises OptionError for a bad `mode`, `chunk_size` or `workers`, FormatError for bad images or names
     (all of them listed), PlatformError when the platform refuses a request.
     """
     t0 = time.perf_counter()
     mode = check_push_options(mode, chunk_size=chunk_size, workers=workers)
+    check_engine(engine)
     vtype = (type or infer_type(dataset)).upper()
     extra_tags = [t for t in dict.fromkeys(tags) if t]
     result = PushResult(dataset_name, version, vtype, dry_run=dry_run)
@@ -284,8 +293,11 @@ def push(
     own_client = client is None
     client = client or Client(host, workers=workers)
     try:
-        _push(client, result, images, label_names, extra_tags, mode, workers, chunk_size, quiet,
-              {label.name: label for label in dataset.labels})
+        with Transfers(engine, workers, scheduler) as transfers:
+            label_ids, hashed = prepare_version(client, result, label_names,
+                                                {label.name: label for label in dataset.labels})
+            push_images(client, result, images, label_ids, hashed, extra_tags, mode, workers, chunk_size, quiet,
+                        transfers=transfers)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:  # an answer of the wrong shape
         raise SyncError(f"dataset {dataset_name!r} version {version!r}: the platform's answer has an unexpected "
                         f"shape ({exc.__class__.__name__}: {str(exc)[:200]}); what was sent before is kept, "
@@ -317,13 +329,6 @@ def report_plan(images: Sequence[LocalImage], label_names: list[str], vtype: str
             report.dropped("image Q&A answers", len(img.asset.qa), "the platform client sends no image Q&A")
 
 
-def _push(client: Client, result: PushResult, images: list[LocalImage], label_names: list[str],
-          extra_tags: list[str], mode: str, workers: int, chunk_size: int, quiet: bool,
-          labels: dict[str, Label]) -> None:
-    label_ids, hashed = prepare_version(client, result, label_names, labels)
-    push_images(client, result, images, label_ids, hashed, extra_tags, mode, workers, chunk_size, quiet)
-
-
 def prepare_version(client: Client, result: PushResult, label_names: list[str],
                     labels: dict[str, Label]) -> tuple[dict[str, str], bool]:
     """Get or create the dataset, the version (its type) and the labels, declare the hash key; returns the
@@ -350,9 +355,10 @@ def prepare_version(client: Client, result: PushResult, label_names: list[str],
 
 def push_images(client: Client, result: PushResult, images: list[LocalImage], label_ids: dict[str, str],
                 hashed: bool, extra_tags: list[str], mode: str, workers: int, chunk_size: int, quiet: bool,
-                *, scoped: bool = False) -> None:
+                *, scoped: bool = False, transfers: Transfers | None = None) -> None:
     """Upload, attach, tag and annotate `images` in the prepared version (counted in `result`).
 
+    `transfers`: where the image bytes are sent from (this process's threads by default).
     `scoped` (a batch of a streamed push): the version's assets and annotations are listed for these images
     only, not whole (so the version's assets that are not pushed are not counted in the report).
     """
@@ -398,7 +404,8 @@ def push_images(client: Client, result: PushResult, images: list[LocalImage], la
             step = max(UPLOAD_BATCH, workers * 8)
             for i in range(0, len(to_upload), step):
                 for name, (data, reused) in _upload_batch(client, to_upload[i:i + step], hashed, workers,
-                                                          progress, first=i == 0).items():
+                                                          progress, first=i == 0,
+                                                          transfers=transfers or Transfers()).items():
                     data_of[name] = data
                     result.reused_data += reused
                     result.uploaded += not reused
@@ -486,7 +493,7 @@ def _reusable_data(client: Client, images: Sequence[LocalImage]) -> list[dict[st
 
 
 def _upload_batch(client: Client, batch: list[LocalImage], hashed: bool, workers: int, progress: Any,
-                  first: bool) -> dict[str, tuple[dict[str, Any], bool]]:
+                  first: bool, transfers: Transfers) -> dict[str, tuple[dict[str, Any], bool]]:
     """Upload and register a batch of images, unless a concurrent push did it meanwhile: the batch's names
     are listed again before the uploads (except for the first batch, just listed) and before the
     registrations. Returns name -> (data, reused)."""
@@ -504,14 +511,10 @@ def _upload_batch(client: Client, batch: list[LocalImage], hashed: bool, workers
                 progress.update(1)
         return rest
 
-    def send(img: LocalImage) -> str:
-        object_name = client.generate_object_name(img.name)
-        with open(img.path, "rb") as f:
-            client.upload_object(object_name, f.read(), img.content_type)
-        return object_name
-
     todo = batch if first else reuse(batch)
-    names = dict(zip([img.name for img in todo], pool_map(send, todo, workers)))
+    names = dict(zip([img.name for img in todo],
+                     pool_map(lambda img: client.generate_object_name(img.name), todo, workers)))
+    send_images(client, transfers, todo, names, workers)
     todo = reuse(todo)
 
     def register(img: LocalImage) -> dict[str, Any]:
@@ -525,6 +528,28 @@ def _upload_batch(client: Client, batch: list[LocalImage], hashed: bool, workers
     for img, data in zip(todo, pool_map(register, todo, workers, progress)):
         out[img.name] = (data, False)
     return out
+
+
+def send_images(client: Client, transfers: Transfers, images: Sequence[LocalImage], object_names: dict[str, str],
+                workers: int) -> None:
+    """Send the bytes of `images` to their objects: the presigned URLs asked here (with the token), the bytes
+    sent by `transfers` (no token), multipart uploads completed here; an expired URL is asked again. Raises
+    SyncError naming every file a transfer could not send (e.g. a worker that does not see it)."""
+    pending = list(images)
+    for _ in range(client.retry.attempts):
+        plans = pool_map(lambda img: client.plan_upload(object_names[img.name], img.content_type, img.size),
+                         pending, workers)
+        jobs = [UploadJob(img.name, os.path.abspath(img.path), img.sha256, img.size, plan)
+                for img, plan in zip(pending, plans)]
+        outcomes = transfers.run(upload_shard, client, jobs)
+        raise_failures(outcomes, "uploaded")
+        parts = [(job.plan, o.etags) for job, o in zip(jobs, outcomes) if o.status == "done" and job.plan.part_urls]
+        pool_map(lambda done: client.finish_upload(*done), parts, workers)
+        pending = [img for img, o in zip(pending, outcomes) if o.status == "expired"]
+        if not pending:
+            return
+    raise SyncError(f"the storage refused {client.retry.attempts} presigned URLs in a row for {len(pending)} images, "
+                    f"e.g. {[img.name for img in pending[:3]]}")
 
 
 def _wait_processed(client: Client, data_of: dict[str, dict[str, Any]]) -> None:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+from ..engines import check_engine
 from ..errors import ProblemCollector
 from ..images import ImageIndex
 from ..model import Asset, Dataset, Label
@@ -48,6 +49,7 @@ from .push import (
     scan_images,
     type_of_kinds,
 )
+from .transfers import Transfers
 
 #: Assets per batch of a streamed push (what is held at once: these assets and their image facts).
 BATCH = 2000
@@ -76,11 +78,15 @@ def push_stream(
     batch: int = BATCH,
     dry_run: bool = False,
     quiet: bool = False,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> PushResult:
     """`push` of the assets `open_assets()` yields (called once per pass, same assets each time), with the
-    declared `labels`, holding `batch` assets at a time. Arguments and result as `push`."""
+    declared `labels`, holding `batch` assets at a time. Arguments (`engine`: where the image bytes are sent
+    from) and result as `push`."""
     t0 = time.perf_counter()
     mode = check_push_options(mode, chunk_size=chunk_size, workers=workers, batch=batch)
+    check_engine(engine)
     root = Path(images_dir)
     index = ImageIndex(root)
     kinds: set[str] = set()
@@ -109,6 +115,7 @@ def push_stream(
     extra_tags = [t for t in dict.fromkeys(tags) if t]
     own_client = client is None and not dry_run
     client = None if dry_run else client or Client(host, workers=workers)
+    transfers = Transfers(engine, workers, scheduler)
     try:
         label_ids: dict[str, str] = {}
         hashed = False
@@ -119,7 +126,7 @@ def push_stream(
             report_plan(images, label_names, vtype, result.report)
             if client is not None:
                 push_images(client, result, images, label_ids, hashed, extra_tags, mode, workers, chunk_size, quiet,
-                            scoped=True)
+                            scoped=True, transfers=transfers)
         if client is not None and result.version_id:
             # each batch looked up only its own names: the version's other assets are counted once, at the end
             # (every pushed image is one asset of the version now), as the in-memory push reports them
@@ -132,6 +139,7 @@ def push_stream(
                         f"shape ({exc.__class__.__name__}: {str(exc)[:200]}); what was sent before is kept, "
                         "push again to finish") from None
     finally:
+        transfers.close()
         if own_client and client is not None:
             client.close()
     result.seconds = time.perf_counter() - t0

@@ -28,7 +28,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -246,41 +246,41 @@ def _retry_after(resp: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-class Transport:
-    """A connection to one organization of a Picsellia platform.
+@dataclass(frozen=True)
+class StorageSettings:
+    """What a token-free `Storage` needs (retries, timeouts, caps): plain values, safe to send to workers.
 
-    ``host`` defaults to ``PICSELLIA_HOST`` or https://app.picsellia.com; ``organization`` (a name or an
-    id) to ``PICSELLIA_ORGANIZATION`` or the user's default organization. ``workers`` sizes the
-    connection pool for parallel transfers. Connecting (ping, organization, datalake) happens on
-    first use.
+    Example:
+        >>> StorageSettings().retry.attempts
+        8
     """
 
-    def __init__(
-        self,
-        host: str | None = None,
-        token: str | None = None,
-        organization: str | None = None,
-        *,
-        retry: RetryPolicy | None = None,
-        timeouts: Timeouts | None = None,
-        limits: Limits | None = None,
-        workers: int = 8,
-        env_file: str | os.PathLike[str] | None = ".env",
-        allow_insecure_http: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        host = (host or os.environ.get(HOST_ENV) or DEFAULT_HOST).rstrip("/")
-        parts = urlsplit(host)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise SyncError(f"host must be an https:// URL, got {host!r}")
-        if parts.scheme == "http" and not (allow_insecure_http or is_loopback(parts.hostname)):
-            raise SyncError(f"refusing to send the API token over plain http to {parts.hostname}; use https")
-        self.host = host
-        self._secret = _Secret(resolve_token(token, env_file))
-        self._wanted_org = organization or os.environ.get(ORGANIZATION_ENV) or None
-        self.retry = retry or RetryPolicy.from_env()
-        self.timeouts = timeouts or Timeouts()
-        self.limits = limits or Limits()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
+
+
+class Storage:
+    """HTTP to presigned object-storage URLs only: retries, timeouts and caps as API calls have, and no
+    API host nor token (an API call is refused). What a transfer worker of an engine holds (`transfers`);
+    `Transport` extends it with the host and the token.
+
+    Example:
+        >>> Storage().request("GET", "/api/home/ping")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        picsellia_formats.sync.transport.SyncError: GET /api/home/ping: this connection holds no API token (...)
+    """
+
+    host: str | None = None
+    _secret: _Secret | None = None
+    _auth: _Bearer | None = None
+    _org: dict[str, Any] | None = None
+
+    def __init__(self, settings: StorageSettings | None = None, *, workers: int = 8,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        settings = settings or StorageSettings(RetryPolicy.from_env())
+        self.retry, self.timeouts, self.limits = settings.retry, settings.timeouts, settings.limits
         self._sleep = sleep
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
@@ -292,30 +292,23 @@ class Transport:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = f"picsellia-formats/{__version__}"
-        self._auth = _Bearer(self._secret)
-        self._connect_lock = threading.Lock()
-        self._org: dict[str, Any] | None = None
-        self._lake: dict[str, Any] | None = None
-        self.username: str | None = None
 
-    def __repr__(self) -> str:
-        org = self._org["name"] if self._org else (self._wanted_org or "default")
-        return f"Client(host={self.host!r}, organization={org!r})"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Client holds an API token and cannot be pickled")
+    @property
+    def settings(self) -> StorageSettings:
+        """The settings a worker's own `Storage` is made with (never the token)."""
+        return StorageSettings(self.retry, self.timeouts, self.limits)
 
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self) -> Transport:
+    def __enter__(self) -> Storage:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def _redact(self, text: str) -> str:
-        token = self._secret.reveal()
+        token = self._secret.reveal() if self._secret is not None else ""
         return text.replace(token, "<token hidden>") if token and token in text else text
 
     # -- the request loop ------------------------------------------------------------------------------
@@ -344,6 +337,8 @@ class Transport:
         ``api=False`` sends to an absolute URL (presigned storage) without the token. A non-idempotent
         call raises `Ambiguous` when it may have taken effect; `create` handles that.
         """
+        if api and self._auth is None:
+            raise SyncError(f"{method} {path}: this connection holds no API token (storage URLs only)")
         url = f"{self.host}{path}" if api else path
         shown = path if api else urlsplit(path).path
         body = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS) if json is not None else data
@@ -418,6 +413,58 @@ class Transport:
             message = "an object already has this name in storage"
         detail = self._redact(str(detail)) if detail not in (None, "", []) else None
         return self._redact(message), detail
+
+
+class Transport(Storage):
+    """A connection to one organization of a Picsellia platform.
+
+    ``host`` defaults to ``PICSELLIA_HOST`` or https://app.picsellia.com; ``organization`` (a name or an
+    id) to ``PICSELLIA_ORGANIZATION`` or the user's default organization. ``workers`` sizes the
+    connection pool for parallel transfers. Connecting (ping, organization, datalake) happens on
+    first use.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        token: str | None = None,
+        organization: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
+        workers: int = 8,
+        env_file: str | os.PathLike[str] | None = ".env",
+        allow_insecure_http: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        host = (host or os.environ.get(HOST_ENV) or DEFAULT_HOST).rstrip("/")
+        parts = urlsplit(host)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise SyncError(f"host must be an https:// URL, got {host!r}")
+        if parts.scheme == "http" and not (allow_insecure_http or is_loopback(parts.hostname)):
+            raise SyncError(f"refusing to send the API token over plain http to {parts.hostname}; use https")
+        secret = _Secret(resolve_token(token, env_file))
+        super().__init__(StorageSettings(retry or RetryPolicy.from_env(), timeouts or Timeouts(), limits or Limits()),
+                         workers=workers, sleep=sleep)
+        self.host = host
+        self._secret = secret
+        self._wanted_org = organization or os.environ.get(ORGANIZATION_ENV) or None
+        self._auth = _Bearer(self._secret)
+        self._connect_lock = threading.Lock()
+        self._org = None
+        self._lake: dict[str, Any] | None = None
+        self.username: str | None = None
+
+    def __repr__(self) -> str:
+        org = self._org["name"] if self._org else (self._wanted_org or "default")
+        return f"Client(host={self.host!r}, organization={org!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Client holds an API token and cannot be pickled")
+
+    def __enter__(self) -> Transport:
+        return self
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request` and decode the JSON answer (None for 204)."""
