@@ -77,6 +77,26 @@ def default_images_mode(target: str, images: Path | None) -> str:
     return "hardlink"
 
 
+def images_mode_of(target: str, images: Path | None, images_mode: str | None) -> str:
+    """`images_mode`, else `default_images_mode`; OptionError for a mode the layout cannot take.
+
+    Example:
+        >>> images_mode_of("tfrecord", Path("images"), None)
+        'none'
+    """
+    spec = formats.get(target)
+    mode = images_mode or default_images_mode(spec.name, images)
+    if mode not in IMAGE_MODES:
+        raise OptionError(f"--images-mode must be one of {', '.join(IMAGE_MODES)}, got {mode!r}")
+    if mode != "none" and images is None:
+        raise OptionError(f"--images-mode {mode} needs --images, the folder of the image files")
+    if mode != "none" and (spec.name in _NO_PLACEMENT or (spec.output == "file" and spec.name not in LAYOUTS)):
+        raise OptionError(f"--images-mode {mode}: a {spec.name} output does not hold image files "
+                          f"({'the records embed them' if spec.name == 'tfrecord' else 'it names them'}); "
+                          "use --images-mode none")
+    return mode
+
+
 def tagged_dataset(result: SplitResult, report: Report) -> Dataset:
     """The split's dataset with each asset tagged with its split (source split tags replaced)."""
     dataset = result.dataset
@@ -125,15 +145,7 @@ def write_split(
     spec = formats.get(target)
     image_dir = Path(images) if images else None
     check_names(result.names, spec.name, per_split_folders)
-    mode = images_mode or default_images_mode(spec.name, image_dir)
-    if mode not in IMAGE_MODES:
-        raise OptionError(f"--images-mode must be one of {', '.join(IMAGE_MODES)}, got {mode!r}")
-    if mode != "none" and image_dir is None:
-        raise OptionError(f"--images-mode {mode} needs --images, the folder of the image files")
-    if mode != "none" and (spec.name in _NO_PLACEMENT or (spec.output == "file" and spec.name not in LAYOUTS)):
-        raise OptionError(f"--images-mode {mode}: a {spec.name} output does not hold image files "
-                          f"({'the records embed them' if spec.name == 'tfrecord' else 'it names them'}); "
-                          "use --images-mode none")
+    mode = images_mode_of(spec.name, image_dir, images_mode)
     if per_split_folders:
         if images_mode is not None and spec.name == "yolo":
             write_options["copy_images"] = _YOLO_MODES[images_mode]
@@ -205,16 +217,32 @@ def _write_tfrecord(dataset: Dataset, folder: Path, image_dir: Path | None, repo
                     final_folder: str | os.PathLike[str] | None, options: dict[str, Any]) -> None:
     if image_dir is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
-    from ..tfod.pipeline import pipeline_fragment
-    from ..tfod.split_output import LABEL_MAP_NAME, write_split_tfrecords
+    from ..tfod.split_output import write_split_tfrecords
+
     out = write_split_tfrecords(dataset, folder, images=image_dir, report=report, progress=progress,
                                 absolute_paths=False, **options)
     if final_folder is not None:  # name the files where they will be, not in the staging folder
-        base = Path(final_folder).resolve()
-        sets = [{**s, "input_path": str(base / s["input_path"])} for s in out.record_sets]
-        text = (f"# input readers of the TF Object Detection API pipeline.config for the split dataset {base}\n"
-                + pipeline_fragment(sets, str(base / LABEL_MAP_NAME), masks=bool(options.get("masks"))))
-        out.pipeline.write_bytes(text.encode("utf-8"))
+        out.pipeline.write_bytes(split_pipeline_text(final_folder, out.record_sets, bool(options.get("masks"))))
+
+
+def split_pipeline_text(final_folder: str | os.PathLike[str], record_sets: list[dict[str, Any]],
+                        masks: bool) -> bytes:
+    """The ``pipeline_input_readers.config`` of a split written as TFRecords into `final_folder` (through a
+    staging folder): `record_sets` name their ``input_path`` relative to the folder.
+
+    Example:
+        >>> text = split_pipeline_text("/data/out", [{"split": "train", "input_path": "train.record"}], False)
+        >>> 'input_path: "/data/out/train.record"' in text.decode()
+        True
+    """
+    from ..tfod.pipeline import pipeline_fragment
+    from ..tfod.split_output import LABEL_MAP_NAME
+
+    base = Path(final_folder).resolve()
+    sets = [{**s, "input_path": str(base / s["input_path"])} for s in record_sets]
+    text = (f"# input readers of the TF Object Detection API pipeline.config for the split dataset {base}\n"
+            + pipeline_fragment(sets, str(base / LABEL_MAP_NAME), masks=masks))
+    return text.encode("utf-8")
 
 
 def _per_split_folders(result: SplitResult, folder: Path, spec: formats.FormatSpec, image_dir: Path | None,

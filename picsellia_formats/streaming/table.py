@@ -25,6 +25,9 @@ from ..outputs import output_dir
 from ..report import Report
 from .api import AssetStream, stream
 
+#: What a streamed split writes (a YOLO or VOC split is one training-ready dataset, written in memory).
+STREAMED_SPLIT_TARGETS = ("coco", "tfrecord")
+
 
 class AssetKey(NamedTuple):
     """What a split result names an asset by."""
@@ -111,35 +114,53 @@ def split_stream(
     strict: bool | str = False,
     write_options: dict[str, Any] | None = None,
     tmp_dir: str | None = None,
+    skip_missing_images: bool = False,
+    progress: bool | None = False,
 ) -> Any:
-    """`split` of a COCO file without holding its assets: one pass for the label table, one per part.
+    """`split` of a COCO file without holding its assets: one pass for the label table, one to write the parts.
 
-    Writes ``dst/annotations/instances_<split>.json`` (`to` must be COCO: a YOLO or VOC split is one
-    training-ready dataset, written in memory by the ``split`` command) and ``dst/split.json``, replacing
-    `dst` whole as the in-memory ``split`` command does; returns the `SplitResult`. The files are the bytes
-    the in-memory split writes. `strict` as `picsellia_formats.write`'s (LossyConversionError, `dst`
-    untouched). Raises OptionError for another target or a results list.
+    Writes, as the in-memory ``split`` command does and with the same bytes, ``dst/annotations/
+    instances_<split>.json`` for COCO (`to`), or for TFRecord the records of every split, ``label_map.pbtxt``
+    and ``pipeline_input_readers.config`` (`images`: the image files, needed; `skip_missing_images`: leave out
+    and report images not found; `streaming.split_tfrecord`), and ``dst/split.json``, replacing `dst` whole;
+    returns the `SplitResult`. A YOLO or VOC split (one training-ready dataset) is written in memory by the
+    ``split`` command. `strict` as `picsellia_formats.write`'s (LossyConversionError, `dst` untouched).
+    Raises OptionError for another target or a results list, FormatError as the in-memory split does.
     """
     from .. import formats
-    from ..errors import OptionError
+    from ..errors import FormatError, LossyConversionError, OptionError
+    from ..report import check_strict
     from ..stratify import split_table
 
-    if formats.get(to).name != "coco" or (write_options or {}).get("results"):
-        raise OptionError(f"a streamed split writes COCO split files only, not {formats.get(to).name}"
-                          f"{' results' if (write_options or {}).get('results') else ''}: split in memory "
-                          "(--no-stream)")
-    from ..errors import LossyConversionError
-    from ..report import check_strict
-
+    name = formats.get(to).name
+    options = {k: v for k, v in (write_options or {}).items() if v is not None}
+    if name not in STREAMED_SPLIT_TARGETS or options.get("results"):
+        raise OptionError(f"a streamed split writes {' or '.join(STREAMED_SPLIT_TARGETS)} only, not {name}"
+                          f"{' results' if options.get('results') else ''}: split in memory (--no-stream)")
+    if name == "tfrecord" and images is None:
+        raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
     strict = check_strict(strict)
     report = report if report is not None else Report()
     opts = {"tmp_dir": tmp_dir} if tmp_dir else {}
-    table = label_table(stream(src, "coco", **opts))
+    s = stream(src, "coco", **opts)
+    watch = None
+    if name == "tfrecord":
+        from .split_tfrecord import SplitWatch
+
+        watch = SplitWatch(list(s.labels), Path(images))  # type: ignore[arg-type]  # checked above
+        s.assets = watch.watch(s.assets)
+    table = label_table(s)
     result = split_table(table.classes, table.counts, ratios, seed=seed, method=method, time_limit=time_limit,
                          presence=presence, dataset=table)
     with output_dir(dst, "split", overwrite=overwrite) as staging:
-        _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
-                    {k: v for k, v in (write_options or {}).items() if v is not None and k != "results"})
+        if watch is not None:
+            from .split_tfrecord import write_split_records
+
+            write_split_records(src, Path(staging), dst, result, table.labels, watch, Path(images),  # type: ignore[arg-type]
+                                report, options, skip_missing=skip_missing_images, progress=progress)
+        else:
+            _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
+                        {k: v for k, v in options.items() if k != "results"})
         (Path(staging) / "split.json").write_bytes(result.to_json().encode())
         if report.refuses(strict):
             raise LossyConversionError(report, strict)
