@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                         help="split a COCO file without holding its assets (a pass for the label counts, one to "
-                             "write; COCO split files, or TFRecords with --images); by default for COCO files of "
+                             "write; to COCO split files, TFRecords, YOLO or VOC); by default for COCO files of "
                              "256 MiB or more")
     add_strict_argument(parser)
     add_overwrite_argument(parser, "DST")
@@ -147,8 +147,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _stream_refused(args: argparse.Namespace, target: str) -> str | None:
     """Why ``split --stream`` cannot write what these options ask for (None: it can)."""
-    if target not in ("coco", "tfrecord"):
-        return f"a {target} split is written in memory (streamed split targets: coco, tfrecord)"
+    from ..streaming.table import STREAMED_SPLIT_TARGETS
+
+    if target not in STREAMED_SPLIT_TARGETS:
+        return f"a {target} split is written in memory (streamed split targets: {', '.join(STREAMED_SPLIT_TARGETS)})"
     if args.per_split_folders:
         return "--per-split-folders is written in memory"
     if target == "coco" and (args.images is not None or args.skip_missing_images):
@@ -158,16 +160,14 @@ def _stream_refused(args: argparse.Namespace, target: str) -> str | None:
 
 def _run_streamed(args: argparse.Namespace, ratios: dict[str, float], target: str,
                   write_opts: dict[str, object]) -> int:
-    from ..stratify.output import images_mode_of
     from ..streaming.table import split_stream
 
-    if target == "tfrecord":
-        images_mode_of(target, args.images, args.images_mode)  # what the in-memory split refuses, refused first
     report = Report()
     result = split_stream(args.src, args.dst, ratios, target, seed=args.seed, method=args.method,
                           time_limit=args.time_limit, presence=not args.no_presence, images=args.images,
                           report=report, overwrite=args.overwrite, strict=args.strict, write_options=write_opts,
-                          skip_missing_images=args.skip_missing_images, progress=not args.quiet)
+                          skip_missing_images=args.skip_missing_images, images_mode=args.images_mode,
+                          progress=not args.quiet)
     if not args.quiet:
         print(result.table(max_classes=args.classes))
         print(f"coco -> {target} (streamed): {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "

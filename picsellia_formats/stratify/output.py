@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 LAYOUTS = ("yolo", "coco", "voc", "tfrecord")
 #: Formats whose output embeds or only names the images: no image placement.
 _NO_PLACEMENT = ("tfrecord",)
-_YOLO_MODES = {"copy": "copy", "hardlink": "link", "symlink": "symlink", "none": "none"}
+YOLO_MODES = {"copy": "copy", "hardlink": "link", "symlink": "symlink", "none": "none"}
 _DROPPED_WRITE_OPTIONS = {"coco": ("split_files",), "voc": ("layout",), "tfrecord": ("split_by_tag",)}
 
 
@@ -75,6 +75,20 @@ def default_images_mode(target: str, images: Path | None) -> str:
     if images is None or target in _NO_PLACEMENT or (target not in LAYOUTS and formats.get(target).output == "file"):
         return "none"
     return "hardlink"
+
+
+def layout_options(target: str, write_options: dict[str, Any]) -> dict[str, Any]:
+    """`write_options` without those the single-dataset layout sets itself; OptionError for one it contradicts.
+
+    Example:
+        >>> layout_options("voc", {"layout": "devkit", "one_based": True})
+        {'one_based': True}
+    """
+    if target == "voc" and write_options.get("layout") == "flat":
+        raise OptionError("--voc-layout flat: a split written as one dataset is one VOC devkit (its ImageSets name "
+                          "the splits); use --per-split-folders for flat folders")
+    dropped = _DROPPED_WRITE_OPTIONS.get(target, ())
+    return {k: v for k, v in write_options.items() if k not in dropped}
 
 
 def images_mode_of(target: str, images: Path | None, images_mode: str | None) -> str:
@@ -148,16 +162,12 @@ def write_split(
     mode = images_mode_of(spec.name, image_dir, images_mode)
     if per_split_folders:
         if images_mode is not None and spec.name == "yolo":
-            write_options["copy_images"] = _YOLO_MODES[images_mode]
+            write_options["copy_images"] = YOLO_MODES[images_mode]
         elif images_mode not in (None, "none"):
             raise OptionError(f"--images-mode {images_mode} with --per-split-folders: only a YOLO output places "
                               "images in each split folder")
         return _per_split_folders(result, folder, spec, image_dir, report, progress, write_options)
-    if spec.name == "voc" and write_options.get("layout") == "flat":
-        raise OptionError("--voc-layout flat: a split written as one dataset is one VOC devkit (its ImageSets name "
-                          "the splits); use --per-split-folders for flat folders")
-    for key in _DROPPED_WRITE_OPTIONS.get(spec.name, ()):
-        write_options.pop(key, None)
+    write_options = layout_options(spec.name, write_options)
     dataset = tagged_dataset(result, report)
     if image_dir is not None and (mode != "none" or spec.name == "tfrecord"):
         dataset = drop_missing_images(dataset, image_dir, skip_missing_images, report)
@@ -168,16 +178,16 @@ def write_split(
         report_for_spec(spec, dataset, {**write_options, **layout}, report)
     if spec.name == "yolo":
         spec.write(dataset, folder, images=image_dir, report=report, progress=progress,
-                   copy_images=_YOLO_MODES[mode], **write_options)
+                   copy_images=YOLO_MODES[mode], **write_options)
     elif spec.name == "coco":
         from ..formats.coco.write import write_split_files
 
         write_split_files(dataset, folder, report=report, **write_options)
-        _place(dataset, image_dir, mode, lambda a, s: Path("images", s, _rel(a.file_name)), folder, report)
+        _place(dataset, image_dir, mode, lambda a, s: Path("images", s, image_rel(a.file_name)), folder, report)
     elif spec.name == "voc":
         spec.write(dataset, folder, images=image_dir, report=report, progress=progress, layout="devkit",
                    **write_options)
-        _place(dataset, image_dir, mode, lambda a, s: Path("JPEGImages", _rel(a.file_name)), folder, report)
+        _place(dataset, image_dir, mode, lambda a, s: Path("JPEGImages", image_rel(a.file_name)), folder, report)
     elif spec.name == "tfrecord":
         _write_tfrecord(dataset, folder, image_dir, report, progress, final_folder, write_options)
     else:
@@ -186,7 +196,8 @@ def write_split(
     return report
 
 
-def _rel(file_name: str) -> Path:
+def image_rel(file_name: str) -> Path:
+    """Where an image file goes under a layout's image folder: its safe relative path, else its name."""
     try:
         return safe_relative_path(file_name)
     except ValueError:

@@ -25,8 +25,8 @@ from ..outputs import output_dir
 from ..report import Report
 from .api import AssetStream, stream
 
-#: What a streamed split writes (a YOLO or VOC split is one training-ready dataset, written in memory).
-STREAMED_SPLIT_TARGETS = ("coco", "tfrecord")
+#: What a streamed split writes (the other formats' writers take a `Dataset`).
+STREAMED_SPLIT_TARGETS = ("coco", "tfrecord", "yolo", "voc")
 
 
 class AssetKey(NamedTuple):
@@ -115,49 +115,64 @@ def split_stream(
     write_options: dict[str, Any] | None = None,
     tmp_dir: str | None = None,
     skip_missing_images: bool = False,
+    images_mode: str | None = None,
     progress: bool | None = False,
 ) -> Any:
     """`split` of a COCO file without holding its assets: one pass for the label table, one to write the parts.
 
     Writes, as the in-memory ``split`` command does and with the same bytes, ``dst/annotations/
-    instances_<split>.json`` for COCO (`to`), or for TFRecord the records of every split, ``label_map.pbtxt``
-    and ``pipeline_input_readers.config`` (`images`: the image files, needed; `skip_missing_images`: leave out
-    and report images not found; `streaming.split_tfrecord`), and ``dst/split.json``, replacing `dst` whole;
-    returns the `SplitResult`. A YOLO or VOC split (one training-ready dataset) is written in memory by the
-    ``split`` command. `strict` as `picsellia_formats.write`'s (LossyConversionError, `dst` untouched).
-    Raises OptionError for another target or a results list, FormatError as the in-memory split does.
+    instances_<split>.json`` for COCO (`to`; without images), for TFRecord the records of every split,
+    ``label_map.pbtxt`` and ``pipeline_input_readers.config`` (`images` needed), for YOLO and VOC one
+    training-ready dataset (`images_mode` as ``split``'s: hardlink by default with `images`), see
+    `streaming.split_write`; `skip_missing_images`: leave out and report images not found; and
+    ``dst/split.json``, replacing `dst` whole; returns the `SplitResult`. `strict` as
+    `picsellia_formats.write`'s (LossyConversionError, `dst` untouched). Raises OptionError for another
+    target, a results list or an option the layout refuses, FormatError as the in-memory split does.
     """
     from .. import formats
     from ..errors import FormatError, LossyConversionError, OptionError
     from ..report import check_strict
     from ..stratify import split_table
+    from ..stratify.output import images_mode_of, layout_options
 
     name = formats.get(to).name
     options = {k: v for k, v in (write_options or {}).items() if v is not None}
     if name not in STREAMED_SPLIT_TARGETS or options.get("results"):
-        raise OptionError(f"a streamed split writes {' or '.join(STREAMED_SPLIT_TARGETS)} only, not {name}"
+        raise OptionError(f"a streamed split writes {', '.join(STREAMED_SPLIT_TARGETS)} only, not {name}"
                           f"{' results' if options.get('results') else ''}: split in memory (--no-stream)")
-    if name == "tfrecord" and images is None:
+    image_dir = Path(images) if images is not None else None
+    if name == "coco" and image_dir is not None:
+        raise OptionError("a streamed COCO split writes the split files only, without images: split in memory "
+                          "(--no-stream)")
+    if name == "tfrecord" and image_dir is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
+    mode = images_mode_of(name, image_dir, images_mode)
+    options = layout_options(name, options)
     strict = check_strict(strict)
     report = report if report is not None else Report()
     opts = {"tmp_dir": tmp_dir} if tmp_dir else {}
     s = stream(src, "coco", **opts)
     watch = None
-    if name == "tfrecord":
-        from .split_tfrecord import SplitWatch
+    if name != "coco":
+        from .split_write import SplitWatch
 
-        watch = SplitWatch(list(s.labels), Path(images))  # type: ignore[arg-type]  # checked above
+        looks = image_dir if name == "tfrecord" or mode != "none" else None
+        watch = SplitWatch(list(s.labels), looks)
         s.assets = watch.watch(s.assets)
     table = label_table(s)
     result = split_table(table.classes, table.counts, ratios, seed=seed, method=method, time_limit=time_limit,
                          presence=presence, dataset=table)
     with output_dir(dst, "split", overwrite=overwrite) as staging:
-        if watch is not None:
-            from .split_tfrecord import write_split_records
+        if name == "tfrecord":
+            from .split_write import write_split_records
 
-            write_split_records(src, Path(staging), dst, result, table.labels, watch, Path(images),  # type: ignore[arg-type]
+            write_split_records(src, Path(staging), dst, result, table.labels, watch, image_dir,  # type: ignore[arg-type]
                                 report, options, skip_missing=skip_missing_images, progress=progress)
+        elif watch is not None:
+            from .split_write import write_split_layout
+
+            write_split_layout(src, Path(staging), name, result, watch, image_dir, mode, report, options,
+                               skip_missing=skip_missing_images)
         else:
             _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
                         {k: v for k, v in options.items() if k != "results"})

@@ -1,5 +1,6 @@
-"""``split --stream --to tfrecord``: the in-memory split's folder (shards, label map, input readers, split.json),
-byte for byte, its printed table and report, its errors and its --strict refusal, without the Dataset.
+"""``split --stream`` to TFRecord, YOLO and VOC: the in-memory split's folder (shards, label map, input readers;
+Ultralytics' layout; the VOC devkit; images placed; split.json), byte for byte, its printed table and report,
+its errors and its --strict refusal, without the Dataset.
 
 Every bundled COCO fixture with images (missing ones left out with --skip-missing-images), generated COCO
 files (sizes missing, source split tags, undeclared labels, Pascal fields and image labels, missing images),
@@ -67,18 +68,18 @@ def _tree(path: Path) -> dict[str, Any]:
     return out
 
 
-def _both(src: Path, images: Path, tmp_path: Path, capsys: pytest.CaptureFixture, *extra: str
+def _both(src: Path, images: Path, tmp_path: Path, capsys: pytest.CaptureFixture, *extra: str, to: str = "tfrecord"
           ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """(exit code, files, table, report lines) of ``split --to tfrecord`` in memory and streamed."""
+    """(exit code, files, table, report lines) of ``split --to <to>`` in memory and streamed."""
     out = []
     for mode in ("--no-stream", "--stream"):
-        dst = tmp_path / mode.strip("-")
-        code = main(["split", str(src), str(dst), "--to", "tfrecord", "--images", str(images), "--seed", "1",
+        dst = tmp_path / to / mode.strip("-")
+        code = main(["split", str(src), str(dst), "--to", to, "--images", str(images), "--seed", "1",
                      "--ratios", "0.6,0.2,0.2", mode, *extra])
         printed = capsys.readouterr()
         table = printed.out.split("\n")
         table = [line for line in table if " s" not in line[-6:] and "->" not in line]  # no timing, no paths
-        err = [line.replace(str(dst), "DST") for line in printed.err.splitlines() if "img/s" not in line]
+        err = [line.replace(str(dst), "DST") for line in printed.err.splitlines() if "/s]" not in line]
         out.append((code, _tree(dst) if dst.exists() else None, table, err))
     return out[0], out[1]
 
@@ -113,6 +114,17 @@ def _generated(folder: Path, n: int, *, sizeless: bool = False, undeclared: bool
     return src, folder / "images"
 
 
+@pytest.mark.parametrize(("src", "images"), FIXTURES, ids=lambda p: str(p.relative_to(ROOT / "fixtures")))
+@pytest.mark.parametrize("extra", [["--to", "yolo"], ["--to", "yolo", "--images-mode", "none"],
+                                   ["--to", "yolo", "--images-mode", "copy", "--yolo-task", "segment"],
+                                   ["--to", "voc"], ["--to", "voc", "--images-mode", "none", "--voc-one-based"]],
+                         ids=["yolo", "yolo-labels-only", "yolo-segment-copy", "voc", "voc-labels-only"])
+def test_fixtures_give_the_in_memory_layouts(src: Path, images: Path, extra: list[str], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    memory, stream = _both(src, images, tmp_path, capsys, "--skip-missing-images", *extra[2:], to=extra[1])
+    assert memory[0] == 0 and memory[1] and stream == memory
+
+
 @pytest.mark.parametrize("case", [
     {}, {"sizeless": True}, {"pascal_at": 33, "label_at": 34}, {"label_at": 5},
     {"remove": 3}, {"sizeless": True, "remove": 2, "pascal_at": 40}],
@@ -126,6 +138,9 @@ def test_generated_files_give_the_in_memory_split(case: dict, tmp_path: Path, ca
     assert memory[0] == 0 and stream == memory
     if case.get("remove"):
         assert any("images whose file is missing, left out of the output" in line for line in memory[3])
+    for to in ("yolo", "voc"):
+        memory, stream = _both(src, images, tmp_path, capsys, "--skip-missing-images", to=to)
+        assert memory[0] == 0 and stream == memory
 
 
 def test_exif_rotated_images_without_sizes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -167,6 +182,9 @@ def test_missing_images_fail_like_in_memory(tmp_path: Path, capsys: pytest.Captu
     memory, stream = _both(src, images, tmp_path, capsys, "--tfrecord-workers", "0")
     assert memory[0] == 2 and memory[1] is None and "image files not found" in "\n".join(memory[3])
     assert stream == memory
+    for to in ("yolo", "voc"):
+        memory, stream = _both(src, images, tmp_path, capsys, to=to)
+        assert memory[0] == 2 and memory[1] is None and stream == memory
 
 
 def test_undeclared_category_fails_like_in_memory(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -189,6 +207,8 @@ def test_strict_refuses_like_in_memory(strict: str, tmp_path: Path, capsys: pyte
     memory, stream = _both(src, images, tmp_path, capsys, "--tfrecord-workers", "0", strict)
     assert memory[0] == 1 and memory[1] is None and "polygons written as boxes" in "\n".join(memory[3])
     assert stream == memory
+    memory, stream = _both(src, images, tmp_path, capsys, strict, "--yolo-task", "detect", to="yolo")
+    assert memory[0] == 1 and memory[1] is None and stream == memory
 
 
 def test_stream_through_the_pool(tmp_path: Path, capsys: pytest.CaptureFixture,
@@ -213,8 +233,8 @@ def test_stream_on_dask_gives_the_pool_files(tmp_path: Path, capsys: pytest.Capt
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--to", "yolo"], "a yolo split is written in memory"),
-    (["--to", "voc"], "a voc split is written in memory"),
+    (["--to", "picsellia"], "a picsellia split is written in memory"),
+    (["--to", "voc", "--voc-layout", "flat"], "--voc-layout flat: a split written as one dataset is one VOC devkit"),
     (["--to", "tfrecord", "--per-split-folders"], "--per-split-folders is written in memory"),
     (["--to", "coco", "--skip-missing-images"], "without --images or --skip-missing-images"),
     (["--to", "tfrecord", "--images-mode", "copy"], "does not hold image files"),
@@ -242,12 +262,12 @@ def test_tfrecord_needs_images(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 def test_large_coco_streams_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture) -> None:
     from picsellia_formats import api
-    from picsellia_formats.streaming import split_tfrecord
+    from picsellia_formats.streaming import split_write
 
     src, images = _generated(tmp_path / "src", 8)
     calls = []
-    real = split_tfrecord.write_split_records
-    monkeypatch.setattr(split_tfrecord, "write_split_records", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = split_write.write_split_records
+    monkeypatch.setattr(split_write, "write_split_records", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setattr(api, "STREAM_ABOVE", src.stat().st_size)
     common = ["--to", "tfrecord", "--images", str(images), "-q", "--tfrecord-workers", "0"]
     assert main(["split", str(src), str(tmp_path / "a"), *common]) == 0
