@@ -288,15 +288,16 @@ _OBJECT = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(images=st.lists(st.tuples(st.integers(0, 16), st.lists(_OBJECT, max_size=4), st.booleans()),
                        min_size=1, max_size=14),
-       batch=st.integers(1, 5), masks=st.booleans(), shards=st.integers(1, 3), seed=st.integers(0, 3))
-def test_random_files_give_the_in_memory_split(images, batch, masks, shards, seed, tmp_path_factory,
+       batch=st.integers(1, 5), masks=st.booleans(), shards=st.integers(1, 3), seed=st.integers(0, 3),
+       to=st.sampled_from(["tfrecord", "tfrecord", "yolo", "voc"]))
+def test_random_files_give_the_in_memory_split(images, batch, masks, shards, seed, to, tmp_path_factory,
                                                monkeypatch) -> None:
     """Random COCO files (sizes given or not, boxes out of the image, polygons, Pascal attributes and image
-    labels anywhere, images 15 and 16 missing) split in memory and streamed in random
-    batch sizes: the same folder, byte for byte, and the same report."""
+    labels anywhere, images 15 and 16 missing) split in memory and streamed (TFRecord in random batch sizes,
+    YOLO, VOC): the same folder, byte for byte."""
     folder = _image_folder()  # i0.jpg .. i14.jpg
     monkeypatch.setattr(streamed, "BATCH", batch)
     tmp = tmp_path_factory.mktemp("random")
@@ -322,10 +323,14 @@ def test_random_files_give_the_in_memory_split(images, batch, masks, shards, see
                                "categories": [{"id": i, "name": n} for i, n in ((1, "a"), (2, "b"), (3, "c"))]}))
     outs = []
     for mode in ("--no-stream", "--stream"):
-        dst = tmp / mode.strip("-")
-        args = ["split", str(src), str(dst), "--to", "tfrecord", "--images", str(folder), "--ratios", "0.5,0.5",
-                "--seed", str(seed), "-q", "--skip-missing-images", "--tfrecord-workers", "0",
-                "--tfrecord-shards", str(shards), mode, *(["--tfrecord-masks"] if masks else [])]
+        dst = tmp / to / mode.strip("-")
+        args = ["split", str(src), str(dst), "--to", to, "--images", str(folder), "--ratios", "0.5,0.5",
+                "--seed", str(seed), "-q", "--skip-missing-images", mode]
+        if to == "tfrecord":
+            args += ["--tfrecord-workers", "0", "--tfrecord-shards", str(shards)]
+            args += ["--tfrecord-masks"] if masks else []
+        elif masks:  # labels only
+            args += ["--images-mode", "none"]
         outs.append((main(args), _tree(dst) if dst.exists() else None))
     assert outs[1] == outs[0] and outs[0][0] == 0
 
