@@ -153,8 +153,6 @@ def _stream_refused(args: argparse.Namespace, target: str) -> str | None:
         return f"a {target} split is written in memory (streamed split targets: {', '.join(STREAMED_SPLIT_TARGETS)})"
     if args.per_split_folders:
         return "--per-split-folders is written in memory"
-    if target == "coco" and (args.images is not None or args.skip_missing_images):
-        return "a streamed COCO split writes the split files only, without --images or --skip-missing-images"
     return None
 
 

@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,6 +179,7 @@ def write_split_layout(src: str | os.PathLike[str], staging: Path, target: str, 
     from .. import formats
     from ..formats.capabilities import tally_for_spec
     from ..model import Dataset
+    from ..stratify.output import image_rel
     from .api import stream
 
     spec = formats.get(target)
@@ -205,9 +206,10 @@ def write_split_layout(src: str | os.PathLike[str], staging: Path, target: str, 
     else:
         from ..formats.voc.write import write_stream as voc_stream
 
-        placer = _Placer(images, mode) if placing else None
-        voc_stream(s.labels, s.metadata, placer.place(assets, staging) if placer else assets, staging, images=images,
-                   report=report, layout="devkit", **options)
+        placer = _Placer(images, mode) if placing else None  # type: ignore[arg-type]  # placing: images given
+        if placer is not None:
+            assets = placer.place(assets, staging, lambda a: Path("JPEGImages", image_rel(a.file_name)))
+        voc_stream(s.labels, s.metadata, assets, staging, images=images, report=report, layout="devkit", **options)
         if placer is not None:
             placer.placer.report_to(report)
     if unheld is not None:
@@ -215,7 +217,7 @@ def write_split_layout(src: str | os.PathLike[str], staging: Path, target: str, 
 
 
 class _Placer:
-    """The VOC devkit's ``JPEGImages/``, filled as the assets pass (`stratify.output._place`'s rule)."""
+    """Image files placed as the assets pass (`stratify.output._place`'s rule: a file named twice, once)."""
 
     def __init__(self, images: Path, mode: str) -> None:
         from ..stratify.place import ImagePlacer
@@ -224,13 +226,44 @@ class _Placer:
         self.placer = ImagePlacer(mode)
         self.taken: set[Path] = set()
 
-    def place(self, assets: Iterator[Asset], folder: Path) -> Iterator[Asset]:
-        from ..stratify.output import image_rel
-
+    def place(self, assets: Iterator[Asset], folder: Path, where: Callable[[Asset], Path]) -> Iterator[Asset]:
+        """Yield `assets`, each one's image file put at ``folder / where(asset)`` first."""
         for asset in assets:
             found = self.index.find(asset.file_name)
-            rel = Path("JPEGImages", image_rel(asset.file_name))
+            rel = where(asset)
             if found is not None and rel not in self.taken:  # two assets naming one file: placed once
                 self.taken.add(rel)
                 self.placer.put(found, folder / rel)
             yield asset
+
+
+def write_split_coco(src: str | os.PathLike[str], staging: Path, result: SplitResult, watch: SplitWatch, images: Path,
+                     mode: str, report: Report, options: dict[str, Any], *, skip_missing: bool = False) -> None:
+    """Stream `src` again into `staging` as COCO split files, with the images (`mode`) in ``images/<split>/``
+    and the sizes the file lacks read from them, as the in-memory split does when given `images`."""
+    from ..stratify.output import image_rel
+    from .api import stream
+    from .table import _coco_parts
+
+    placing = mode != "none"
+    _before_writing(watch, images if placing else None, skip_missing, report)
+    s = stream(src, "coco")
+    assets = Retag(result, watch, images)(s.assets)
+    placer = _Placer(images, mode) if placing else None
+    if placer is not None:
+        assets = placer.place(assets, staging, lambda a: Path("images", a.tags[0], image_rel(a.file_name)))
+    s.assets = _untagged(assets)
+    index = result.index.tolist()
+    if watch.n_missing:
+        index = [k for k, gone in zip(index, watch.missing) if not gone]
+    _coco_parts(s, staging, result.names, index, report, options)
+    if placer is not None:
+        placer.placer.report_to(report)
+
+
+def _untagged(assets: Iterator[Asset]) -> Iterator[Asset]:
+    """The assets without the split tag `Retag` put first: a COCO part is its file (`write_split_files` takes
+    the tag off too, so it is not reported as a tag COCO drops)."""
+    for asset in assets:
+        del asset.tags[0]
+        yield asset

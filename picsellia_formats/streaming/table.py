@@ -120,14 +120,14 @@ def split_stream(
 ) -> Any:
     """`split` of a COCO file without holding its assets: one pass for the label table, one to write the parts.
 
-    Writes, as the in-memory ``split`` command does and with the same bytes, ``dst/annotations/
-    instances_<split>.json`` for COCO (`to`; without images), for TFRecord the records of every split,
-    ``label_map.pbtxt`` and ``pipeline_input_readers.config`` (`images` needed), for YOLO and VOC one
-    training-ready dataset (`images_mode` as ``split``'s: hardlink by default with `images`), see
-    `streaming.split_write`; `skip_missing_images`: leave out and report images not found; and
-    ``dst/split.json``, replacing `dst` whole; returns the `SplitResult`. `strict` as
-    `picsellia_formats.write`'s (LossyConversionError, `dst` untouched). Raises OptionError for another
-    target, a results list or an option the layout refuses, FormatError as the in-memory split does.
+    Writes, as the in-memory ``split`` command does and with the same bytes: COCO (`to`) split files
+    ``dst/annotations/instances_<split>.json`` (with `images`, placed in ``images/<split>/``); TFRecord shards
+    per split, ``label_map.pbtxt`` and ``pipeline_input_readers.config`` (`images` needed); YOLO or VOC as one
+    training-ready dataset (see `streaming.split_write`); and ``dst/split.json``, replacing `dst` whole.
+    `images_mode` as ``split``'s (hardlink by default with `images`); `skip_missing_images`: leave out and
+    report images not found. Returns the `SplitResult`. `strict` as `picsellia_formats.write`'s
+    (LossyConversionError, `dst` untouched). Raises OptionError for another target, a results list or an
+    option the layout refuses, FormatError as the in-memory split does.
     """
     from .. import formats
     from ..errors import FormatError, LossyConversionError, OptionError
@@ -141,9 +141,6 @@ def split_stream(
         raise OptionError(f"a streamed split writes {', '.join(STREAMED_SPLIT_TARGETS)} only, not {name}"
                           f"{' results' if options.get('results') else ''}: split in memory (--no-stream)")
     image_dir = Path(images) if images is not None else None
-    if name == "coco" and image_dir is not None:
-        raise OptionError("a streamed COCO split writes the split files only, without images: split in memory "
-                          "(--no-stream)")
     if name == "tfrecord" and image_dir is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
     mode = images_mode_of(name, image_dir, images_mode)
@@ -153,7 +150,7 @@ def split_stream(
     opts = {"tmp_dir": tmp_dir} if tmp_dir else {}
     s = stream(src, "coco", **opts)
     watch = None
-    if name != "coco":
+    if name != "coco" or image_dir is not None:  # a COCO split without images: the parts as they come
         from .split_write import SplitWatch
 
         looks = image_dir if name == "tfrecord" or mode != "none" else None
@@ -168,6 +165,11 @@ def split_stream(
 
             write_split_records(src, Path(staging), dst, result, table.labels, watch, image_dir,  # type: ignore[arg-type]
                                 report, options, skip_missing=skip_missing_images, progress=progress)
+        elif name == "coco" and watch is not None:
+            from .split_write import write_split_coco
+
+            write_split_coco(src, Path(staging), result, watch, image_dir, mode, report,  # type: ignore[arg-type]
+                             {k: v for k, v in options.items() if k != "results"}, skip_missing=skip_missing_images)
         elif watch is not None:
             from .split_write import write_split_layout
 
@@ -190,6 +192,10 @@ def _coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int
     from ..formats.coco.split_files import SPLIT_FILE_PATTERN
     from .coco_sink import CocoSink
 
+    if not index:  # as `write_split_files`
+        from ..errors import FormatError
+
+        raise FormatError("no asset to write: one COCO file per split needs tagged assets")
     reports = [Report() for _ in names]
     with ExitStack() as stack:
         sinks: list[CocoSink | None] = []
@@ -204,7 +210,9 @@ def _coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int
             metadata = {**(s.metadata if n == 0 else {}), "coco": s.metadata.get("coco", {})}
             n += 1
             target = staging / SPLIT_FILE_PATTERN.format(split=name)
-            sinks.append(stack.enter_context(CocoSink(target, s.labels, metadata, report=part_report, **options)))
+            # a COCO image label: kept by the in-memory COCO -> COCO write only (refused, naming --no-stream)
+            sinks.append(stack.enter_context(CocoSink(target, s.labels, metadata, report=part_report,
+                                                      refuse_image_labels=True, source=s.path, **options)))
         for asset, k in zip(s.assets, index):
             sinks[k].add(asset)  # type: ignore[union-attr]  # k is in `used`
     for part_report in reports:

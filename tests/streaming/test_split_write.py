@@ -1,5 +1,6 @@
-"""``split --stream`` to TFRecord, YOLO and VOC: the in-memory split's folder (shards, label map, input readers;
-Ultralytics' layout; the VOC devkit; images placed; split.json), byte for byte, its printed table and report,
+"""``split --stream`` to TFRecord, YOLO, VOC and COCO with images: the in-memory split's folder (shards, label
+map, input readers; Ultralytics' layout; the VOC devkit; COCO split files; images placed; split.json), byte
+for byte, its printed table and report,
 its errors and its --strict refusal, without the Dataset.
 
 Every bundled COCO fixture with images (missing ones left out with --skip-missing-images), generated COCO
@@ -117,8 +118,10 @@ def _generated(folder: Path, n: int, *, sizeless: bool = False, undeclared: bool
 @pytest.mark.parametrize(("src", "images"), FIXTURES, ids=lambda p: str(p.relative_to(ROOT / "fixtures")))
 @pytest.mark.parametrize("extra", [["--to", "yolo"], ["--to", "yolo", "--images-mode", "none"],
                                    ["--to", "yolo", "--images-mode", "copy", "--yolo-task", "segment"],
-                                   ["--to", "voc"], ["--to", "voc", "--images-mode", "none", "--voc-one-based"]],
-                         ids=["yolo", "yolo-labels-only", "yolo-segment-copy", "voc", "voc-labels-only"])
+                                   ["--to", "voc"], ["--to", "voc", "--images-mode", "none", "--voc-one-based"],
+                                   ["--to", "coco"], ["--to", "coco", "--images-mode", "none"]],
+                         ids=["yolo", "yolo-labels-only", "yolo-segment-copy", "voc", "voc-labels-only", "coco",
+                              "coco-labels-only"])
 def test_fixtures_give_the_in_memory_layouts(src: Path, images: Path, extra: list[str], tmp_path: Path,
                                              capsys: pytest.CaptureFixture) -> None:
     memory, stream = _both(src, images, tmp_path, capsys, "--skip-missing-images", *extra[2:], to=extra[1])
@@ -138,8 +141,11 @@ def test_generated_files_give_the_in_memory_split(case: dict, tmp_path: Path, ca
     assert memory[0] == 0 and stream == memory
     if case.get("remove"):
         assert any("images whose file is missing, left out of the output" in line for line in memory[3])
-    for to in ("yolo", "voc"):
+    for to in ("yolo", "voc", "coco"):
         memory, stream = _both(src, images, tmp_path, capsys, "--skip-missing-images", to=to)
+        if to == "coco" and "label_at" in case:  # a COCO image label: kept in memory only, refused by a stream
+            assert memory[0] == 0 and stream[0] == 2 and stream[1] is None and "--no-stream" in stream[3][-1]
+            continue
         assert memory[0] == 0 and stream == memory
 
 
@@ -182,7 +188,7 @@ def test_missing_images_fail_like_in_memory(tmp_path: Path, capsys: pytest.Captu
     memory, stream = _both(src, images, tmp_path, capsys, "--tfrecord-workers", "0")
     assert memory[0] == 2 and memory[1] is None and "image files not found" in "\n".join(memory[3])
     assert stream == memory
-    for to in ("yolo", "voc"):
+    for to in ("yolo", "voc", "coco"):
         memory, stream = _both(src, images, tmp_path, capsys, to=to)
         assert memory[0] == 2 and memory[1] is None and stream == memory
 
@@ -236,7 +242,6 @@ def test_stream_on_dask_gives_the_pool_files(tmp_path: Path, capsys: pytest.Capt
     (["--to", "picsellia"], "a picsellia split is written in memory"),
     (["--to", "voc", "--voc-layout", "flat"], "--voc-layout flat: a split written as one dataset is one VOC devkit"),
     (["--to", "tfrecord", "--per-split-folders"], "--per-split-folders is written in memory"),
-    (["--to", "coco", "--skip-missing-images"], "without --images or --skip-missing-images"),
     (["--to", "tfrecord", "--images-mode", "copy"], "does not hold image files"),
 ])
 def test_stream_refusals_name_no_stream(extra: list[str], message: str, tmp_path: Path,
@@ -292,7 +297,7 @@ _OBJECT = st.fixed_dictionaries({
 @given(images=st.lists(st.tuples(st.integers(0, 16), st.lists(_OBJECT, max_size=4), st.booleans()),
                        min_size=1, max_size=14),
        batch=st.integers(1, 5), masks=st.booleans(), shards=st.integers(1, 3), seed=st.integers(0, 3),
-       to=st.sampled_from(["tfrecord", "tfrecord", "yolo", "voc"]))
+       to=st.sampled_from(["tfrecord", "tfrecord", "yolo", "voc", "coco"]))
 def test_random_files_give_the_in_memory_split(images, batch, masks, shards, seed, to, tmp_path_factory,
                                                monkeypatch) -> None:
     """Random COCO files (sizes given or not, boxes out of the image, polygons, Pascal attributes and image
@@ -332,7 +337,10 @@ def test_random_files_give_the_in_memory_split(images, batch, masks, shards, see
         elif masks:  # labels only
             args += ["--images-mode", "none"]
         outs.append((main(args), _tree(dst) if dst.exists() else None))
-    assert outs[1] == outs[0] and outs[0][0] == 0
+    if to == "coco" and any(o["image_label"] for k, objects, _ in images if k < 15 for o in objects):
+        assert outs[1] == (2, None)  # a COCO image label: kept by the in-memory write only, refused by a stream
+    else:  # an image with objects and no size, found nowhere (YOLO), or no image found (COCO): the same refusal
+        assert outs[1] == outs[0] and (outs[0][0] == 0 or to in ("yolo", "coco"))
 
 
 @pytest.mark.parametrize("masks", [False, True], ids=["boxes", "masks"])
