@@ -40,6 +40,7 @@ from ..splits import is_split_name, split_of
 
 if TYPE_CHECKING:
     from ..stratify.result import SplitResult
+    from .api import AssetStream
 
 #: the write options of ``split --to tfrecord`` a stream takes
 OPTIONS = ("shards", "masks", "label_ids", "workers", "engine", "skip_broken")
@@ -65,7 +66,7 @@ class SplitWatch:
 
     def watch(self, assets: Iterator[Asset]) -> Iterator[Asset]:
         """Yield `assets` unchanged, noting what the TFRecord pass needs."""
-        from ..formats.tfrecord.jobs import _voc_fields as voc_fields
+        from ..formats.tfrecord.jobs import voc_fields
 
         index = self.index
         for asset in assets:
@@ -243,7 +244,6 @@ def write_split_coco(src: str | os.PathLike[str], staging: Path, result: SplitRe
     and the sizes the file lacks read from them, as the in-memory split does when given `images`."""
     from ..stratify.output import image_rel
     from .api import stream
-    from .table import _coco_parts
 
     placing = mode != "none"
     _before_writing(watch, images if placing else None, skip_missing, report)
@@ -256,7 +256,7 @@ def write_split_coco(src: str | os.PathLike[str], staging: Path, result: SplitRe
     index = result.index.tolist()
     if watch.n_missing:
         index = [k for k, gone in zip(index, watch.missing) if not gone]
-    _coco_parts(s, staging, result.names, index, report, options)
+    coco_parts(s, staging, result.names, index, report, options)
     if placer is not None:
         placer.placer.report_to(report)
 
@@ -267,3 +267,38 @@ def _untagged(assets: Iterator[Asset]) -> Iterator[Asset]:
     for asset in assets:
         del asset.tags[0]
         yield asset
+
+
+def coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int], report: Report,
+                options: dict[str, Any]) -> None:
+    """Every COCO part in one pass: each asset pushed to its part's sink (one report per part, merged)."""
+    from contextlib import ExitStack
+
+    from ..formats.coco.split_files import SPLIT_FILE_PATTERN
+    from .coco_sink import CocoSink
+
+    if not index:  # as `write_split_files`
+        from ..errors import FormatError
+
+        raise FormatError("no asset to write: one COCO file per split needs tagged assets")
+    reports = [Report() for _ in names]
+    with ExitStack() as stack:
+        sinks: list[CocoSink | None] = []
+        (staging / "annotations").mkdir(parents=True, exist_ok=True)
+        used = set(index)
+        n = 0
+        for k, (name, part_report) in enumerate(zip(names, reports)):
+            if k not in used:  # an empty split gets no file, as in `write_split_files`
+                sinks.append(None)
+                continue
+            # the in-memory `write_split_files` layout: other formats' dataset fields tallied with the first file
+            metadata = {**(s.metadata if n == 0 else {}), "coco": s.metadata.get("coco", {})}
+            n += 1
+            target = staging / SPLIT_FILE_PATTERN.format(split=name)
+            # a COCO image label: kept by the in-memory COCO -> COCO write only (refused, naming --no-stream)
+            sinks.append(stack.enter_context(CocoSink(target, s.labels, metadata, report=part_report,
+                                                      refuse_image_labels=True, source=s.path, **options)))
+        for asset, k in zip(s.assets, index):
+            sinks[k].add(asset)  # type: ignore[union-attr]  # k is in `used`
+    for part_report in reports:
+        report.merge(part_report)

@@ -176,47 +176,14 @@ def split_stream(
             write_split_layout(src, Path(staging), name, result, watch, image_dir, mode, report, options,
                                skip_missing=skip_missing_images)
         else:
-            _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
-                        {k: v for k, v in options.items() if k != "results"})
+            from .split_write import coco_parts
+
+            coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
+                       {k: v for k, v in options.items() if k != "results"})
         (Path(staging) / "split.json").write_bytes(result.to_json().encode())
         if report.refuses(strict):
             raise LossyConversionError(report, strict)
     return result
-
-
-def _coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int], report: Report,
-                options: dict[str, Any]) -> None:
-    """Every COCO part in one pass: each asset pushed to its part's sink (one report per part, merged)."""
-    from contextlib import ExitStack
-
-    from ..formats.coco.split_files import SPLIT_FILE_PATTERN
-    from .coco_sink import CocoSink
-
-    if not index:  # as `write_split_files`
-        from ..errors import FormatError
-
-        raise FormatError("no asset to write: one COCO file per split needs tagged assets")
-    reports = [Report() for _ in names]
-    with ExitStack() as stack:
-        sinks: list[CocoSink | None] = []
-        (staging / "annotations").mkdir(parents=True, exist_ok=True)
-        used = set(index)
-        n = 0
-        for k, (name, part_report) in enumerate(zip(names, reports)):
-            if k not in used:  # an empty split gets no file, as in `write_split_files`
-                sinks.append(None)
-                continue
-            # the in-memory `write_split_files` layout: other formats' dataset fields tallied with the first file
-            metadata = {**(s.metadata if n == 0 else {}), "coco": s.metadata.get("coco", {})}
-            n += 1
-            target = staging / SPLIT_FILE_PATTERN.format(split=name)
-            # a COCO image label: kept by the in-memory COCO -> COCO write only (refused, naming --no-stream)
-            sinks.append(stack.enter_context(CocoSink(target, s.labels, metadata, report=part_report,
-                                                      refuse_image_labels=True, source=s.path, **options)))
-        for asset, k in zip(s.assets, index):
-            sinks[k].add(asset)  # type: ignore[union-attr]  # k is in `used`
-    for part_report in reports:
-        report.merge(part_report)
 
 
 def _only(assets: Iterator[Asset], keep: list[bool]) -> Iterator[Asset]:
