@@ -66,8 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=int_at_least(0), default=50, help="classes shown in the table (default 50)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
-                        help="split a COCO file without holding its assets (a pass for the label counts, one "
-                             "in one pass; COCO split files only); by default for COCO files of 256 MiB or more")
+                        help="split a COCO file without holding its assets (a pass for the label counts, one to "
+                             "write; to COCO split files, TFRecords, YOLO or VOC); by default for COCO files of "
+                             "256 MiB or more")
     add_strict_argument(parser)
     add_overwrite_argument(parser, "DST")
     add_format_options(parser)
@@ -105,15 +106,18 @@ def run(args: argparse.Namespace) -> int:
     from .. import api
 
     stream = args.stream
-    in_memory_only = target != "coco" or args.per_split_folders or args.images is not None \
-        or args.skip_missing_images
-    if stream and in_memory_only:
-        raise OptionError("split --stream writes COCO split files only (annotations/instances_<split>.json), "
-                          "without --images, --per-split-folders or --skip-missing-images: use --no-stream")
+    refused = _stream_refused(args, target)
+    if stream and refused:
+        raise OptionError(f"split --stream cannot write this: {refused}; use --no-stream")
     if stream is None:
-        stream = not in_memory_only and api.streamable(args.src, source, target, read_opts, write_opts) and \
+        coco_opts = write_opts if target == "coco" else {}  # the source's checks; the target's are above
+        stream = not refused and api.streamable(args.src, source, "coco", read_opts, coco_opts) and \
             args.src.stat().st_size >= api.STREAM_ABOVE
     if stream:
+        if formats.get(source).name != "coco":
+            raise OptionError(f"split --stream reads COCO files only, not {formats.get(source).name}: use --no-stream")
+        if any(v is not None for v in read_opts.values()):
+            raise OptionError("a streamed split takes no reader option: use --no-stream")
         return _run_streamed(args, ratios, target, write_opts)
     dataset = read(args.src, source, images=args.images, progress=not args.quiet, **read_opts)
     from ..progress import bar  # tqdm: loaded when a command runs, not for --help
@@ -141,6 +145,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream_refused(args: argparse.Namespace, target: str) -> str | None:
+    """Why ``split --stream`` cannot write what these options ask for (None: it can)."""
+    from ..streaming.table import STREAMED_SPLIT_TARGETS
+
+    if target not in STREAMED_SPLIT_TARGETS:
+        return f"a {target} split is written in memory (streamed split targets: {', '.join(STREAMED_SPLIT_TARGETS)})"
+    if args.per_split_folders:
+        return "--per-split-folders is written in memory"
+    return None
+
+
 def _run_streamed(args: argparse.Namespace, ratios: dict[str, float], target: str,
                   write_opts: dict[str, object]) -> int:
     from ..streaming.table import split_stream
@@ -148,11 +163,13 @@ def _run_streamed(args: argparse.Namespace, ratios: dict[str, float], target: st
     report = Report()
     result = split_stream(args.src, args.dst, ratios, target, seed=args.seed, method=args.method,
                           time_limit=args.time_limit, presence=not args.no_presence, images=args.images,
-                          report=report, overwrite=args.overwrite, strict=args.strict, write_options=write_opts)
+                          report=report, overwrite=args.overwrite, strict=args.strict, write_options=write_opts,
+                          skip_missing_images=args.skip_missing_images, images_mode=args.images_mode,
+                          progress=not args.quiet)
     if not args.quiet:
         print(result.table(max_classes=args.classes))
         print(f"coco -> {target} (streamed): {', '.join(f'{n} {i:,}' for n, i in result.images.items())} images "
               f"-> {args.dst}, assignment and figures in {args.dst / 'split.json'}")
         if report:
-            print(str(report), file=sys.stderr)
+            print(respell(str(report), args.flag_spelling), file=sys.stderr)
     return 0

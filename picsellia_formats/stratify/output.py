@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 LAYOUTS = ("yolo", "coco", "voc", "tfrecord")
 #: Formats whose output embeds or only names the images: no image placement.
 _NO_PLACEMENT = ("tfrecord",)
-_YOLO_MODES = {"copy": "copy", "hardlink": "link", "symlink": "symlink", "none": "none"}
+YOLO_MODES = {"copy": "copy", "hardlink": "link", "symlink": "symlink", "none": "none"}
 _DROPPED_WRITE_OPTIONS = {"coco": ("split_files",), "voc": ("layout",), "tfrecord": ("split_by_tag",)}
 
 
@@ -75,6 +75,40 @@ def default_images_mode(target: str, images: Path | None) -> str:
     if images is None or target in _NO_PLACEMENT or (target not in LAYOUTS and formats.get(target).output == "file"):
         return "none"
     return "hardlink"
+
+
+def layout_options(target: str, write_options: dict[str, Any]) -> dict[str, Any]:
+    """`write_options` without those the single-dataset layout sets itself; OptionError for one it contradicts.
+
+    Example:
+        >>> layout_options("voc", {"layout": "devkit", "one_based": True})
+        {'one_based': True}
+    """
+    if target == "voc" and write_options.get("layout") == "flat":
+        raise OptionError("--voc-layout flat: a split written as one dataset is one VOC devkit (its ImageSets name "
+                          "the splits); use --per-split-folders for flat folders")
+    dropped = _DROPPED_WRITE_OPTIONS.get(target, ())
+    return {k: v for k, v in write_options.items() if k not in dropped}
+
+
+def images_mode_of(target: str, images: Path | None, images_mode: str | None) -> str:
+    """`images_mode`, else `default_images_mode`; OptionError for a mode the layout cannot take.
+
+    Example:
+        >>> images_mode_of("tfrecord", Path("images"), None)
+        'none'
+    """
+    spec = formats.get(target)
+    mode = images_mode or default_images_mode(spec.name, images)
+    if mode not in IMAGE_MODES:
+        raise OptionError(f"--images-mode must be one of {', '.join(IMAGE_MODES)}, got {mode!r}")
+    if mode != "none" and images is None:
+        raise OptionError(f"--images-mode {mode} needs --images, the folder of the image files")
+    if mode != "none" and (spec.name in _NO_PLACEMENT or (spec.output == "file" and spec.name not in LAYOUTS)):
+        raise OptionError(f"--images-mode {mode}: a {spec.name} output does not hold image files "
+                          f"({'the records embed them' if spec.name == 'tfrecord' else 'it names them'}); "
+                          "use --images-mode none")
+    return mode
 
 
 def tagged_dataset(result: SplitResult, report: Report) -> Dataset:
@@ -125,27 +159,15 @@ def write_split(
     spec = formats.get(target)
     image_dir = Path(images) if images else None
     check_names(result.names, spec.name, per_split_folders)
-    mode = images_mode or default_images_mode(spec.name, image_dir)
-    if mode not in IMAGE_MODES:
-        raise OptionError(f"--images-mode must be one of {', '.join(IMAGE_MODES)}, got {mode!r}")
-    if mode != "none" and image_dir is None:
-        raise OptionError(f"--images-mode {mode} needs --images, the folder of the image files")
-    if mode != "none" and (spec.name in _NO_PLACEMENT or (spec.output == "file" and spec.name not in LAYOUTS)):
-        raise OptionError(f"--images-mode {mode}: a {spec.name} output does not hold image files "
-                          f"({'the records embed them' if spec.name == 'tfrecord' else 'it names them'}); "
-                          "use --images-mode none")
+    mode = images_mode_of(spec.name, image_dir, images_mode)
     if per_split_folders:
         if images_mode is not None and spec.name == "yolo":
-            write_options["copy_images"] = _YOLO_MODES[images_mode]
+            write_options["copy_images"] = YOLO_MODES[images_mode]
         elif images_mode not in (None, "none"):
             raise OptionError(f"--images-mode {images_mode} with --per-split-folders: only a YOLO output places "
                               "images in each split folder")
         return _per_split_folders(result, folder, spec, image_dir, report, progress, write_options)
-    if spec.name == "voc" and write_options.get("layout") == "flat":
-        raise OptionError("--voc-layout flat: a split written as one dataset is one VOC devkit (its ImageSets name "
-                          "the splits); use --per-split-folders for flat folders")
-    for key in _DROPPED_WRITE_OPTIONS.get(spec.name, ()):
-        write_options.pop(key, None)
+    write_options = layout_options(spec.name, write_options)
     dataset = tagged_dataset(result, report)
     if image_dir is not None and (mode != "none" or spec.name == "tfrecord"):
         dataset = drop_missing_images(dataset, image_dir, skip_missing_images, report)
@@ -156,16 +178,16 @@ def write_split(
         report_for_spec(spec, dataset, {**write_options, **layout}, report)
     if spec.name == "yolo":
         spec.write(dataset, folder, images=image_dir, report=report, progress=progress,
-                   copy_images=_YOLO_MODES[mode], **write_options)
+                   copy_images=YOLO_MODES[mode], **write_options)
     elif spec.name == "coco":
         from ..formats.coco.write import write_split_files
 
         write_split_files(dataset, folder, report=report, **write_options)
-        _place(dataset, image_dir, mode, lambda a, s: Path("images", s, _rel(a.file_name)), folder, report)
+        _place(dataset, image_dir, mode, lambda a, s: Path("images", s, image_rel(a.file_name)), folder, report)
     elif spec.name == "voc":
         spec.write(dataset, folder, images=image_dir, report=report, progress=progress, layout="devkit",
                    **write_options)
-        _place(dataset, image_dir, mode, lambda a, s: Path("JPEGImages", _rel(a.file_name)), folder, report)
+        _place(dataset, image_dir, mode, lambda a, s: Path("JPEGImages", image_rel(a.file_name)), folder, report)
     elif spec.name == "tfrecord":
         _write_tfrecord(dataset, folder, image_dir, report, progress, final_folder, write_options)
     else:
@@ -174,7 +196,8 @@ def write_split(
     return report
 
 
-def _rel(file_name: str) -> Path:
+def image_rel(file_name: str) -> Path:
+    """Where an image file goes under a layout's image folder: its safe relative path, else its name."""
     try:
         return safe_relative_path(file_name)
     except ValueError:
@@ -205,16 +228,32 @@ def _write_tfrecord(dataset: Dataset, folder: Path, image_dir: Path | None, repo
                     final_folder: str | os.PathLike[str] | None, options: dict[str, Any]) -> None:
     if image_dir is None:
         raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
-    from ..tfod.pipeline import pipeline_fragment
-    from ..tfod.split_output import LABEL_MAP_NAME, write_split_tfrecords
+    from ..tfod.split_output import write_split_tfrecords
+
     out = write_split_tfrecords(dataset, folder, images=image_dir, report=report, progress=progress,
                                 absolute_paths=False, **options)
     if final_folder is not None:  # name the files where they will be, not in the staging folder
-        base = Path(final_folder).resolve()
-        sets = [{**s, "input_path": str(base / s["input_path"])} for s in out.record_sets]
-        text = (f"# input readers of the TF Object Detection API pipeline.config for the split dataset {base}\n"
-                + pipeline_fragment(sets, str(base / LABEL_MAP_NAME), masks=bool(options.get("masks"))))
-        out.pipeline.write_bytes(text.encode("utf-8"))
+        out.pipeline.write_bytes(split_pipeline_text(final_folder, out.record_sets, bool(options.get("masks"))))
+
+
+def split_pipeline_text(final_folder: str | os.PathLike[str], record_sets: list[dict[str, Any]],
+                        masks: bool) -> bytes:
+    """The ``pipeline_input_readers.config`` of a split written as TFRecords into `final_folder` (through a
+    staging folder): `record_sets` name their ``input_path`` relative to the folder.
+
+    Example:
+        >>> text = split_pipeline_text("/data/out", [{"split": "train", "input_path": "train.record"}], False)
+        >>> 'input_path: "/data/out/train.record"' in text.decode()
+        True
+    """
+    from ..tfod.pipeline import pipeline_fragment
+    from ..tfod.split_output import LABEL_MAP_NAME
+
+    base = Path(final_folder).resolve()
+    sets = [{**s, "input_path": str(base / s["input_path"])} for s in record_sets]
+    text = (f"# input readers of the TF Object Detection API pipeline.config for the split dataset {base}\n"
+            + pipeline_fragment(sets, str(base / LABEL_MAP_NAME), masks=masks))
+    return text.encode("utf-8")
 
 
 def _per_split_folders(result: SplitResult, folder: Path, spec: formats.FormatSpec, image_dir: Path | None,

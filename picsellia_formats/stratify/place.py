@@ -88,12 +88,27 @@ def drop_missing_images(dataset: Dataset, images: str | os.PathLike[str], skip: 
     missing = [a.file_name for a in dataset.assets if index.find(a.file_name) is None]
     if not missing:
         return dataset
-    if not skip:
-        shown = ", ".join(repr(m) for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise FormatError(f"{len(missing):,} image files not found: {shown}; --skip-missing-images "
-                          "(skip_missing_images=True) leaves such images out of the output", file=index.folder)
+    missing_images(len(missing), missing[:5], index.folder, skip, report)
     gone = set(missing)
-    report.dropped("images whose file is missing, left out of the output", len(missing), "--skip-missing-images",
-                   example=missing[0])
     return Dataset(labels=list(dataset.labels), assets=[a for a in dataset.assets if a.file_name not in gone],
                    metadata=dict(dataset.metadata))
+
+
+def missing_images(count: int, first: list[str], folder: Path, skip: bool, report: Report) -> None:
+    """`count` image files not found under `folder` (`first`: the first names, up to 5): a FormatError
+    naming them and ``--skip-missing-images``, or with `skip` the report's line for leaving them out.
+
+    Example:
+        >>> r = Report()
+        >>> missing_images(2, ["a.jpg", "b.jpg"], Path("images"), True, r)
+        >>> print(r)
+        2 images whose file is missing, left out of the output dropped (--skip-missing-images)
+    """
+    if not count:
+        return
+    if not skip:
+        shown = ", ".join(repr(m) for m in first[:5]) + (" ..." if count > 5 else "")
+        raise FormatError(f"{count:,} image files not found: {shown}; --skip-missing-images "
+                          "(skip_missing_images=True) leaves such images out of the output", file=folder)
+    report.dropped("images whose file is missing, left out of the output", count, "--skip-missing-images",
+                   example=first[0])

@@ -25,6 +25,9 @@ from ..outputs import output_dir
 from ..report import Report
 from .api import AssetStream, stream
 
+#: What a streamed split writes (the other formats' writers take a `Dataset`).
+STREAMED_SPLIT_TARGETS = ("coco", "tfrecord", "yolo", "voc")
+
 
 class AssetKey(NamedTuple):
     """What a split result names an asset by."""
@@ -111,68 +114,76 @@ def split_stream(
     strict: bool | str = False,
     write_options: dict[str, Any] | None = None,
     tmp_dir: str | None = None,
+    skip_missing_images: bool = False,
+    images_mode: str | None = None,
+    progress: bool | None = False,
 ) -> Any:
-    """`split` of a COCO file without holding its assets: one pass for the label table, one per part.
+    """`split` of a COCO file without holding its assets: one pass for the label table, one to write the parts.
 
-    Writes ``dst/annotations/instances_<split>.json`` (`to` must be COCO: a YOLO or VOC split is one
-    training-ready dataset, written in memory by the ``split`` command) and ``dst/split.json``, replacing
-    `dst` whole as the in-memory ``split`` command does; returns the `SplitResult`. The files are the bytes
-    the in-memory split writes. `strict` as `picsellia_formats.write`'s (LossyConversionError, `dst`
-    untouched). Raises OptionError for another target or a results list.
+    Writes, as the in-memory ``split`` command does and with the same bytes: COCO (`to`) split files
+    ``dst/annotations/instances_<split>.json`` (with `images`, placed in ``images/<split>/``); TFRecord shards
+    per split, ``label_map.pbtxt`` and ``pipeline_input_readers.config`` (`images` needed); YOLO or VOC as one
+    training-ready dataset (see `streaming.split_write`); and ``dst/split.json``, replacing `dst` whole.
+    `images_mode` as ``split``'s (hardlink by default with `images`); `skip_missing_images`: leave out and
+    report images not found. Returns the `SplitResult`. `strict` as `picsellia_formats.write`'s
+    (LossyConversionError, `dst` untouched). Raises OptionError for another target, a results list or an
+    option the layout refuses, FormatError as the in-memory split does.
     """
     from .. import formats
-    from ..errors import OptionError
-    from ..stratify import split_table
-
-    if formats.get(to).name != "coco" or (write_options or {}).get("results"):
-        raise OptionError(f"a streamed split writes COCO split files only, not {formats.get(to).name}"
-                          f"{' results' if (write_options or {}).get('results') else ''}: split in memory "
-                          "(--no-stream)")
-    from ..errors import LossyConversionError
+    from ..errors import FormatError, LossyConversionError, OptionError
     from ..report import check_strict
+    from ..stratify import split_table
+    from ..stratify.output import images_mode_of, layout_options
 
+    name = formats.get(to).name
+    options = {k: v for k, v in (write_options or {}).items() if v is not None}
+    if name not in STREAMED_SPLIT_TARGETS or options.get("results"):
+        raise OptionError(f"a streamed split writes {', '.join(STREAMED_SPLIT_TARGETS)} only, not {name}"
+                          f"{' results' if options.get('results') else ''}: split in memory (--no-stream)")
+    image_dir = Path(images) if images is not None else None
+    if name == "tfrecord" and image_dir is None:
+        raise FormatError("the TFRecord writer needs the image files: pass the images folder (--images)")
+    mode = images_mode_of(name, image_dir, images_mode)
+    options = layout_options(name, options)
     strict = check_strict(strict)
     report = report if report is not None else Report()
     opts = {"tmp_dir": tmp_dir} if tmp_dir else {}
-    table = label_table(stream(src, "coco", **opts))
+    s = stream(src, "coco", **opts)
+    watch = None
+    if name != "coco" or image_dir is not None:  # a COCO split without images: the parts as they come
+        from .split_write import SplitWatch
+
+        looks = image_dir if name == "tfrecord" or mode != "none" else None
+        watch = SplitWatch(list(s.labels), looks)
+        s.assets = watch.watch(s.assets)
+    table = label_table(s)
     result = split_table(table.classes, table.counts, ratios, seed=seed, method=method, time_limit=time_limit,
                          presence=presence, dataset=table)
     with output_dir(dst, "split", overwrite=overwrite) as staging:
-        _coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
-                    {k: v for k, v in (write_options or {}).items() if v is not None and k != "results"})
+        if name == "tfrecord":
+            from .split_write import write_split_records
+
+            write_split_records(src, Path(staging), dst, result, table.labels, watch, image_dir,  # type: ignore[arg-type]
+                                report, options, skip_missing=skip_missing_images, progress=progress)
+        elif name == "coco" and watch is not None:
+            from .split_write import write_split_coco
+
+            write_split_coco(src, Path(staging), result, watch, image_dir, mode, report,  # type: ignore[arg-type]
+                             {k: v for k, v in options.items() if k != "results"}, skip_missing=skip_missing_images)
+        elif watch is not None:
+            from .split_write import write_split_layout
+
+            write_split_layout(src, Path(staging), name, result, watch, image_dir, mode, report, options,
+                               skip_missing=skip_missing_images)
+        else:
+            from .split_write import coco_parts
+
+            coco_parts(stream(src, "coco", **opts), Path(staging), result.names, result.index.tolist(), report,
+                       {k: v for k, v in options.items() if k != "results"})
         (Path(staging) / "split.json").write_bytes(result.to_json().encode())
         if report.refuses(strict):
             raise LossyConversionError(report, strict)
     return result
-
-
-def _coco_parts(s: AssetStream, staging: Path, names: list[str], index: list[int], report: Report,
-                options: dict[str, Any]) -> None:
-    """Every COCO part in one pass: each asset pushed to its part's sink (one report per part, merged)."""
-    from contextlib import ExitStack
-
-    from ..formats.coco.split_files import SPLIT_FILE_PATTERN
-    from .coco_sink import CocoSink
-
-    reports = [Report() for _ in names]
-    with ExitStack() as stack:
-        sinks: list[CocoSink | None] = []
-        (staging / "annotations").mkdir(parents=True, exist_ok=True)
-        used = set(index)
-        n = 0
-        for k, (name, part_report) in enumerate(zip(names, reports)):
-            if k not in used:  # an empty split gets no file, as in `write_split_files`
-                sinks.append(None)
-                continue
-            # the in-memory `write_split_files` layout: other formats' dataset fields tallied with the first file
-            metadata = {**(s.metadata if n == 0 else {}), "coco": s.metadata.get("coco", {})}
-            n += 1
-            target = staging / SPLIT_FILE_PATTERN.format(split=name)
-            sinks.append(stack.enter_context(CocoSink(target, s.labels, metadata, report=part_report, **options)))
-        for asset, k in zip(s.assets, index):
-            sinks[k].add(asset)  # type: ignore[union-attr]  # k is in `used`
-    for part_report in reports:
-        report.merge(part_report)
 
 
 def _only(assets: Iterator[Asset], keep: list[bool]) -> Iterator[Asset]:

@@ -82,6 +82,11 @@ def write_tfrecords_stream(
     overwrite: bool = False,
     on_labels: Callable[[list[LabelMapItem]], None] | None = None,
     report_unheld: bool = True,
+    prepare: Callable[[Iterator[Asset]], Iterator[Asset]] | None = None,
+    reader_report: bool = True,
+    pascal: bool = False,
+    classes: bool = False,
+    expected: tuple[int, int] | None = None,
 ) -> StreamedRecords:
     """Stream the COCO file `source` into OD API TFRecords at `prefix`.
 
@@ -90,6 +95,12 @@ def write_tfrecords_stream(
     the labels are known, before anything is written (the CLI checks its label-map file there). Raises
     FormatError for a source that cannot be streamed here (a COCO file named for a split, an image
     without an id: write them with ``--no-stream``), and what `write_tfrecords` raises.
+
+    For a caller that streams the source as something else first (``split``): `prepare` turns the
+    source's assets into the ones written (called again from the start if the stream restarts);
+    `reader_report` False leaves the reader's entries out of `report`; `pascal` / `classes` turn the
+    Pascal fields / image classes on from the start (when the caller knows they are needed: no restart);
+    `expected` is the (images, objects) to come, when `prepare` leaves some out.
     """
     from ..engines import check_engine
     from ..formats.tfrecord.sources import DECODE_CHECKS
@@ -105,10 +116,13 @@ def write_tfrecords_stream(
         raise OptionError(f"check_decode must be one of {', '.join(DECODE_CHECKS)}, got {check_decode!r}")
     check_engine(engine)
     images = image_source(images)
-    pascal = classes = False
     for _ in range(3):
         attempt = Report()  # a restarted run's entries replace the first run's
-        s = stream(source, report=attempt)
+        s = stream(source, report=attempt if reader_report else None)
+        if prepare is not None:
+            s.assets = prepare(s.assets)
+        if expected is not None:
+            s.n_assets, s.n_annotations = expected
         try:
             result = _write(s, prefix, attempt, images=images, shards=shards, masks=masks, label_map=label_map,
                             label_ids=label_ids, split_by_tag=split_by_tag, workers=workers, engine=engine,

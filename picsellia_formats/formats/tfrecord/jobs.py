@@ -28,7 +28,7 @@ from .encode import AssetJob, ObjectJob
 PASCAL_ATTRIBUTES = ("pose", "truncated", "difficult")
 
 
-def _voc_fields(ann: Annotation) -> tuple[int, int, str | None]:
+def voc_fields(ann: Annotation) -> tuple[int, int, str | None]:
     """(difficult, truncated, pose) from the object's attributes (the VOC reader's names)."""
     attrs = ann.attributes
     if not attrs:
@@ -140,7 +140,7 @@ class JobBuilder:
                     else:
                         area = float(box[2] * box[3])
                 if ann.attributes:
-                    difficult, truncated, pose = _voc_fields(ann)
+                    difficult, truncated, pose = voc_fields(ann)
                     if truncated or pose is not None:
                         pascal = True
                     if any(k not in PASCAL_ATTRIBUTES for k in ann.attributes):
