@@ -2,10 +2,9 @@
 
 COCO -> COCO changes little: ids (kept when unique integers), areas (recomputed when they disagree with the
 geometry) and the key order. `AnnotationRecord` decodes an annotation in C with its types checked (msgspec);
-its fields are in the writer's key order, so `RecordEncoder` fixes what the writer would change in place
-(category id, area, an empty segmentation) and msgspec writes the batch: the bytes `write.batch_dicts` gives
-for the same records read into the model (msgspec spells a float of 1e16 or more ``1e16`` where orjson writes
-``1e+16``: such a batch is written by orjson). A record the fast loop does not cover (a mask, keypoints,
+`RecordEncoder` makes from it the dict the writer makes (category id, area, an empty segmentation; no
+`Annotation` in between) and orjson writes the batch: the bytes `write.batch_dicts` gives for the same records
+read into the model. A record the fast loop does not cover (a mask, keypoints,
 attributes, no bbox) and the records of a chunk the types do not fit (an unknown key, a flat polygon: read
 as dicts) go through the reader's and the writer's own functions. A record the reader refuses or changes in
 a way a stream cannot (an image label, a caption) raises `Ineligible`: the caller takes the general path,
@@ -19,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from math import isfinite
 from typing import Annotated, Any, Literal
@@ -49,10 +47,7 @@ class Rle(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AnnotationRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """One COCO instances annotation, every key the reader knows, typed (an unknown key: ValidationError).
-
-    The fields are in the COCO writer's key order; UNSET ones are not written.
-    """
+    """One COCO instances annotation, every key the reader knows, typed (an unknown key: ValidationError)."""
 
     id: Int | str | None
     image_id: Int | str
@@ -75,9 +70,6 @@ RECORDS = msgspec.json.Decoder(list[AnnotationRecord])
 _BOX_ONLY: list[list[float]] = []
 _GENERAL: list[list[float]] = []
 _UNSET = msgspec.UNSET
-_ENCODE = msgspec.json.Encoder().encode
-#: a float msgspec spells differently from orjson (an exponent of 16 or more: "1e16" against "1e+16")
-_BIG_EXPONENT = re.compile(rb"e[0-9]")  # a literal first: re searches for it at memchr speed
 
 
 class RecordEncoder:
@@ -98,7 +90,7 @@ class RecordEncoder:
         self.counts = counts if counts is not None else {"areas_replaced": 0}
 
     def encode(self, records: list[Any], numbers: Sequence[int]) -> bytes:
-        """The JSON array items (comma-separated, no brackets) of `records`, in order; they are modified.
+        """The JSON array items (comma-separated, no brackets) of `records`, in order.
 
         `records`: `AnnotationRecord`s, or dicts (a chunk the types did not fit), taken by the general functions;
         `numbers`: each record's index in the file (what the reader's messages and examples name).
@@ -132,37 +124,41 @@ class RecordEncoder:
         areas = polygon_areas(polygons)
         out_cat = self.out_cat
         replaced = 0
-        items: list[Any] = records
+        items: list[Any] = []
+        append = items.append
         try:
             for r, polygon, computed in zip(records, polygons, areas):
                 if polygon is _GENERAL:
+                    append(None)  # filled by the general functions below
                     continue
-                r.category_id = out_cat[r.category_id]
+                box = r.bbox
                 if polygon is _BOX_ONLY:
-                    r.segmentation = _BOX_ONLY  # written []
-                    box = r.bbox
+                    seg: Any = []
                     computed = float(box[2] * box[3])
+                else:
+                    seg = polygon
                 area = r.area
                 if area is None:
-                    r.area = computed
+                    area = computed
                 else:
                     tolerance = 0.15 * computed
                     if tolerance < 16.0:
                         tolerance = 16.0
                     if abs(area - computed) > tolerance:
                         replaced += 1
-                        r.area = computed
+                        area = computed
+                d = {"id": r.id, "image_id": r.image_id, "category_id": out_cat[r.category_id], "segmentation": seg,
+                     "area": area, "bbox": box, "iscrowd": r.iscrowd}
+                if r.score is not _UNSET:
+                    d["score"] = r.score
+                append(d)
         except KeyError:
             raise Ineligible("a category id is not among the categories") from None
         self.counts["areas_replaced"] += replaced
         if others:
-            items = list(records)
             for i, d in zip(others, self._general(records, others, numbers)):
                 items[i] = d
-        body = _ENCODE(items)
-        if _BIG_EXPONENT.search(body):
-            body = orjson.dumps(msgspec.to_builtins(items))
-        return body[1:-1]
+        return orjson.dumps(items)[1:-1]
 
     def _general(self, records: list[Any], indices: list[int], numbers: Sequence[int]) -> list[dict[str, Any]]:
         """The reader's `parse_annotations` then the writer's `batch_dicts`, for the records the loop leaves."""
