@@ -27,7 +27,7 @@ from ..errors import LossyConversionError, OptionError, ProblemCollector
 from ..formats._json_files import has_long_digits
 from ..formats.coco.parse import parse_categories
 from ..formats.coco.read import FILE_SPLIT_INFO
-from ..formats.coco.records import Ineligible, RecordEncoder, record_field
+from ..formats.coco.records import Ineligible, RecordEncoder
 from ..inputs import text_problem
 from ..io_utils import gc_paused
 from ..outputs import output_file
@@ -125,8 +125,8 @@ def _copy(source: CocoSource, sink: CocoSink, labels_by_id: dict[Any, str], prog
         for images, records, positions, numbers in _batches(source):
             written = writer_images(images)
             if records:
-                ids = [record_field(r, "id") for r in records]
-                sink.add_records(written, encoder.encode(records, numbers), ids, positions)
+                body, ids = encoder.encode(records, numbers)
+                sink.add_records(written, body, ids, positions)
                 b.update(len(records))
             else:
                 sink.add_records(written, b"", [], ())

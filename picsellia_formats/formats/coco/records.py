@@ -13,7 +13,7 @@ which names what is wrong. `parse_records` is the reader's side alone: typed rec
 Example:
     >>> recs = RECORDS.decode(b'[{"id": 7, "image_id": 1, "category_id": 3, "bbox": [0, 0, 2, 3]}]')
     >>> RecordEncoder({3: "cat"}, {"cat": 1}).encode(recs, range(1))
-    b'{"id":7,"image_id":1,"category_id":1,"segmentation":[],"area":6.0,"bbox":[0,0,2,3],"iscrowd":0}'
+    (b'{"id":7,"image_id":1,"category_id":1,"segmentation":[],"area":6.0,"bbox":[0,0,2,3],"iscrowd":0}', [7])
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ class RecordEncoder:
         self.report = report if report is not None else Report()  # what the general functions say
         self.counts = counts if counts is not None else {"areas_replaced": 0}
 
-    def encode(self, records: list[Any], numbers: Sequence[int]) -> bytes:
-        """The JSON array items (comma-separated, no brackets) of `records`, in order.
+    def encode(self, records: list[Any], numbers: Sequence[int]) -> tuple[bytes, list[Any]]:
+        """The JSON array items (comma-separated, no brackets) of `records`, in order, and their ids.
 
         `records`: `AnnotationRecord`s, or dicts (a chunk the types did not fit), taken by the general functions;
         `numbers`: each record's index in the file (what the reader's messages and examples name).
@@ -126,11 +126,15 @@ class RecordEncoder:
         replaced = 0
         items: list[Any] = []
         append = items.append
+        ids: list[Any] = []
+        add_id = ids.append
         try:
             for r, polygon, computed in zip(records, polygons, areas):
                 if polygon is _GENERAL:
                     append(None)  # filled by the general functions below
+                    add_id(record_field(r, "id"))
                     continue
+                add_id(r.id)
                 box = r.bbox
                 if polygon is _BOX_ONLY:
                     seg: Any = []
@@ -158,7 +162,7 @@ class RecordEncoder:
         if others:
             for i, d in zip(others, self._general(records, others, numbers)):
                 items[i] = d
-        return orjson.dumps(items)[1:-1]
+        return orjson.dumps(items)[1:-1], ids
 
     def _general(self, records: list[Any], indices: list[int], numbers: Sequence[int]) -> list[dict[str, Any]]:
         """The reader's `parse_annotations` then the writer's `batch_dicts`, for the records the loop leaves."""
