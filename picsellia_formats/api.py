@@ -151,7 +151,7 @@ def convert(
     src_path = Path(src)
     name = from_ or formats.detect(src_path)
     done = _transcode(src_path, dst, name, to, report, stream, images, strict, read_options, write_options, progress,
-                      overwrite)
+                      overwrite, keep)
     if done is not None:
         n_images, n_annotations, n_labels = done
         report.stats.update(source_format="coco", target_format="coco", assets=n_images, annotations=n_annotations,
@@ -193,7 +193,7 @@ def convert(
 
 def _transcode(src: Path, dst: Any, source: str, target: str, report: Report, stream: bool | None, images: Any,
                strict: bool | str, read_options: dict[str, Any] | None, write_options: dict[str, Any] | None,
-               progress: bool, overwrite: bool) -> tuple[int, int, int] | None:
+               progress: bool, overwrite: bool, keep: list[Any] | None) -> tuple[int, int, int] | None:
     """COCO -> COCO on the typed record path (`streaming.coco_transcode`), or None for the general path."""
     from .streaming.coco_transcode import Ineligible, transcodable, transcode
 
@@ -203,7 +203,7 @@ def _transcode(src: Path, dst: Any, source: str, target: str, report: Report, st
     try:
         with transaction(overwrite=overwrite):
             return transcode(src, dst, report=report, strict=strict, overwrite=overwrite, progress=progress,
-                             stream=bool(stream), **(write_options or {}))
+                             stream=bool(stream), keep=keep, **(write_options or {}))
     except Ineligible:
         return None
 

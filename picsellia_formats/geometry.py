@@ -44,8 +44,11 @@ def polygon_area(parts: list[list[float]]) -> float:
     return float(sum(ring_area(p) for p in parts))
 
 
-def polygon_areas(polygons: list[list[list[float]]]) -> list[float]:
+def polygon_areas(polygons: list[list[list[float]]], *, refuse_odd: bool = False) -> list[float]:
     """Areas of many (multi-part) polygons at once, vectorised: one numpy pass for the whole list.
+
+    A part with an odd number of coordinates loses its last one, or with `refuse_odd` raises ValueError (a
+    caller that must refuse such a polygon learns it here, not in a loop of its own).
 
     Example:
         >>> polygon_areas([[[0, 0, 4, 0, 4, 3, 0, 3]], [[0, 0, 1, 0, 0, 1], [5, 5, 6, 5, 5, 6]]])
@@ -57,6 +60,8 @@ def polygon_areas(polygons: list[list[list[float]]]) -> list[float]:
     import numpy as np
 
     lens = np.fromiter(map(len, parts_all), dtype=np.int64, count=len(parts_all))
+    if refuse_odd and (lens & 1).any():
+        raise ValueError("a polygon part with an odd number of coordinates")
     if (lens & 1).any() or (lens == 0).any():
         parts_all = [part[: len(part) & ~1] for part in parts_all]
         keep = [len(p) > 0 for p in parts_all]

@@ -34,6 +34,7 @@ from ..outputs import output_file
 from ..report import Report, check_strict
 from .coco_sink import CocoSink
 from .coco_source import TYPED_RECORDS, CocoSource, WideIntegerError
+from .coco_whole import WholeCoco
 
 BATCH_IMAGES = 4000
 #: write options the typed path honours (any other value: the general path)
@@ -61,14 +62,15 @@ def transcodable(source: str, target: str, src: Path, read_options: dict[str, An
 
 def transcode(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, report: Report,
               strict: bool | str = False, overwrite: bool = False, progress: bool = False, stream: bool = False,
-              category_id_start: int | None = None, **_: Any) -> tuple[int, int, int]:
+              category_id_start: int | None = None, keep: list[Any] | None = None, **_: Any
+              ) -> tuple[int, int, int]:
     """Convert COCO file `src` to COCO file `dst` on the typed path; return (images, annotations, labels).
 
-    Memory is bounded (chunks of the file, batches of images) when the annotations come in the images'
-    order, as most exporters write them. When they do not, all the annotation records are held and put in
-    that order (the in-memory path's memory, less: no model), unless `stream`, which raises Ineligible (the
-    general stream spills them to disk). Raises Ineligible, with `dst` untouched and `report` unchanged, when
-    the general path must do it.
+    With `stream`, memory is bounded (`CocoSource`: two chunked passes, batches of images) when the
+    annotations come in the images' order, as most exporters write them; when they do not, Ineligible (the
+    general stream spills them to disk). Without, the file is parsed once, whole (`WholeCoco`: the in-memory
+    path's memory, less: no model), and out-of-order annotations are put in the images' order.
+    Raises Ineligible, with `dst` untouched and `report` unchanged, when the general path must do it.
     """
     from .api import file_split
 
@@ -77,7 +79,7 @@ def transcode(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, repor
     if dst.is_dir() and file_split(src) is not None:
         raise Ineligible("a file named for a split written to a folder (the general writer gives that layout)")
     try:
-        return _transcode(src, dst, report, strict, overwrite, progress, stream, category_id_start)
+        return _transcode(src, dst, report, strict, overwrite, progress, stream, category_id_start, keep)
     except (OptionError, LossyConversionError):  # the output policy or --strict: the general path would say so too
         raise
     except (ValueError, RecursionError, WideIntegerError) as exc:  # FormatError, NaN, nesting, a wide integer...
@@ -85,11 +87,11 @@ def transcode(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, repor
 
 
 def _transcode(src: Path, dst: Path, report: Report, strict: bool | str, overwrite: bool, progress: bool,
-               stream: bool, category_id_start: int | None) -> tuple[int, int, int]:
+               stream: bool, category_id_start: int | None, keep: list[Any] | None) -> tuple[int, int, int]:
     from .api import file_split
 
     mine = Report()
-    with CocoSource(src) as source:
+    with (CocoSource(src) if stream else WholeCoco(src)) as source:
         source.scan()
         if stream and not source.sorted:
             raise Ineligible("annotations not in the images' order (the general stream spills them to disk)")
@@ -115,10 +117,12 @@ def _transcode(src: Path, dst: Path, report: Report, strict: bool | str, overwri
                 raise
             raise Ineligible(f"a value the general path names: {exc}") from None  # a lone surrogate...
     report.merge(mine)
+    if keep is not None:
+        keep.append(source)  # not freed on return (the CLI ends its process at once); never on Ineligible
     return source.n_images, source.n_annotations, len(labels)
 
 
-def _copy(source: CocoSource, sink: CocoSink, labels_by_id: dict[Any, str], progress: bool) -> None:
+def _copy(source: CocoSource | WholeCoco, sink: CocoSink, labels_by_id: dict[Any, str], progress: bool) -> None:
     ann_report, counts = sink.annotation_report
     encoder = RecordEncoder(labels_by_id, sink.category_ids, ann_report, counts)
     with gc_paused(), _bar(source, progress) as b:
@@ -132,7 +136,7 @@ def _copy(source: CocoSource, sink: CocoSink, labels_by_id: dict[Any, str], prog
                 sink.add_records(written, b"", [], ())
 
 
-def _bar(source: CocoSource, progress: bool) -> Any:
+def _bar(source: CocoSource | WholeCoco, progress: bool) -> Any:
     """A bar over the annotations, read and written at once, when asked (tqdm is imported only then)."""
     if not progress or source.n_annotations < 2:
         return _NoBar()
@@ -152,7 +156,7 @@ class _NoBar:
         pass
 
 
-def _batches(source: CocoSource) -> Iterator[tuple[list[Any], list[Any], Any, Any]]:
+def _batches(source: CocoSource | WholeCoco) -> Iterator[tuple[list[Any], list[Any], Any, Any]]:
     """(images, their annotation records, each record's image position, each one's index in the file) by runs
     of images, in the images' order."""
     if source.n_annotations == 0:

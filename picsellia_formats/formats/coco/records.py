@@ -112,16 +112,16 @@ class RecordEncoder:
             if not isfinite(box[0] + box[1] + box[2] + box[3]):
                 raise Ineligible("a bbox whose values overflow")  # the reader refuses it by name
             if seg.__class__ is list and seg:
-                for part in seg:
-                    if len(part) & 1:
-                        raise Ineligible("a polygon part with an odd number of coordinates")
-                polygons.append(seg)
+                polygons.append(seg)  # a part with an odd number of coordinates: refused by polygon_areas
             elif not seg:
                 polygons.append(_BOX_ONLY)
             else:  # an RLE mask
                 others.append(i)
                 polygons.append(_GENERAL)
-        areas = polygon_areas(polygons)
+        try:
+            areas = polygon_areas(polygons, refuse_odd=True)
+        except ValueError:
+            raise Ineligible("a polygon part with an odd number of coordinates") from None
         out_cat = self.out_cat
         replaced = 0
         items: list[Any] = []
