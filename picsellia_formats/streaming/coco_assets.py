@@ -27,7 +27,7 @@ from ..model import Asset, Label
 from ..report import Report
 from .coco_source import TYPED_RECORDS, CocoSource, WideIntegerError
 
-BATCH_IMAGES = 2000
+BATCH_IMAGES = 250  # images per batch: their objects stay in the CPU cache (100k -> YOLO: 2,000 -> 6.1 s, 250 -> 5.5 s)
 _IMAGE_RECORD = re.compile(r"^image\[(\d+)\]")
 
 
