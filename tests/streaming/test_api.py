@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
 import orjson
@@ -63,18 +62,6 @@ def test_fixture_streams_to_the_in_memory_bytes(src: Path, to: str, tmp_path: Pa
             assert not api.streamable(src, "coco", to, None, None)  # so convert's default reads it in memory
         return
     assert streamed == in_memory
-
-
-@pytest.fixture(scope="module")
-def synth_10k(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from synth_coco import generate
-    finally:
-        sys.path.pop(0)
-    path = tmp_path_factory.mktemp("synth") / "synth10k.json"
-    path.write_bytes(orjson.dumps(generate(10_000)))
-    return path
 
 
 @pytest.mark.parametrize("to", TARGETS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +76,6 @@ def test_most_bundled_coco_files_take_the_typed_path(tmp_path: Path) -> None:
     eligible = [src for n, src in enumerate(COCO_FIXTURES) if _typed(src, tmp_path / f"{n}.json") is not None]
     assert len(COCO_FIXTURES) >= 5
     assert len(eligible) >= len(COCO_FIXTURES) * 2 // 3, eligible
-
-
-@pytest.fixture(scope="module")
-def synth_10k(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from synth_coco import generate
-    finally:
-        sys.path.pop(0)
-    path = tmp_path_factory.mktemp("synth") / "synth10k.json"
-    path.write_bytes(orjson.dumps(generate(10_000)))
-    return path
 
 
 def test_the_synthetic_10k_set_takes_the_typed_path_with_the_general_bytes(synth_10k: Path, tmp_path: Path) -> None:

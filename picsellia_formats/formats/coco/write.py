@@ -140,6 +140,9 @@ def _annotation_batches(
 
 
 _NO_PARTS: list[list[float]] = []
+#: a stated area is kept when within this share of the geometry's area (or this many pixels), else recomputed
+AREA_TOLERANCE = 0.15
+AREA_TOLERANCE_MIN = 16.0
 
 
 def batch_dicts(
@@ -213,9 +216,9 @@ def batch_dicts(
         if area is None:
             area = computed
         else:
-            tolerance = 0.15 * computed
-            if tolerance < 16.0:
-                tolerance = 16.0
+            tolerance = AREA_TOLERANCE * computed
+            if tolerance < AREA_TOLERANCE_MIN:
+                tolerance = AREA_TOLERANCE_MIN
             if abs(area - computed) > tolerance:
                 replaced += 1
                 area = computed

@@ -1,0 +1,24 @@
+"""Fixtures shared by the streaming tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def synth_10k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmarks' synthetic COCO set at 10k images (seeded: the same file every run)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from synth_coco import generate
+    finally:
+        sys.path.pop(0)
+    path = tmp_path_factory.mktemp("synth") / "synth10k.json"
+    path.write_bytes(orjson.dumps(generate(10_000)))
+    return path
