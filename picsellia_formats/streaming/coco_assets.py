@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import FormatError, ProblemCollector
 from ..formats.coco.parse import parse_categories, parse_images
 from ..formats.coco.records import parse_records
+from ..inputs import text_problem
 from ..io_utils import gc_paused
 from ..model import Asset, Label
 from ..report import Report
@@ -62,6 +63,10 @@ def stream_coco(path: str | Path, *, report: Report | None = None, batch_images:
     src.scan()
     problems = _OffsetProblems(src.path)
     labels, labels_by_id = parse_categories(src.categories, problems, report)
+    for label in labels:  # what `inputs.check_names` refuses after an in-memory read, in its words
+        why = text_problem(label.name)
+        if why:
+            problems.add(f"label {label.name!r:.80}", f"name {why}")
     problems.raise_if_any()
     meta = dict(src.meta)
     return CocoStream(labels, {"coco": meta}, _assets(src, labels_by_id, problems, report, batch_images),
@@ -82,10 +87,21 @@ def _assets(src: CocoSource, labels_by_id: dict[Any, str], problems: _OffsetProb
                                       "convert in memory (--no-stream)", file=src.path)
                 numbers = range(n_anns, n_anns + len(anns)) if order is None else order[n_anns:n_anns + len(anns)]
                 parse_records(anns, by_id, labels_by_id, problems, report, numbers)
+                _check_file_names(assets, n_images, problems)
             problems.raise_if_any()
             n_images += len(images)
             n_anns += len(anns)
             yield from assets
+
+
+def _check_file_names(assets: list[Asset], first: int, problems: ProblemCollector) -> None:
+    """A NUL or a lone surrogate in a file name, named as `inputs.check_names` names it (one test per batch)."""
+    if not text_problem("".join([a.file_name for a in assets])):
+        return
+    for i, asset in enumerate(assets, first):
+        why = text_problem(asset.file_name)
+        if why:
+            problems.add(f"image {i} ({asset.file_name!r:.80})", f"file name {why}")
 
 
 def _checked(batches: Iterator[Any], path: Path) -> Iterator[Any]:

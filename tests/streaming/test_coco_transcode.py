@@ -321,3 +321,21 @@ def test_a_streamed_annotation_with_an_integer_over_64_bits_is_refused_by_name(t
         pf.convert(src, tmp_path / "out", "yolo", stream=True)  # orjson alone would read it as a float, unsaid
     assert str(src) in str(exc.value)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name, where", [("a\\u0000.jpg", "images"), ("c\\ud800", "categories")])
+def test_a_stream_refuses_the_names_an_in_memory_read_refuses(name: str, where: str, tmp_path: Path) -> None:
+    image = f'{{"id":1,"file_name":"{name if where == "images" else "a.jpg"}","width":9,"height":9}}'
+    category = f'{{"id":1,"name":"{name if where == "categories" else "cat"}"}}'
+    src = tmp_path / "names.json"
+    src.write_text(f'{{"images":[{image}],"annotations":[{{"id":1,"image_id":1,"category_id":1,'
+                   f'"bbox":[0,0,1,1]}}],"categories":[{category}]}}')
+    with pytest.raises(pf.FormatError) as in_memory:
+        pf.read(src)
+    with pytest.raises(pf.FormatError) as streamed:  # it used to be written, or fail in the writer
+        pf.convert(src, tmp_path / "out", "yolo", stream=True)
+    first, expected = str(streamed.value).splitlines()[0], str(in_memory.value).splitlines()[0]
+    assert first.startswith(f"{src}: ") and expected.startswith(f"{src}: ")
+    for text in (first, expected):  # the same fault named (a surrogate is met earlier in memory: by the parser)
+        assert ("NUL" in text) if where == "images" else ("lone surrogate" in text and "c\\ud800" in text)
+    assert not (tmp_path / "out").exists()
