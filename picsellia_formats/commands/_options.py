@@ -168,9 +168,9 @@ def add_strict_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str,
-                         workers_flag: str = "--workers") -> None:
+                         workers_flag: str = "--workers", local_cluster: str | None = None) -> None:
     """``--engine local|dask`` (`engine_help` says where what runs) and ``--scheduler``/``--address``
-    (a running Dask scheduler; else a local cluster of `workers_flag` processes).
+    (a running Dask scheduler; else a local cluster of `workers_flag` processes, or as `local_cluster` says).
 
     Example:
         >>> p = argparse.ArgumentParser(); add_engine_arguments(p, "where masks are painted")
@@ -180,4 +180,5 @@ def add_engine_arguments(parser: argparse.ArgumentParser, engine_help: str,
     parser.add_argument("--engine", choices=("local", "dask"), default=None, help=engine_help)
     parser.add_argument("--scheduler", "--address", dest="scheduler", default=None,
                         help="with --engine dask: address of a running scheduler (tcp://host:8786; default: "
-                             f"$PF_DASK_SCHEDULER, else a local cluster of {workers_flag} processes)")
+                             f"$PF_DASK_SCHEDULER, else a local cluster of "
+                             f"{local_cluster or workers_flag + ' processes'})")

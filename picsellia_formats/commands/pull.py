@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int_at_least(1), default=8, help="parallel downloads (default 8)")
     add_engine_arguments(parser, "where the images are downloaded: this process's threads (local, default) or the "
                          "workers of a Dask cluster (dask: DST must be on storage every worker shares; the API "
-                         "token stays here)")
+                         "token stays here)",
+                         local_cluster="min(--workers, CPUs) processes")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="log every API call to stderr (method, path, status; never the token)")

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int_at_least(1), default=8, help="parallel uploads (default 8)")
     add_engine_arguments(parser, "where the image bytes are sent from: this process's threads (local, default) or "
                          "the workers of a Dask cluster (dask: --images must be visible at the same path on every "
-                         "worker; the API token stays here)")
+                         "worker; the API token stays here)",
+                         local_cluster="min(--workers, CPUs) processes")
     parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=None,
                         help="push a COCO file without holding its assets: checked, then sent in batches of "
                              "--batch images; by default for COCO files of 256 MiB or more")
