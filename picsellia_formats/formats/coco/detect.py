@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._json_files import read_head
+from .._json_files import json_head
 
 # --------------------------------------------------------------------------------------------- detect
 
 
 def sniff(path: Path) -> tuple[float, str]:
     """Look at the head of a JSON file for COCO's keys (no full parse)."""
-    if path.suffix.lower() != ".json":
-        return 0.0, f"{path.name} is not a .json file"
-    head = read_head(path)
+    head, why = json_head(path)  # not a .json file, or unreadable (a folder named x.json...): said, not raised
+    if head is None:
+        return 0.0, why
     text = head.lstrip()
     if text.startswith(b"["):
         if b'"image_id"' in head and b'"category_id"' in head:
