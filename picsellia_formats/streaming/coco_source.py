@@ -137,14 +137,17 @@ class _TypedRecords(_ImageIds):
     (an unknown key, a null where a value is expected...) as orjson dicts, for the general reader."""
 
     def loads(self, doc: bytes) -> list[Any]:  # type: ignore[override]
-        from ..formats.coco.records import RECORDS
+        from ..formats.coco.records import RECORDS, free_form
 
         try:
-            return RECORDS.decode(doc)
+            records = RECORDS.decode(doc)
         except msgspec.ValidationError:
             if holds_wide_integer(doc):  # orjson would read an integer over 64 bits as a float, unsaid
                 raise WideIntegerError("an annotation holds an integer outside 64 bits") from None
             return orjson.loads(doc)
+        if free_form(records) and holds_wide_integer(doc):  # an attribute's value is typed as any JSON
+            raise WideIntegerError("an annotation holds an integer outside 64 bits")
+        return records
 
     def records(self, items: list[Any]) -> list[Any]:  # type: ignore[override]
         return items

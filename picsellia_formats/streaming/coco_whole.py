@@ -1,10 +1,10 @@
 """A COCO file parsed whole for the record path (`coco_transcode` without `--stream`): one parse, no first pass.
 
 `CocoSource` reads a file twice in chunks to bound memory; when memory is not the constraint, `WholeCoco`
-reads it once: msgspec cuts the top level into its members' bytes, the annotations are decoded typed at once
-(`TYPED_RECORDS`: dicts where the types do not fit), the rest by orjson, and the image positions come from the
-records themselves. It offers what the record path uses of `CocoSource` (`scan`, `sorted`, `categories`,
-`meta`, `annotation_positions`, `image_runs`, `batches`, `annotation_chunks`). A file it cannot take raises
+reads it once, as `pf.read` does (`formats.coco.read.load_typed`: the annotations typed at once, dicts where
+the types do not fit, the rest by orjson), and the image positions come from the records themselves. It
+offers what the record path uses of `CocoSource` (`scan`, `sorted`, `categories`, `meta`,
+`annotation_positions`, `image_runs`, `batches`, `annotation_chunks`). A file it cannot take raises
 `Ineligible` (or a ValueError the caller turns into one): the general path then names what is wrong.
 
 Example:
@@ -21,18 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
-import orjson
-
-from ..formats._json_files import has_long_digits
 from ..formats.coco.parse import TOP_KEYS
-from ..formats.coco.records import RECORDS, Ineligible, record_field
-from ..inputs import read_input
+from ..formats.coco.read import load_typed
+from ..formats.coco.records import Ineligible, record_field
 from ..io_utils import gc_paused
-from .coco_source import TYPED_RECORDS
 from .json_scan import Decode
-
-_TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 
 class WholeCoco:
@@ -62,22 +55,9 @@ class WholeCoco:
     def scan(self) -> None:
         """Parse the file; Ineligible (or ValueError) for what the general path must read."""
         with gc_paused():
-            members = _TOP.decode(read_input(self.path))  # not an object, NaN, malformed: DecodeError
-            if "images" not in members:
-                raise Ineligible("no 'images' list")
-            values: dict[str, Any] = {}
-            for key, raw in members.items():
-                if key == "annotations":
-                    try:
-                        values[key] = RECORDS.decode(raw)
-                    except msgspec.ValidationError:  # as dicts (an integer over 64 bits: WideIntegerError)
-                        values[key] = TYPED_RECORDS.loads(bytes(raw))
-                    continue
-                data = bytes(raw)
-                if has_long_digits(data):  # orjson would read an integer over 64 bits as a float
-                    raise Ineligible(f"a long run of digits in {key!r}")
-                values[key] = orjson.loads(data)
-            del members
+            values = load_typed(self.path)  # the reader's own parse: typed annotations, wide integers found
+            if values.__class__ is not dict or "images" not in values:
+                raise Ineligible("not a COCO instances file with an 'images' list")
             images, records = values.get("images"), values.get("annotations", [])
             categories = values.get("categories", [])
             if images.__class__ is not list or records.__class__ is not list or categories.__class__ is not list:

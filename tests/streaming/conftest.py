@@ -8,7 +8,22 @@ from pathlib import Path
 import orjson
 import pytest
 
+import picsellia_formats as pf
+from picsellia_formats import formats
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _is_coco_instances(p: Path) -> bool:
+    try:
+        return formats.detect(p) == "coco" and isinstance(orjson.loads(p.read_bytes()), dict)
+    except (pf.PicselliaFormatsError, ValueError):
+        return False
+
+
+#: every bundled COCO instances file (the streaming and record-path tests run over all of them)
+COCO_FIXTURES = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix.lower() == ".json"
+                       and _is_coco_instances(p))
 
 
 @pytest.fixture(scope="session")

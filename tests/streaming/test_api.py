@@ -5,27 +5,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import orjson
 import pytest
 
 import picsellia_formats as pf
-from picsellia_formats import api, formats
+from picsellia_formats import api
 from picsellia_formats.cli import main
 from picsellia_formats.model import Annotation, Asset, Label
+from tests.streaming.conftest import COCO_FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ("coco", "yolo", "voc")
 
-
-def _is_coco_instances(p: Path) -> bool:
-    try:
-        return formats.detect(p) == "coco" and isinstance(orjson.loads(p.read_bytes()), dict)
-    except (pf.PicselliaFormatsError, ValueError):
-        return False
-
-
-COCO_FIXTURES = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix.lower() == ".json"
-                       and _is_coco_instances(p))
 
 
 def _tree(path: Path) -> dict[str, str]:

@@ -11,24 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import picsellia_formats as pf
-from picsellia_formats import formats
 from picsellia_formats.cli import main
 from picsellia_formats.report import Report
 from picsellia_formats.streaming import coco_transcode
 from picsellia_formats.streaming.coco_transcode import Ineligible, transcode
+from tests.streaming.conftest import COCO_FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _is_coco_instances(p: Path) -> bool:
-    try:
-        return formats.detect(p) == "coco" and isinstance(orjson.loads(p.read_bytes()), dict)
-    except (pf.PicselliaFormatsError, ValueError):
-        return False
-
-
-COCO_FIXTURES = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix.lower() == ".json"
-                       and _is_coco_instances(p))
 
 
 def _general(src: Path, out: Path) -> tuple[Any, ...]:
@@ -339,3 +329,15 @@ def test_a_stream_refuses_the_names_an_in_memory_read_refuses(name: str, where: 
     for text in (first, expected):  # the same fault named (a surrogate is met earlier in memory: by the parser)
         assert ("NUL" in text) if where == "images" else ("lone surrogate" in text and "c\\ud800" in text)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_integer_over_64_bits_in_an_attribute_is_refused_by_every_path(tmp_path: Path) -> None:
+    src = tmp_path / "wide_attribute.json"  # attributes are typed as any JSON: the one place types cannot bound
+    src.write_text(f'{{"images":[{_IMG}],"annotations":[{{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,1],'
+                   f'"attributes":{{"track":123456789012345678901234}}}}],"categories":[{_CAT}]}}')
+    assert _typed(src, tmp_path / "t.json") is None
+    for stream in (False, True):
+        with pytest.raises(pf.FormatError, match="outside 64 bits"):
+            pf.convert(src, tmp_path / f"{stream}.json", "coco", stream=stream)
+        with pytest.raises(pf.FormatError, match="outside 64 bits"):
+            pf.convert(src, tmp_path / f"y{stream}", "yolo", stream=stream)

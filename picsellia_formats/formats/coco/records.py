@@ -63,13 +63,19 @@ class AnnotationRecord(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 
 RECORDS = msgspec.json.Decoder(list[AnnotationRecord])
+_UNSET = msgspec.UNSET
+
+
+def free_form(records: list[AnnotationRecord]) -> bool:
+    """Whether some record has a field of any JSON (``attributes``, ``num_keypoints``): the only place a typed
+    record can hold an integer over 64 bits, which its reader must then look for."""
+    return any(r.attributes is not _UNSET or r.num_keypoints is not _UNSET for r in records)
 
 
 # two empty polygons (area 0 in the vectorised pass) told apart by identity: a box alone, a record for the
 # general functions
 _BOX_ONLY: list[list[float]] = []
 _GENERAL: list[list[float]] = []
-_UNSET = msgspec.UNSET
 
 
 class RecordEncoder:
