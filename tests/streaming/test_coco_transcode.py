@@ -341,3 +341,22 @@ def test_an_integer_over_64_bits_in_an_attribute_is_refused_by_every_path(tmp_pa
             pf.convert(src, tmp_path / f"{stream}.json", "coco", stream=stream)
         with pytest.raises(pf.FormatError, match="outside 64 bits"):
             pf.convert(src, tmp_path / f"y{stream}", "yolo", stream=stream)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_pycocotools_loads_what_the_record_path_writes(synth_10k: Path, tmp_path: Path, stream: bool) -> None:
+    """COCO's own API indexes the record path's output, and its masks (polygons and crowd RLE) decode."""
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+
+    out = tmp_path / "out.json"
+    report = pf.convert(synth_10k, out, "coco", stream=stream)
+    api = COCO(str(out))
+    source = orjson.loads(synth_10k.read_bytes())
+    assert len(api.getImgIds()) == len(source["images"]) == report.stats["assets"]
+    assert len(api.getAnnIds()) == len(source["annotations"]) == report.stats["annotations"]
+    anns = api.loadAnns(api.getAnnIds())
+    shaped = [a for a in anns if a["segmentation"]][:2000]
+    assert any(isinstance(a["segmentation"], dict) for a in anns)  # crowd RLE among them
+    for ann in shaped:
+        assert mask_utils.area(api.annToRLE(ann)) >= 0
